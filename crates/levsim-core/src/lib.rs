@@ -1,0 +1,22 @@
+//! Domain types of levsim, shared by every other crate.
+//!
+//! This crate owns the vocabulary of the simulator and nothing else: time
+//! ([`TimestampNs`], always `i64` nanoseconds UTC), [`Side`], [`Instrument`],
+//! the columnar market data the engine consumes ([`MarketTape`],
+//! [`FundingSeries`]) and the events a run emits ([`Fill`],
+//! [`LiquidationEvent`]). It has no I/O and no heavy dependencies, so the
+//! engine and the policies build and test in seconds.
+
+mod error;
+mod event;
+mod instrument;
+mod side;
+mod tape;
+pub mod time;
+
+pub use error::CoreError;
+pub use event::{Fill, FillReason, LiquidationEvent};
+pub use instrument::{ContractKind, Instrument};
+pub use side::Side;
+pub use tape::{FundingSeries, MarketTape};
+pub use time::TimestampNs;

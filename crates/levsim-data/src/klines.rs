@@ -1,0 +1,285 @@
+//! Bar CSV loaders: Binance klines and the FTX / Nautilus 1m export.
+
+use std::path::Path;
+
+use levsim_core::time::parse_naive_utc;
+use levsim_core::MarketTape;
+
+use crate::reader::open;
+use crate::report::{build_report, Rows};
+use crate::{DataError, DataReport, Format};
+
+/// Unit of the `open_time` column of a Binance kline file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeUnit {
+    Millis,
+    Micros,
+}
+
+impl TimeUnit {
+    /// Classifies a raw integer timestamp by magnitude: milliseconds since
+    /// 1970 have 12-13 digits for 1973..2286, microseconds 15-16.
+    fn classify(v: i64) -> Option<TimeUnit> {
+        match v {
+            100_000_000_000..=9_999_999_999_999 => Some(TimeUnit::Millis),
+            100_000_000_000_000..=9_999_999_999_999_999 => Some(TimeUnit::Micros),
+            _ => None,
+        }
+    }
+
+    fn to_ns(self, v: i64) -> i64 {
+        match self {
+            TimeUnit::Millis => v * 1_000_000,
+            TimeUnit::Micros => v * 1_000,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Millis => "ms",
+            TimeUnit::Micros => "us",
+        }
+    }
+}
+
+const BINANCE_FIELDS: [&str; 12] = [
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+];
+const FTX_FIELDS: [&str; 6] = ["timestamp", "open", "high", "low", "close", "volume"];
+
+/// Loads a Binance kline or FTX bar CSV (plain or gzip) strictly: the first
+/// problem in the file is returned as an error naming its line and field.
+pub fn load_klines(path: &Path, format: Format) -> Result<(MarketTape, DataReport), DataError> {
+    load_bars(path, format, true)
+}
+
+/// Loads bars, optionally collecting row anomalies into the report instead of
+/// failing (used by `levsim data inspect`). Unparsable fields always fail.
+pub(crate) fn load_bars(
+    path: &Path,
+    format: Format,
+    strict: bool,
+) -> Result<(MarketTape, DataReport), DataError> {
+    let file = path.display().to_string();
+    let names: &[&str] = match format {
+        Format::BinanceKlines => &BINANCE_FIELDS,
+        Format::Ftx => &FTX_FIELDS,
+        other => {
+            return Err(DataError::WrongKind {
+                file,
+                detected: other,
+                wanted: "kline CSV bars",
+            })
+        }
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(open(path)?);
+    let mut tape = MarketTape::default();
+    let mut lines: Vec<u64> = Vec::new();
+    let mut unit: Option<TimeUnit> = None;
+    let mut interval_hint: Option<i64> = None;
+    let mut record = csv::StringRecord::new();
+    let mut first = true;
+    loop {
+        let more = rdr.read_record(&mut record).map_err(|e| csv_error(&file, &e))?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record[0].trim().is_empty() {
+            continue;
+        }
+        if first {
+            first = false;
+            let head = record.get(0).unwrap_or("").trim().to_ascii_lowercase();
+            if head == names[0] {
+                check_header(&file, line, &record, names)?;
+                continue;
+            }
+        }
+        if record.len() != names.len() {
+            return Err(DataError::Row {
+                file,
+                line,
+                message: format!(
+                    "expected {} fields ({}), found {} (truncated or malformed row?)",
+                    names.len(),
+                    names.join(","),
+                    record.len()
+                ),
+            });
+        }
+        let num = |i: usize| parse_f64(&file, line, names[i], &record[i]);
+        let ts = match format {
+            Format::BinanceKlines => {
+                let raw = parse_i64(&file, line, "open_time", &record[0])?;
+                let this = TimeUnit::classify(raw).ok_or_else(|| DataError::Field {
+                    file: file.clone(),
+                    line,
+                    field: "open_time".into(),
+                    message: format!(
+                        "{raw} is neither Unix milliseconds (13 digits) nor microseconds (16 digits)"
+                    ),
+                })?;
+                match unit {
+                    None => unit = Some(this),
+                    Some(u) if u != this => {
+                        return Err(DataError::Field {
+                            file,
+                            line,
+                            field: "open_time".into(),
+                            message: format!(
+                                "{raw} is in {} but earlier rows are in {}; a file must use one unit",
+                                this.name(),
+                                u.name()
+                            ),
+                        })
+                    }
+                    Some(_) => {}
+                }
+                if interval_hint.is_none() {
+                    let close_raw = parse_i64(&file, line, "close_time", &record[6])?;
+                    interval_hint = Some(this.to_ns(close_raw - raw + 1));
+                }
+                this.to_ns(raw)
+            }
+            _ => parse_naive_utc(&record[0]).ok_or_else(|| DataError::Field {
+                file: file.clone(),
+                line,
+                field: "timestamp".into(),
+                message: format!(
+                    "cannot parse {:?} as a UTC datetime `YYYY-MM-DD HH:MM:SS[.ffffff]`",
+                    &record[0]
+                ),
+            })?,
+        };
+        tape.push(ts, num(1)?, num(2)?, num(3)?, num(4)?, num(5)?);
+        lines.push(line);
+    }
+    if tape.is_empty() {
+        return Err(DataError::Format {
+            file,
+            message: "no data rows".into(),
+        });
+    }
+    let time_unit = match (format, unit) {
+        (Format::BinanceKlines, Some(u)) => u.name(),
+        _ => "datetime (bar close)",
+    };
+    let rows = Rows {
+        ts: &tape.ts,
+        open: &tape.open,
+        high: &tape.high,
+        low: &tape.low,
+        close: &tape.close,
+        volume: &tape.volume,
+        lines: &lines,
+    };
+    let mut report = build_report(path, format.as_str(), time_unit, &rows, interval_hint, strict)?;
+    if format == Format::Ftx {
+        // FTX stamps a bar with its close time; levsim uses bar-open time.
+        let shift = report.interval_ns;
+        tape.ts.iter_mut().for_each(|t| *t -= shift);
+        report.first_ts = tape.ts.first().copied();
+        report.last_ts = tape.ts.last().copied();
+        for g in &mut report.gaps {
+            g.after_ts -= shift;
+            g.next_ts -= shift;
+        }
+    }
+    tape.interval_ns = report.interval_ns;
+    Ok((tape, report))
+}
+
+fn check_header(file: &str, line: u64, rec: &csv::StringRecord, names: &[&str]) -> Result<(), DataError> {
+    if rec.len() != names.len() {
+        return Err(DataError::Row {
+            file: file.into(),
+            line,
+            message: format!("header has {} columns, expected {}", rec.len(), names.len()),
+        });
+    }
+    for (i, want) in names.iter().enumerate() {
+        let got = rec[i].trim().to_ascii_lowercase();
+        // Binance's own header files name a few columns differently.
+        let ok = got == *want
+            || matches!((i, got.as_str()), (8, "trades") | (8, "number_of_trades") | (11, "ignored"));
+        if !ok {
+            return Err(DataError::Field {
+                file: file.into(),
+                line,
+                field: want.to_string(),
+                message: format!("header column {} is {:?}, expected {:?}", i + 1, &rec[i], want),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn parse_f64(file: &str, line: u64, field: &str, s: &str) -> Result<f64, DataError> {
+    let t = s.trim();
+    let v: f64 = t.parse().map_err(|_| DataError::Field {
+        file: file.into(),
+        line,
+        field: field.into(),
+        message: if t.is_empty() {
+            "empty value".into()
+        } else {
+            format!("cannot parse {t:?} as a number")
+        },
+    })?;
+    if v.is_nan() {
+        return Err(DataError::Field {
+            file: file.into(),
+            line,
+            field: field.into(),
+            message: "value is NaN".into(),
+        });
+    }
+    Ok(v)
+}
+
+pub(crate) fn parse_i64(file: &str, line: u64, field: &str, s: &str) -> Result<i64, DataError> {
+    let t = s.trim();
+    t.parse().map_err(|_| DataError::Field {
+        file: file.into(),
+        line,
+        field: field.into(),
+        message: format!("cannot parse {t:?} as an integer timestamp"),
+    })
+}
+
+pub(crate) fn csv_error(file: &str, e: &csv::Error) -> DataError {
+    let line = e.position().map_or(0, |p| p.line());
+    DataError::Row {
+        file: file.into(),
+        line,
+        message: format!("unreadable CSV: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_classification() {
+        assert_eq!(TimeUnit::classify(1_583_884_800_000), Some(TimeUnit::Millis));
+        assert_eq!(TimeUnit::classify(1_735_689_600_000_000), Some(TimeUnit::Micros));
+        assert_eq!(TimeUnit::classify(1_583_884_800), None);
+        assert_eq!(TimeUnit::Micros.to_ns(1_735_689_600_000_000), 1_735_689_600_000_000_000);
+    }
+}

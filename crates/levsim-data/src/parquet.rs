@@ -1,0 +1,107 @@
+//! Canonical levsim Parquet for bars: `ts_ns` (i64, bar open, ns UTC),
+//! `open`, `high`, `low`, `close`, `volume` (f64).
+
+use std::fs::File;
+use std::path::Path;
+
+use levsim_core::MarketTape;
+use polars::prelude::*;
+
+use crate::DataError;
+
+fn perr(path: &Path, e: impl std::fmt::Display) -> DataError {
+    DataError::Parquet {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes a tape as canonical Parquet (through a temporary file and a rename,
+/// so a failed write never leaves a half-written file under the final name).
+pub fn write_parquet_tape(path: &Path, tape: &MarketTape) -> Result<(), DataError> {
+    let mut df = DataFrame::new(tape.len(), vec![
+        Column::new("ts_ns".into(), &tape.ts),
+        Column::new("open".into(), &tape.open),
+        Column::new("high".into(), &tape.high),
+        Column::new("low".into(), &tape.low),
+        Column::new("close".into(), &tape.close),
+        Column::new("volume".into(), &tape.volume),
+    ])
+    .map_err(|e| perr(path, e))?;
+    let tmp = path.with_extension("parquet.tmp");
+    let file = File::create(&tmp).map_err(|source| DataError::Io {
+        file: tmp.display().to_string(),
+        source,
+    })?;
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .map_err(|e| perr(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|source| DataError::Io {
+        file: path.display().to_string(),
+        source,
+    })
+}
+
+/// Reads a canonical Parquet tape. Missing columns or wrong types are errors
+/// naming the column.
+pub fn read_parquet_tape(path: &Path) -> Result<MarketTape, DataError> {
+    let file = File::open(path).map_err(|source| DataError::Io {
+        file: path.display().to_string(),
+        source,
+    })?;
+    let df = ParquetReader::new(file).finish().map_err(|e| perr(path, e))?;
+    let col_f64 = |name: &str| -> Result<Vec<f64>, DataError> {
+        let c = df.column(name).map_err(|_| DataError::Format {
+            file: path.display().to_string(),
+            message: format!("missing column `{name}` (canonical columns: ts_ns, open, high, low, close, volume)"),
+        })?;
+        let c = c.cast(&DataType::Float64).map_err(|e| perr(path, e))?;
+        let ca = c.f64().map_err(|e| perr(path, e))?;
+        ca.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.ok_or_else(|| DataError::Field {
+                    file: path.display().to_string(),
+                    line: i as u64 + 1,
+                    field: name.into(),
+                    message: "null value".into(),
+                })
+            })
+            .collect()
+    };
+    let ts_col = df.column("ts_ns").map_err(|_| DataError::Format {
+        file: path.display().to_string(),
+        message: "missing column `ts_ns` (i64 nanoseconds UTC)".into(),
+    })?;
+    let ts_ca = ts_col.i64().map_err(|_| DataError::Format {
+        file: path.display().to_string(),
+        message: format!("column `ts_ns` must be Int64, found {}", ts_col.dtype()),
+    })?;
+    let ts = ts_ca
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.ok_or_else(|| DataError::Field {
+                file: path.display().to_string(),
+                line: i as u64 + 1,
+                field: "ts_ns".into(),
+                message: "null value".into(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut tape = MarketTape {
+        symbol: String::new(),
+        interval_ns: crate::report::detect_interval(&ts).unwrap_or(0),
+        ts,
+        open: col_f64("open")?,
+        high: col_f64("high")?,
+        low: col_f64("low")?,
+        close: col_f64("close")?,
+        volume: col_f64("volume")?,
+    };
+    tape.check_columns().map_err(|e| perr(path, e))?;
+    if tape.symbol.is_empty() {
+        tape.symbol = crate::symbol_from_path(path).unwrap_or_default();
+    }
+    Ok(tape)
+}

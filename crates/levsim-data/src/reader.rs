@@ -1,0 +1,51 @@
+//! Opening plain or gzip-compressed files.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::DataError;
+
+/// Opens `path`, transparently decompressing gzip (detected by magic bytes,
+/// not by the file name).
+pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
+    let io = |source| DataError::Io {
+        file: path.display().to_string(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let mut magic = [0u8; 2];
+    let n = f.read(&mut magic).map_err(io)?;
+    let f = File::open(path).map_err(io)?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            MultiGzDecoder::new(BufReader::new(f)),
+        )))
+    } else {
+        Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
+    }
+}
+
+/// Reads the first line of a (possibly compressed) file.
+pub(crate) fn first_line(path: &Path) -> Result<String, DataError> {
+    let mut r = open(path)?;
+    let mut buf = Vec::with_capacity(512);
+    let mut byte = [0u8; 1];
+    while buf.len() < 4096 {
+        match r.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => buf.push(byte[0]),
+            Err(source) => {
+                return Err(DataError::Io {
+                    file: path.display().to_string(),
+                    source,
+                })
+            }
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).trim().to_string())
+}

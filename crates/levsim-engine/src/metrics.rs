@@ -1,0 +1,133 @@
+//! Per-run metrics, accumulated in the loop without storing the path.
+
+use levsim_core::TimestampNs;
+use serde::Serialize;
+
+/// What one run produced. Money is in quote currency; percentages are in
+/// percent (12.5 = 12.5 %).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunMetrics {
+    /// Equity at the end of the last bar.
+    pub final_equity: f64,
+    /// `(final_equity / capital − 1) · 100`.
+    pub return_pct: f64,
+    /// Largest fall of equity from its running peak, in percent of the peak,
+    /// measured at every intrabar path point.
+    pub max_drawdown_pct: f64,
+    /// Number of liquidations.
+    pub liquidations: u32,
+    /// Open time of the bar of the first liquidation (ns UTC).
+    pub first_liquidation_ts: Option<TimestampNs>,
+    /// Liquidation price of the first liquidation.
+    pub liquidation_price: Option<f64>,
+    /// All fees paid: trading fees plus liquidation clearance fees.
+    pub fees: f64,
+    /// Taker fees on opening, rebalancing and closing trades.
+    pub trading_fees: f64,
+    /// Liquidation clearance fees (to the insurance fund).
+    pub liquidation_fees: f64,
+    /// Net funding: received minus paid (negative when the account paid).
+    pub funding: f64,
+    /// Losses beyond the margin, covered by the insurance fund.
+    pub bad_debt: f64,
+    /// Mean effective leverage over the bar closes with an open position.
+    pub avg_leverage: f64,
+    /// Share of bar closes with an open position, in percent.
+    pub time_in_market_pct: f64,
+    /// Trades executed (excluding liquidations).
+    pub trades: u32,
+    /// Policy decisions the venue refused (e.g. above the bracket's maximum leverage).
+    pub refused_decisions: u32,
+    /// Smallest distance from the mark at a bar close to the liquidation
+    /// price, in percent of the mark (None if never in the market).
+    pub min_distance_to_liquidation_pct: Option<f64>,
+    /// Number of bars simulated.
+    pub bars: u64,
+}
+
+/// Running accumulators for [`RunMetrics`].
+#[derive(Debug, Clone)]
+pub(crate) struct MetricsAcc {
+    pub capital: f64,
+    pub peak: f64,
+    pub max_dd: f64,
+    pub liquidations: u32,
+    pub first_liq_ts: Option<TimestampNs>,
+    pub first_liq_price: Option<f64>,
+    pub trading_fees: f64,
+    pub liquidation_fees: f64,
+    pub funding: f64,
+    pub bad_debt: f64,
+    pub lev_sum: f64,
+    pub bars_in_market: u64,
+    pub bars: u64,
+    pub trades: u32,
+    pub refused: u32,
+    pub min_dist: f64,
+}
+
+impl MetricsAcc {
+    pub fn new(capital: f64) -> Self {
+        Self {
+            capital,
+            peak: capital,
+            max_dd: 0.0,
+            liquidations: 0,
+            first_liq_ts: None,
+            first_liq_price: None,
+            trading_fees: 0.0,
+            liquidation_fees: 0.0,
+            funding: 0.0,
+            bad_debt: 0.0,
+            lev_sum: 0.0,
+            bars_in_market: 0,
+            bars: 0,
+            trades: 0,
+            refused: 0,
+            min_dist: f64::INFINITY,
+        }
+    }
+
+    /// Updates peak and drawdown with an equity observation.
+    #[inline]
+    pub fn mark_equity(&mut self, equity: f64) {
+        if equity > self.peak {
+            self.peak = equity;
+        } else if self.peak > 0.0 {
+            let dd = (self.peak - equity) / self.peak;
+            if dd > self.max_dd {
+                self.max_dd = dd;
+            }
+        }
+    }
+
+    pub fn finish(&self, final_equity: f64) -> RunMetrics {
+        RunMetrics {
+            final_equity,
+            return_pct: (final_equity / self.capital - 1.0) * 100.0,
+            max_drawdown_pct: self.max_dd * 100.0,
+            liquidations: self.liquidations,
+            first_liquidation_ts: self.first_liq_ts,
+            liquidation_price: self.first_liq_price,
+            fees: self.trading_fees + self.liquidation_fees,
+            trading_fees: self.trading_fees,
+            liquidation_fees: self.liquidation_fees,
+            funding: self.funding,
+            bad_debt: self.bad_debt,
+            avg_leverage: if self.bars_in_market > 0 {
+                self.lev_sum / self.bars_in_market as f64
+            } else {
+                0.0
+            },
+            time_in_market_pct: if self.bars > 0 {
+                self.bars_in_market as f64 / self.bars as f64 * 100.0
+            } else {
+                0.0
+            },
+            trades: self.trades,
+            refused_decisions: self.refused,
+            min_distance_to_liquidation_pct: self.min_dist.is_finite().then_some(self.min_dist * 100.0),
+            bars: self.bars,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Observers: the engine reports what happens; callers decide what to keep.
+
+use levsim_core::{Fill, LiquidationEvent, TimestampNs};
+
+/// The account's state at a bar close.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BarState {
+    /// Bar open time (ns UTC).
+    pub ts: TimestampNs,
+    /// Bar close (the mark at the decision point).
+    pub close: f64,
+    /// Equity at the close (quote).
+    pub equity: f64,
+    /// Effective leverage (notional / equity), 0 when flat.
+    pub leverage: f64,
+    /// Liquidation price, NaN when flat or none.
+    pub liquidation_price: f64,
+    /// Signed position size (base units).
+    pub position_qty: f64,
+}
+
+/// Receives events from the simulation loop. Every method has a no-op
+/// default, so an observer implements only what it needs; `()` observes
+/// nothing and costs nothing.
+pub trait Observer {
+    /// Called at every bar close, before the policy decides.
+    fn on_bar(&mut self, _state: &BarState) {}
+    /// Called for every trade of the account, liquidations included.
+    fn on_fill(&mut self, _fill: &Fill) {}
+    /// Called for every liquidation.
+    fn on_liquidation(&mut self, _event: &LiquidationEvent) {}
+}
+
+impl Observer for () {}
+
+/// Records the bar states as columns, keeping every `stride`-th bar (and
+/// always the bars where a liquidation happened), for charts and time-series
+/// output.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesRecorder {
+    stride: usize,
+    seen: usize,
+    force_next: bool,
+    /// Bar open times.
+    pub ts: Vec<TimestampNs>,
+    /// Equity at close.
+    pub equity: Vec<f64>,
+    /// Effective leverage at close.
+    pub leverage: Vec<f64>,
+    /// Liquidation price at close (NaN when none).
+    pub liquidation_price: Vec<f64>,
+}
+
+impl SeriesRecorder {
+    /// Keeps every `stride`-th bar (`stride` ≥ 1).
+    pub fn new(stride: usize) -> Self {
+        Self {
+            stride: stride.max(1),
+            ..Default::default()
+        }
+    }
+}
+
+impl Observer for SeriesRecorder {
+    fn on_bar(&mut self, s: &BarState) {
+        if self.seen % self.stride == 0 || self.force_next {
+            self.ts.push(s.ts);
+            self.equity.push(s.equity);
+            self.leverage.push(s.leverage);
+            self.liquidation_price.push(s.liquidation_price);
+            self.force_next = false;
+        }
+        self.seen += 1;
+    }
+
+    fn on_liquidation(&mut self, _e: &LiquidationEvent) {
+        self.force_next = true;
+    }
+}

@@ -1,0 +1,275 @@
+//! The simulation loop for one subject account on one market path.
+
+use levsim_core::{FundingSeries, LiquidationEvent, MarketTape, Side, TimestampNs};
+use levsim_core::{Fill, FillReason};
+use levsim_policy::{Decision, LeveragePolicy, Observation};
+
+use crate::account::{AccountConfig, Position};
+use crate::metrics::MetricsAcc;
+use crate::venue::{MarginModel, VenueProfile};
+use crate::{intrabar_path, BarState, EngineError, Observer, RunMetrics};
+
+/// The market a run replays: bars and, optionally, funding events.
+#[derive(Debug, Clone, Copy)]
+pub struct Market<'a> {
+    /// Price bars (the mark path).
+    pub tape: &'a MarketTape,
+    /// Funding events; ignored when the venue has funding switched off.
+    pub funding: Option<&'a FundingSeries>,
+}
+
+/// What a run returns: its metrics and every liquidation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutput {
+    /// Summary metrics.
+    pub metrics: RunMetrics,
+    /// Liquidations in time order.
+    pub liquidations: Vec<LiquidationEvent>,
+}
+
+struct Ctx<'a, P, O> {
+    venue: &'a VenueProfile,
+    account: &'a AccountConfig,
+    policy: &'a mut P,
+    obs: &'a mut O,
+    pos: Position,
+    acc: MetricsAcc,
+    liqs: Vec<LiquidationEvent>,
+    stopped: bool,
+}
+
+/// Runs one policy over one market under one venue's rules.
+///
+/// Per bar, in order:
+/// 1. **Funding** events with time ≤ the bar's open are paid at the open
+///    price on the position's notional (`qty · open · rate`; longs pay a
+///    positive rate).
+/// 2. **Open**: if the open is at or beyond the liquidation price (the price
+///    gapped through it between bars, or funding moved the liquidation
+///    price past it), the position is liquidated at the open price.
+/// 3. **Intrabar path** `L, H, C` (up bar) or `H, L, C` (down bar): the
+///    first point at or beyond the liquidation price liquidates the position
+///    **at the liquidation price** (the price moved through it continuously).
+/// 4. **Close**: metrics, then the observer, then the policy decides and its
+///    trade fills at the close with the taker fee. After a liquidation the
+///    account reopens here only when `reenter = true` and its equity is at
+///    least `min_equity`.
+///
+/// A liquidation closes the whole position. The clearance fee
+/// (`liquidation_fee · qty · fill`) goes to the insurance fund, capped at the
+/// equity left; a fill beyond the bankruptcy price leaves bad debt, which the
+/// insurance fund pays, and the account keeps zero.
+pub fn simulate<P: LeveragePolicy, O: Observer>(
+    market: Market<'_>,
+    venue: &VenueProfile,
+    account: &AccountConfig,
+    policy: &mut P,
+    observer: &mut O,
+) -> Result<RunOutput, EngineError> {
+    account.validate()?;
+    let tape = market.tape;
+    let n = tape.len();
+    if n == 0 {
+        return Err(EngineError::EmptyMarket);
+    }
+    policy.reset();
+    let funding = market.funding.filter(|_| venue.funding);
+    let mut fi = funding.map_or(0, |f| f.ts.partition_point(|&t| t < tape.ts[0]));
+    let mut cx = Ctx {
+        venue,
+        account,
+        policy,
+        obs: observer,
+        pos: Position::new(account.capital),
+        acc: MetricsAcc::new(account.capital),
+        liqs: Vec::new(),
+        stopped: false,
+    };
+
+    for i in 0..n {
+        let ts = tape.ts[i];
+        let open = tape.open[i];
+        if let Some(f) = funding {
+            while fi < f.ts.len() && f.ts[fi] <= ts {
+                if cx.pos.is_open() {
+                    let pay = cx.pos.qty * open * f.rate[fi];
+                    cx.pos.wallet -= pay;
+                    cx.acc.funding -= pay;
+                    cx.pos.refresh(venue);
+                }
+                fi += 1;
+            }
+        }
+        if i == 0 {
+            cx.decide(ts, open, &tape.close[..0]);
+        } else if cx.pos.is_open() {
+            if cx.pos.crossed(open) {
+                cx.liquidate(ts, open, true);
+            } else {
+                cx.acc.mark_equity(cx.pos.equity(open));
+            }
+        }
+        if cx.pos.is_open() {
+            for p in intrabar_path(open, tape.high[i], tape.low[i], tape.close[i]) {
+                if cx.pos.crossed(p) {
+                    let lp = cx.pos.liq;
+                    cx.liquidate(ts, lp, false);
+                    break;
+                }
+                cx.acc.mark_equity(cx.pos.equity(p));
+            }
+        }
+        let close = tape.close[i];
+        cx.close_bar(ts, close);
+        if i + 1 < n && !cx.stopped {
+            if cx.pos.is_open() || cx.pos.equity(close) >= account.min_equity() {
+                cx.decide(ts, close, &tape.close[..=i]);
+            } else {
+                cx.stopped = true;
+            }
+        }
+    }
+    let final_equity = cx.pos.equity(tape.close[n - 1]);
+    Ok(RunOutput {
+        metrics: cx.acc.finish(final_equity),
+        liquidations: cx.liqs,
+    })
+}
+
+impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
+    fn close_bar(&mut self, ts: TimestampNs, close: f64) {
+        let equity = self.pos.equity(close);
+        self.acc.bars += 1;
+        let mut leverage = 0.0;
+        if self.pos.is_open() {
+            leverage = self.pos.qty.abs() * close / equity;
+            self.acc.bars_in_market += 1;
+            self.acc.lev_sum += leverage;
+            let dist = (close - self.pos.liq).abs() / close;
+            if dist < self.acc.min_dist {
+                self.acc.min_dist = dist;
+            }
+        }
+        self.obs.on_bar(&BarState {
+            ts,
+            close,
+            equity,
+            leverage,
+            liquidation_price: self.pos.liq,
+            position_qty: self.pos.qty,
+        });
+    }
+
+    fn decide(&mut self, ts: TimestampNs, price: f64, closes: &[f64]) {
+        let equity = self.pos.equity(price);
+        let open = self.pos.is_open();
+        let notional = self.pos.qty.abs() * price;
+        let observation = Observation {
+            ts,
+            mark: price,
+            closes,
+            side: self.account.side,
+            equity,
+            position_qty: self.pos.qty,
+            entry_price: self.pos.entry,
+            leverage: if open { notional / equity } else { 0.0 },
+            margin_ratio: if open {
+                self.venue.margin.maintenance(notional) / equity
+            } else {
+                0.0
+            },
+            liquidation_price: self.pos.liq.is_finite().then_some(self.pos.liq),
+            reserve: 0.0,
+            liquidations: self.acc.liquidations,
+        };
+        let target = match self.policy.decide(&observation) {
+            Decision::Hold => return,
+            Decision::Close => 0.0,
+            Decision::TargetLeverage(l) if l.is_finite() && l >= 0.0 => {
+                let q = self
+                    .pos
+                    .qty_for_leverage(self.account.side, l, price, self.venue.taker_fee);
+                if l > self.venue.max_leverage(q.abs() * price) * (1.0 + 1e-12) {
+                    self.acc.refused += 1;
+                    return;
+                }
+                q
+            }
+            // No reserve exists yet, so collateral moves cannot be honoured.
+            Decision::TargetLeverage(_) | Decision::TopUp(_) | Decision::Withdraw(_) => {
+                self.acc.refused += 1;
+                return;
+            }
+        };
+        if (target - self.pos.qty).abs() <= 1e-12 * target.abs().max(self.pos.qty.abs()) {
+            return;
+        }
+        let reason = if !open {
+            FillReason::Open
+        } else if target == 0.0 {
+            FillReason::Close
+        } else {
+            FillReason::Rebalance
+        };
+        let qty_before = self.pos.qty;
+        let fee = self.pos.trade_to(target, price, self.venue.taker_fee);
+        self.pos.refresh(self.venue);
+        self.acc.trading_fees += fee;
+        self.acc.trades += 1;
+        self.acc.mark_equity(self.pos.equity(price));
+        self.obs.on_fill(&Fill {
+            ts,
+            qty: target - qty_before,
+            price,
+            fee,
+            reason,
+        });
+    }
+
+    fn liquidate(&mut self, ts: TimestampNs, fill: f64, gapped: bool) {
+        let pos = self.pos;
+        let side = if pos.qty > 0.0 { Side::Long } else { Side::Short };
+        let qty = pos.qty.abs();
+        let equity_close = pos.equity(fill);
+        let (fee, bad_debt) = if equity_close >= 0.0 {
+            ((self.venue.liquidation_fee * qty * fill).min(equity_close), 0.0)
+        } else {
+            (0.0, -equity_close)
+        };
+        let equity_after = (equity_close - fee).max(0.0);
+        let event = LiquidationEvent {
+            ts,
+            side,
+            qty,
+            liquidation_price: pos.liq,
+            fill_price: fill,
+            bankruptcy_price: pos.bankruptcy_price(),
+            fee,
+            bad_debt,
+            equity_after,
+            gapped,
+        };
+        self.pos = Position::new(equity_after);
+        let a = &mut self.acc;
+        a.liquidations += 1;
+        if a.first_liq_ts.is_none() {
+            a.first_liq_ts = Some(ts);
+            a.first_liq_price = Some(pos.liq);
+        }
+        a.liquidation_fees += fee;
+        a.bad_debt += bad_debt;
+        a.mark_equity(equity_after);
+        self.obs.on_liquidation(&event);
+        self.obs.on_fill(&Fill {
+            ts,
+            qty: -pos.qty,
+            price: fill,
+            fee,
+            reason: FillReason::Liquidation,
+        });
+        self.liqs.push(event);
+        if !self.account.reenter {
+            self.stopped = true;
+        }
+    }
+}

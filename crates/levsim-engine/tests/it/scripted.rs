@@ -1,0 +1,202 @@
+//! Scripted price paths that narrate their phases.
+
+use levsim_core::{FundingSeries, Side};
+use levsim_engine::{simulate, Market, SeriesRecorder};
+use levsim_policy::{ConstantLeverage, StaticLeverage};
+
+use crate::support::*;
+
+/// Flat at 100, then the price gaps from 100 to 85 between two bars (a 10x
+/// long's liquidation price is ≈ 90.45), then recovers to 120: exactly one
+/// liquidation, filled at the gap price 85, not at the liquidation price,
+/// and the account stays out afterwards.
+#[test]
+fn flat_gap_through_then_recovery_liquidates_once_at_the_gap_price() {
+    let venue = flat_venue(0.005, 0.0, 0.0);
+    let mut rows = vec![flat(100.0); 10];
+    rows.push((85.0, 86.0, 84.0, 86.0)); // gap bar
+    for i in 0..10 {
+        rows.push(flat(90.0 + 3.0 * i as f64)); // recovery
+    }
+    let t = tape(&rows);
+    let out = simulate(
+        Market { tape: &t, funding: None },
+        &venue,
+        &account(Side::Long, false),
+        &mut StaticLeverage { leverage: 10.0 },
+        &mut (),
+    )
+    .unwrap();
+    assert_eq!(out.liquidations.len(), 1);
+    let ev = out.liquidations[0];
+    assert!(ev.gapped);
+    assert_eq!(ev.ts, 10 * MIN, "liquidated in the gap bar");
+    assert_eq!(ev.fill_price, 85.0);
+    assert!((ev.liquidation_price - 100.0 * 0.9 / 0.995).abs() < 1e-9);
+    // Filled below the bankruptcy price (90): the loss beyond the margin is bad debt.
+    assert!((ev.bankruptcy_price - 90.0).abs() < 1e-9);
+    // qty = 10 · 10,000 / 100 = 1,000; 5 below bankruptcy.
+    assert!((ev.bad_debt - 1_000.0 * 5.0).abs() < 1e-6, "{}", ev.bad_debt);
+    assert_eq!(out.metrics.final_equity, 0.0);
+    assert_eq!(out.metrics.return_pct, -100.0);
+}
+
+/// A down bar whose low wicks to the liquidation price while the close stays
+/// above it: the position is liquidated intrabar at the liquidation price.
+#[test]
+fn a_wick_through_the_liquidation_price_liquidates_even_if_the_close_is_above() {
+    let venue = flat_venue(0.005, 0.0, 0.0);
+    let lp = 100.0 * 0.8 / 0.995; // 5x long
+    let rows = vec![flat(100.0), (100.0, 100.5, lp - 0.01, 99.0), flat(99.0)];
+    let t = tape(&rows);
+    let out = simulate(
+        Market { tape: &t, funding: None },
+        &venue,
+        &account(Side::Long, false),
+        &mut StaticLeverage { leverage: 5.0 },
+        &mut (),
+    )
+    .unwrap();
+    assert_eq!(out.liquidations.len(), 1);
+    let ev = out.liquidations[0];
+    assert!(!ev.gapped);
+    assert_eq!(ev.ts, MIN);
+    assert!((ev.fill_price - lp).abs() < 1e-9);
+    // At the liquidation price equity equals maintenance: 0.5 % of notional.
+    let notional = 500.0 * lp; // qty = 5 · 10,000 / 100
+    assert!((ev.equity_after - 0.005 * notional).abs() < 1e-6);
+    // A wick that stops one cent short of it does not liquidate.
+    let rows = vec![flat(100.0), (100.0, 100.5, lp + 0.01, 99.0), flat(99.0)];
+    let t = tape(&rows);
+    let out = simulate(
+        Market { tape: &t, funding: None },
+        &venue,
+        &account(Side::Long, false),
+        &mut StaticLeverage { leverage: 5.0 },
+        &mut (),
+    )
+    .unwrap();
+    assert!(out.liquidations.is_empty());
+}
+
+/// Up bars visit their low before their high: an up bar whose low touches a
+/// short's liquidation price does nothing, but its high does.
+#[test]
+fn short_is_liquidated_by_the_high() {
+    let venue = flat_venue(0.005, 0.0, 0.0);
+    let lp = 100.0 * 1.1 / 1.005;
+    let rows = vec![flat(100.0), (100.0, lp + 1.0, 95.0, 101.0), flat(101.0)];
+    let t = tape(&rows);
+    let out = simulate(
+        Market { tape: &t, funding: None },
+        &venue,
+        &account(Side::Short, false),
+        &mut StaticLeverage { leverage: 10.0 },
+        &mut (),
+    )
+    .unwrap();
+    assert_eq!(out.liquidations.len(), 1);
+    assert_eq!(out.liquidations[0].side, Side::Short);
+    assert!((out.liquidations[0].fill_price - lp).abs() < 1e-9);
+}
+
+/// With `reenter = true` the account reopens at the close of the bar of each
+/// liquidation with what is left, and every liquidation is counted.
+#[test]
+fn reentry_counts_every_liquidation() {
+    let venue = flat_venue(0.005, 0.0, 0.0);
+    // Three 15 % crashes, each followed by a flat stretch.
+    let mut rows = vec![flat(100.0)];
+    let mut p = 100.0;
+    for _ in 0..3 {
+        let low = p * 0.85;
+        rows.push((p, p, low, low));
+        p = low;
+        rows.extend(std::iter::repeat(flat(p)).take(3));
+    }
+    let t = tape(&rows);
+    let mut rec = SeriesRecorder::new(1);
+    let mut acct = account(Side::Long, true);
+    acct.min_equity = Some(0.01);
+    let out = simulate(
+        Market { tape: &t, funding: None },
+        &venue,
+        &acct,
+        &mut StaticLeverage { leverage: 10.0 },
+        &mut rec,
+    )
+    .unwrap();
+    assert_eq!(out.metrics.liquidations, 3);
+    assert_eq!(out.metrics.first_liquidation_ts, Some(MIN));
+    // Each liquidation leaves the 0.5 % maintenance margin: equity shrinks
+    // by the factor (notional at LP · m) / equity = 10 · (0.9/0.995) · 0.005.
+    let keep: f64 = 10.0 * (0.9 / 0.995) * 0.005;
+    let want = 10_000.0 * keep.powi(3);
+    assert!((out.metrics.final_equity - want).abs() < 1e-6 * want, "{} vs {want}", out.metrics.final_equity);
+    assert_eq!(rec.ts.len(), t.len());
+    // With the default threshold (1 % of capital) it stops after the second:
+    // 10,000 → 452 → 20.4 < 100.
+    let out = simulate(
+        Market { tape: &t, funding: None },
+        &venue,
+        &account(Side::Long, true),
+        &mut StaticLeverage { leverage: 10.0 },
+        &mut (),
+    )
+    .unwrap();
+    assert_eq!(out.metrics.liquidations, 2);
+}
+
+/// Funding: a long pays a positive rate on its notional at the open of the
+/// bar at the funding time, and receives a negative one.
+#[test]
+fn funding_is_paid_on_the_notional_at_mark() {
+    let mut venue = flat_venue(0.005, 0.0, 0.0);
+    venue.funding = true;
+    let rows = vec![flat(100.0), flat(100.0), flat(110.0), flat(110.0)];
+    let t = tape(&rows);
+    let f = FundingSeries {
+        ts: vec![MIN, 2 * MIN],
+        rate: vec![0.001, -0.002],
+    };
+    let out = simulate(
+        Market { tape: &t, funding: Some(&f) },
+        &venue,
+        &account(Side::Long, false),
+        &mut StaticLeverage { leverage: 2.0 },
+        &mut (),
+    )
+    .unwrap();
+    // qty = 200; pays 200·100·0.001 = 20, receives 200·110·0.002 = 44.
+    assert!((out.metrics.funding - 24.0).abs() < 1e-9, "{}", out.metrics.funding);
+    assert!((out.metrics.final_equity - (10_000.0 + 2_000.0 + 24.0)).abs() < 1e-9);
+}
+
+/// Constant leverage rebalances as the price moves and pays taker fees on
+/// every trade; a static position of the same leverage does not.
+#[test]
+fn constant_leverage_rebalances_and_pays_fees() {
+    let venue = flat_venue(0.005, 0.0004, 0.0);
+    let rows: Vec<_> = (0..20).map(|i| flat(100.0 * (1.0 - 0.01 * i as f64))).collect();
+    let t = tape(&rows);
+    let out = simulate(
+        Market { tape: &t, funding: None },
+        &venue,
+        &account(Side::Long, false),
+        &mut ConstantLeverage { leverage: 3.0, band: 0.05 },
+        &mut (),
+    )
+    .unwrap();
+    assert!(out.metrics.trades > 3, "{}", out.metrics.trades);
+    assert!(out.metrics.avg_leverage < 3.0 * 1.05 + 1e-9);
+    let st = simulate(
+        Market { tape: &t, funding: None },
+        &venue,
+        &account(Side::Long, false),
+        &mut StaticLeverage { leverage: 3.0 },
+        &mut (),
+    )
+    .unwrap();
+    assert_eq!(st.metrics.trades, 1);
+    assert!(out.metrics.trading_fees > st.metrics.trading_fees);
+}

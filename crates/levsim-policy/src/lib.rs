@@ -1,0 +1,48 @@
+//! Leverage policies: what a trader decides, given what it can know.
+//!
+//! A policy implements [`LeveragePolicy`]: the engine owns the loop and the
+//! clock, hands the policy an [`Observation`] (only information available at
+//! that time: no future prices) and applies the returned [`Decision`] under
+//! the venue's rules. Built-ins are rows of [`PolicyKind`], a serde-tagged
+//! enum that scenario files select with `kind = "…"`.
+//!
+//! ```
+//! use levsim_policy::{Decision, LeveragePolicy, Observation};
+//!
+//! /// Opens at 3x and never trades again.
+//! struct ThreeX;
+//!
+//! impl LeveragePolicy for ThreeX {
+//!     fn decide(&mut self, obs: &Observation<'_>) -> Decision {
+//!         if obs.is_flat() { Decision::TargetLeverage(3.0) } else { Decision::Hold }
+//!     }
+//! }
+//! ```
+
+mod builtin;
+mod error;
+mod kind;
+mod observation;
+
+pub use builtin::{BuiltinPolicy, ConstantLeverage, StaticLeverage};
+pub use error::PolicyError;
+pub use kind::PolicyKind;
+pub use observation::{Decision, Observation};
+
+/// A leverage policy: one required method, called at every decision point.
+pub trait LeveragePolicy {
+    /// Decides what to do given the observation. Must not panic.
+    fn decide(&mut self, obs: &Observation<'_>) -> Decision;
+
+    /// Clears internal state before a new run (default: nothing to clear).
+    fn reset(&mut self) {}
+}
+
+impl<P: LeveragePolicy + ?Sized> LeveragePolicy for Box<P> {
+    fn decide(&mut self, obs: &Observation<'_>) -> Decision {
+        (**self).decide(obs)
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+}

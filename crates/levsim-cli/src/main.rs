@@ -1,1 +1,146 @@
-fn main() {}
+//! `levsim`: run leverage-policy scenarios on market data and write reports.
+//!
+//! Exit codes: 0 success; 2 bad input (scenario, data, arguments, an output
+//! directory levsim may not write to); 1 any other failure.
+
+mod cmd_data;
+mod cmd_run;
+mod cmd_venues;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Historical backtesting and stress simulation of leverage policies on
+/// leveraged crypto derivatives.
+#[derive(Debug, Parser)]
+#[command(name = "levsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario and write its report (reports/<name>/ by default).
+    Run {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Report directory; default reports/<scenario name>. An existing
+        /// directory is only replaced if levsim created it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all cores). Results do not depend on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Inspect or convert market-data files.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// List the venue profiles shipped with levsim, or show one.
+    Venues {
+        #[command(subcommand)]
+        command: Option<VenuesCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DataCommand {
+    /// Print rows, time range, interval, gaps and anomalies of a file.
+    Inspect {
+        /// A kline, FTX, funding or canonical Parquet file (plain or .gz).
+        file: PathBuf,
+        /// Format (binance-klines, ftx, binance-funding, parquet); detected when omitted.
+        #[arg(long)]
+        format: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a bar file to canonical Parquet (ts_ns, open, high, low, close, volume).
+    Import {
+        /// Input bar file.
+        file: PathBuf,
+        /// Output .parquet file (refused if it exists, unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Format; detected when omitted.
+        #[arg(long)]
+        format: Option<String>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VenuesCommand {
+    /// Print a profile's parameters (its TOML preset).
+    Show {
+        /// Profile name.
+        name: String,
+    },
+}
+
+/// An error with its exit code.
+pub(crate) struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    /// Bad input: exit code 2.
+    pub(crate) fn input(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: 2,
+            error: error.into(),
+        }
+    }
+    /// Anything else: exit code 1.
+    pub(crate) fn other(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: 1,
+            error: error.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            scenario,
+            out,
+            threads,
+            quiet,
+        } => cmd_run::run(&scenario, out, threads, quiet),
+        Command::Data { command } => match command {
+            DataCommand::Inspect { file, format, json } => {
+                cmd_data::inspect(&file, format.as_deref(), json)
+            }
+            DataCommand::Import {
+                file,
+                out,
+                format,
+                force,
+            } => cmd_data::import(&file, &out, format.as_deref(), force),
+        },
+        Command::Venues { command } => match command {
+            None => cmd_venues::list(),
+            Some(VenuesCommand::Show { name }) => cmd_venues::show(&name),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}

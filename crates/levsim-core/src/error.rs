@@ -15,6 +15,8 @@ pub enum CoreError {
         reason: String,
     },
     /// A duration string such as `"1h"` that cannot be parsed.
-    #[error("cannot parse duration {0:?}: expected a number followed by s, m, h or d (e.g. \"8h\")")]
+    #[error(
+        "cannot parse duration {0:?}: expected a number followed by s, m, h or d (e.g. \"8h\")"
+    )]
     BadDuration(String),
 }

@@ -37,7 +37,11 @@ pub fn parse_iso(s: &str) -> Result<TimestampNs, CoreError> {
             .and_utc()
     } else {
         DateTime::parse_from_rfc3339(s)
-            .map_err(|e| bad(format!("{e}; expected RFC 3339 such as 2020-03-12T00:00:00Z")))?
+            .map_err(|e| {
+                bad(format!(
+                    "{e}; expected RFC 3339 such as 2020-03-12T00:00:00Z"
+                ))
+            })?
             .with_timezone(&Utc)
     };
     dt.timestamp_nanos_opt()

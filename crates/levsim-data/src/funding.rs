@@ -23,7 +23,10 @@ pub fn load_funding(path: &Path) -> Result<FundingSeries, DataError> {
     let mut record = csv::StringRecord::new();
     let mut prev_line = 0;
     let mut first = true;
-    while rdr.read_record(&mut record).map_err(|e| csv_error(&file, &e))? {
+    while rdr
+        .read_record(&mut record)
+        .map_err(|e| csv_error(&file, &e))?
+    {
         let line = record.position().map_or(0, |p| p.line());
         if record.len() == 1 && record[0].trim().is_empty() {
             continue;
@@ -33,7 +36,10 @@ pub fn load_funding(path: &Path) -> Result<FundingSeries, DataError> {
             if record.get(0).map(|s| s.trim()) == Some("calc_time") {
                 continue;
             }
-            if record.get(0).is_some_and(|s| s.trim().parse::<i64>().is_err()) {
+            if record
+                .get(0)
+                .is_some_and(|s| s.trim().parse::<i64>().is_err())
+            {
                 return Err(DataError::Format {
                     file,
                     message: format!("not a funding CSV: expected header {}", FIELDS.join(",")),
@@ -76,13 +82,19 @@ pub fn load_funding(path: &Path) -> Result<FundingSeries, DataError> {
                 file,
                 line,
                 field: FIELDS[2].into(),
-                message: format!("funding rate must be a finite fraction with |rate| < 1, got {rate}"),
+                message: format!(
+                    "funding rate must be a finite fraction with |rate| < 1, got {rate}"
+                ),
             });
         }
         let ts = ms * 1_000_000;
         if let Some(&last) = out.ts.last() {
             if ts <= last {
-                let what = if ts == last { "duplicate" } else { "out-of-order" };
+                let what = if ts == last {
+                    "duplicate"
+                } else {
+                    "out-of-order"
+                };
                 return Err(DataError::Field {
                     file,
                     line,

@@ -56,7 +56,11 @@ pub fn apply_gap_policy(
             if inside.is_empty() || interval <= 0 {
                 return Ok(0);
             }
-            let n_new = tape.len() + inside.iter().map(|g| g.missing_bars as usize).sum::<usize>();
+            let n_new = tape.len()
+                + inside
+                    .iter()
+                    .map(|g| g.missing_bars as usize)
+                    .sum::<usize>();
             let mut out = MarketTape {
                 symbol: tape.symbol.clone(),
                 interval_ns: interval,

@@ -94,7 +94,9 @@ pub(crate) fn load_bars(
     let mut record = csv::StringRecord::new();
     let mut first = true;
     loop {
-        let more = rdr.read_record(&mut record).map_err(|e| csv_error(&file, &e))?;
+        let more = rdr
+            .read_record(&mut record)
+            .map_err(|e| csv_error(&file, &e))?;
         if !more {
             break;
         }
@@ -136,18 +138,16 @@ pub(crate) fn load_bars(
                 })?;
                 match unit {
                     None => unit = Some(this),
-                    Some(u) if u != this => {
-                        return Err(DataError::Field {
-                            file,
-                            line,
-                            field: "open_time".into(),
-                            message: format!(
-                                "{raw} is in {} but earlier rows are in {}; a file must use one unit",
-                                this.name(),
-                                u.name()
-                            ),
-                        })
-                    }
+                    Some(u) if u != this => return Err(DataError::Field {
+                        file,
+                        line,
+                        field: "open_time".into(),
+                        message: format!(
+                            "{raw} is in {} but earlier rows are in {}; a file must use one unit",
+                            this.name(),
+                            u.name()
+                        ),
+                    }),
                     Some(_) => {}
                 }
                 if interval_hint.is_none() {
@@ -188,7 +188,14 @@ pub(crate) fn load_bars(
         volume: &tape.volume,
         lines: &lines,
     };
-    let mut report = build_report(path, format.as_str(), time_unit, &rows, interval_hint, strict)?;
+    let mut report = build_report(
+        path,
+        format.as_str(),
+        time_unit,
+        &rows,
+        interval_hint,
+        strict,
+    )?;
     if format == Format::Ftx {
         // FTX stamps a bar with its close time; levsim uses bar-open time.
         let shift = report.interval_ns;
@@ -204,7 +211,12 @@ pub(crate) fn load_bars(
     Ok((tape, report))
 }
 
-fn check_header(file: &str, line: u64, rec: &csv::StringRecord, names: &[&str]) -> Result<(), DataError> {
+fn check_header(
+    file: &str,
+    line: u64,
+    rec: &csv::StringRecord,
+    names: &[&str],
+) -> Result<(), DataError> {
     if rec.len() != names.len() {
         return Err(DataError::Row {
             file: file.into(),
@@ -216,13 +228,21 @@ fn check_header(file: &str, line: u64, rec: &csv::StringRecord, names: &[&str]) 
         let got = rec[i].trim().to_ascii_lowercase();
         // Binance's own header files name a few columns differently.
         let ok = got == *want
-            || matches!((i, got.as_str()), (8, "trades") | (8, "number_of_trades") | (11, "ignored"));
+            || matches!(
+                (i, got.as_str()),
+                (8, "trades") | (8, "number_of_trades") | (11, "ignored")
+            );
         if !ok {
             return Err(DataError::Field {
                 file: file.into(),
                 line,
                 field: want.to_string(),
-                message: format!("header column {} is {:?}, expected {:?}", i + 1, &rec[i], want),
+                message: format!(
+                    "header column {} is {:?}, expected {:?}",
+                    i + 1,
+                    &rec[i],
+                    want
+                ),
             });
         }
     }
@@ -277,9 +297,18 @@ mod tests {
 
     #[test]
     fn unit_classification() {
-        assert_eq!(TimeUnit::classify(1_583_884_800_000), Some(TimeUnit::Millis));
-        assert_eq!(TimeUnit::classify(1_735_689_600_000_000), Some(TimeUnit::Micros));
+        assert_eq!(
+            TimeUnit::classify(1_583_884_800_000),
+            Some(TimeUnit::Millis)
+        );
+        assert_eq!(
+            TimeUnit::classify(1_735_689_600_000_000),
+            Some(TimeUnit::Micros)
+        );
         assert_eq!(TimeUnit::classify(1_583_884_800), None);
-        assert_eq!(TimeUnit::Micros.to_ns(1_735_689_600_000_000), 1_735_689_600_000_000_000);
+        assert_eq!(
+            TimeUnit::Micros.to_ns(1_735_689_600_000_000),
+            1_735_689_600_000_000_000
+        );
     }
 }

@@ -25,8 +25,8 @@
 mod detect;
 mod error;
 mod funding;
-mod inspect;
 mod gaps;
+mod inspect;
 mod klines;
 mod parquet;
 mod reader;
@@ -47,7 +47,10 @@ use levsim_core::MarketTape;
 
 /// Loads a bar file in `format` (or the detected one when `None`), returning
 /// the tape and its validation report.
-pub fn load_tape(path: &Path, format: Option<Format>) -> Result<(MarketTape, DataReport), DataError> {
+pub fn load_tape(
+    path: &Path,
+    format: Option<Format>,
+) -> Result<(MarketTape, DataReport), DataError> {
     let format = match format {
         Some(f) => f,
         None => detect_format(path)?,

@@ -19,14 +19,17 @@ fn perr(path: &Path, e: impl std::fmt::Display) -> DataError {
 /// Writes a tape as canonical Parquet (through a temporary file and a rename,
 /// so a failed write never leaves a half-written file under the final name).
 pub fn write_parquet_tape(path: &Path, tape: &MarketTape) -> Result<(), DataError> {
-    let mut df = DataFrame::new(tape.len(), vec![
-        Column::new("ts_ns".into(), &tape.ts),
-        Column::new("open".into(), &tape.open),
-        Column::new("high".into(), &tape.high),
-        Column::new("low".into(), &tape.low),
-        Column::new("close".into(), &tape.close),
-        Column::new("volume".into(), &tape.volume),
-    ])
+    let mut df = DataFrame::new(
+        tape.len(),
+        vec![
+            Column::new("ts_ns".into(), &tape.ts),
+            Column::new("open".into(), &tape.open),
+            Column::new("high".into(), &tape.high),
+            Column::new("low".into(), &tape.low),
+            Column::new("close".into(), &tape.close),
+            Column::new("volume".into(), &tape.volume),
+        ],
+    )
     .map_err(|e| perr(path, e))?;
     let tmp = path.with_extension("parquet.tmp");
     let file = File::create(&tmp).map_err(|source| DataError::Io {
@@ -49,7 +52,9 @@ pub fn read_parquet_tape(path: &Path) -> Result<MarketTape, DataError> {
         file: path.display().to_string(),
         source,
     })?;
-    let df = ParquetReader::new(file).finish().map_err(|e| perr(path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| perr(path, e))?;
     let col_f64 = |name: &str| -> Result<Vec<f64>, DataError> {
         let c = df.column(name).map_err(|_| DataError::Format {
             file: path.display().to_string(),

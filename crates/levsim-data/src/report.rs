@@ -139,20 +139,36 @@ pub(crate) fn row_anomalies(r: &Rows<'_>) -> Vec<Anomaly> {
         for (name, v) in px {
             if !(v.is_finite() && v > 0.0) {
                 prices_ok = false;
-                push(line, name, format!("price must be positive and finite, got {v}"));
+                push(
+                    line,
+                    name,
+                    format!("price must be positive and finite, got {v}"),
+                );
             }
         }
         let v = r.volume[i];
         if !(v.is_finite() && v >= 0.0) {
-            push(line, "volume", format!("volume must be finite and ≥ 0, got {v}"));
+            push(
+                line,
+                "volume",
+                format!("volume must be finite and ≥ 0, got {v}"),
+            );
         }
         if prices_ok {
             let (o, h, l, c) = (r.open[i], r.high[i], r.low[i], r.close[i]);
             if h < o.max(c) {
-                push(line, "high", format!("high {h} is below max(open, close) = {}", o.max(c)));
+                push(
+                    line,
+                    "high",
+                    format!("high {h} is below max(open, close) = {}", o.max(c)),
+                );
             }
             if l > o.min(c) {
-                push(line, "low", format!("low {l} is above min(open, close) = {}", o.min(c)));
+                push(
+                    line,
+                    "low",
+                    format!("low {l} is above min(open, close) = {}", o.min(c)),
+                );
             }
         }
     }
@@ -175,7 +191,11 @@ pub(crate) fn detect_interval(ts: &[TimestampNs]) -> Option<i64> {
 
 /// Gaps (spacing of more than one interval) and irregular spacing (not a
 /// multiple of the interval) in sorted `ts`.
-pub(crate) fn find_gaps(ts: &[TimestampNs], lines: &[u64], interval: i64) -> (Vec<Gap>, Vec<Anomaly>) {
+pub(crate) fn find_gaps(
+    ts: &[TimestampNs],
+    lines: &[u64],
+    interval: i64,
+) -> (Vec<Gap>, Vec<Anomaly>) {
     let mut gaps = Vec::new();
     let mut irregular = Vec::new();
     if interval <= 0 {

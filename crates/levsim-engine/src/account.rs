@@ -105,7 +105,11 @@ impl Position {
         self.liq = if self.qty == 0.0 {
             f64::NAN
         } else {
-            let side = if self.qty > 0.0 { Side::Long } else { Side::Short };
+            let side = if self.qty > 0.0 {
+                Side::Long
+            } else {
+                Side::Short
+            };
             venue
                 .margin
                 .linear_liquidation_price(side, self.qty.abs(), self.entry, self.wallet)
@@ -156,7 +160,12 @@ impl Position {
     /// paying the taker fee on the trade itself.
     pub fn qty_for_leverage(&self, side: Side, lev: f64, price: f64, fee_rate: f64) -> f64 {
         let e = self.equity(price);
-        let q = self.qty.abs() * if self.qty * side.sign() >= 0.0 { 1.0 } else { -1.0 };
+        let q = self.qty.abs()
+            * if self.qty * side.sign() >= 0.0 {
+                1.0
+            } else {
+                -1.0
+            };
         // Increasing: q'·p·(1 + L·f) = L·(E + f·q·p); decreasing: with −f.
         let up = lev * (e + fee_rate * q * price) / (price * (1.0 + lev * fee_rate));
         let target = if up >= q {

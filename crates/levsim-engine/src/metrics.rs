@@ -126,7 +126,10 @@ impl MetricsAcc {
             },
             trades: self.trades,
             refused_decisions: self.refused,
-            min_distance_to_liquidation_pct: self.min_dist.is_finite().then_some(self.min_dist * 100.0),
+            min_distance_to_liquidation_pct: self
+                .min_dist
+                .is_finite()
+                .then_some(self.min_dist * 100.0),
             bars: self.bars,
         }
     }

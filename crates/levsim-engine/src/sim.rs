@@ -1,7 +1,7 @@
 //! The simulation loop for one subject account on one market path.
 
-use levsim_core::{FundingSeries, LiquidationEvent, MarketTape, Side, TimestampNs};
 use levsim_core::{Fill, FillReason};
+use levsim_core::{FundingSeries, LiquidationEvent, MarketTape, Side, TimestampNs};
 use levsim_policy::{Decision, LeveragePolicy, Observation};
 
 use crate::account::{AccountConfig, Position};
@@ -186,9 +186,9 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
             Decision::Hold => return,
             Decision::Close => 0.0,
             Decision::TargetLeverage(l) if l.is_finite() && l >= 0.0 => {
-                let q = self
-                    .pos
-                    .qty_for_leverage(self.account.side, l, price, self.venue.taker_fee);
+                let q =
+                    self.pos
+                        .qty_for_leverage(self.account.side, l, price, self.venue.taker_fee);
                 if l > self.venue.max_leverage(q.abs() * price) * (1.0 + 1e-12) {
                     self.acc.refused += 1;
                     return;
@@ -228,11 +228,18 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
 
     fn liquidate(&mut self, ts: TimestampNs, fill: f64, gapped: bool) {
         let pos = self.pos;
-        let side = if pos.qty > 0.0 { Side::Long } else { Side::Short };
+        let side = if pos.qty > 0.0 {
+            Side::Long
+        } else {
+            Side::Short
+        };
         let qty = pos.qty.abs();
         let equity_close = pos.equity(fill);
         let (fee, bad_debt) = if equity_close >= 0.0 {
-            ((self.venue.liquidation_fee * qty * fill).min(equity_close), 0.0)
+            (
+                (self.venue.liquidation_fee * qty * fill).min(equity_close),
+                0.0,
+            )
         } else {
             (0.0, -equity_close)
         };

@@ -107,13 +107,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("levrage"), "{e}");
-        let e = toml::from_str::<PolicyKind>("kind = \"yolo\"").unwrap_err().to_string();
+        let e = toml::from_str::<PolicyKind>("kind = \"yolo\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("yolo"), "{e}");
     }
 
     #[test]
     fn validation_names_the_field() {
-        let e = PolicyKind::Static { leverage: -1.0 }.validate().unwrap_err();
+        let e = PolicyKind::Static { leverage: -1.0 }
+            .validate()
+            .unwrap_err();
         assert_eq!(e.field, "leverage");
         let e = PolicyKind::ConstantLeverage {
             leverage: 2.0,

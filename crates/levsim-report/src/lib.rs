@@ -1,1 +1,70 @@
-//! stub
+//! Reports of levsim runs.
+//!
+//! [`write_report`] turns a scenario's results into a directory a person
+//! can open: `summary.json` and `summary.md` (the per-run metrics),
+//! `results.parquet` (one row per run), `timeseries.parquet` (equity,
+//! leverage and liquidation price per kept bar and run), `charts/*.svg` and
+//! `charts/*.png` (plotters, with an embedded DejaVu Sans font so no system
+//! fonts are needed), a self-contained `index.html`, and `manifest.json`
+//! (scenario text, seeds, versions, git revision, input hashes, timings).
+//!
+//! Output directories are protected: levsim writes only into a directory
+//! that is new, empty, or marked as its own by a previous report
+//! ([`prepare_out_dir`]).
+
+mod charts;
+mod error;
+mod html;
+mod manifest;
+mod markdown;
+mod outdir;
+mod parquet;
+mod summary;
+
+use std::path::{Path, PathBuf};
+
+use levsim_scenario::{LoadedMarket, RunResult, Scenario};
+
+pub use error::ReportError;
+pub use manifest::Timings;
+pub use outdir::{prepare_out_dir, MARKER_FILE};
+
+/// Everything a report is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportInput<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// Its market.
+    pub market: &'a LoadedMarket,
+    /// Results in plan order.
+    pub results: &'a [RunResult],
+    /// Wall-clock timings (go to the manifest only).
+    pub timings: &'a Timings,
+    /// The command line that produced the report.
+    pub command: &'a str,
+}
+
+/// Files written by [`write_report`].
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    /// The report's `index.html`.
+    pub index_html: PathBuf,
+    /// Every file written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Writes the whole report into `dir` (which [`prepare_out_dir`] prepared).
+pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, ReportError> {
+    let mut files = Vec::new();
+    let summary = summary::build(input);
+    files.push(summary::write_json(dir, &summary)?);
+    files.push(markdown::write(dir, input, &summary)?);
+    files.push(parquet::write_results(dir, input)?);
+    files.push(parquet::write_timeseries(dir, input)?);
+    let charts = charts::render_all(dir, input)?;
+    files.extend(charts.iter().flat_map(|c| [c.svg.clone(), c.png.clone()]));
+    let index_html = html::write(dir, input, &summary, &charts)?;
+    files.push(index_html.clone());
+    files.push(manifest::write(dir, input)?);
+    Ok(ReportFiles { index_html, files })
+}

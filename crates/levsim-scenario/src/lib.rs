@@ -1,1 +1,22 @@
-//! stub
+//! Scenarios: TOML files → validated [`Scenario`] → [`RunPlan`] → results.
+//!
+//! A scenario names the market (a historical file and window), the venue
+//! profile with overrides, the subject account and a list of policies, each
+//! with an optional parameter grid (a list value is a sweep axis). Parsing
+//! rejects unknown fields and names the field path of every error
+//! (`policy[1].band: …`). [`execute`] runs the plan in parallel with rayon;
+//! results come back in plan order and do not depend on the thread count.
+
+mod error;
+mod exec;
+mod file;
+mod grid;
+mod market;
+mod seed;
+
+pub use error::ScenarioError;
+pub use exec::{execute, RunResult};
+pub use file::{MarketConfig, MarketKind, Scenario};
+pub use grid::{RunPlan, RunSpec};
+pub use market::{sha256_file, LoadedMarket};
+pub use seed::run_seed;

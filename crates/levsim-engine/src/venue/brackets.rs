@@ -61,13 +61,23 @@ impl BracketTable {
             if !(s.mmr > 0.0 && s.mmr < 1.0) || s.mmr < prev_mmr {
                 return Err(EngineError::config(
                     &format!("{here}.mmr"),
-                    format!("must be in (0, 1) and not below the previous bracket's, got {}", s.mmr),
+                    format!(
+                        "must be in (0, 1) and not below the previous bracket's, got {}",
+                        s.mmr
+                    ),
                 ));
             }
-            if !(s.max_leverage >= 1.0) || out.last().is_some_and(|b: &Bracket| s.max_leverage > b.max_leverage) {
+            if !(s.max_leverage >= 1.0)
+                || out
+                    .last()
+                    .is_some_and(|b: &Bracket| s.max_leverage > b.max_leverage)
+            {
                 return Err(EngineError::config(
                     &format!("{here}.max_leverage"),
-                    format!("must be ≥ 1 and not above the previous bracket's, got {}", s.max_leverage),
+                    format!(
+                        "must be ≥ 1 and not above the previous bracket's, got {}",
+                        s.max_leverage
+                    ),
                 ));
             }
             cum += floor * (s.mmr - prev_mmr);
@@ -140,7 +150,11 @@ mod tests {
     #[test]
     fn maintenance_is_continuous_at_every_cap() {
         let t = BracketTable::new(
-            &[spec(100.0, 50.0, 0.01), spec(1000.0, 20.0, 0.02), spec(1e9, 5.0, 0.1)],
+            &[
+                spec(100.0, 50.0, 0.01),
+                spec(1000.0, 20.0, 0.02),
+                spec(1e9, 5.0, 0.1),
+            ],
             "t",
         )
         .unwrap();
@@ -160,7 +174,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("b[1].cap"), "{e}");
-        let e = BracketTable::new(&[spec(100.0, 50.0, 1.5)], "b").unwrap_err().to_string();
+        let e = BracketTable::new(&[spec(100.0, 50.0, 1.5)], "b")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("b[0].mmr"), "{e}");
         let e = BracketTable::new(&[spec(100.0, 50.0, 0.01), spec(200.0, 60.0, 0.02)], "b")
             .unwrap_err()

@@ -25,7 +25,13 @@ pub trait MarginModel {
     ///
     /// The default bisects on the equity surplus, which is monotone in the
     /// price for any model whose maintenance rate is below 100 %.
-    fn linear_liquidation_price(&self, side: Side, qty: f64, entry: f64, wallet: f64) -> Option<f64> {
+    fn linear_liquidation_price(
+        &self,
+        side: Side,
+        qty: f64,
+        entry: f64,
+        wallet: f64,
+    ) -> Option<f64> {
         let surplus = |p: f64| wallet + side.sign() * qty * (p - entry) - self.maintenance(qty * p);
         let (mut lo, mut hi) = match side {
             Side::Long => (0.0, entry.max(1e-12) * 4.0),
@@ -64,7 +70,13 @@ impl MarginModel for BracketTable {
     /// Binance's formula (SPEC §1.3) for one isolated position,
     /// `LP = (WB + cum_k − side·Q·EP) / (Q·mmr_k − side·Q)`, tried bracket by
     /// bracket until the notional at `LP` falls inside the bracket used.
-    fn linear_liquidation_price(&self, side: Side, qty: f64, entry: f64, wallet: f64) -> Option<f64> {
+    fn linear_liquidation_price(
+        &self,
+        side: Side,
+        qty: f64,
+        entry: f64,
+        wallet: f64,
+    ) -> Option<f64> {
         if !(qty > 0.0) {
             return None;
         }
@@ -108,7 +120,13 @@ impl MarginModel for MarginModelAny {
             MarginModelAny::Tiered(t) => MarginModel::max_leverage(t, notional),
         }
     }
-    fn linear_liquidation_price(&self, side: Side, qty: f64, entry: f64, wallet: f64) -> Option<f64> {
+    fn linear_liquidation_price(
+        &self,
+        side: Side,
+        qty: f64,
+        entry: f64,
+        wallet: f64,
+    ) -> Option<f64> {
         match self {
             MarginModelAny::Tiered(t) => t.linear_liquidation_price(side, qty, entry, wallet),
         }
@@ -130,12 +148,24 @@ mod tests {
     #[test]
     fn default_bisection_agrees_with_the_bracket_formula() {
         let t = BracketTable::flat(0.005, 200.0);
-        for &(side, lev) in &[(Side::Long, 10.0), (Side::Short, 10.0), (Side::Long, 2.0), (Side::Short, 50.0)] {
+        for &(side, lev) in &[
+            (Side::Long, 10.0),
+            (Side::Short, 10.0),
+            (Side::Long, 2.0),
+            (Side::Short, 50.0),
+        ] {
             let (entry, wallet) = (100.0, 1000.0);
             let qty = lev * wallet / entry;
-            let exact = t.linear_liquidation_price(side, qty, entry, wallet).unwrap();
-            let bis = Flat(0.005).linear_liquidation_price(side, qty, entry, wallet).unwrap();
-            assert!((exact - bis).abs() < 1e-6 * entry, "{side} {lev}: {exact} vs {bis}");
+            let exact = t
+                .linear_liquidation_price(side, qty, entry, wallet)
+                .unwrap();
+            let bis = Flat(0.005)
+                .linear_liquidation_price(side, qty, entry, wallet)
+                .unwrap();
+            assert!(
+                (exact - bis).abs() < 1e-6 * entry,
+                "{side} {lev}: {exact} vs {bis}"
+            );
         }
     }
 
@@ -143,7 +173,13 @@ mod tests {
     fn fully_collateralised_long_has_no_liquidation_price() {
         let t = BracketTable::flat(0.005, 200.0);
         // 1x long: wallet = notional; LP = EP·(1 − 1)/(1 − m) = 0.
-        assert_eq!(t.linear_liquidation_price(Side::Long, 10.0, 100.0, 1000.0), None);
-        assert_eq!(Flat(0.005).linear_liquidation_price(Side::Long, 10.0, 100.0, 1000.0), None);
+        assert_eq!(
+            t.linear_liquidation_price(Side::Long, 10.0, 100.0, 1000.0),
+            None
+        );
+        assert_eq!(
+            Flat(0.005).linear_liquidation_price(Side::Long, 10.0, 100.0, 1000.0),
+            None
+        );
     }
 }

@@ -107,7 +107,10 @@ fn rate(path: &str, v: f64, max: f64) -> Result<f64, EngineError> {
     if v.is_finite() && (0.0..max).contains(&v) {
         Ok(v)
     } else {
-        Err(EngineError::config(path, format!("must be in [0, {max}), got {v}")))
+        Err(EngineError::config(
+            path,
+            format!("must be in [0, {max}), got {v}"),
+        ))
     }
 }
 
@@ -125,10 +128,14 @@ impl VenueProfile {
                 ),
             )
         })?;
-        let file: PresetFile = toml::from_str(text)
-            .map_err(|e| EngineError::config("venue.profile", format!("preset {}: {e}", cfg.profile)))?;
+        let file: PresetFile = toml::from_str(text).map_err(|e| {
+            EngineError::config("venue.profile", format!("preset {}: {e}", cfg.profile))
+        })?;
         let mut overrides = Vec::new();
-        let symbol = cfg.symbol.clone().unwrap_or_else(|| market_symbol.to_string());
+        let symbol = cfg
+            .symbol
+            .clone()
+            .unwrap_or_else(|| market_symbol.to_string());
         let table = file.symbols.get(&symbol);
         let (margin, sym_fee) = match (cfg.maintenance_rate, table) {
             (Some(m), _) => {
@@ -138,18 +145,27 @@ impl VenueProfile {
                 }
                 overrides.push(format!("maintenance_rate = {m}"));
                 let max_lev = cfg.max_leverage.unwrap_or(1.0 / m);
-                (BracketTable::flat(m, max_lev), table.and_then(|t| t.liquidation_fee))
+                (
+                    BracketTable::flat(m, max_lev),
+                    table.and_then(|t| t.liquidation_fee),
+                )
             }
             (None, Some(t)) => {
                 let path = format!("venue profile {} symbols.{symbol}.brackets", file.name);
                 let mut specs = t.brackets.clone();
                 if let Some(l) = cfg.max_leverage {
-                    specs.iter_mut().for_each(|b| b.max_leverage = b.max_leverage.min(l));
+                    specs
+                        .iter_mut()
+                        .for_each(|b| b.max_leverage = b.max_leverage.min(l));
                 }
                 (BracketTable::new(&specs, &path)?, t.liquidation_fee)
             }
             (None, None) => {
-                let field = if cfg.symbol.is_some() { "venue.symbol" } else { "market" };
+                let field = if cfg.symbol.is_some() {
+                    "venue.symbol"
+                } else {
+                    "market"
+                };
                 return Err(EngineError::config(
                     field,
                     format!(
@@ -164,7 +180,10 @@ impl VenueProfile {
         };
         if let Some(l) = cfg.max_leverage {
             if !(l.is_finite() && l >= 1.0) {
-                return Err(EngineError::config("venue.max_leverage", format!("must be ≥ 1, got {l}")));
+                return Err(EngineError::config(
+                    "venue.max_leverage",
+                    format!("must be ≥ 1, got {l}"),
+                ));
             }
             overrides.push(format!("max_leverage = {l}"));
         }
@@ -256,14 +275,23 @@ mod tests {
     fn bad_overrides_name_their_field() {
         let mut c = cfg();
         c.taker_fee = Some(-0.1);
-        let e = VenueProfile::resolve(&c, "BTCUSDT").unwrap_err().to_string();
+        let e = VenueProfile::resolve(&c, "BTCUSDT")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("venue.taker_fee"), "{e}");
-        let e = VenueProfile::resolve(&cfg(), "DOGEUSDT").unwrap_err().to_string();
+        let e = VenueProfile::resolve(&cfg(), "DOGEUSDT")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("DOGEUSDT") && e.contains("BTCUSDT"), "{e}");
         let mut c = cfg();
         c.profile = "nope".into();
-        let e = VenueProfile::resolve(&c, "BTCUSDT").unwrap_err().to_string();
-        assert!(e.contains("venue.profile") && e.contains("binance-usdm"), "{e}");
+        let e = VenueProfile::resolve(&c, "BTCUSDT")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("venue.profile") && e.contains("binance-usdm"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -38,7 +38,10 @@ fn engine_liquidation_price(side: Side, lev: f64) -> f64 {
     }
     let t = tape(&rows);
     let out = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &account(side, false),
         &mut StaticLeverage { leverage: lev },
@@ -58,8 +61,14 @@ fn table_a_isolated_liquidation_prices() {
     for (lev, long, short) in TABLE_A {
         let got_long = engine_liquidation_price(Side::Long, lev);
         let got_short = engine_liquidation_price(Side::Short, lev);
-        assert!((got_long - long).abs() <= 0.5e-5, "long {lev}x: {got_long} vs table {long}");
-        assert!((got_short - short).abs() <= 0.5e-5, "short {lev}x: {got_short} vs table {short}");
+        assert!(
+            (got_long - long).abs() <= 0.5e-5,
+            "long {lev}x: {got_long} vs table {long}"
+        );
+        assert!(
+            (got_short - short).abs() <= 0.5e-5,
+            "short {lev}x: {got_short} vs table {short}"
+        );
         // And the exact F1 formulas.
         let f1_long = (1.0 - 1.0 / lev) / (1.0 - m);
         let f1_short = (1.0 + 1.0 / lev) / (1.0 + m);
@@ -92,7 +101,15 @@ fn bin5_cum_recursion_btc_and_eth() {
     let btc = btc_brackets();
     let cum: Vec<f64> = table(&btc).brackets().iter().map(|b| b.cum).collect();
     let want = [
-        0.0, 50.0, 1_300.0, 16_300.0, 141_300.0, 1_141_300.0, 2_391_300.0, 4_891_300.0, 24_891_300.0,
+        0.0,
+        50.0,
+        1_300.0,
+        16_300.0,
+        141_300.0,
+        1_141_300.0,
+        2_391_300.0,
+        4_891_300.0,
+        24_891_300.0,
         99_891_300.0,
     ];
     for (g, w) in cum.iter().zip(want) {
@@ -107,7 +124,17 @@ fn bin5_cum_recursion_btc_and_eth() {
     )
     .unwrap();
     let cum: Vec<f64> = table(&eth).brackets().iter().map(|b| b.cum).collect();
-    let want = [0.0, 15.0, 365.0, 5_365.0, 35_365.0, 135_365.0, 260_365.0, 510_365.0, 2_510_365.0];
+    let want = [
+        0.0,
+        15.0,
+        365.0,
+        5_365.0,
+        35_365.0,
+        135_365.0,
+        260_365.0,
+        510_365.0,
+        2_510_365.0,
+    ];
     for (g, w) in cum.iter().zip(want) {
         assert!((g - w).abs() < 1e-6, "{cum:?}");
     }
@@ -118,7 +145,10 @@ fn bin5_cum_recursion_btc_and_eth() {
 #[test]
 fn bin7_isolated_long() {
     let v = btc_brackets();
-    let lp = v.margin.linear_liquidation_price(Side::Long, 0.02, 50_000.0, 50.0).unwrap();
+    let lp = v
+        .margin
+        .linear_liquidation_price(Side::Long, 0.02, 50_000.0, 50.0)
+        .unwrap();
     assert!((lp - 47_690.76).abs() < 0.005, "{lp}");
 }
 
@@ -128,7 +158,10 @@ fn bin7_isolated_long() {
 #[test]
 fn bin3_single_position_cross_long() {
     let v = btc_brackets();
-    let lp = v.margin.linear_liquidation_price(Side::Long, 0.02, 50_000.0, 500.0).unwrap();
+    let lp = v
+        .margin
+        .linear_liquidation_price(Side::Long, 0.02, 50_000.0, 500.0)
+        .unwrap();
     assert!((lp - 25_100.40).abs() < 0.005, "{lp}");
 }
 
@@ -146,9 +179,15 @@ fn bracket_iteration_lands_where_equity_equals_maintenance() {
         (200.0, 2_000_000.0, Side::Long),
     ] {
         let entry = 40_000.0;
-        let lp = v.margin.linear_liquidation_price(side, qty, entry, wallet).unwrap();
+        let lp = v
+            .margin
+            .linear_liquidation_price(side, qty, entry, wallet)
+            .unwrap();
         let equity = wallet + side.sign() * qty * (lp - entry);
         let mm = t.maintenance(qty * lp);
-        assert!((equity - mm).abs() < 1e-6 * mm.max(1.0), "{side} {qty}: equity {equity} vs MM {mm}");
+        assert!(
+            (equity - mm).abs() < 1e-6 * mm.max(1.0),
+            "{side} {qty}: equity {equity} vs MM {mm}"
+        );
     }
 }

@@ -27,7 +27,11 @@ impl Observer for Cash {
 }
 
 fn bars() -> impl Strategy<Value = Vec<(f64, f64, f64, f64)>> {
-    prop::collection::vec((-0.08f64..0.08, 0.0f64..0.05, 0.0f64..0.05, -0.05f64..0.05), 2..200).prop_map(|steps| {
+    prop::collection::vec(
+        (-0.08f64..0.08, 0.0f64..0.05, 0.0f64..0.05, -0.05f64..0.05),
+        2..200,
+    )
+    .prop_map(|steps| {
         let mut p = 100.0;
         steps
             .into_iter()

@@ -20,7 +20,10 @@ fn flat_gap_through_then_recovery_liquidates_once_at_the_gap_price() {
     }
     let t = tape(&rows);
     let out = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 10.0 },
@@ -36,7 +39,11 @@ fn flat_gap_through_then_recovery_liquidates_once_at_the_gap_price() {
     // Filled below the bankruptcy price (90): the loss beyond the margin is bad debt.
     assert!((ev.bankruptcy_price - 90.0).abs() < 1e-9);
     // qty = 10 · 10,000 / 100 = 1,000; 5 below bankruptcy.
-    assert!((ev.bad_debt - 1_000.0 * 5.0).abs() < 1e-6, "{}", ev.bad_debt);
+    assert!(
+        (ev.bad_debt - 1_000.0 * 5.0).abs() < 1e-6,
+        "{}",
+        ev.bad_debt
+    );
     assert_eq!(out.metrics.final_equity, 0.0);
     assert_eq!(out.metrics.return_pct, -100.0);
 }
@@ -50,7 +57,10 @@ fn a_wick_through_the_liquidation_price_liquidates_even_if_the_close_is_above() 
     let rows = vec![flat(100.0), (100.0, 100.5, lp - 0.01, 99.0), flat(99.0)];
     let t = tape(&rows);
     let out = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 5.0 },
@@ -69,7 +79,10 @@ fn a_wick_through_the_liquidation_price_liquidates_even_if_the_close_is_above() 
     let rows = vec![flat(100.0), (100.0, 100.5, lp + 0.01, 99.0), flat(99.0)];
     let t = tape(&rows);
     let out = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 5.0 },
@@ -88,7 +101,10 @@ fn short_is_liquidated_by_the_high() {
     let rows = vec![flat(100.0), (100.0, lp + 1.0, 95.0, 101.0), flat(101.0)];
     let t = tape(&rows);
     let out = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &account(Side::Short, false),
         &mut StaticLeverage { leverage: 10.0 },
@@ -119,7 +135,10 @@ fn reentry_counts_every_liquidation() {
     let mut acct = account(Side::Long, true);
     acct.min_equity = Some(0.01);
     let out = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &acct,
         &mut StaticLeverage { leverage: 10.0 },
@@ -132,12 +151,19 @@ fn reentry_counts_every_liquidation() {
     // by the factor (notional at LP · m) / equity = 10 · (0.9/0.995) · 0.005.
     let keep: f64 = 10.0 * (0.9 / 0.995) * 0.005;
     let want = 10_000.0 * keep.powi(3);
-    assert!((out.metrics.final_equity - want).abs() < 1e-6 * want, "{} vs {want}", out.metrics.final_equity);
+    assert!(
+        (out.metrics.final_equity - want).abs() < 1e-6 * want,
+        "{} vs {want}",
+        out.metrics.final_equity
+    );
     assert_eq!(rec.ts.len(), t.len());
     // With the default threshold (1 % of capital) it stops after the second:
     // 10,000 → 452 → 20.4 < 100.
     let out = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &account(Side::Long, true),
         &mut StaticLeverage { leverage: 10.0 },
@@ -160,7 +186,10 @@ fn funding_is_paid_on_the_notional_at_mark() {
         rate: vec![0.001, -0.002],
     };
     let out = simulate(
-        Market { tape: &t, funding: Some(&f) },
+        Market {
+            tape: &t,
+            funding: Some(&f),
+        },
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 2.0 },
@@ -168,7 +197,11 @@ fn funding_is_paid_on_the_notional_at_mark() {
     )
     .unwrap();
     // qty = 200; pays 200·100·0.001 = 20, receives 200·110·0.002 = 44.
-    assert!((out.metrics.funding - 24.0).abs() < 1e-9, "{}", out.metrics.funding);
+    assert!(
+        (out.metrics.funding - 24.0).abs() < 1e-9,
+        "{}",
+        out.metrics.funding
+    );
     assert!((out.metrics.final_equity - (10_000.0 + 2_000.0 + 24.0)).abs() < 1e-9);
 }
 
@@ -177,20 +210,31 @@ fn funding_is_paid_on_the_notional_at_mark() {
 #[test]
 fn constant_leverage_rebalances_and_pays_fees() {
     let venue = flat_venue(0.005, 0.0004, 0.0);
-    let rows: Vec<_> = (0..20).map(|i| flat(100.0 * (1.0 - 0.01 * i as f64))).collect();
+    let rows: Vec<_> = (0..20)
+        .map(|i| flat(100.0 * (1.0 - 0.01 * i as f64)))
+        .collect();
     let t = tape(&rows);
     let out = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &account(Side::Long, false),
-        &mut ConstantLeverage { leverage: 3.0, band: 0.05 },
+        &mut ConstantLeverage {
+            leverage: 3.0,
+            band: 0.05,
+        },
         &mut (),
     )
     .unwrap();
     assert!(out.metrics.trades > 3, "{}", out.metrics.trades);
     assert!(out.metrics.avg_leverage < 3.0 * 1.05 + 1e-9);
     let st = simulate(
-        Market { tape: &t, funding: None },
+        Market {
+            tape: &t,
+            funding: None,
+        },
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 3.0 },

@@ -1,0 +1,132 @@
+//! `levsim data inspect|import`.
+
+use std::path::Path;
+
+use levsim_core::time::{fmt_duration, to_iso};
+use levsim_data::{inspect as inspect_file, load_tape, write_parquet_tape, Format, Inspection};
+
+use crate::Failure;
+
+pub(crate) fn parse_format(s: Option<&str>) -> Result<Option<Format>, Failure> {
+    let Some(s) = s else { return Ok(None) };
+    let all = [
+        Format::BinanceKlines,
+        Format::Ftx,
+        Format::BinanceFunding,
+        Format::Parquet,
+    ];
+    all.into_iter()
+        .find(|f| f.as_str() == s)
+        .map(Some)
+        .ok_or_else(|| {
+            Failure::input(anyhow::anyhow!(
+                "--format: unknown format {s:?}; one of: {}",
+                all.map(|f| f.as_str()).join(", ")
+            ))
+        })
+}
+
+pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(), Failure> {
+    let format = parse_format(format)?;
+    let ins = inspect_file(file, format).map_err(Failure::input)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&ins).map_err(Failure::other)?
+        );
+        return Ok(());
+    }
+    match ins {
+        Inspection::Funding(f) => {
+            println!("file:      {}", f.file);
+            println!("format:    binance-funding");
+            println!("rows:      {}", f.rows);
+            println!("range:     {} .. {}", f.first, f.last);
+            println!(
+                "rate:      min {:.6}  mean {:.6}  max {:.6} (fraction per interval)",
+                f.min_rate, f.mean_rate, f.max_rate
+            );
+        }
+        Inspection::Bars {
+            symbol,
+            report,
+            prices,
+        } => {
+            println!("file:      {}", report.file);
+            println!(
+                "format:    {} (time unit: {})",
+                report.format, report.time_unit
+            );
+            if !symbol.is_empty() {
+                println!("symbol:    {symbol} (from the file name)");
+            }
+            println!("rows:      {}", report.rows);
+            if let (Some(a), Some(b)) = (report.first_ts, report.last_ts) {
+                println!(
+                    "range:     {} .. {} (bar open times, UTC)",
+                    to_iso(a),
+                    to_iso(b)
+                );
+            }
+            println!("interval:  {}", fmt_duration(report.interval_ns));
+            if let Some(p) = prices {
+                println!("low:       {} at {}", p.min_low, p.min_low_at);
+                println!("high:      {} at {}", p.max_high, p.max_high_at);
+            }
+            println!(
+                "gaps:      {} ({} missing bars)",
+                report.gaps.len(),
+                report.missing_bars()
+            );
+            for g in report.gaps.iter().take(20) {
+                println!("  - {}", g.describe(report.interval_ns));
+            }
+            if report.gaps.len() > 20 {
+                println!("  … {} more (use --json for all)", report.gaps.len() - 20);
+            }
+            println!("anomalies: {}", report.anomalies.len());
+            for a in report.anomalies.iter().take(20) {
+                println!("  - line {}, field `{}`: {}", a.line, a.field, a.message);
+            }
+            if report.anomalies.len() > 20 {
+                println!(
+                    "  … {} more (use --json for all)",
+                    report.anomalies.len() - 20
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn import(
+    file: &Path,
+    out: &Path,
+    format: Option<&str>,
+    force: bool,
+) -> Result<(), Failure> {
+    let format = parse_format(format)?;
+    if out.extension().and_then(|e| e.to_str()) != Some("parquet") {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--out: {} must end in .parquet",
+            out.display()
+        )));
+    }
+    if out.exists() && !force {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--out: {} exists; pass --force to replace it",
+            out.display()
+        )));
+    }
+    let (tape, report) = load_tape(file, format).map_err(Failure::input)?;
+    write_parquet_tape(out, &tape).map_err(Failure::other)?;
+    println!(
+        "wrote {} ({} bars, {} .. {}, {} gaps kept as gaps)",
+        out.display(),
+        tape.len(),
+        report.first_ts.map(to_iso).unwrap_or_default(),
+        report.last_ts.map(to_iso).unwrap_or_default(),
+        report.gaps.len()
+    );
+    Ok(())
+}

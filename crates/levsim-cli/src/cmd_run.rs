@@ -1,0 +1,93 @@
+//! `levsim run`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use levsim_report::{prepare_out_dir, write_report, ReportError, ReportInput, Timings};
+use levsim_scenario::{execute, LoadedMarket, Scenario};
+
+use crate::Failure;
+
+pub(crate) fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    threads: usize,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let t0 = Instant::now();
+    let started_at = levsim_core::time::to_iso(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64),
+    );
+    let sc = Scenario::load(path).map_err(Failure::input)?;
+    let market = LoadedMarket::load(&sc).map_err(Failure::input)?;
+    let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&sc.name));
+    prepare_out_dir(&out).map_err(|e| match e {
+        ReportError::ForeignDirectory(_) => Failure::input(e),
+        other => Failure::other(other),
+    })?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let n = sc.plan.len();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(n as u64);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.set_message(format!("{} × {} bars", sc.name, market.tape.len()));
+        b
+    };
+    let t1 = Instant::now();
+    let results = execute(&sc, &market, threads, &|| bar.inc(1)).map_err(Failure::input)?;
+    bar.finish_and_clear();
+    let simulate_s = t1.elapsed().as_secs_f64();
+    let timings = Timings {
+        load_s,
+        simulate_s,
+        threads: if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        },
+        started_at,
+    };
+    let command: Vec<String> = std::env::args().collect();
+    let command = command.join(" ");
+    let files = write_report(
+        &out,
+        &ReportInput {
+            scenario: &sc,
+            market: &market,
+            results: &results,
+            timings: &timings,
+            command: &command,
+        },
+    )
+    .map_err(Failure::other)?;
+    println!(
+        "{}: {} runs over {} bars in {:.2}s",
+        sc.name,
+        n,
+        market.tape.len(),
+        simulate_s
+    );
+    for r in &results {
+        let m = &r.output.metrics;
+        println!(
+            "  {:<40} return {:>9.2}%  liquidations {:>3}{}",
+            r.spec.run_id,
+            m.return_pct,
+            m.liquidations,
+            m.first_liquidation_ts
+                .map(|t| format!("  first at {}", levsim_core::time::to_iso(t)))
+                .unwrap_or_default()
+        );
+    }
+    println!("report: {}", files.index_html.display());
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! End-to-end tests of the `levsim` binary.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn levsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_levsim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn gz_lines(path: &Path) -> Vec<String> {
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    s.lines().map(str::to_string).collect()
+}
+
+/// An independent hand computation of a static isolated long under
+/// Binance's BTCUSDT snapshot-A brackets (SPEC.md §1.2, maintenance amounts
+/// as listed there), 0.04 % taker fee on opening and funding from the raw
+/// file: returns (bar open ms, liquidation price, fill price) of the first
+/// bar whose open or intrabar path reaches the liquidation price.
+fn hand_liquidation(lev: f64) -> Option<(i64, f64, f64)> {
+    const BRACKETS: [(f64, f64, f64, f64); 10] = [
+        (0.0, 50e3, 0.004, 0.0),
+        (50e3, 250e3, 0.005, 50.0),
+        (250e3, 1e6, 0.01, 1_300.0),
+        (1e6, 5e6, 0.025, 16_300.0),
+        (5e6, 20e6, 0.05, 141_300.0),
+        (20e6, 50e6, 0.10, 1_141_300.0),
+        (50e6, 100e6, 0.125, 2_391_300.0),
+        (100e6, 200e6, 0.15, 4_891_300.0),
+        (200e6, 300e6, 0.25, 24_891_300.0),
+        (300e6, 500e6, 0.50, 99_891_300.0),
+    ];
+    let (start, end) = (1_583_971_200_000_i64, 1_584_144_000_000_i64); // 03-12, 03-14
+    let bars: Vec<Vec<f64>> =
+        gz_lines(&root().join("data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"))
+            .iter()
+            .skip(1)
+            .map(|l| l.split(',').take(5).map(|x| x.parse().unwrap()).collect())
+            .filter(|r: &Vec<f64>| (r[0] as i64) >= start && (r[0] as i64) < end)
+            .collect();
+    let funding: Vec<(i64, f64)> =
+        gz_lines(&root().join("data/binance_um_BTCUSDT_funding_2020-01-01_2024-06-30.csv.gz"))
+            .iter()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].parse().unwrap(), f[2].parse().unwrap())
+            })
+            .collect();
+    let (capital, fee) = (10_000.0, 0.0004);
+    let entry = bars[0][1];
+    let qty = lev * capital / (entry * (1.0 + lev * fee));
+    let mut wallet = capital - qty * entry * fee;
+    let lp = |w: f64| {
+        BRACKETS.iter().find_map(|&(floor, cap, mmr, cum)| {
+            let p = (w + cum - qty * entry) / (qty * mmr - qty);
+            (qty * p > floor && qty * p <= cap).then_some(p)
+        })
+    };
+    for (i, b) in bars.iter().enumerate() {
+        let (t, o, h, l, c) = (b[0] as i64, b[1], b[2], b[3], b[4]);
+        if i > 0 {
+            for &(ft, rate) in &funding {
+                // Funding due at this bar's open (events before the window,
+                // or at its first bar before the position opens, do not count).
+                if ft > bars[i - 1][0] as i64 && ft <= t {
+                    wallet -= qty * o * rate;
+                }
+            }
+        }
+        let liq = lp(wallet)?;
+        if i > 0 && o <= liq {
+            return Some((t, liq, o));
+        }
+        let first = if c >= o { l } else { h };
+        let second = if c >= o { h } else { l };
+        if first <= liq || second <= liq || c <= liq {
+            return Some((t, liq, liq));
+        }
+    }
+    None
+}
+
+#[test]
+fn black_thursday_report_matches_a_hand_computation() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("bt");
+    let o = levsim(&[
+        "run",
+        "scenarios/black-thursday-2020.toml",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "index.html",
+        "summary.md",
+        "summary.json",
+        "results.parquet",
+        "timeseries.parquet",
+        "manifest.json",
+        "charts/price.svg",
+        "charts/price.png",
+        "charts/equity.svg",
+        "charts/leverage.png",
+    ] {
+        let meta = std::fs::metadata(dir.join(f)).unwrap_or_else(|_| panic!("{f} missing"));
+        assert!(meta.len() > 100, "{f} is nearly empty");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let runs = summary["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 9);
+    let mut checked = 0;
+    for r in runs.iter().filter(|r| r["policy"] == "static") {
+        let lev = r["params"]["leverage"].as_f64().unwrap();
+        let m = &r["metrics"];
+        for key in [
+            "final_equity",
+            "return_pct",
+            "max_drawdown_pct",
+            "liquidations",
+            "first_liquidation_ts",
+            "liquidation_price",
+            "fees",
+            "funding",
+            "bad_debt",
+            "avg_leverage",
+            "time_in_market_pct",
+        ] {
+            assert!(m.get(key).is_some(), "metrics.{key} missing");
+        }
+        let (t_ms, lp, fill) =
+            hand_liquidation(lev).expect("every static long is liquidated on Black Thursday");
+        let want_ts = levsim_core::time::to_iso(t_ms * 1_000_000);
+        assert_eq!(
+            m["first_liquidation_ts"].as_str().unwrap(),
+            want_ts,
+            "{lev}x"
+        );
+        let got = m["liquidation_price"].as_f64().unwrap();
+        assert!((got - lp).abs() < 1e-6 * lp, "{lev}x: {got} vs hand {lp}");
+        let ev = &r["liquidation_events"][0];
+        assert!(
+            (ev["fill_price"].as_f64().unwrap() - fill).abs() < 1e-6 * fill,
+            "{lev}x fill"
+        );
+        assert_eq!(m["liquidations"], 1);
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["scenario_text"]
+        .as_str()
+        .unwrap()
+        .contains("black-thursday-2020"));
+    assert_eq!(manifest["data_files"].as_array().unwrap().len(), 2);
+    // Running again into its own report directory is allowed.
+    let o = levsim(&[
+        "run",
+        "scenarios/black-thursday-2020.toml",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_input_exits_2_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = levsim(&["run", "no/such/scenario.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no/such/scenario.toml"),
+        "{}",
+        stderr(&o)
+    );
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\n[market]\nkind = \"historical\"\n").unwrap();
+    let o = levsim(&["run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("market: missing field `file`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("panicked"));
+    // A directory the user made is never overwritten.
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("thesis.txt"), "keep").unwrap();
+    let o = levsim(&[
+        "run",
+        "scenarios/black-thursday-2020.toml",
+        "--out",
+        mine.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not created by levsim"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(mine.join("thesis.txt")).unwrap(),
+        "keep"
+    );
+    // Unknown subcommand and bad format name.
+    assert_eq!(levsim(&["fly"]).status.code(), Some(2));
+    let o = levsim(&[
+        "data",
+        "inspect",
+        "data/binance_um_BTCUSDT_funding_2020-01-01_2024-06-30.csv.gz",
+        "--format",
+        "csvv",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--format"));
+}
+
+#[test]
+fn data_inspect_and_import() {
+    let o = levsim(&[
+        "data",
+        "inspect",
+        "data/binance_spot_BTCUSDT_1h_2018-01-01_2024-06-30.csv.gz",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["report"]["rows"], 56_830);
+    assert_eq!(v["report"]["gaps"].as_array().unwrap().len(), 27);
+    let o = levsim(&[
+        "data",
+        "inspect",
+        "data/binance_spot_BTCUSDT_1h_2018-01-01_2024-06-30.csv.gz",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("gaps:      27") && text.contains("33h missing"),
+        "{text}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("btc.parquet");
+    let o = levsim(&[
+        "data",
+        "import",
+        "data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = levsim(&["data", "inspect", out.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["report"]["rows"], 4_320);
+    // Importing over an existing file needs --force.
+    let o = levsim(&[
+        "data",
+        "import",
+        "data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

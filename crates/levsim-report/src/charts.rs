@@ -1,0 +1,343 @@
+//! Charts rendered by plotters, as SVG (inlined in the HTML) and PNG.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use levsim_core::time::{to_iso, DAY_NS};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::markdown::num;
+use crate::{ReportError, ReportInput};
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT_ONCE: Once = Once::new();
+
+/// Registers the embedded DejaVu Sans as plotters' `sans-serif`.
+fn ensure_font() {
+    FONT_ONCE.call_once(|| {
+        // The font is compiled in and known to be valid; a failure here would
+        // show as missing text, never as a crash.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// Tableau 10: distinct hues that stay distinguishable in grey by lightness.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Colour of the i-th run.
+pub(crate) fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A rendered chart.
+#[derive(Debug, Clone)]
+pub(crate) struct Chart {
+    pub title: String,
+    pub caption: String,
+    pub svg: PathBuf,
+    pub png: PathBuf,
+}
+
+struct Series {
+    name: String,
+    color: RGBColor,
+    segments: Vec<Vec<(f64, f64)>>,
+}
+
+struct Markers {
+    name: String,
+    color: RGBColor,
+    points: Vec<(f64, f64)>,
+}
+
+struct Spec {
+    title: String,
+    y_desc: String,
+    log_y: bool,
+    lines: Vec<Series>,
+    markers: Vec<Markers>,
+    x_range: (f64, f64),
+}
+
+fn time_label(x: f64, span_ns: f64) -> String {
+    let iso = to_iso(x as i64);
+    if span_ns > 3.0 * DAY_NS as f64 {
+        iso.get(..10).unwrap_or(&iso).to_string()
+    } else {
+        iso.get(5..16).unwrap_or(&iso).replace('T', " ")
+    }
+}
+
+fn y_range(spec: &Spec) -> (f64, f64) {
+    let ys = spec
+        .lines
+        .iter()
+        .flat_map(|s| s.segments.iter().flatten())
+        .chain(spec.markers.iter().flat_map(|m| m.points.iter()))
+        .map(|p| p.1)
+        .filter(|y| y.is_finite() && (!spec.log_y || *y > 0.0));
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+        (a.min(y), b.max(y))
+    });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if spec.log_y {
+        (lo / 1.2, hi * 1.2)
+    } else {
+        let pad = ((hi - lo) * 0.05).max(hi.abs() * 1e-3).max(1e-9);
+        (lo - pad, hi + pad)
+    }
+}
+
+macro_rules! draw_body {
+    ($root:expr, $spec:expr, $yr:expr) => {{
+        let spec: &Spec = $spec;
+        let span = spec.x_range.1 - spec.x_range.0;
+        let mut chart = ChartBuilder::on($root)
+            .caption(&spec.title, ("sans-serif", 24))
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(84)
+            .build_cartesian_2d(spec.x_range.0..spec.x_range.1, $yr)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("time (UTC)")
+            .y_desc(spec.y_desc.as_str())
+            .x_labels(7)
+            .y_labels(8)
+            .x_label_formatter(&|x| time_label(*x, span))
+            .y_label_formatter(&|y| {
+                let a = y.abs();
+                num(
+                    *y,
+                    if a >= 100.0 {
+                        0
+                    } else if a >= 1.0 {
+                        2
+                    } else {
+                        4
+                    },
+                )
+            })
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(210, 210, 210))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for s in &spec.lines {
+            let style = ShapeStyle::from(&s.color).stroke_width(2);
+            let mut first = true;
+            for seg in &s.segments {
+                let drawn = chart
+                    .draw_series(LineSeries::new(seg.iter().copied(), style))
+                    .map_err(|e| e.to_string())?;
+                if first {
+                    let c = s.color;
+                    drawn.label(s.name.clone()).legend(move |(x, y)| {
+                        PathElement::new(
+                            vec![(x, y), (x + 22, y)],
+                            ShapeStyle::from(&c).stroke_width(3),
+                        )
+                    });
+                    first = false;
+                }
+            }
+        }
+        for m in &spec.markers {
+            let c = m.color;
+            chart
+                .draw_series(
+                    m.points
+                        .iter()
+                        .map(|&p| TriangleMarker::new(p, 8, ShapeStyle::from(&c).filled())),
+                )
+                .map_err(|e| e.to_string())?
+                .label(m.name.clone())
+                .legend(move |(x, y)| {
+                    TriangleMarker::new((x + 11, y), 7, ShapeStyle::from(&c).filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }};
+}
+
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (lo, hi) = y_range(spec);
+    if spec.log_y {
+        draw_body!(root, spec, (lo..hi).log_scale());
+    } else {
+        draw_body!(root, spec, lo..hi);
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+fn render(dir: &Path, name: &str, spec: &Spec, caption: String) -> Result<Chart, ReportError> {
+    ensure_font();
+    let svg = dir.join("charts").join(format!("{name}.svg"));
+    let png = dir.join("charts").join(format!("{name}.png"));
+    let err = |message: String| ReportError::Chart {
+        name: name.to_string(),
+        message,
+    };
+    {
+        let root = SVGBackend::new(&svg, (1200, 560)).into_drawing_area();
+        draw(&root, spec).map_err(err)?;
+    }
+    {
+        let root = BitMapBackend::new(&png, (1200, 560)).into_drawing_area();
+        draw(&root, spec).map_err(err)?;
+    }
+    Ok(Chart {
+        title: spec.title.clone(),
+        caption,
+        svg,
+        png,
+    })
+}
+
+/// Splits a series into segments where `keep` holds (so flat periods are gaps).
+fn segments(ts: &[i64], ys: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut cur = Vec::new();
+    for (&t, &y) in ts.iter().zip(ys) {
+        if keep(y) {
+            cur.push((t as f64, y));
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Renders the price, equity and leverage charts.
+pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Chart>, ReportError> {
+    let t = &input.market.tape;
+    let x_range = (t.ts[0] as f64, t.end_ns().unwrap_or(t.ts[0] + 1) as f64);
+    let stride = t.len().div_ceil(3_000).max(1);
+    // Keep each stride's lowest low and highest high too, so crashes show.
+    let mut close = Vec::new();
+    let mut lows = Vec::new();
+    for chunk_start in (0..t.len()).step_by(stride) {
+        let end = (chunk_start + stride).min(t.len());
+        let lo = (chunk_start..end).fold(f64::INFINITY, |a, i| a.min(t.low[i]));
+        close.push((t.ts[end - 1] as f64, t.close[end - 1]));
+        lows.push((t.ts[chunk_start] as f64, lo));
+    }
+    let sym = if t.symbol.is_empty() {
+        "price"
+    } else {
+        t.symbol.as_str()
+    };
+    let mut price_markers = Vec::new();
+    for (i, r) in input.results.iter().enumerate() {
+        if r.output.liquidations.is_empty() {
+            continue;
+        }
+        price_markers.push(Markers {
+            name: format!("{} liquidated", r.spec.run_id),
+            color: color(i),
+            points: r
+                .output
+                .liquidations
+                .iter()
+                .map(|e| (e.ts as f64, e.fill_price))
+                .collect(),
+        });
+    }
+    let price = Spec {
+        title: format!("{sym}: price and liquidations"),
+        y_desc: "price (quote)".into(),
+        log_y: false,
+        lines: vec![
+            Series {
+                name: "bar low".into(),
+                color: RGBColor(200, 200, 200),
+                segments: vec![lows],
+            },
+            Series {
+                name: "close".into(),
+                color: RGBColor(40, 40, 40),
+                segments: vec![close],
+            },
+        ],
+        markers: price_markers,
+        x_range,
+    };
+    let equity = Spec {
+        title: "Equity per run".into(),
+        y_desc: "equity (quote)".into(),
+        log_y: false,
+        lines: input
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Series {
+                name: r.spec.run_id.clone(),
+                color: color(i),
+                segments: segments(&r.series.ts, &r.series.equity, |y| y.is_finite()),
+            })
+            .collect(),
+        markers: vec![],
+        x_range,
+    };
+    let leverage = Spec {
+        title: "Effective leverage per run (notional / equity, log scale)".into(),
+        y_desc: "leverage (x)".into(),
+        log_y: true,
+        lines: input
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Series {
+                name: r.spec.run_id.clone(),
+                color: color(i),
+                segments: segments(&r.series.ts, &r.series.leverage, |y| {
+                    y.is_finite() && y > 0.0
+                }),
+            })
+            .collect(),
+        markers: vec![],
+        x_range,
+    };
+    Ok(vec![
+        render(
+            dir,
+            "price",
+            &price,
+            "Close (dark) and the lowest low of each plotted interval (light); triangles mark each run's liquidations at their fill price.".into(),
+        )?,
+        render(dir, "equity", &equity, "Equity at each bar close, in quote currency.".into())?,
+        render(
+            dir,
+            "leverage",
+            &leverage,
+            "Effective leverage at each bar close; a line ends where the run was liquidated and stayed flat.".into(),
+        )?,
+    ])
+}

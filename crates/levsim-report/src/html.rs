@@ -1,0 +1,130 @@
+//! `index.html`: self-contained (inline CSS and SVG, no network).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::charts::{color, Chart};
+use crate::error::io;
+use crate::markdown::run_rows;
+use crate::{ReportError, ReportInput};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1240px;color:#222;padding:0 1rem}\
+h1{margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}\
+table{border-collapse:collapse;font-size:.9rem;width:100%}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:right}\
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}tr:nth-child(even){background:#fafafa}\
+.swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.4rem;vertical-align:middle;border-radius:2px}\
+figure{margin:1rem 0}figure svg{width:100%;height:auto}figcaption{color:#555;font-size:.9rem}\
+.meta{color:#555}pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:.8rem}\
+@media print{figure{page-break-inside:avoid}body{margin:0}}";
+
+pub(crate) fn write(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    summary: &Value,
+    charts: &[Chart],
+) -> Result<PathBuf, ReportError> {
+    let sc = input.scenario;
+    let m = &summary["scenario"]["market"];
+    let v = &summary["scenario"]["venue"];
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>levsim: {}</title><style>{CSS}</style></head><body>",
+        esc(&sc.name)
+    );
+    let _ = write!(h, "<h1 id=\"top\">{}</h1>", esc(&sc.name));
+    if !sc.description.trim().is_empty() {
+        let _ = write!(h, "<p>{}</p>", esc(sc.description.trim()));
+    }
+    let _ = write!(
+        h,
+        "<p class=\"meta\">Market: {} · {} bars of {} · {} to {} · <code>{}</code><br>Venue: {} ({}, parameters as of {}) · taker fee {} · liquidation fee {} · funding {}{}<br>Account: {} {} capital, {:?} margin, re-enter after liquidation: {}</p>",
+        esc(m["symbol"].as_str().unwrap_or("")),
+        m["bars"],
+        esc(m["interval"].as_str().unwrap_or("")),
+        esc(m["start"].as_str().unwrap_or("")),
+        esc(m["end"].as_str().unwrap_or("")),
+        esc(m["file"].as_str().unwrap_or("")),
+        esc(v["profile"].as_str().unwrap_or("")),
+        esc(v["version"].as_str().unwrap_or("")),
+        esc(v["as_of"].as_str().unwrap_or("")),
+        v["taker_fee"],
+        v["liquidation_fee"],
+        if v["funding"].as_bool() == Some(true) { "on" } else { "off" },
+        match v["overrides"].as_array() {
+            Some(a) if !a.is_empty() => format!(
+                " · overrides: {}",
+                esc(&a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
+            ),
+            _ => String::new(),
+        },
+        sc.account.side,
+        crate::markdown::num(sc.account.capital, 2),
+        sc.account.margin_mode,
+        sc.account.reenter,
+    );
+    let _ = write!(h, "<h2 id=\"runs\">Runs</h2><table><thead><tr>");
+    let (head, rows) = run_rows(input);
+    for c in &head {
+        let _ = write!(h, "<th>{}</th>", esc(c));
+    }
+    let _ = write!(h, "</tr></thead><tbody>");
+    for (i, r) in rows.iter().enumerate() {
+        let c = color(i);
+        let _ = write!(h, "<tr>");
+        for (j, cell) in r.iter().enumerate() {
+            if j == 0 {
+                let _ = write!(
+                    h,
+                    "<td><span class=\"swatch\" style=\"background:rgb({},{},{})\"></span>{}</td>",
+                    c.0,
+                    c.1,
+                    c.2,
+                    esc(cell)
+                );
+            } else {
+                let _ = write!(h, "<td>{}</td>", esc(cell));
+            }
+        }
+        let _ = write!(h, "</tr>");
+    }
+    let _ = write!(
+        h,
+        "</tbody></table><p class=\"meta\">Money in quote currency. A liquidation's time is the open time of the bar in which the mark reached the liquidation price; the price is the liquidation price when the path crossed it continuously, or the bar's open when it gapped through.</p>"
+    );
+    let _ = write!(h, "<h2 id=\"charts\">Charts</h2>");
+    for c in charts {
+        let svg = std::fs::read_to_string(&c.svg).map_err(io(&c.svg))?;
+        let svg = svg.trim_start_matches(|ch| ch != '<');
+        let svg = svg
+            .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+            .unwrap_or(svg);
+        let _ = write!(
+            h,
+            "<figure role=\"img\" aria-label=\"{}\">{}<figcaption>{} (PNG: <a href=\"charts/{}\">charts/{}</a>)</figcaption></figure>",
+            esc(&c.title),
+            svg,
+            esc(&c.caption),
+            c.png.file_name().and_then(|s| s.to_str()).unwrap_or(""),
+            c.png.file_name().and_then(|s| s.to_str()).unwrap_or(""),
+        );
+    }
+    let _ = write!(
+        h,
+        "<h2 id=\"reproduce\">Reproduce</h2><p><code>{}</code></p><p>Files: summary.json, summary.md, results.parquet, timeseries.parquet, manifest.json (seeds, versions, input sha256).</p><details><summary>Scenario file</summary><pre>{}</pre></details></body></html>",
+        esc(input.command),
+        esc(&sc.text)
+    );
+    let path = dir.join("index.html");
+    std::fs::write(&path, h).map_err(io(&path))?;
+    Ok(path)
+}

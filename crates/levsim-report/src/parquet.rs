@@ -1,0 +1,142 @@
+//! `results.parquet` (one row per run) and `timeseries.parquet`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use levsim_core::time::to_iso;
+use polars::prelude::*;
+
+use crate::{ReportError, ReportInput};
+
+fn perr(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
+    move |e| ReportError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes through a temporary file and a rename.
+fn write_df(path: &Path, df: &mut DataFrame) -> Result<(), ReportError> {
+    let tmp = path.with_extension("parquet.tmp");
+    let f = File::create(&tmp).map_err(crate::error::io(&tmp))?;
+    ParquetWriter::new(f).finish(df).map_err(perr(path))?;
+    std::fs::rename(&tmp, path).map_err(crate::error::io(path))
+}
+
+/// Columns (units in the README): `run_id`, `policy`, `params_json`, `seed`,
+/// then every metric of `summary.json` under the same name, with
+/// `first_liquidation_ts` as ISO text and `first_liquidation_ts_ns` as i64.
+pub(crate) fn write_results(dir: &Path, input: &ReportInput<'_>) -> Result<PathBuf, ReportError> {
+    let rs = input.results;
+    let n = rs.len();
+    let s = |f: &dyn Fn(usize) -> String| -> Vec<String> { (0..n).map(f).collect() };
+    let f = |g: &dyn Fn(&levsim_engine::RunMetrics) -> f64| -> Vec<f64> {
+        rs.iter().map(|r| g(&r.output.metrics)).collect()
+    };
+    let o = |g: &dyn Fn(&levsim_engine::RunMetrics) -> Option<f64>| -> Vec<Option<f64>> {
+        rs.iter().map(|r| g(&r.output.metrics)).collect()
+    };
+    let cols = vec![
+        Column::new("run_id".into(), s(&|i| rs[i].spec.run_id.clone())),
+        Column::new("policy".into(), s(&|i| rs[i].spec.policy.clone())),
+        Column::new(
+            "params_json".into(),
+            s(&|i| serde_json::Value::Object(rs[i].spec.params.clone()).to_string()),
+        ),
+        Column::new(
+            "seed".into(),
+            rs.iter().map(|r| r.spec.seed).collect::<Vec<u64>>(),
+        ),
+        Column::new("final_equity".into(), f(&|m| m.final_equity)),
+        Column::new("return_pct".into(), f(&|m| m.return_pct)),
+        Column::new("max_drawdown_pct".into(), f(&|m| m.max_drawdown_pct)),
+        Column::new(
+            "liquidations".into(),
+            rs.iter()
+                .map(|r| r.output.metrics.liquidations)
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "first_liquidation_ts".into(),
+            rs.iter()
+                .map(|r| r.output.metrics.first_liquidation_ts.map(to_iso))
+                .collect::<Vec<Option<String>>>(),
+        ),
+        Column::new(
+            "first_liquidation_ts_ns".into(),
+            rs.iter()
+                .map(|r| r.output.metrics.first_liquidation_ts)
+                .collect::<Vec<Option<i64>>>(),
+        ),
+        Column::new("liquidation_price".into(), o(&|m| m.liquidation_price)),
+        Column::new("fees".into(), f(&|m| m.fees)),
+        Column::new("trading_fees".into(), f(&|m| m.trading_fees)),
+        Column::new("liquidation_fees".into(), f(&|m| m.liquidation_fees)),
+        Column::new("funding".into(), f(&|m| m.funding)),
+        Column::new("bad_debt".into(), f(&|m| m.bad_debt)),
+        Column::new("avg_leverage".into(), f(&|m| m.avg_leverage)),
+        Column::new("time_in_market_pct".into(), f(&|m| m.time_in_market_pct)),
+        Column::new(
+            "trades".into(),
+            rs.iter()
+                .map(|r| r.output.metrics.trades)
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "refused_decisions".into(),
+            rs.iter()
+                .map(|r| r.output.metrics.refused_decisions)
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "min_distance_to_liquidation_pct".into(),
+            o(&|m| m.min_distance_to_liquidation_pct),
+        ),
+        Column::new(
+            "bars".into(),
+            rs.iter()
+                .map(|r| r.output.metrics.bars)
+                .collect::<Vec<u64>>(),
+        ),
+    ];
+    let path = dir.join("results.parquet");
+    let mut df = DataFrame::new(n, cols).map_err(perr(&path))?;
+    write_df(&path, &mut df)?;
+    Ok(path)
+}
+
+/// Long format: `run_id`, `ts_ns`, `equity`, `leverage`, `liquidation_price`.
+pub(crate) fn write_timeseries(
+    dir: &Path,
+    input: &ReportInput<'_>,
+) -> Result<PathBuf, ReportError> {
+    let mut run_id = Vec::new();
+    let (mut ts, mut eq, mut lev, mut lp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in input.results {
+        let s = &r.series;
+        run_id.extend(std::iter::repeat(r.spec.run_id.clone()).take(s.ts.len()));
+        ts.extend_from_slice(&s.ts);
+        eq.extend_from_slice(&s.equity);
+        lev.extend_from_slice(&s.leverage);
+        lp.extend(
+            s.liquidation_price
+                .iter()
+                .map(|v| v.is_finite().then_some(*v)),
+        );
+    }
+    let n = ts.len();
+    let path = dir.join("timeseries.parquet");
+    let mut df = DataFrame::new(
+        n,
+        vec![
+            Column::new("run_id".into(), run_id),
+            Column::new("ts_ns".into(), ts),
+            Column::new("equity".into(), eq),
+            Column::new("leverage".into(), lev),
+            Column::new("liquidation_price".into(), lp),
+        ],
+    )
+    .map_err(perr(&path))?;
+    write_df(&path, &mut df)?;
+    Ok(path)
+}

@@ -1,0 +1,225 @@
+//! The scenario file schema and its validation.
+
+use std::path::{Path, PathBuf};
+
+use levsim_core::time::parse_iso;
+use levsim_core::TimestampNs;
+use levsim_data::{Format, GapPolicy};
+use levsim_engine::{AccountConfig, VenueConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::grid::{expand, RunPlan};
+use crate::ScenarioError;
+
+/// Where prices come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarketKind {
+    /// Replay a historical bar file.
+    Historical,
+}
+
+/// The `[market]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketConfig {
+    /// Market kind (`"historical"`).
+    pub kind: MarketKind,
+    /// Bar file (relative paths: to the working directory, else to the
+    /// scenario file's directory).
+    pub file: PathBuf,
+    /// File format; detected when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// Instrument symbol; taken from the file name when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// Window start (RFC 3339, inclusive, bar open time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Window end (RFC 3339, exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Binance funding CSV; no funding when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<PathBuf>,
+    /// What to do with gaps in the bars.
+    #[serde(default)]
+    pub on_gap: GapPolicy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    seed: u64,
+    market: MarketConfig,
+    venue: VenueConfig,
+    account: AccountConfig,
+    policy: Vec<toml::Table>,
+}
+
+/// A parsed and validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Scenario name (also the default report directory name).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Scenario seed.
+    pub seed: u64,
+    /// Market section, with paths resolved.
+    pub market: MarketConfig,
+    /// Venue section.
+    pub venue: VenueConfig,
+    /// Subject account.
+    pub account: AccountConfig,
+    /// Expanded runs.
+    pub plan: RunPlan,
+    /// Window start, parsed.
+    pub start_ns: Option<TimestampNs>,
+    /// Window end, parsed.
+    pub end_ns: Option<TimestampNs>,
+    /// Path of the scenario file.
+    pub path: PathBuf,
+    /// The file's text, verbatim (for manifests).
+    pub text: String,
+}
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates scenario text; `path` is used for messages and
+    /// for resolving relative data paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ScenarioError> {
+        let de = toml::Deserializer::new(text);
+        let file: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let at = e.path().to_string();
+            let inner = e.inner().message().to_string();
+            let loc = e
+                .inner()
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            ScenarioError::Parse {
+                file: path.to_path_buf(),
+                message: if at == "." || at.is_empty() {
+                    format!("{inner}{loc}")
+                } else {
+                    format!("{at}: {inner}{loc}")
+                },
+            }
+        })?;
+        let mut problems = Vec::new();
+        if file.name.trim().is_empty()
+            || !file
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            problems.push(format!(
+                "name: {:?} must be non-empty and use only letters, digits, '-', '_' and '.' (it names the report directory)",
+                file.name
+            ));
+        }
+        let mut market = file.market;
+        let base = path.parent().unwrap_or(Path::new("."));
+        match resolve(&market.file, base) {
+            Ok(p) => market.file = p,
+            Err(e) => problems.push(format!("market.file: {e}")),
+        }
+        if let Some(f) = &market.funding {
+            match resolve(f, base) {
+                Ok(p) => market.funding = Some(p),
+                Err(e) => problems.push(format!("market.funding: {e}")),
+            }
+        }
+        let mut time = |field: &str, v: &Option<String>| -> Option<TimestampNs> {
+            let s = v.as_ref()?;
+            match parse_iso(s) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    problems.push(format!("market.{field}: {e}"));
+                    None
+                }
+            }
+        };
+        let start_ns = time("start", &market.start);
+        let end_ns = time("end", &market.end);
+        if let (Some(s), Some(e)) = (start_ns, end_ns) {
+            if e <= s {
+                problems.push("market.end: must be after market.start".into());
+            }
+        }
+        if let Err(e) = file.account.validate() {
+            problems.push(e.to_string());
+        }
+        if file.policy.is_empty() {
+            problems.push("policy: at least one [[policy]] is needed".into());
+        }
+        let plan = match expand(&file.policy, file.seed) {
+            Ok(plan) => plan,
+            Err(mut errs) => {
+                problems.append(&mut errs);
+                RunPlan::default()
+            }
+        };
+        if !problems.is_empty() {
+            return Err(ScenarioError::Invalid {
+                file: path.to_path_buf(),
+                problems,
+            });
+        }
+        Ok(Scenario {
+            name: file.name,
+            description: file.description,
+            seed: file.seed,
+            market,
+            venue: file.venue,
+            account: file.account,
+            plan,
+            start_ns,
+            end_ns,
+            path: path.to_path_buf(),
+            text: text.to_string(),
+        })
+    }
+}
+
+/// Resolves a data path: as given (relative to the working directory) if it
+/// exists, else relative to the scenario's directory, else relative to that
+/// directory's parent (so `scenarios/x.toml` may say `data/…`).
+fn resolve(p: &Path, base: &Path) -> Result<PathBuf, String> {
+    if p.is_absolute() || p.exists() {
+        return if p.exists() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(format!("{} does not exist", p.display()))
+        };
+    }
+    let candidates = [base.join(p), base.join("..").join(p)];
+    for c in &candidates {
+        if c.exists() {
+            return Ok(c.clone());
+        }
+    }
+    Err(format!(
+        "{} not found (looked in the working directory, {} and {})",
+        p.display(),
+        base.display(),
+        base.join("..").display()
+    ))
+}

@@ -1,0 +1,216 @@
+//! Parameter grids: a `[[policy]]` table whose list values are sweep axes.
+
+use levsim_policy::PolicyKind;
+use serde::Serialize;
+
+use crate::seed::run_seed;
+
+/// One run: one policy with one parameter point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSpec {
+    /// Position in the plan (0-based).
+    pub index: usize,
+    /// Stable key, e.g. `static[leverage=5]`; identical across shards.
+    pub run_id: String,
+    /// Index of the `[[policy]]` table it came from.
+    pub policy_index: usize,
+    /// Policy kind name.
+    pub policy: String,
+    /// The scalar parameters (everything but `kind`), in file order.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// The validated policy.
+    #[serde(skip)]
+    pub kind: PolicyKind,
+    /// Seed of this run, from the scenario seed and `run_id`.
+    pub seed: u64,
+}
+
+/// All runs of a scenario, in a fixed order: policies as written, and within
+/// a policy the grid in row-major order of its list-valued keys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunPlan {
+    /// The runs.
+    pub runs: Vec<RunSpec>,
+}
+
+impl RunPlan {
+    /// Number of runs.
+    pub fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// True when there are no runs.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+}
+
+fn fmt_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Float(f) => {
+            let s = format!("{f}");
+            s
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Expands every `[[policy]]` table into runs; every problem is returned
+/// with its field path (`policy[1].leverage: …`).
+pub(crate) fn expand(tables: &[toml::Table], scenario_seed: u64) -> Result<RunPlan, Vec<String>> {
+    let mut runs = Vec::new();
+    let mut problems = Vec::new();
+    for (pi, table) in tables.iter().enumerate() {
+        let at = |k: &str| format!("policy[{pi}].{k}");
+        let Some(kind) = table.get("kind").and_then(|v| v.as_str()) else {
+            problems.push(format!("policy[{pi}]: `kind` is missing or not a string"));
+            continue;
+        };
+        // Axes: (key, values); scalars are axes of length one.
+        let mut axes: Vec<(String, Vec<toml::Value>)> = Vec::new();
+        let mut ok = true;
+        for (k, v) in table.iter().filter(|(k, _)| k.as_str() != "kind") {
+            match v {
+                toml::Value::Array(a) if a.is_empty() => {
+                    problems.push(format!("{}: an empty list gives no runs", at(k)));
+                    ok = false;
+                }
+                toml::Value::Array(a) => axes.push((k.clone(), a.clone())),
+                other => axes.push((k.clone(), vec![other.clone()])),
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let total: usize = axes.iter().map(|(_, v)| v.len()).product();
+        let mut point_problems = Vec::new();
+        for flat in 0..total {
+            let mut rest = flat;
+            let mut point = toml::Table::new();
+            point.insert("kind".into(), toml::Value::String(kind.to_string()));
+            let mut label = Vec::new();
+            // Row-major: the last axis varies fastest.
+            let mut idx = vec![0; axes.len()];
+            for (ai, (_, vals)) in axes.iter().enumerate().rev() {
+                idx[ai] = rest % vals.len();
+                rest /= vals.len();
+            }
+            for (ai, (k, vals)) in axes.iter().enumerate() {
+                let mut v = vals[idx[ai]].clone();
+                if let toml::Value::Integer(i) = v {
+                    // Parameters are real numbers; `leverage = [2, 3]` is fine.
+                    v = toml::Value::Float(i as f64);
+                }
+                label.push(format!("{k}={}", fmt_value(&v)));
+                point.insert(k.clone(), v);
+            }
+            let parsed: Result<PolicyKind, _> = point.clone().try_into();
+            let kind_val = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    point_problems.push(format!("policy[{pi}]: {}", e.message()));
+                    break;
+                }
+            };
+            if let Err(e) = kind_val.validate() {
+                point_problems.push(format!(
+                    "{}: {} (at {})",
+                    at(e.field),
+                    e.message,
+                    label.join(", ")
+                ));
+                continue;
+            }
+            let run_id = format!("{kind}[{}]", label.join(","));
+            let params = point
+                .iter()
+                .filter(|(k, _)| k.as_str() != "kind")
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect();
+            runs.push(RunSpec {
+                index: 0,
+                seed: run_seed(scenario_seed, &run_id),
+                run_id,
+                policy_index: pi,
+                policy: kind.to_string(),
+                params,
+                kind: kind_val,
+            });
+        }
+        problems.extend(point_problems);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &runs {
+        if !seen.insert(r.run_id.clone()) {
+            problems.push(format!(
+                "policy[{}]: run {} appears twice",
+                r.policy_index, r.run_id
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    for (i, r) in runs.iter_mut().enumerate() {
+        r.index = i;
+    }
+    Ok(RunPlan { runs })
+}
+
+fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    match v {
+        toml::Value::String(s) => serde_json::Value::String(s.clone()),
+        toml::Value::Integer(i) => serde_json::Value::from(*i),
+        toml::Value::Float(f) => serde_json::Value::from(*f),
+        toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
+        other => serde_json::Value::String(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(s: &str) -> Vec<toml::Table> {
+        #[derive(serde::Deserialize)]
+        struct F {
+            policy: Vec<toml::Table>,
+        }
+        toml::from_str::<F>(s).unwrap().policy
+    }
+
+    #[test]
+    fn lists_are_axes_in_row_major_order() {
+        let t = tables(
+            "[[policy]]\nkind = \"constant_leverage\"\nleverage = [2, 3]\nband = [0.1, 0.2]\n\
+             [[policy]]\nkind = \"static\"\nleverage = 5\n",
+        );
+        let plan = expand(&t, 1).unwrap();
+        let ids: Vec<_> = plan.runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "constant_leverage[leverage=2,band=0.1]",
+                "constant_leverage[leverage=2,band=0.2]",
+                "constant_leverage[leverage=3,band=0.1]",
+                "constant_leverage[leverage=3,band=0.2]",
+                "static[leverage=5]",
+            ]
+        );
+        assert_eq!(plan.runs[4].index, 4);
+        assert_eq!(plan.runs[4].kind, PolicyKind::Static { leverage: 5.0 });
+    }
+
+    #[test]
+    fn bad_points_and_fields_are_named() {
+        let t = tables("[[policy]]\nkind = \"static\"\nleverage = [2, -1]\n");
+        let e = expand(&t, 1).unwrap_err();
+        assert!(e[0].starts_with("policy[0].leverage"), "{e:?}");
+        let t = tables("[[policy]]\nkind = \"static\"\nleverage = 2\nbnad = 1\n");
+        let e = expand(&t, 1).unwrap_err();
+        assert!(e[0].contains("bnad"), "{e:?}");
+        let t = tables("[[policy]]\nleverage = 2\n");
+        assert!(expand(&t, 1).unwrap_err()[0].contains("kind"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Loading a scenario's market: bars in the window, funding, gap handling.
+
+use std::io::Read;
+use std::path::Path;
+
+use levsim_core::{FundingSeries, MarketTape};
+use levsim_data::{apply_gap_policy, load_funding, load_tape, DataReport};
+use levsim_engine::VenueProfile;
+use sha2::{Digest, Sha256};
+
+use crate::{Scenario, ScenarioError};
+
+/// A scenario's market, ready to simulate.
+#[derive(Debug, Clone)]
+pub struct LoadedMarket {
+    /// Bars inside the scenario window (gaps handled per `on_gap`).
+    pub tape: MarketTape,
+    /// Funding events inside the window, if a funding file was given.
+    pub funding: Option<FundingSeries>,
+    /// Validation report of the whole bar file.
+    pub report: DataReport,
+    /// Flat bars inserted by `on_gap = "ffill"`.
+    pub filled_bars: usize,
+    /// `(path, sha256)` of every input file.
+    pub files: Vec<(String, String)>,
+    /// The resolved venue for this market's symbol.
+    pub venue: VenueProfile,
+}
+
+/// Hex SHA-256 of a file's bytes.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl LoadedMarket {
+    /// Loads and checks the market of `sc`, and checks that every policy's
+    /// opening leverage is allowed by the venue for its position size.
+    pub fn load(sc: &Scenario) -> Result<Self, ScenarioError> {
+        let m = &sc.market;
+        let (full, report) = load_tape(&m.file, m.format)?;
+        let mut tape = full.window(sc.start_ns, sc.end_ns);
+        if let Some(s) = &m.symbol {
+            tape.symbol = s.clone();
+        }
+        if tape.is_empty() {
+            return Err(ScenarioError::Invalid {
+                file: sc.path.clone(),
+                problems: vec![format!(
+                    "market.start/end: the window has no bars; {} covers {} to {}",
+                    m.file.display(),
+                    report
+                        .first_ts
+                        .map(levsim_core::time::to_iso)
+                        .unwrap_or_default(),
+                    report
+                        .last_ts
+                        .map(levsim_core::time::to_iso)
+                        .unwrap_or_default()
+                )],
+            });
+        }
+        let filled_bars = apply_gap_policy(&m.file, &mut tape, &report, m.on_gap)?;
+        let funding = match &m.funding {
+            Some(p) => Some(load_funding(p)?.window(sc.start_ns, tape.end_ns())),
+            None => None,
+        };
+        let venue = VenueProfile::resolve(&sc.venue, &tape.symbol)?;
+        let mut problems = Vec::new();
+        for r in &sc.plan.runs {
+            let lev = r.kind.opening_leverage();
+            let notional = lev * sc.account.capital;
+            let max = venue.max_leverage(notional);
+            if lev > max {
+                problems.push(format!(
+                    "policy[{}].leverage: {lev}x is above {}'s maximum of {max}x for a {notional:.0} position (run {})",
+                    r.policy_index, venue.name, r.run_id
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ScenarioError::Invalid {
+                file: sc.path.clone(),
+                problems,
+            });
+        }
+        let mut files = Vec::new();
+        for p in std::iter::once(&m.file).chain(m.funding.iter()) {
+            let sha = sha256_file(p).map_err(|source| levsim_data::DataError::Io {
+                file: p.display().to_string(),
+                source,
+            })?;
+            files.push((p.display().to_string(), sha));
+        }
+        Ok(Self {
+            tape,
+            funding,
+            report,
+            filled_bars,
+            files,
+            venue,
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! Every file in `scenarios/` loads, validates and expands; its market loads.
+
+use std::path::PathBuf;
+
+use levsim_scenario::{execute, LoadedMarket, Scenario};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn every_shipped_scenario_loads() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let sc = Scenario::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(!sc.plan.is_empty(), "{}", p.display());
+        let m = LoadedMarket::load(&sc).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(!m.tape.is_empty());
+        assert_eq!(m.files.len(), 1 + usize::from(sc.market.funding.is_some()));
+        n += 1;
+    }
+    assert!(n >= 2, "expected at least two shipped scenarios, found {n}");
+}
+
+const GOOD: &str = r#"
+name = "t"
+seed = 3
+[market]
+kind = "historical"
+file = "data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"
+start = "2020-03-12T00:00:00Z"
+end = "2020-03-12T06:00:00Z"
+[venue]
+profile = "binance-usdm"
+[account]
+capital = 10000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = [2, 10]
+[[policy]]
+kind = "constant_leverage"
+leverage = [3]
+"#;
+
+fn parse(text: &str) -> Result<Scenario, String> {
+    Scenario::parse(text, &root().join("scenarios/test.toml")).map_err(|e| e.to_string())
+}
+
+#[test]
+fn errors_name_the_field_path() {
+    let cases = [
+        (
+            GOOD.replace("capital = 10000.0", "capital = 10000.0\ncapitl = 1"),
+            "account",
+        ),
+        (
+            GOOD.replace("side = \"long\"", "side = \"sideways\""),
+            "account.side",
+        ),
+        (
+            GOOD.replace("capital = 10000.0", "capital = -5.0"),
+            "account.capital",
+        ),
+        (
+            GOOD.replace("leverage = [2, 10]", "leverage = [2, 0]"),
+            "policy[0].leverage",
+        ),
+        (
+            GOOD.replace("[venue]", "[venue]\ntaker_fees = 0.1"),
+            "venue",
+        ),
+        (
+            GOOD.replace("2020-03-12T06:00:00Z", "yesterday"),
+            "market.end",
+        ),
+        (
+            GOOD.replace("binance_um_BTCUSDT_1m", "nothing_here"),
+            "market.file",
+        ),
+        (GOOD.replace("seed = 3", "seed = 3\nfoo = 1"), "foo"),
+    ];
+    for (text, path) in cases {
+        let e = parse(&text).unwrap_err();
+        assert!(e.contains(path), "expected {path} in: {e}");
+    }
+    // Several problems are reported at once.
+    let e = parse(
+        &GOOD
+            .replace("capital = 10000.0", "capital = 0.0")
+            .replace("[2, 10]", "[-2]"),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("account.capital") && e.contains("policy[0].leverage"),
+        "{e}"
+    );
+}
+
+#[test]
+fn leverage_above_the_venue_maximum_is_refused_before_running() {
+    let sc = parse(&GOOD.replace("[2, 10]", "[2, 100]")).unwrap();
+    let e = LoadedMarket::load(&sc).unwrap_err().to_string();
+    assert!(
+        e.contains("policy[0].leverage") && e.contains("maximum of 50x"),
+        "{e}"
+    );
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let sc = parse(GOOD).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let one = execute(&sc, &m, 1, &|| {}).unwrap();
+    let two = execute(&sc, &m, 2, &|| {}).unwrap();
+    assert_eq!(one.len(), 3);
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a.spec, b.spec);
+        assert_eq!(a.output, b.output);
+        assert_eq!(a.series.equity, b.series.equity);
+    }
+}

@@ -23,11 +23,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a scenario and write its report (reports/<name>/ by default).
+    /// Run a scenario and write its report (default: reports/NAME, NAME from the scenario).
     Run {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Report directory; default reports/<scenario name>. An existing
+        /// Report directory; default reports/NAME (the scenario name). An existing
         /// directory is only replaced if levsim created it.
         #[arg(long)]
         out: Option<PathBuf>,

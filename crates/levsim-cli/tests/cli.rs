@@ -1,5 +1,7 @@
 //! End-to-end tests of the `levsim` binary.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -138,16 +138,18 @@ pub(crate) fn load_bars(
                 })?;
                 match unit {
                     None => unit = Some(this),
-                    Some(u) if u != this => return Err(DataError::Field {
-                        file,
-                        line,
-                        field: "open_time".into(),
-                        message: format!(
+                    Some(u) if u != this => {
+                        return Err(DataError::Field {
+                            file,
+                            line,
+                            field: "open_time".into(),
+                            message: format!(
                             "{raw} is in {} but earlier rows are in {}; a file must use one unit",
                             this.name(),
                             u.name()
                         ),
-                    }),
+                        })
+                    }
                     Some(_) => {}
                 }
                 if interval_hint.is_none() {

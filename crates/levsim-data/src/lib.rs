@@ -1,5 +1,6 @@
 //! Market-data loaders for levsim: read, validate and normalize real exchange
-//! files into the plain columnar [`MarketTape`] and [`FundingSeries`] of
+//! files into the plain columnar [`MarketTape`] and
+//! [`FundingSeries`](levsim_core::FundingSeries) of
 //! `levsim-core`.
 //!
 //! Supported formats ([`Format`]):

@@ -93,11 +93,8 @@ impl MetricsAcc {
     pub fn mark_equity(&mut self, equity: f64) {
         if equity > self.peak {
             self.peak = equity;
-        } else if self.peak > 0.0 {
-            let dd = (self.peak - equity) / self.peak;
-            if dd > self.max_dd {
-                self.max_dd = dd;
-            }
+        } else if self.peak - equity > self.max_dd * self.peak && self.peak > 0.0 {
+            self.max_dd = (self.peak - equity) / self.peak;
         }
     }
 

@@ -2,7 +2,7 @@
 
 use levsim_core::{Fill, FillReason};
 use levsim_core::{FundingSeries, LiquidationEvent, MarketTape, Side, TimestampNs};
-use levsim_policy::{Decision, LeveragePolicy, Observation};
+use levsim_policy::{Cadence, Decision, LeveragePolicy, Observation};
 
 use crate::account::{AccountConfig, Position};
 use crate::metrics::MetricsAcc;
@@ -75,6 +75,7 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
     policy.reset();
     let funding = market.funding.filter(|_| venue.funding);
     let mut fi = funding.map_or(0, |f| f.ts.partition_point(|&t| t < tape.ts[0]));
+    let every_bar = policy.cadence() == Cadence::EveryBar;
     let mut cx = Ctx {
         venue,
         account,
@@ -122,7 +123,11 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
         let close = tape.close[i];
         cx.close_bar(ts, close);
         if i + 1 < n && !cx.stopped {
-            if cx.pos.is_open() || cx.pos.equity(close) >= account.min_equity() {
+            if cx.pos.is_open() {
+                if every_bar {
+                    cx.decide(ts, close, &tape.close[..=i]);
+                }
+            } else if cx.pos.equity(close) >= account.min_equity() {
                 cx.decide(ts, close, &tape.close[..=i]);
             } else {
                 cx.stopped = true;
@@ -145,9 +150,9 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
             leverage = self.pos.qty.abs() * close / equity;
             self.acc.bars_in_market += 1;
             self.acc.lev_sum += leverage;
-            let dist = (close - self.pos.liq).abs() / close;
-            if dist < self.acc.min_dist {
-                self.acc.min_dist = dist;
+            let gap = (close - self.pos.liq).abs();
+            if gap < self.acc.min_dist * close {
+                self.acc.min_dist = gap / close;
             }
         }
         self.obs.on_bar(&BarState {

@@ -1,4 +1,4 @@
-use crate::{Decision, LeveragePolicy, Observation};
+use crate::{Cadence, Decision, LeveragePolicy, Observation};
 
 /// `static`: open at leverage `L` and hold; never rebalance. The classic
 /// leveraged position, and the behaviour of most of the crowd.
@@ -15,6 +15,10 @@ impl LeveragePolicy for StaticLeverage {
         } else {
             Decision::Hold
         }
+    }
+
+    fn cadence(&self) -> Cadence {
+        Cadence::WhenFlat
     }
 }
 
@@ -55,6 +59,12 @@ impl LeveragePolicy for BuiltinPolicy {
         match self {
             BuiltinPolicy::Static(p) => p.decide(obs),
             BuiltinPolicy::ConstantLeverage(p) => p.decide(obs),
+        }
+    }
+    fn cadence(&self) -> Cadence {
+        match self {
+            BuiltinPolicy::Static(p) => p.cadence(),
+            BuiltinPolicy::ConstantLeverage(p) => p.cadence(),
         }
     }
     fn reset(&mut self) {

@@ -34,13 +34,32 @@ pub trait LeveragePolicy {
     /// Decides what to do given the observation. Must not panic.
     fn decide(&mut self, obs: &Observation<'_>) -> Decision;
 
+    /// When the engine asks for a decision (default: at every bar close).
+    fn cadence(&self) -> Cadence {
+        Cadence::EveryBar
+    }
+
     /// Clears internal state before a new run (default: nothing to clear).
     fn reset(&mut self) {}
+}
+
+/// When a policy is consulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    /// At every bar close.
+    EveryBar,
+    /// Only while no position is open (a policy that never trades an open
+    /// position, such as `static`): the engine skips building observations
+    /// it would ignore.
+    WhenFlat,
 }
 
 impl<P: LeveragePolicy + ?Sized> LeveragePolicy for Box<P> {
     fn decide(&mut self, obs: &Observation<'_>) -> Decision {
         (**self).decide(obs)
+    }
+    fn cadence(&self) -> Cadence {
+        (**self).cadence()
     }
     fn reset(&mut self) {
         (**self).reset()

@@ -114,7 +114,7 @@ pub(crate) fn write_timeseries(
     let (mut ts, mut eq, mut lev, mut lp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in input.results {
         let s = &r.series;
-        run_id.extend(std::iter::repeat(r.spec.run_id.clone()).take(s.ts.len()));
+        run_id.extend(std::iter::repeat_n(r.spec.run_id.clone(), s.ts.len()));
         ts.extend_from_slice(&s.ts);
         eq.extend_from_slice(&s.equity);
         lev.extend_from_slice(&s.leverage);

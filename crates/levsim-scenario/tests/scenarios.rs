@@ -1,5 +1,7 @@
 //! Every file in `scenarios/` loads, validates and expands; its market loads.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use levsim_scenario::{execute, LoadedMarket, Scenario};

@@ -1,5 +1,7 @@
 //! Loader tests on every real file in `data/` and on broken copies of them.
 
+#![allow(clippy::unwrap_used)]
+
 mod broken;
 mod real;
 

@@ -1,6 +1,8 @@
 //! Integration tests of the engine: golden values from venue documents and
 //! closed forms, scripted price paths, and invariants.
 
+#![allow(clippy::unwrap_used)]
+
 mod golden;
 mod invariants;
 mod scripted;

@@ -128,7 +128,7 @@ fn reentry_counts_every_liquidation() {
         let low = p * 0.85;
         rows.push((p, p, low, low));
         p = low;
-        rows.extend(std::iter::repeat(flat(p)).take(3));
+        rows.extend(std::iter::repeat_n(flat(p), 3));
     }
     let t = tape(&rows);
     let mut rec = SeriesRecorder::new(1);

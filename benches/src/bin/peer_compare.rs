@@ -1,0 +1,83 @@
+//! Side-by-side run of the peer task: levsim against the numba tight-loop
+//! reference (`benches/peers/bench_numba.py`) on the same 2,000,000
+//! synthetic 1m bars, in one process run on one machine.
+//!
+//! `cargo run --release -p levsim-benches --bin peer_compare [-- N_BARS]`
+//! Needs `python3` with numba and numpy (`pip install numba numpy`); without
+//! them only levsim's figure is printed.
+
+use std::process::Command;
+use std::time::Instant;
+
+use levsim_benches::{peer_account, peer_venue, synthetic_bars, write_ohlc_bin};
+use levsim_engine::{simulate, Market};
+use levsim_policy::StaticLeverage;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(2_000_000);
+    let tape = synthetic_bars(n, 0.8, 42);
+    let venue = peer_venue();
+    let account = peer_account();
+    let mut best = f64::INFINITY;
+    let mut liqs = 0;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let out = simulate(
+            Market {
+                tape: &tape,
+                funding: None,
+            },
+            &venue,
+            &account,
+            &mut StaticLeverage { leverage: 10.0 },
+            &mut (),
+        )?;
+        best = best.min(t0.elapsed().as_secs_f64());
+        liqs = out.metrics.liquidations;
+    }
+    println!(
+        "levsim: {n} bars in {:.4} s (best of 5) = {:.1} M bars/s, {liqs} liquidations",
+        best,
+        n as f64 / best / 1e6
+    );
+    let dir = std::env::temp_dir().join(format!("levsim-peer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let bin = dir.join("bars.f64");
+    write_ohlc_bin(&bin, &tape)?;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/bench_numba.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(&bin)
+        .arg(n.to_string())
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let v: serde_json::Value = serde_json::from_str(text.trim())?;
+            let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
+            let peer_liqs = v["liquidations"].as_u64().unwrap_or(0);
+            println!(
+                "numba:  {n} bars in {secs:.4} s (best of 5) = {:.1} M bars/s, {peer_liqs} liquidations",
+                n as f64 / secs / 1e6
+            );
+            println!(
+                "ratio:  levsim is {:.2}x the numba loop's speed (single core each)",
+                secs / best
+            );
+            if peer_liqs != u64::from(liqs) {
+                return Err(
+                    format!("liquidation counts differ: levsim {liqs}, numba {peer_liqs}").into(),
+                );
+            }
+            println!("both count {liqs} liquidations");
+        }
+        Ok(o) => println!("numba peer failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => println!("numba peer not run: {e}"),
+    }
+    Ok(())
+}

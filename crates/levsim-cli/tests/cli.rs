@@ -99,17 +99,22 @@ fn hand_liquidation(lev: f64) -> Option<(i64, f64, f64)> {
     None
 }
 
-#[test]
-fn black_thursday_report_matches_a_hand_computation() {
-    let out = tempfile::tempdir().unwrap();
-    let dir = out.path().join("bt");
-    let o = levsim(&[
+/// `levsim run scenarios/black-thursday-2020.toml --out DIR --quiet`.
+fn run_black_thursday(dir: &Path) -> Output {
+    levsim(&[
         "run",
         "scenarios/black-thursday-2020.toml",
         "--out",
         dir.to_str().unwrap(),
         "--quiet",
-    ]);
+    ])
+}
+
+#[test]
+fn black_thursday_report_matches_a_hand_computation() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("bt");
+    let o = run_black_thursday(&dir);
     assert!(o.status.success(), "{}", stderr(&o));
     for f in [
         "index.html",
@@ -176,13 +181,7 @@ fn black_thursday_report_matches_a_hand_computation() {
         .contains("black-thursday-2020"));
     assert_eq!(manifest["data_files"].as_array().unwrap().len(), 2);
     // Running again into its own report directory is allowed.
-    let o = levsim(&[
-        "run",
-        "scenarios/black-thursday-2020.toml",
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = run_black_thursday(&dir);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -210,13 +209,7 @@ fn bad_input_exits_2_with_a_clear_message() {
     let mine = tmp.path().join("mine");
     std::fs::create_dir(&mine).unwrap();
     std::fs::write(mine.join("thesis.txt"), "keep").unwrap();
-    let o = levsim(&[
-        "run",
-        "scenarios/black-thursday-2020.toml",
-        "--out",
-        mine.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = run_black_thursday(&mine);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("not created by levsim"),

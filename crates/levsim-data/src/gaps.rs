@@ -37,11 +37,7 @@ pub fn apply_gap_policy(
         (Some(&a), Some(&b)) => (a, b),
         _ => return Ok(0),
     };
-    let inside: Vec<_> = report
-        .gaps
-        .iter()
-        .filter(|g| g.after_ts >= first && g.next_ts <= last)
-        .collect();
+    let inside: Vec<_> = report.gaps_within(first, last).collect();
     match policy {
         GapPolicy::Skip => Ok(0),
         GapPolicy::Error => match inside.first() {

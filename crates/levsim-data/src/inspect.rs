@@ -86,17 +86,7 @@ pub fn inspect(path: &Path, format: Option<Format>) -> Result<Inspection, DataEr
         }
         Format::Parquet => {
             let tape = read_parquet_tape(path)?;
-            let lines: Vec<u64> = (1..=tape.len() as u64).collect();
-            let rows = crate::report::Rows {
-                ts: &tape.ts,
-                open: &tape.open,
-                high: &tape.high,
-                low: &tape.low,
-                close: &tape.close,
-                volume: &tape.volume,
-                lines: &lines,
-            };
-            let report = crate::report::build_report(path, "parquet", "ns", &rows, None, false)?;
+            let report = crate::report::validate_tape(path, &tape, false)?;
             (tape, report)
         }
         _ => load_bars(path, format, false)?,

@@ -181,15 +181,7 @@ pub(crate) fn load_bars(
         (Format::BinanceKlines, Some(u)) => u.name(),
         _ => "datetime (bar close)",
     };
-    let rows = Rows {
-        ts: &tape.ts,
-        open: &tape.open,
-        high: &tape.high,
-        low: &tape.low,
-        close: &tape.close,
-        volume: &tape.volume,
-        lines: &lines,
-    };
+    let rows = Rows::of(&tape, &lines);
     let mut report = build_report(
         path,
         format.as_str(),

@@ -60,7 +60,7 @@ pub fn load_tape(
         Format::BinanceKlines | Format::Ftx => load_klines(path, format)?,
         Format::Parquet => {
             let tape = read_parquet_tape(path)?;
-            let report = report::validate_tape(path, &tape)?;
+            let report = report::validate_tape(path, &tape, true)?;
             (tape, report)
         }
         Format::BinanceFunding => {

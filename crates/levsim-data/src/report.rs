@@ -78,6 +78,14 @@ impl DataReport {
     pub fn missing_bars(&self) -> i64 {
         self.gaps.iter().map(|g| g.missing_bars).sum()
     }
+
+    /// The gaps that lie between bars `first` and `last` (open times): the
+    /// ones a window of the file actually crosses.
+    pub fn gaps_within(&self, first: TimestampNs, last: TimestampNs) -> impl Iterator<Item = &Gap> {
+        self.gaps
+            .iter()
+            .filter(move |g| g.after_ts >= first && g.next_ts <= last)
+    }
 }
 
 /// Columns being validated, with the line each row came from.
@@ -89,6 +97,21 @@ pub(crate) struct Rows<'a> {
     pub close: &'a [f64],
     pub volume: &'a [f64],
     pub lines: &'a [u64],
+}
+
+impl<'a> Rows<'a> {
+    /// The columns of `tape`, with `lines[i]` the source line of row `i`.
+    pub fn of(tape: &'a MarketTape, lines: &'a [u64]) -> Self {
+        Rows {
+            ts: &tape.ts,
+            open: &tape.open,
+            high: &tape.high,
+            low: &tape.low,
+            close: &tape.close,
+            volume: &tape.volume,
+            lines,
+        }
+    }
 }
 
 /// Checks every row and returns the anomalies (unsorted, duplicate, bad
@@ -285,19 +308,15 @@ pub(crate) fn build_report(
     })
 }
 
-/// Validates a tape that came from a non-CSV source (rows are numbered from 1).
-pub(crate) fn validate_tape(path: &Path, tape: &MarketTape) -> Result<DataReport, DataError> {
+/// Validates a tape that came from a non-CSV source (rows are numbered from
+/// 1); `strict` fails on the first anomaly instead of listing them.
+pub(crate) fn validate_tape(
+    path: &Path,
+    tape: &MarketTape,
+    strict: bool,
+) -> Result<DataReport, DataError> {
     let lines: Vec<u64> = (1..=tape.len() as u64).collect();
-    let rows = Rows {
-        ts: &tape.ts,
-        open: &tape.open,
-        high: &tape.high,
-        low: &tape.low,
-        close: &tape.close,
-        volume: &tape.volume,
-        lines: &lines,
-    };
-    build_report(path, "parquet", "ns", &rows, None, true)
+    build_report(path, "parquet", "ns", &Rows::of(tape, &lines), None, strict)
 }
 
 #[cfg(test)]

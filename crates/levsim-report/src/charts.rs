@@ -289,20 +289,24 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         markers: price_markers,
         x_range,
     };
-    let equity = Spec {
-        title: "Equity per run".into(),
-        y_desc: "equity (quote)".into(),
-        log_y: false,
-        lines: input
+    // One line per run of a recorded series, split where `keep` fails.
+    let per_run = |values: fn(&levsim_engine::SeriesRecorder) -> &[f64], keep: fn(f64) -> bool| {
+        input
             .results
             .iter()
             .enumerate()
             .map(|(i, r)| Series {
                 name: r.spec.run_id.clone(),
                 color: color(i),
-                segments: segments(&r.series.ts, &r.series.equity, |y| y.is_finite()),
+                segments: segments(&r.series.ts, values(&r.series), keep),
             })
-            .collect(),
+            .collect()
+    };
+    let equity = Spec {
+        title: "Equity per run".into(),
+        y_desc: "equity (quote)".into(),
+        log_y: false,
+        lines: per_run(|s| &s.equity, |y| y.is_finite()),
         markers: vec![],
         x_range,
     };
@@ -310,18 +314,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         title: "Effective leverage per run (notional / equity, log scale)".into(),
         y_desc: "leverage (x)".into(),
         log_y: true,
-        lines: input
-            .results
-            .iter()
-            .enumerate()
-            .map(|(i, r)| Series {
-                name: r.spec.run_id.clone(),
-                color: color(i),
-                segments: segments(&r.series.ts, &r.series.leverage, |y| {
-                    y.is_finite() && y > 0.0
-                }),
-            })
-            .collect(),
+        lines: per_run(|s| &s.leverage, |y| y.is_finite() && y > 0.0),
         markers: vec![],
         x_range,
     };

@@ -46,18 +46,10 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
                 .liquidations
                 .iter()
                 .map(|e| {
-                    json!({
-                        "ts": to_iso(e.ts),
-                        "side": e.side,
-                        "qty": e.qty,
-                        "liquidation_price": e.liquidation_price,
-                        "fill_price": e.fill_price,
-                        "bankruptcy_price": e.bankruptcy_price,
-                        "fee": e.fee,
-                        "bad_debt": e.bad_debt,
-                        "equity_after": e.equity_after,
-                        "gapped": e.gapped,
-                    })
+                    // The event as the engine defines it, with its time in ISO 8601.
+                    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+                    v["ts"] = Value::String(to_iso(e.ts));
+                    v
                 })
                 .collect();
             json!({
@@ -70,15 +62,10 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
             })
         })
         .collect();
-    let gaps_in_window = mk
-        .report
-        .gaps
-        .iter()
-        .filter(|g| {
-            t.ts.first().is_some_and(|&a| g.after_ts >= a)
-                && t.ts.last().is_some_and(|&b| g.next_ts <= b)
-        })
-        .count();
+    let gaps_in_window = match (t.ts.first(), t.ts.last()) {
+        (Some(&a), Some(&b)) => mk.report.gaps_within(a, b).count(),
+        _ => 0,
+    };
     json!({
         "scenario": {
             "name": sc.name,

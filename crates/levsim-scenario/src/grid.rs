@@ -48,10 +48,7 @@ impl RunPlan {
 fn fmt_value(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
-        toml::Value::Float(f) => {
-            let s = format!("{f}");
-            s
-        }
+        toml::Value::Float(f) => format!("{f}"),
         other => other.to_string(),
     }
 }

@@ -24,6 +24,13 @@ fn broken(f: impl FnOnce(&mut Vec<String>)) -> Broken {
     Broken { _dir: dir, path }
 }
 
+/// Rewrites field `i` of a CSV line with `f(old value)`.
+fn edit(line: &mut String, i: usize, f: impl FnOnce(&str) -> String) {
+    let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+    fields[i] = f(&fields[i]);
+    *line = fields.join(",");
+}
+
 fn err(b: &Broken) -> String {
     load_tape(&b.path, None).unwrap_err().to_string()
 }
@@ -53,9 +60,7 @@ fn truncated_row() {
 #[test]
 fn bad_number() {
     let b2 = broken(|l| {
-        let mut f: Vec<String> = l[7].split(',').map(str::to_string).collect();
-        f[2] = "12o34.5".into();
-        l[7] = f.join(",");
+        edit(&mut l[7], 2, |_| "12o34.5".into());
     });
     let e = err(&b2);
     assert_names(&e, "BTCUSDT_broken.csv", 8, Some("high"));
@@ -113,17 +118,13 @@ fn gap_is_reported_and_on_gap_decides() {
 #[test]
 fn nan_and_non_positive_prices() {
     let b = broken(|l| {
-        let mut f: Vec<String> = l[5].split(',').map(str::to_string).collect();
-        f[4] = "NaN".into();
-        l[5] = f.join(",");
+        edit(&mut l[5], 4, |_| "NaN".into());
     });
     let e = err(&b);
     assert_names(&e, "BTCUSDT_broken.csv", 6, Some("close"));
     assert!(e.contains("NaN"), "{e}");
     let b = broken(|l| {
-        let mut f: Vec<String> = l[5].split(',').map(str::to_string).collect();
-        f[3] = "-1".into();
-        l[5] = f.join(",");
+        edit(&mut l[5], 3, |_| "-1".into());
     });
     let e = err(&b);
     assert_names(&e, "BTCUSDT_broken.csv", 6, Some("low"));
@@ -133,10 +134,8 @@ fn nan_and_non_positive_prices() {
 #[test]
 fn ohlc_inconsistency_is_an_error_and_inspect_lists_it() {
     let b = broken(|l| {
-        let mut f: Vec<String> = l[9].split(',').map(str::to_string).collect();
-        f[2] = "1.0".into(); // high below open and close (low also fails)
-        f[3] = "0.5".into();
-        l[9] = f.join(",");
+        edit(&mut l[9], 2, |_| "1.0".into()); // high below open and close
+        edit(&mut l[9], 3, |_| "0.5".into());
     });
     let e = err(&b);
     assert_names(&e, "BTCUSDT_broken.csv", 10, Some("high"));
@@ -160,10 +159,8 @@ fn headerless_and_microsecond_files() {
     // Newer Binance spot files use microseconds: same instants.
     let us = broken(|l| {
         for line in l.iter_mut().skip(1) {
-            let mut f: Vec<String> = line.split(',').map(str::to_string).collect();
-            f[0] = format!("{}000", f[0]);
-            f[6] = format!("{}999", f[6]);
-            *line = f.join(",");
+            edit(line, 0, |v| format!("{v}000"));
+            edit(line, 6, |v| format!("{v}999"));
         }
     });
     let (tu, r) = load_tape(&us.path, None).unwrap();
@@ -174,9 +171,7 @@ fn headerless_and_microsecond_files() {
     assert_eq!(tu.interval_ns, tm.interval_ns);
     // A unit change inside one file is refused.
     let mixed = broken(|l| {
-        let mut f: Vec<String> = l[40].split(',').map(str::to_string).collect();
-        f[0] = format!("{}000", f[0]);
-        l[40] = f.join(",");
+        edit(&mut l[40], 0, |v| format!("{v}000"));
     });
     let e = err(&mixed);
     assert_names(&e, "BTCUSDT_broken.csv", 41, Some("open_time"));

@@ -7,4 +7,4 @@ mod profile;
 
 pub use brackets::{Bracket, BracketSpec, BracketTable};
 pub use margin::{MarginModel, MarginModelAny};
-pub use profile::{preset_names, preset_text, VenueConfig, VenueProfile};
+pub use profile::{preset_meta, preset_names, preset_text, PresetMeta, VenueConfig, VenueProfile};

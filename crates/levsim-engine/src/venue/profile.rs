@@ -21,6 +21,48 @@ pub fn preset_text(name: &str) -> Option<&'static str> {
     PRESETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
+/// A shipped preset's identity: what `levsim venues` lists.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PresetMeta {
+    /// Preset name.
+    pub name: String,
+    /// Parameter version.
+    pub version: String,
+    /// Date the parameters are from.
+    pub as_of: String,
+    /// Where they come from.
+    pub source: String,
+    /// Symbols with their own margin table.
+    pub symbols: Vec<String>,
+}
+
+/// Parses a shipped preset; errors name the `venue.profile` field.
+fn parse_preset(name: &str) -> Result<PresetFile, EngineError> {
+    let text = preset_text(name).ok_or_else(|| {
+        EngineError::config(
+            "venue.profile",
+            format!(
+                "unknown venue profile {name:?}; available: {}",
+                preset_names().join(", ")
+            ),
+        )
+    })?;
+    toml::from_str(text)
+        .map_err(|e| EngineError::config("venue.profile", format!("preset {name}: {e}")))
+}
+
+/// The identity of a shipped preset.
+pub fn preset_meta(name: &str) -> Result<PresetMeta, EngineError> {
+    let f = parse_preset(name)?;
+    Ok(PresetMeta {
+        name: f.name,
+        version: f.version,
+        as_of: f.as_of,
+        source: f.source,
+        symbols: f.symbols.into_keys().collect(),
+    })
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PresetFile {
@@ -118,19 +160,7 @@ impl VenueProfile {
     /// Resolves a scenario's `[venue]` for a market whose symbol is
     /// `market_symbol`. Every error names its field (`venue.taker_fee`, …).
     pub fn resolve(cfg: &VenueConfig, market_symbol: &str) -> Result<Self, EngineError> {
-        let text = preset_text(&cfg.profile).ok_or_else(|| {
-            EngineError::config(
-                "venue.profile",
-                format!(
-                    "unknown venue profile {:?}; available: {}",
-                    cfg.profile,
-                    preset_names().join(", ")
-                ),
-            )
-        })?;
-        let file: PresetFile = toml::from_str(text).map_err(|e| {
-            EngineError::config("venue.profile", format!("preset {}: {e}", cfg.profile))
-        })?;
+        let file = parse_preset(&cfg.profile)?;
         let mut overrides = Vec::new();
         let symbol = cfg
             .symbol

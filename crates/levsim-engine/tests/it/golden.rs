@@ -3,7 +3,7 @@
 
 use levsim_core::Side;
 use levsim_engine::venue::{BracketTable, MarginModel};
-use levsim_engine::{simulate, Market, VenueConfig, VenueProfile};
+use levsim_engine::{VenueConfig, VenueProfile};
 use levsim_policy::StaticLeverage;
 
 use crate::support::*;
@@ -37,17 +37,12 @@ fn engine_liquidation_price(side: Side, lev: f64) -> f64 {
         p = next;
     }
     let t = tape(&rows);
-    let out = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-        },
+    let out = run(
+        &t,
         &venue,
         &account(side, false),
         &mut StaticLeverage { leverage: lev },
-        &mut (),
-    )
-    .unwrap();
+    );
     assert_eq!(out.liquidations.len(), 1, "{side} {lev}x");
     let ev = out.liquidations[0];
     assert!(!ev.gapped);

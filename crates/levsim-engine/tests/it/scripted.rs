@@ -19,17 +19,12 @@ fn flat_gap_through_then_recovery_liquidates_once_at_the_gap_price() {
         rows.push(flat(90.0 + 3.0 * i as f64)); // recovery
     }
     let t = tape(&rows);
-    let out = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-        },
+    let out = run(
+        &t,
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 10.0 },
-        &mut (),
-    )
-    .unwrap();
+    );
     assert_eq!(out.liquidations.len(), 1);
     let ev = out.liquidations[0];
     assert!(ev.gapped);
@@ -56,17 +51,12 @@ fn a_wick_through_the_liquidation_price_liquidates_even_if_the_close_is_above() 
     let lp = 100.0 * 0.8 / 0.995; // 5x long
     let rows = vec![flat(100.0), (100.0, 100.5, lp - 0.01, 99.0), flat(99.0)];
     let t = tape(&rows);
-    let out = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-        },
+    let out = run(
+        &t,
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 5.0 },
-        &mut (),
-    )
-    .unwrap();
+    );
     assert_eq!(out.liquidations.len(), 1);
     let ev = out.liquidations[0];
     assert!(!ev.gapped);
@@ -78,17 +68,12 @@ fn a_wick_through_the_liquidation_price_liquidates_even_if_the_close_is_above() 
     // A wick that stops one cent short of it does not liquidate.
     let rows = vec![flat(100.0), (100.0, 100.5, lp + 0.01, 99.0), flat(99.0)];
     let t = tape(&rows);
-    let out = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-        },
+    let out = run(
+        &t,
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 5.0 },
-        &mut (),
-    )
-    .unwrap();
+    );
     assert!(out.liquidations.is_empty());
 }
 
@@ -100,17 +85,12 @@ fn short_is_liquidated_by_the_high() {
     let lp = 100.0 * 1.1 / 1.005;
     let rows = vec![flat(100.0), (100.0, lp + 1.0, 95.0, 101.0), flat(101.0)];
     let t = tape(&rows);
-    let out = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-        },
+    let out = run(
+        &t,
         &venue,
         &account(Side::Short, false),
         &mut StaticLeverage { leverage: 10.0 },
-        &mut (),
-    )
-    .unwrap();
+    );
     assert_eq!(out.liquidations.len(), 1);
     assert_eq!(out.liquidations[0].side, Side::Short);
     assert!((out.liquidations[0].fill_price - lp).abs() < 1e-9);
@@ -159,17 +139,12 @@ fn reentry_counts_every_liquidation() {
     assert_eq!(rec.ts.len(), t.len());
     // With the default threshold (1 % of capital) it stops after the second:
     // 10,000 → 452 → 20.4 < 100.
-    let out = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-        },
+    let out = run(
+        &t,
         &venue,
         &account(Side::Long, true),
         &mut StaticLeverage { leverage: 10.0 },
-        &mut (),
-    )
-    .unwrap();
+    );
     assert_eq!(out.metrics.liquidations, 2);
 }
 
@@ -214,33 +189,23 @@ fn constant_leverage_rebalances_and_pays_fees() {
         .map(|i| flat(100.0 * (1.0 - 0.01 * i as f64)))
         .collect();
     let t = tape(&rows);
-    let out = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-        },
+    let out = run(
+        &t,
         &venue,
         &account(Side::Long, false),
         &mut ConstantLeverage {
             leverage: 3.0,
             band: 0.05,
         },
-        &mut (),
-    )
-    .unwrap();
+    );
     assert!(out.metrics.trades > 3, "{}", out.metrics.trades);
     assert!(out.metrics.avg_leverage < 3.0 * 1.05 + 1e-9);
-    let st = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-        },
+    let st = run(
+        &t,
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 3.0 },
-        &mut (),
-    )
-    .unwrap();
+    );
     assert_eq!(st.metrics.trades, 1);
     assert!(out.metrics.trading_fees > st.metrics.trading_fees);
 }

@@ -1,7 +1,10 @@
 //! Helpers for building venues, accounts and scripted tapes.
 
 use levsim_core::{MarketTape, Side};
-use levsim_engine::{AccountConfig, MarginMode, VenueConfig, VenueProfile};
+use levsim_engine::{
+    simulate, AccountConfig, MarginMode, Market, RunOutput, VenueConfig, VenueProfile,
+};
+use levsim_policy::LeveragePolicy;
 
 pub const MIN: i64 = 60_000_000_000;
 
@@ -47,4 +50,24 @@ pub fn tape(rows: &[(f64, f64, f64, f64)]) -> MarketTape {
 /// A flat bar at `p`.
 pub fn flat(p: f64) -> (f64, f64, f64, f64) {
     (p, p, p, p)
+}
+
+/// Runs `policy` over `t` without funding and without an observer.
+pub fn run<P: LeveragePolicy>(
+    t: &MarketTape,
+    venue: &VenueProfile,
+    acct: &AccountConfig,
+    policy: &mut P,
+) -> RunOutput {
+    simulate(
+        Market {
+            tape: t,
+            funding: None,
+        },
+        venue,
+        acct,
+        policy,
+        &mut (),
+    )
+    .unwrap()
 }

@@ -91,9 +91,15 @@ impl MetricsAcc {
     /// Updates peak and drawdown with an equity observation.
     #[inline]
     pub fn mark_equity(&mut self, equity: f64) {
-        if equity > self.peak {
-            self.peak = equity;
-        } else if self.peak - equity > self.max_dd * self.peak && self.peak > 0.0 {
+        // A plain compare-select (maxsd); `f64::max`'s NaN handling costs a
+        // longer dependency chain, and equity is never NaN here.
+        self.peak = if equity > self.peak {
+            equity
+        } else {
+            self.peak
+        };
+        // Rarely true, so well predicted; the division happens only then.
+        if self.peak - equity > self.max_dd * self.peak && self.peak > 0.0 {
             self.max_dd = (self.peak - equity) / self.peak;
         }
     }

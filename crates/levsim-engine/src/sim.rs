@@ -87,7 +87,20 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
         stopped: false,
     };
 
-    for i in 0..n {
+    let mut i = 0;
+    while i < n {
+        if i > 0 && !every_bar && cx.pos.is_open() {
+            // Up to the next funding time nothing but the price can change
+            // this position: run those bars on the lean path.
+            let to = match funding {
+                Some(f) if fi < f.ts.len() => i + tape.ts[i..].partition_point(|&t| t < f.ts[fi]),
+                Some(_) | None => n,
+            };
+            i = quiet_bars(tape, i, to, &cx.pos, &mut cx.acc, &mut *cx.obs);
+            if i == n {
+                break;
+            }
+        }
         let ts = tape.ts[i];
         let open = tape.open[i];
         if let Some(f) = funding {
@@ -133,6 +146,7 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
                 cx.stopped = true;
             }
         }
+        i += 1;
     }
     let final_equity = cx.pos.equity(tape.close[n - 1]);
     Ok(RunOutput {
@@ -143,26 +157,8 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
 
 impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
     fn close_bar(&mut self, ts: TimestampNs, close: f64) {
-        let equity = self.pos.equity(close);
-        self.acc.bars += 1;
-        let mut leverage = 0.0;
-        if self.pos.is_open() {
-            leverage = self.pos.qty.abs() * close / equity;
-            self.acc.bars_in_market += 1;
-            self.acc.lev_sum += leverage;
-            let gap = (close - self.pos.liq).abs();
-            if gap < self.acc.min_dist * close {
-                self.acc.min_dist = gap / close;
-            }
-        }
-        self.obs.on_bar(&BarState {
-            ts,
-            close,
-            equity,
-            leverage,
-            liquidation_price: self.pos.liq,
-            position_qty: self.pos.qty,
-        });
+        let state = close_metrics(&mut self.acc, &self.pos, ts, close);
+        self.obs.on_bar(&state);
     }
 
     fn decide(&mut self, ts: TimestampNs, price: f64, closes: &[f64]) {
@@ -284,4 +280,93 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
             self.stopped = true;
         }
     }
+}
+
+/// Bar-close bookkeeping shared by both paths: counts, leverage, distance
+/// to liquidation; returns the state the observer sees.
+#[inline(always)]
+fn close_metrics(acc: &mut MetricsAcc, pos: &Position, ts: TimestampNs, close: f64) -> BarState {
+    let equity = pos.equity(close);
+    acc.bars += 1;
+    let mut leverage = 0.0;
+    if pos.is_open() {
+        leverage = pos.qty.abs() * close / equity;
+        acc.bars_in_market += 1;
+        acc.lev_sum += leverage;
+        let gap = (close - pos.liq).abs();
+        if gap < acc.min_dist * close {
+            acc.min_dist = gap / close;
+        }
+    }
+    BarState {
+        ts,
+        close,
+        equity,
+        leverage,
+        liquidation_price: pos.liq,
+        position_qty: pos.qty,
+    }
+}
+
+/// The lean path for bars `from..to` of an open position that nothing but
+/// the price can change (a `WhenFlat` policy, no funding due): the same
+/// per-bar steps as the full loop (open, intrabar path, close) with the
+/// account and accumulators in locals. Stops at the first bar whose open or
+/// path reaches the liquidation price and returns its index (or `to`); that
+/// bar is then processed in full.
+#[inline(never)]
+fn quiet_bars<O: Observer>(
+    tape: &MarketTape,
+    from: usize,
+    to: usize,
+    pos: &Position,
+    acc: &mut MetricsAcc,
+    obs: &mut O,
+) -> usize {
+    let pos = *pos;
+    let long = pos.qty > 0.0;
+    let mut a = acc.clone();
+    // Equal-length slices: one bounds check for the whole run.
+    let ts = &tape.ts[from..to];
+    let (o, h, l) = (
+        &tape.open[from..to],
+        &tape.high[from..to],
+        &tape.low[from..to],
+    );
+    let c = &tape.close[from..to];
+    let len = ts.len().min(o.len()).min(h.len()).min(l.len()).min(c.len());
+    let mut k = 0;
+    while k < len {
+        let (open, high, low, close) = (o[k], h[k], l[k], c[k]);
+        // The bar's price range (robust to bars whose open or close lies
+        // outside [low, high]); min/max as compare-selects.
+        let lo = [high, low, close]
+            .iter()
+            .fold(open, |m, &x| if x < m { x } else { m });
+        let hi = [high, low, close]
+            .iter()
+            .fold(open, |m, &x| if x > m { x } else { m });
+        // Any path point at or beyond the liquidation price ⇔ the range reaches it.
+        if (long && lo <= pos.liq) || (!long && hi >= pos.liq) {
+            break;
+        }
+        // Equity is monotone in the price, so a bar whose range keeps equity
+        // between the drawdown floor and the running peak changes neither;
+        // only other bars need the ordered walk over the path.
+        let (e_lo, e_hi) = if long {
+            (pos.equity(lo), pos.equity(hi))
+        } else {
+            (pos.equity(hi), pos.equity(lo))
+        };
+        if e_hi > a.peak || a.peak - e_lo > a.max_dd * a.peak {
+            a.mark_equity(pos.equity(open));
+            for p in intrabar_path(open, high, low, close) {
+                a.mark_equity(pos.equity(p));
+            }
+        }
+        obs.on_bar(&close_metrics(&mut a, &pos, ts[k], close));
+        k += 1;
+    }
+    *acc = a;
+    from + k
 }

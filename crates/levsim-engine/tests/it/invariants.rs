@@ -88,3 +88,45 @@ proptest! {
         }
     }
 }
+
+/// Static leverage consulted at every bar: the same decisions as
+/// `StaticLeverage`, but its cadence sends every bar through the full loop.
+struct EveryBarStatic(StaticLeverage);
+
+impl levsim_policy::LeveragePolicy for EveryBarStatic {
+    fn decide(&mut self, obs: &levsim_policy::Observation<'_>) -> levsim_policy::Decision {
+        self.0.decide(obs)
+    }
+}
+
+proptest! {
+    /// The lean path for quiet bars (taken by policies that only act while
+    /// flat) gives exactly the results of the full per-bar loop: metrics,
+    /// liquidations and every recorded bar.
+    #[test]
+    fn quiet_path_equals_the_full_loop(rows in bars(), lev in 1.5f64..60.0, short in any::<bool>(),
+                                       reenter in any::<bool>(),
+                                       rates in prop::collection::vec(-0.003f64..0.003, 0..20)) {
+        use levsim_engine::SeriesRecorder;
+        use levsim_policy::LeveragePolicy;
+        let mut venue = flat_venue(0.005, 0.0004, 0.005);
+        venue.funding = true;
+        let t = tape(&rows);
+        let f = FundingSeries {
+            ts: (0..rates.len() as i64).map(|i| i * 7 * MIN).collect(),
+            rate: rates,
+        };
+        let side = if short { Side::Short } else { Side::Long };
+        let acct = account(side, reenter);
+        let market = Market { tape: &t, funding: Some(&f) };
+        let mut lean = StaticLeverage { leverage: lev };
+        prop_assert_eq!(lean.cadence(), levsim_policy::Cadence::WhenFlat);
+        let (mut r1, mut r2) = (SeriesRecorder::new(1), SeriesRecorder::new(1));
+        let a = simulate(market, &venue, &acct, &mut lean, &mut r1).unwrap();
+        let b = simulate(market, &venue, &acct, &mut EveryBarStatic(StaticLeverage { leverage: lev }), &mut r2).unwrap();
+        prop_assert_eq!(a, b);
+        prop_assert_eq!(r1.equity, r2.equity);
+        prop_assert_eq!(r1.leverage, r2.leverage);
+        prop_assert_eq!(r1.ts, r2.ts);
+    }
+}

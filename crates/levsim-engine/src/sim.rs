@@ -175,7 +175,7 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
             entry_price: self.pos.entry,
             leverage: if open { notional / equity } else { 0.0 },
             margin_ratio: if open {
-                self.venue.margin.maintenance(notional) / equity
+                self.venue.margin.maintenance(notional, self.pos.qty.abs()) / equity
             } else {
                 0.0
             },

@@ -42,7 +42,7 @@ pub struct BracketTable {
 
 impl BracketTable {
     /// Builds a table from caps, leverages and rates; `path` names the table
-    /// in errors. Caps must increase, rates must be in (0, 1) and must not
+    /// in errors. Caps must increase, rates must be in (0, 0.5] and must not
     /// decrease, leverages must be ≥ 1 and must not increase.
     pub fn new(specs: &[BracketSpec], path: &str) -> Result<Self, EngineError> {
         if specs.is_empty() {
@@ -58,11 +58,11 @@ impl BracketTable {
                     format!("caps must increase: {} after {}", s.cap, floor),
                 ));
             }
-            if !(s.mmr > 0.0 && s.mmr < 1.0) || s.mmr < prev_mmr {
+            if !(s.mmr > 0.0 && s.mmr <= 0.5) || s.mmr < prev_mmr {
                 return Err(EngineError::config(
                     &format!("{here}.mmr"),
                     format!(
-                        "must be in (0, 1) and not below the previous bracket's, got {}",
+                        "must be in (0, 0.5] and not below the previous bracket's, got {}",
                         s.mmr
                     ),
                 ));
@@ -92,6 +92,26 @@ impl BracketTable {
             prev_mmr = s.mmr;
         }
         Ok(Self { brackets: out })
+    }
+
+    /// Hyperliquid-style tiers (SPEC §3.1): `(lower bound, max leverage)`
+    /// pairs, lowest first; each tier's maintenance rate is half its initial
+    /// rate at maximum leverage, `mmr = 1/(2·max_leverage)`, and the
+    /// deductions follow the same recursion as Binance's maintenance amounts.
+    pub fn from_leverage_tiers(tiers: &[(f64, f64)], path: &str) -> Result<Self, EngineError> {
+        if tiers.first().map(|t| t.0) != Some(0.0) {
+            return Err(EngineError::config(path, "the first tier must start at 0"));
+        }
+        let specs: Vec<BracketSpec> = tiers
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, lev))| BracketSpec {
+                cap: tiers.get(i + 1).map_or(f64::INFINITY, |t| t.0),
+                max_leverage: lev,
+                mmr: 1.0 / (2.0 * lev),
+            })
+            .collect();
+        Self::new(&specs, path)
     }
 
     /// One flat rate for all notionals (no maintenance amount).

@@ -1,30 +1,47 @@
 //! Margin models: how much maintenance margin a position needs, and where
-//! that puts its liquidation price.
+//! that puts its liquidation price (linear and inverse contracts).
+//!
+//! Units: `notional` is the position's value at mark in the settlement
+//! currency (quote for linear, coin for inverse); `size` is its size in
+//! base units (coins), which size-scaled models use.
 
 use levsim_core::Side;
 use serde::Serialize;
 
-use super::BracketTable;
+use super::{BracketTable, FractionOfNotional, RiskLimitSteps, SizeScaled};
 
-/// A margin model: one required method (maintenance margin of a notional);
-/// leverage limits and the liquidation price have defaults that any
-/// monotone model satisfies, and exact overrides where a closed form exists.
+/// A margin model: one required method (maintenance margin); leverage
+/// limits and liquidation prices have defaults that hold for any model whose
+/// maintenance grows with the position at less than 100 % of its value, and
+/// exact overrides where a closed form exists.
+///
+/// ```
+/// use levsim_engine::venue::MarginModel;
+/// struct Flat(f64);
+/// impl MarginModel for Flat {
+///     fn maintenance(&self, notional: f64, _size: f64) -> f64 { notional * self.0 }
+/// }
+/// let lp = Flat(0.005).linear_liquidation_price(levsim_core::Side::Long, 10.0, 100.0, 100.0);
+/// assert!((lp.unwrap() - 90.0 / 0.995).abs() < 1e-6);
+/// ```
 pub trait MarginModel {
-    /// Maintenance margin (quote) of a position of this notional at mark.
-    fn maintenance(&self, notional: f64) -> f64;
+    /// Maintenance margin of a position with this notional and size.
+    fn maintenance(&self, notional: f64, size: f64) -> f64;
 
     /// Highest leverage the venue accepts at this notional.
     fn max_leverage(&self, _notional: f64) -> f64 {
         f64::INFINITY
     }
 
-    /// Liquidation price of an isolated linear position: the mark at which
-    /// `wallet + side·qty·(p − entry) = maintenance(qty·p)`. `None` when
-    /// there is none (the position cannot be liquidated, e.g. a fully
-    /// collateralised long whose liquidation price would be ≤ 0).
-    ///
-    /// The default bisects on the equity surplus, which is monotone in the
-    /// price for any model whose maintenance rate is below 100 %.
+    /// Initial margin rate at this notional (default `1 / max_leverage`).
+    fn initial_rate(&self, notional: f64) -> f64 {
+        1.0 / self.max_leverage(notional)
+    }
+
+    /// Liquidation price of an isolated linear position of `qty` base units:
+    /// the mark at which `wallet + side·qty·(p − entry) = MM(qty·p)`; `None`
+    /// when there is none (e.g. a fully collateralised long). The default
+    /// bisects on the equity surplus, which is monotone in the price.
     fn linear_liquidation_price(
         &self,
         side: Side,
@@ -32,34 +49,67 @@ pub trait MarginModel {
         entry: f64,
         wallet: f64,
     ) -> Option<f64> {
-        let surplus = |p: f64| wallet + side.sign() * qty * (p - entry) - self.maintenance(qty * p);
-        let (mut lo, mut hi) = match side {
-            Side::Long => (0.0, entry.max(1e-12) * 4.0),
-            Side::Short => (entry.max(1e-12) * 0.25, entry.max(1e-12) * 1e6),
-        };
-        // Long: surplus rises with p; short: falls with p.
-        let below = |p: f64| match side {
-            Side::Long => surplus(p) <= 0.0,
-            Side::Short => surplus(p) > 0.0,
-        };
-        if side == Side::Long && !below(1e-12) {
-            return None;
-        }
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if below(mid) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Some(0.5 * (lo + hi))
+        let surplus =
+            |p: f64| wallet + side.sign() * qty * (p - entry) - self.maintenance(qty * p, qty);
+        bisect_liquidation(side, entry, surplus, true)
     }
+
+    /// Liquidation price of an isolated inverse position of `contracts_usd`
+    /// (contracts × contract size in USD) with `wallet` in coin:
+    /// `wallet + side·Q·(1/entry − 1/p) = MM(Q/p)`. The default bisects.
+    fn inverse_liquidation_price(
+        &self,
+        side: Side,
+        contracts_usd: f64,
+        entry: f64,
+        wallet: f64,
+    ) -> Option<f64> {
+        let q = contracts_usd;
+        let surplus = |p: f64| {
+            wallet + side.sign() * q * (1.0 / entry - 1.0 / p) - self.maintenance(q / p, q / p)
+        };
+        bisect_liquidation(side, entry, surplus, false)
+    }
+}
+
+/// Bisection for the price at which `surplus` (equity − maintenance) turns
+/// non-positive: below entry for longs, above for shorts. `linear` tells
+/// whether a long can have no liquidation price (its surplus stays positive
+/// down to zero); inverse longs always can be liquidated.
+fn bisect_liquidation(
+    side: Side,
+    entry: f64,
+    surplus: impl Fn(f64) -> f64,
+    linear: bool,
+) -> Option<f64> {
+    let e = entry.max(1e-12);
+    let (mut lo, mut hi) = match side {
+        Side::Long => (e * 1e-9, e * 4.0),
+        Side::Short => (e * 0.25, e * 1e6),
+    };
+    let bad = |p: f64| match side {
+        Side::Long => surplus(p) <= 0.0,
+        Side::Short => surplus(p) > 0.0,
+    };
+    match side {
+        Side::Long if !bad(lo) => return if linear { None } else { Some(lo) },
+        Side::Short if bad(hi) => return None,
+        _ => {}
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if bad(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(0.5 * (lo + hi))
 }
 
 impl MarginModel for BracketTable {
     #[inline]
-    fn maintenance(&self, notional: f64) -> f64 {
+    fn maintenance(&self, notional: f64, _size: f64) -> f64 {
         BracketTable::maintenance(self, notional)
     }
 
@@ -83,7 +133,7 @@ impl MarginModel for BracketTable {
         let s = side.sign();
         for b in self.brackets() {
             let lp = (wallet + b.cum - s * qty * entry) / (qty * b.mmr - s * qty);
-            if !(lp.is_finite()) {
+            if !lp.is_finite() {
                 continue;
             }
             let n = qty * lp;
@@ -91,8 +141,37 @@ impl MarginModel for BracketTable {
                 return Some(lp);
             }
             if lp <= 0.0 && b.floor == 0.0 && side == Side::Long {
-                // Even the lowest bracket puts the price at or below zero.
                 return None;
+            }
+        }
+        None
+    }
+
+    /// The inverse analogue (brackets on coin notional `Q/p`): long
+    /// `p = Q·(1 + mmr)/(W + cum + Q/EP)`, short `p = Q·(1 − mmr)/(Q/EP − W − cum)`,
+    /// tried bracket by bracket.
+    fn inverse_liquidation_price(
+        &self,
+        side: Side,
+        contracts_usd: f64,
+        entry: f64,
+        wallet: f64,
+    ) -> Option<f64> {
+        let q = contracts_usd;
+        if !(q > 0.0) {
+            return None;
+        }
+        for b in self.brackets() {
+            let p = match side {
+                Side::Long => q * (1.0 + b.mmr) / (wallet + b.cum + q / entry),
+                Side::Short => q * (1.0 - b.mmr) / (q / entry - wallet - b.cum),
+            };
+            if !(p.is_finite() && p > 0.0) {
+                continue;
+            }
+            let n = q / p;
+            if n > b.floor && n <= b.cap {
+                return Some(p);
             }
         }
         None
@@ -103,22 +182,38 @@ impl MarginModel for BracketTable {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum MarginModelAny {
-    /// Tiered notional brackets with maintenance amounts (Binance); a flat
-    /// rate is the one-bracket case.
+    /// Tiered notional brackets with maintenance amounts (Binance,
+    /// Hyperliquid); a flat rate is the one-bracket case.
     Tiered(BracketTable),
+    /// BitMEX risk-limit steps.
+    RiskLimit(RiskLimitSteps),
+    /// A fraction of notional with open-interest-scaled initial margin (dYdX v4).
+    Fraction(FractionOfNotional),
+    /// Rates that grow with size, linearly or with its square root (Deribit, Drift).
+    SizeScaled(SizeScaled),
+}
+
+macro_rules! each_model {
+    ($self:ident, $m:ident => $e:expr) => {
+        match $self {
+            MarginModelAny::Tiered($m) => $e,
+            MarginModelAny::RiskLimit($m) => $e,
+            MarginModelAny::Fraction($m) => $e,
+            MarginModelAny::SizeScaled($m) => $e,
+        }
+    };
 }
 
 impl MarginModel for MarginModelAny {
     #[inline]
-    fn maintenance(&self, notional: f64) -> f64 {
-        match self {
-            MarginModelAny::Tiered(t) => t.maintenance(notional),
-        }
+    fn maintenance(&self, notional: f64, size: f64) -> f64 {
+        each_model!(self, m => MarginModel::maintenance(m, notional, size))
     }
     fn max_leverage(&self, notional: f64) -> f64 {
-        match self {
-            MarginModelAny::Tiered(t) => MarginModel::max_leverage(t, notional),
-        }
+        each_model!(self, m => MarginModel::max_leverage(m, notional))
+    }
+    fn initial_rate(&self, notional: f64) -> f64 {
+        each_model!(self, m => MarginModel::initial_rate(m, notional))
     }
     fn linear_liquidation_price(
         &self,
@@ -127,9 +222,16 @@ impl MarginModel for MarginModelAny {
         entry: f64,
         wallet: f64,
     ) -> Option<f64> {
-        match self {
-            MarginModelAny::Tiered(t) => t.linear_liquidation_price(side, qty, entry, wallet),
-        }
+        each_model!(self, m => m.linear_liquidation_price(side, qty, entry, wallet))
+    }
+    fn inverse_liquidation_price(
+        &self,
+        side: Side,
+        q: f64,
+        entry: f64,
+        wallet: f64,
+    ) -> Option<f64> {
+        each_model!(self, m => m.inverse_liquidation_price(side, q, entry, wallet))
     }
 }
 
@@ -140,13 +242,13 @@ mod tests {
     /// A model that only has the required method, to test the defaults.
     struct Flat(f64);
     impl MarginModel for Flat {
-        fn maintenance(&self, n: f64) -> f64 {
+        fn maintenance(&self, n: f64, _size: f64) -> f64 {
             n * self.0
         }
     }
 
     #[test]
-    fn default_bisection_agrees_with_the_bracket_formula() {
+    fn default_bisection_agrees_with_the_bracket_formulas() {
         let t = BracketTable::flat(0.005, 200.0);
         for &(side, lev) in &[
             (Side::Long, 10.0),
@@ -166,13 +268,23 @@ mod tests {
                 (exact - bis).abs() < 1e-6 * entry,
                 "{side} {lev}: {exact} vs {bis}"
             );
+            // Inverse: Q USD at leverage lev has wallet Q/(entry·lev) coin.
+            let q = 10_000.0;
+            let w = q / (entry * lev);
+            let exact = t.inverse_liquidation_price(side, q, entry, w).unwrap();
+            let bis = Flat(0.005)
+                .inverse_liquidation_price(side, q, entry, w)
+                .unwrap();
+            assert!(
+                (exact - bis).abs() < 1e-6 * entry,
+                "inverse {side} {lev}: {exact} vs {bis}"
+            );
         }
     }
 
     #[test]
-    fn fully_collateralised_long_has_no_liquidation_price() {
+    fn fully_collateralised_linear_long_has_no_liquidation_price() {
         let t = BracketTable::flat(0.005, 200.0);
-        // 1x long: wallet = notional; LP = EP·(1 − 1)/(1 − m) = 0.
         assert_eq!(
             t.linear_liquidation_price(Side::Long, 10.0, 100.0, 1000.0),
             None
@@ -181,5 +293,10 @@ mod tests {
             Flat(0.005).linear_liquidation_price(Side::Long, 10.0, 100.0, 1000.0),
             None
         );
+        // A 1x inverse long is still liquidatable, near P0·(1 + m)/2 (F2).
+        let p = t
+            .inverse_liquidation_price(Side::Long, 100.0, 100.0, 1.0)
+            .unwrap();
+        assert!((p - 100.0 * 1.005 / 2.0).abs() < 1e-9, "{p}");
     }
 }

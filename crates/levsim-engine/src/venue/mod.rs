@@ -1,10 +1,24 @@
-//! Venue profiles: a venue's margin, fee, liquidation and funding rules as a
-//! named, versioned preset, overridable field by field from a scenario.
+//! Venue rules: named, versioned profiles (margin model, fees, liquidation,
+//! funding), overridable from a scenario, and the rule pieces of SPEC §10 as
+//! small, separately tested functions and types.
 
+pub mod aave;
+pub mod adl;
 mod brackets;
+pub mod cross;
+pub mod drift;
+pub mod dydx;
+pub mod funding;
+pub mod hyperliquid;
+mod insurance;
+pub mod mango;
 mod margin;
+mod models;
+pub mod portfolio;
 mod profile;
 
 pub use brackets::{Bracket, BracketSpec, BracketTable};
+pub use insurance::InsuranceFund;
 pub use margin::{MarginModel, MarginModelAny};
+pub use models::{FractionOfNotional, RiskLimitSteps, SizeScaled, SizeScaling, VolScaling};
 pub use profile::{preset_meta, preset_names, preset_text, PresetMeta, VenueConfig, VenueProfile};

@@ -295,7 +295,7 @@ mod tests {
         c.taker_fee = Some(0.0);
         c.funding = Some(false);
         let p = VenueProfile::resolve(&c, "WHATEVER").unwrap();
-        assert_eq!(p.margin.maintenance(1000.0), 5.0);
+        assert_eq!(p.margin.maintenance(1000.0, 10.0), 5.0);
         assert_eq!(p.taker_fee, 0.0);
         assert!(!p.funding);
         assert_eq!(p.overrides.len(), 3);

@@ -86,6 +86,7 @@ fn btc_brackets() -> VenueProfile {
 fn table(p: &VenueProfile) -> &BracketTable {
     match &p.margin {
         levsim_engine::venue::MarginModelAny::Tiered(t) => t,
+        other => panic!("binance-usdm should use brackets, got {other:?}"),
     }
 }
 

@@ -7,3 +7,4 @@ mod golden;
 mod invariants;
 mod scripted;
 mod support;
+mod venue_vectors;

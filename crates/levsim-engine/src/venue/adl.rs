@@ -1,0 +1,120 @@
+//! Auto-deleveraging: ranking functions of the venues and queue allocation
+//! (SPEC §1.7, §2.4, §3.3, §4.3, §10.1.9).
+
+use serde::{Deserialize, Serialize};
+
+/// A candidate for deleveraging (an account on the profitable side).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdlCandidate {
+    /// Account id (for stable tie-breaks and reporting).
+    pub id: u64,
+    /// Position size that can be closed (base units, > 0).
+    pub size: f64,
+    /// Unrealized PnL (quote).
+    pub upnl: f64,
+    /// Wallet balance (quote).
+    pub wallet: f64,
+    /// Maintenance margin (quote).
+    pub maintenance: f64,
+    /// Position value at mark (quote, > 0).
+    pub mark_value: f64,
+    /// Position value at average entry (quote, > 0).
+    pub entry_value: f64,
+    /// Position value at the bankruptcy price (quote).
+    pub bankrupt_value: f64,
+}
+
+/// How a venue ranks ADL candidates (higher ranks are closed first), or
+/// dYdX's unranked order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlRanking {
+    /// Binance: `PnL% × MarginRatio`, `PnL% = max(0, UPNL)/max(1, WB)`.
+    Binance,
+    /// BitMEX: `PnL% × EffLev` when in profit, `PnL% / EffLev` otherwise.
+    Bitmex,
+    /// Hyperliquid: `(mark/entry) × (notional/account value)`.
+    Hyperliquid,
+    /// dYdX v4: no ranking; candidates in a pseudo-random rotation from a
+    /// seeded start.
+    Unranked,
+}
+
+/// Binance's LeveragePnL score.
+pub fn binance_score(c: &AdlCandidate) -> f64 {
+    let pnl_pct = c.upnl.max(0.0) / c.wallet.max(1.0);
+    let equity = c.wallet + c.upnl;
+    let margin_ratio = if equity > 0.0 {
+        c.maintenance / equity
+    } else {
+        0.0
+    };
+    pnl_pct * margin_ratio
+}
+
+/// BitMEX's ranking score.
+pub fn bitmex_score(c: &AdlCandidate) -> f64 {
+    let pnl_pct = (c.mark_value - c.entry_value) / c.entry_value.abs();
+    let eff_lev = c.mark_value.abs() / (c.mark_value - c.bankrupt_value);
+    if pnl_pct > 0.0 {
+        pnl_pct * eff_lev
+    } else {
+        pnl_pct / eff_lev
+    }
+}
+
+/// Hyperliquid's ranking score: `(mark/entry) × (notional/account value)`.
+pub fn hyperliquid_score(c: &AdlCandidate) -> f64 {
+    let account_value = c.wallet + c.upnl;
+    (c.mark_value / c.entry_value) * (c.mark_value / account_value)
+}
+
+impl AdlRanking {
+    /// The order in which candidates are deleveraged (indices into `cands`):
+    /// highest score first, ties by id; `Unranked` rotates from `seed`.
+    pub fn order(self, cands: &[AdlCandidate], seed: u64) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..cands.len()).collect();
+        let score: fn(&AdlCandidate) -> f64 = match self {
+            AdlRanking::Binance => binance_score,
+            AdlRanking::Bitmex => bitmex_score,
+            AdlRanking::Hyperliquid => hyperliquid_score,
+            AdlRanking::Unranked => {
+                idx.sort_by_key(|&i| cands[i].id);
+                if !idx.is_empty() {
+                    let k = (seed % idx.len() as u64) as usize;
+                    idx.rotate_left(k);
+                }
+                return idx;
+            }
+        };
+        idx.sort_by(|&a, &b| {
+            score(&cands[b])
+                .total_cmp(&score(&cands[a]))
+                .then(cands[a].id.cmp(&cands[b].id))
+        });
+        idx
+    }
+}
+
+/// Allocates `volume` (base units) over candidates in `order`, closing each
+/// fully before the next (the industry's greedy queue). Returns
+/// `(candidate index, size closed)` and the volume left unallocated.
+pub fn allocate_queue(
+    cands: &[AdlCandidate],
+    order: &[usize],
+    volume: f64,
+) -> (Vec<(usize, f64)>, f64) {
+    let mut left = volume;
+    let mut out = Vec::new();
+    for &i in order {
+        if left <= 0.0 {
+            break;
+        }
+        let take = cands[i].size.min(left);
+        if take > 0.0 {
+            out.push((i, take));
+            left -= take;
+        }
+    }
+    (out, left.max(0.0))
+}

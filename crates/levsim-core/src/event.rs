@@ -40,6 +40,8 @@ pub struct LiquidationEvent {
     pub side: Side,
     /// Size closed, in base units (positive).
     pub qty: f64,
+    /// Size left open after a partial liquidation (0 after a full one).
+    pub remaining_qty: f64,
     /// Liquidation price the venue rules computed for the position.
     pub liquidation_price: f64,
     /// Price at which the position was closed.
@@ -55,4 +57,7 @@ pub struct LiquidationEvent {
     /// True when the price gapped through the liquidation price (between
     /// bars or at a bar's open), so the fill is at the gap price.
     pub gapped: bool,
+    /// True when the venue's backstop took the position with its remaining
+    /// margin (equity was below the backstop fraction of maintenance).
+    pub backstop: bool,
 }

@@ -1,12 +1,12 @@
 //! The simulation loop for one subject account on one market path.
 
-use levsim_core::{Fill, FillReason};
+use levsim_core::{ContractKind, Fill, FillReason};
 use levsim_core::{FundingSeries, LiquidationEvent, MarketTape, Side, TimestampNs};
 use levsim_policy::{Cadence, Decision, LeveragePolicy, Observation};
 
 use crate::account::{AccountConfig, Position};
 use crate::metrics::MetricsAcc;
-use crate::venue::{MarginModel, VenueProfile};
+use crate::venue::{LiquidationMode, MarginModel, VenueProfile};
 use crate::{intrabar_path, BarState, EngineError, Observer, RunMetrics};
 
 /// The market a run replays: bars and, optionally, funding events.
@@ -36,6 +36,10 @@ struct Ctx<'a, P, O> {
     acc: MetricsAcc,
     liqs: Vec<LiquidationEvent>,
     stopped: bool,
+    /// Time of the last partial liquidation (for cooldowns).
+    last_partial: Option<TimestampNs>,
+    /// Set while a liquidation must close the whole position.
+    force_full: bool,
 }
 
 /// Runs one policy over one market under one venue's rules.
@@ -67,6 +71,16 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
     observer: &mut O,
 ) -> Result<RunOutput, EngineError> {
     account.validate()?;
+    if venue.contract != ContractKind::Linear {
+        return Err(EngineError::config(
+            "venue.profile",
+            format!(
+                "{} settles inverse (coin-margined) contracts; the simulation loop runs linear \
+                 contracts for now (`levsim margin` covers inverse positions)",
+                venue.name
+            ),
+        ));
+    }
     let tape = market.tape;
     let n = tape.len();
     if n == 0 {
@@ -85,6 +99,8 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
         acc: MetricsAcc::new(account.capital),
         liqs: Vec::new(),
         stopped: false,
+        last_partial: None,
+        force_full: false,
     };
 
     let mut i = 0;
@@ -118,17 +134,22 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
             cx.decide(ts, open, &tape.close[..0]);
         } else if cx.pos.is_open() {
             if cx.pos.crossed(open) {
-                cx.liquidate(ts, open, true);
+                cx.liquidate(ts, ts, open, true);
             } else {
                 cx.acc.mark_equity(cx.pos.equity(open));
             }
         }
         if cx.pos.is_open() {
-            for p in intrabar_path(open, tape.high[i], tape.low[i], tape.close[i]) {
+            let path = intrabar_path(open, tape.high[i], tape.low[i], tape.close[i]);
+            for (k, p) in path.into_iter().enumerate() {
                 if cx.pos.crossed(p) {
+                    // Path points are a third of a bar apart (for cooldowns).
+                    let at = ts + (k as i64 + 1) * tape.interval_ns / 3;
                     let lp = cx.pos.liq;
-                    cx.liquidate(ts, lp, false);
-                    break;
+                    cx.liquidate(ts, at, lp, false);
+                    if !cx.pos.is_open() {
+                        break;
+                    }
                 }
                 cx.acc.mark_equity(cx.pos.equity(p));
             }
@@ -227,28 +248,101 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
         });
     }
 
-    fn liquidate(&mut self, ts: TimestampNs, fill: f64, gapped: bool) {
+    /// Liquidates at `fill` (the liquidation price on a continuous cross, the
+    /// gap price otherwise) under the venue's rule, repeating while the
+    /// position is still beyond its (recomputed) liquidation price at that
+    /// price: a partial tranche, then the whole rest inside the cooldown.
+    /// `at` is the time of the path point, for cooldowns.
+    fn liquidate(&mut self, ts: TimestampNs, at: TimestampNs, fill: f64, gapped: bool) {
+        // Each round closes a share of what is left; a cap keeps a rule that
+        // converges slowly (a close factor eaten by its own bonus) finite.
+        for _ in 0..64 {
+            self.liquidate_once(ts, at, fill, gapped);
+            if !(self.pos.is_open() && self.pos.crossed(fill)) {
+                return;
+            }
+        }
+        // Still beyond its liquidation price after 64 rounds: close the rest.
+        self.force_full = true;
+        self.liquidate_once(ts, at, fill, gapped);
+        self.force_full = false;
+    }
+
+    fn liquidate_once(&mut self, ts: TimestampNs, at: TimestampNs, fill: f64, gapped: bool) {
         let pos = self.pos;
         let side = if pos.qty > 0.0 {
             Side::Long
         } else {
             Side::Short
         };
+        let venue = self.venue;
+        let rule = &venue.liquidation;
         let qty = pos.qty.abs();
+        let notional = qty * fill;
         let equity_close = pos.equity(fill);
-        let (fee, bad_debt) = if equity_close >= 0.0 {
-            (
-                (self.venue.liquidation_fee * qty * fill).min(equity_close),
-                0.0,
-            )
+        let mm = venue.margin.maintenance(notional, qty);
+        let backstop = rule
+            .backstop_fraction
+            .is_some_and(|f| equity_close < f * mm);
+        // Size to close and the fee on it (to the fund or the liquidator).
+        let (close_qty, rule_fee) = if backstop {
+            (qty, f64::NAN)
+        } else if self.force_full {
+            (qty, venue.liquidation_fee * notional)
         } else {
-            (0.0, -equity_close)
+            match rule.mode {
+                LiquidationMode::Full => (qty, venue.liquidation_fee * notional),
+                LiquidationMode::Partial { .. } => {
+                    let since = self.last_partial.map(|t| at - t);
+                    let c = rule
+                        .partial()
+                        .map_or(qty, |p| p.order_qty(qty, notional, since));
+                    (c, venue.liquidation_fee * c * fill)
+                }
+                LiquidationMode::CloseFactor {
+                    close_factor,
+                    full_below_hf,
+                    bonus,
+                } => close_factor_size(
+                    &pos,
+                    side,
+                    fill,
+                    mm / notional,
+                    close_factor,
+                    full_below_hf,
+                    bonus,
+                ),
+            }
         };
-        let equity_after = (equity_close - fee).max(0.0);
+        // A partial close whose fee would take all the equity left is a full
+        // one: nothing would remain to margin the rest.
+        let eats_all = rule_fee >= equity_close;
+        let full = close_qty >= qty * (1.0 - 1e-12) || eats_all;
+        let (fee, bad_debt, equity_after, remaining) = if full {
+            let (fee, bad) = if equity_close < 0.0 {
+                (0.0, -equity_close)
+            } else if backstop || rule.sweep_margin || eats_all {
+                // The backstop or the engine takes the position with all its margin.
+                (equity_close, 0.0)
+            } else {
+                (rule_fee.min(equity_close), 0.0)
+            };
+            self.pos = Position::new((equity_close - fee).max(0.0));
+            (fee, bad, self.pos.wallet, 0.0)
+        } else {
+            let keep = pos.qty.signum() * (qty - close_qty);
+            self.pos.trade_to(keep, fill, 0.0);
+            let fee = rule_fee;
+            self.pos.wallet -= fee;
+            self.pos.refresh(venue);
+            self.last_partial = Some(at);
+            (fee, 0.0, self.pos.equity(fill), qty - close_qty)
+        };
         let event = LiquidationEvent {
             ts,
             side,
-            qty,
+            qty: if full { qty } else { close_qty },
+            remaining_qty: remaining,
             liquidation_price: pos.liq,
             fill_price: fill,
             bankruptcy_price: pos.bankruptcy_price(),
@@ -256,8 +350,8 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
             bad_debt,
             equity_after,
             gapped,
+            backstop,
         };
-        self.pos = Position::new(equity_after);
         let a = &mut self.acc;
         a.liquidations += 1;
         if a.first_liq_ts.is_none() {
@@ -270,13 +364,13 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
         self.obs.on_liquidation(&event);
         self.obs.on_fill(&Fill {
             ts,
-            qty: -pos.qty,
+            qty: -pos.qty.signum() * event.qty,
             price: fill,
             fee,
             reason: FillReason::Liquidation,
         });
         self.liqs.push(event);
-        if !self.account.reenter {
+        if full && !self.account.reenter {
             self.stopped = true;
         }
     }
@@ -369,4 +463,52 @@ fn quiet_bars<O: Observer>(
     }
     *acc = a;
     from + k
+}
+
+/// Aave-style close factor on a collateralised loop, in the engine's terms
+/// (a long holds the collateral and owes `qty·entry − wallet` of quote; a
+/// short owes its size in base and holds `wallet + qty·entry` of quote).
+/// With `LT = 1 − mmr`, the health factor decides between the partial and
+/// the full close factor; the liquidator repays that share of the debt and
+/// takes collateral worth `bonus ×` the repayment. Returns the base size
+/// closed and the bonus paid (the fee).
+fn close_factor_size(
+    pos: &Position,
+    side: Side,
+    price: f64,
+    mmr: f64,
+    close_factor: f64,
+    full_below_hf: f64,
+    bonus: f64,
+) -> (f64, f64) {
+    let qty = pos.qty.abs();
+    let lt = 1.0 - mmr;
+    match side {
+        Side::Long => {
+            let debt = (qty * pos.entry - pos.wallet).max(0.0);
+            let hf = if debt > 0.0 {
+                qty * price * lt / debt
+            } else {
+                f64::INFINITY
+            };
+            let cf = if hf <= full_below_hf {
+                1.0
+            } else {
+                close_factor
+            };
+            let seized = (cf * debt * bonus / price).min(qty);
+            (seized, seized * price * (1.0 - 1.0 / bonus))
+        }
+        Side::Short => {
+            let collateral = pos.wallet + qty * pos.entry;
+            let hf = collateral * lt / (qty * price);
+            let cf = if hf <= full_below_hf {
+                1.0
+            } else {
+                close_factor
+            };
+            let repaid = cf * qty;
+            (repaid, repaid * price * (bonus - 1.0))
+        }
+    }
 }

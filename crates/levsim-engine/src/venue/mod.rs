@@ -11,6 +11,7 @@ pub mod dydx;
 pub mod funding;
 pub mod hyperliquid;
 mod insurance;
+mod liquidation;
 pub mod mango;
 mod margin;
 mod models;
@@ -19,6 +20,7 @@ mod profile;
 
 pub use brackets::{Bracket, BracketSpec, BracketTable};
 pub use insurance::InsuranceFund;
+pub use liquidation::{LiquidationMode, LiquidationRule};
 pub use margin::{MarginModel, MarginModelAny};
 pub use models::{FractionOfNotional, RiskLimitSteps, SizeScaled, SizeScaling, VolScaling};
 pub use profile::{preset_meta, preset_names, preset_text, PresetMeta, VenueConfig, VenueProfile};

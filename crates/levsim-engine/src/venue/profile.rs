@@ -5,11 +5,25 @@ use std::collections::BTreeMap;
 use levsim_core::ContractKind;
 use serde::{Deserialize, Serialize};
 
-use super::{BracketSpec, BracketTable, MarginModel, MarginModelAny};
+use super::adl::AdlRanking;
+use super::funding::FundingRule;
+use super::liquidation::{LiquidationRule, LiquidationSpec};
+use super::{
+    BracketSpec, BracketTable, FractionOfNotional, MarginModel, MarginModelAny, RiskLimitSteps,
+    SizeScaled,
+};
 use crate::EngineError;
 
 /// The presets shipped with levsim: `(name, TOML text)`.
-const PRESETS: &[(&str, &str)] = &[("binance-usdm", include_str!("presets/binance-usdm.toml"))];
+const PRESETS: &[(&str, &str)] = &[
+    ("binance-usdm", include_str!("presets/binance-usdm.toml")),
+    ("binance-coinm", include_str!("presets/binance-coinm.toml")),
+    ("bitmex", include_str!("presets/bitmex.toml")),
+    ("hyperliquid", include_str!("presets/hyperliquid.toml")),
+    ("dydx-v4", include_str!("presets/dydx-v4.toml")),
+    ("drift", include_str!("presets/drift.toml")),
+    ("aave-v3", include_str!("presets/aave-v3.toml")),
+];
 
 /// Names of the shipped presets.
 pub fn preset_names() -> Vec<&'static str> {
@@ -71,18 +85,90 @@ struct PresetFile {
     as_of: String,
     source: String,
     contract: ContractKind,
+    /// Quote units per contract (inverse contracts: USD per contract).
+    #[serde(default = "one")]
+    contract_size: f64,
+    /// Which price triggers liquidations (informational: `mark` or `oracle`).
+    trigger_price: String,
     taker_fee: f64,
     maker_fee: f64,
     liquidation_fee: f64,
     funding: bool,
+    #[serde(default)]
+    insurance_fund: f64,
+    #[serde(default)]
+    adl: bool,
+    adl_ranking: AdlRanking,
+    funding_rule: FundingRule,
+    liquidation: LiquidationSpec,
     symbols: BTreeMap<String, SymbolFile>,
 }
 
+fn one() -> f64 {
+    1.0
+}
+
+/// One instrument's margin table; exactly one model field is set.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SymbolFile {
     liquidation_fee: Option<f64>,
-    brackets: Vec<BracketSpec>,
+    brackets: Option<Vec<BracketSpec>>,
+    leverage_tiers: Option<Vec<[f64; 2]>>,
+    risk_limit: Option<RiskLimitSteps>,
+    fraction: Option<FractionOfNotional>,
+    size_scaled: Option<SizeScaled>,
+}
+
+impl SymbolFile {
+    fn model(&self, path: &str) -> Result<MarginModelAny, EngineError> {
+        let set = [
+            self.brackets.is_some(),
+            self.leverage_tiers.is_some(),
+            self.risk_limit.is_some(),
+            self.fraction.is_some(),
+            self.size_scaled.is_some(),
+        ];
+        if set.iter().filter(|&&b| b).count() != 1 {
+            return Err(EngineError::config(
+                path,
+                "exactly one of brackets, leverage_tiers, risk_limit, fraction, size_scaled is needed",
+            ));
+        }
+        Ok(if let Some(b) = &self.brackets {
+            MarginModelAny::Tiered(BracketTable::new(b, &format!("{path}.brackets"))?)
+        } else if let Some(t) = &self.leverage_tiers {
+            let tiers: Vec<(f64, f64)> = t.iter().map(|x| (x[0], x[1])).collect();
+            MarginModelAny::Tiered(BracketTable::from_leverage_tiers(
+                &tiers,
+                &format!("{path}.leverage_tiers"),
+            )?)
+        } else if let Some(r) = self.risk_limit {
+            r.validate(&format!("{path}.risk_limit"))?;
+            MarginModelAny::RiskLimit(r)
+        } else if let Some(f) = self.fraction {
+            MarginModelAny::Fraction(f)
+        } else if let Some(z) = self.size_scaled {
+            MarginModelAny::SizeScaled(z)
+        } else {
+            unreachable!("exactly one model is set")
+        })
+    }
+}
+
+/// The base asset of a symbol: `BTCUSDT`, `BTC-USD`, `BTC-PERP`,
+/// `BTCUSD_PERP`, `XBTUSD` and `BTC` all give `BTC`.
+fn base_asset(symbol: &str) -> &str {
+    let s = symbol.split(['-', '_']).next().unwrap_or(symbol);
+    let base = ["USDT", "USDC", "BUSD", "USD"]
+        .iter()
+        .find_map(|q| s.strip_suffix(q).filter(|b| !b.is_empty()))
+        .unwrap_or(s);
+    if base == "XBT" {
+        "BTC"
+    } else {
+        base
+    }
 }
 
 /// The `[venue]` table of a scenario: a preset name plus optional overrides.
@@ -93,13 +179,13 @@ pub struct VenueConfig {
     /// Preset name (`levsim venues` lists them).
     pub profile: String,
     /// Which of the preset's per-symbol tables to use; defaults to the
-    /// market's symbol.
+    /// market's symbol (matched exactly, else by base asset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
-    /// One flat maintenance rate replacing the brackets (e.g. 0.005).
+    /// One flat maintenance rate replacing the preset's margin model (e.g. 0.005).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_rate: Option<f64>,
-    /// Maximum leverage (replaces every bracket's limit).
+    /// Maximum leverage (caps the model's limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_leverage: Option<f64>,
     /// Taker fee rate on opening and rebalancing trades.
@@ -108,9 +194,15 @@ pub struct VenueConfig {
     /// Maker fee rate (recorded; the engine trades as taker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maker_fee: Option<f64>,
-    /// Liquidation clearance fee rate on the liquidated notional.
+    /// Liquidation fee rate on the liquidated notional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liquidation_fee: Option<f64>,
+    /// Starting insurance-fund balance (quote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurance_fund: Option<f64>,
+    /// Auto-deleveraging on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adl: Option<bool>,
     /// Whether funding is paid (`false` switches it off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub funding: Option<bool>,
@@ -131,16 +223,32 @@ pub struct VenueProfile {
     pub symbol: String,
     /// Linear or inverse.
     pub contract: ContractKind,
+    /// Quote units per contract.
+    pub contract_size: f64,
+    /// Price that triggers liquidations (`mark` or `oracle`).
+    pub trigger_price: String,
     /// Maintenance margin model.
     pub margin: MarginModelAny,
+    /// Cap on leverage from an override (infinite when none).
+    pub max_leverage_cap: f64,
     /// Taker fee rate.
     pub taker_fee: f64,
     /// Maker fee rate.
     pub maker_fee: f64,
-    /// Liquidation clearance fee rate (to the insurance fund).
+    /// Liquidation fee rate on the closed notional.
     pub liquidation_fee: f64,
+    /// How liquidations execute.
+    pub liquidation: LiquidationRule,
     /// Funding on or off.
     pub funding: bool,
+    /// Funding formula and schedule.
+    pub funding_rule: FundingRule,
+    /// Starting insurance-fund balance.
+    pub insurance_fund: f64,
+    /// Auto-deleveraging on or off.
+    pub adl: bool,
+    /// ADL ranking.
+    pub adl_ranking: AdlRanking,
     /// Overrides applied, as `field = value` strings, for reports.
     pub overrides: Vec<String>,
 }
@@ -162,34 +270,27 @@ impl VenueProfile {
     pub fn resolve(cfg: &VenueConfig, market_symbol: &str) -> Result<Self, EngineError> {
         let file = parse_preset(&cfg.profile)?;
         let mut overrides = Vec::new();
-        let symbol = cfg
+        let wanted = cfg
             .symbol
             .clone()
             .unwrap_or_else(|| market_symbol.to_string());
-        let table = file.symbols.get(&symbol);
-        let (margin, sym_fee) = match (cfg.maintenance_rate, table) {
+        let table = file.symbols.get_key_value(&wanted).or_else(|| {
+            file.symbols
+                .iter()
+                .find(|(k, _)| base_asset(k) == base_asset(&wanted))
+        });
+        let symbol = table.map_or(wanted.clone(), |(k, _)| k.clone());
+        let sym_fee = table.and_then(|(_, t)| t.liquidation_fee);
+        let margin = match (cfg.maintenance_rate, table) {
             (Some(m), _) => {
-                let m = rate("venue.maintenance_rate", m, 1.0)?;
+                let m = rate("venue.maintenance_rate", m, 0.5)?;
                 if m == 0.0 {
                     return Err(EngineError::config("venue.maintenance_rate", "must be > 0"));
                 }
                 overrides.push(format!("maintenance_rate = {m}"));
-                let max_lev = cfg.max_leverage.unwrap_or(1.0 / m);
-                (
-                    BracketTable::flat(m, max_lev),
-                    table.and_then(|t| t.liquidation_fee),
-                )
+                MarginModelAny::Tiered(BracketTable::flat(m, 1.0 / m))
             }
-            (None, Some(t)) => {
-                let path = format!("venue profile {} symbols.{symbol}.brackets", file.name);
-                let mut specs = t.brackets.clone();
-                if let Some(l) = cfg.max_leverage {
-                    specs
-                        .iter_mut()
-                        .for_each(|b| b.max_leverage = b.max_leverage.min(l));
-                }
-                (BracketTable::new(&specs, &path)?, t.liquidation_fee)
-            }
+            (None, Some((k, t))) => t.model(&format!("venue profile {} symbols.{k}", file.name))?,
             (None, None) => {
                 let field = if cfg.symbol.is_some() {
                     "venue.symbol"
@@ -202,12 +303,13 @@ impl VenueProfile {
                         "venue profile {} has no margin table for symbol {:?} (it has: {}); set \
                          `[venue] symbol` to one of them or give a flat `maintenance_rate`",
                         file.name,
-                        symbol,
+                        wanted,
                         file.symbols.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                 ));
             }
         };
+        let mut max_leverage_cap = f64::INFINITY;
         if let Some(l) = cfg.max_leverage {
             if !(l.is_finite() && l >= 1.0) {
                 return Err(EngineError::config(
@@ -216,6 +318,7 @@ impl VenueProfile {
                 ));
             }
             overrides.push(format!("max_leverage = {l}"));
+            max_leverage_cap = l;
         }
         let mut pick = |name: &str, o: Option<f64>, base: f64| -> Result<f64, EngineError> {
             match o {
@@ -233,15 +336,27 @@ impl VenueProfile {
             cfg.liquidation_fee,
             sym_fee.unwrap_or(file.liquidation_fee),
         )?;
-        if let Some(f) = cfg.funding {
-            overrides.push(format!("funding = {f}"));
+        let insurance_fund = match cfg.insurance_fund {
+            Some(v) if v.is_finite() && v >= 0.0 => {
+                overrides.push(format!("insurance_fund = {v}"));
+                v
+            }
+            Some(v) => {
+                return Err(EngineError::config(
+                    "venue.insurance_fund",
+                    format!("must be a finite amount ≥ 0, got {v}"),
+                ))
+            }
+            None => file.insurance_fund,
+        };
+        for (name, o) in [("funding", cfg.funding), ("adl", cfg.adl)] {
+            if let Some(f) = o {
+                overrides.push(format!("{name} = {f}"));
+            }
         }
-        if file.contract != ContractKind::Linear {
-            return Err(EngineError::config(
-                "venue.profile",
-                "only linear contracts are simulated so far",
-            ));
-        }
+        let liquidation = file
+            .liquidation
+            .build(&format!("venue profile {} liquidation", file.name))?;
         Ok(VenueProfile {
             name: file.name,
             version: file.version,
@@ -249,18 +364,28 @@ impl VenueProfile {
             source: file.source,
             symbol,
             contract: file.contract,
-            margin: MarginModelAny::Tiered(margin),
+            contract_size: file.contract_size,
+            trigger_price: file.trigger_price,
+            margin,
+            max_leverage_cap,
             taker_fee,
             maker_fee,
             liquidation_fee,
+            liquidation,
             funding: cfg.funding.unwrap_or(file.funding),
+            funding_rule: file.funding_rule,
+            insurance_fund,
+            adl: cfg.adl.unwrap_or(file.adl),
+            adl_ranking: file.adl_ranking,
             overrides,
         })
     }
 
     /// Highest leverage the venue accepts for a position of this notional.
     pub fn max_leverage(&self, notional: f64) -> f64 {
-        self.margin.max_leverage(notional)
+        self.margin
+            .max_leverage(notional)
+            .min(self.max_leverage_cap)
     }
 }
 
@@ -295,6 +420,7 @@ mod tests {
         c.taker_fee = Some(0.0);
         c.funding = Some(false);
         let p = VenueProfile::resolve(&c, "WHATEVER").unwrap();
+        assert_eq!(p.max_leverage(1.0), 200.0);
         assert_eq!(p.margin.maintenance(1000.0, 10.0), 5.0);
         assert_eq!(p.taker_fee, 0.0);
         assert!(!p.funding);
@@ -322,6 +448,21 @@ mod tests {
             e.contains("venue.profile") && e.contains("binance-usdm"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tables_match_by_base_asset() {
+        assert_eq!(base_asset("BTCUSDT"), "BTC");
+        assert_eq!(base_asset("BTC-USD"), "BTC");
+        assert_eq!(base_asset("BTCUSD_PERP"), "BTC");
+        assert_eq!(base_asset("BTC-PERP"), "BTC");
+        assert_eq!(base_asset("ETH"), "ETH");
+        assert_eq!(base_asset("XBTUSD"), "BTC");
+        let c = VenueConfig {
+            profile: "hyperliquid".into(),
+            ..Default::default()
+        };
+        assert_eq!(VenueProfile::resolve(&c, "BTCUSDT").unwrap().symbol, "BTC");
     }
 
     #[test]

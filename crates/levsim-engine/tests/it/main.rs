@@ -7,4 +7,5 @@ mod golden;
 mod invariants;
 mod scripted;
 mod support;
+mod venue_runs;
 mod venue_vectors;

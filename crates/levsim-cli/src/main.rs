@@ -4,6 +4,7 @@
 //! directory levsim may not write to); 1 any other failure.
 
 mod cmd_data;
+mod cmd_margin;
 mod cmd_run;
 mod cmd_venues;
 
@@ -42,6 +43,58 @@ enum Command {
     Data {
         #[command(subcommand)]
         command: DataCommand,
+    },
+    /// What a venue would do to a position or account (margins, liquidation
+    /// and bankruptcy prices, venue-specific values).
+    ///
+    /// JSON keys (--json): venue, symbol, contract, mode, equity,
+    /// initial_margin, maintenance_margin, margin_ratio, liquidatable,
+    /// liquidation_price, bankruptcy_price (of the first position),
+    /// backstop_eligible (Hyperliquid), health_factor, max_repay,
+    /// collateral_seized (Aave), and positions[] with instrument, side, size,
+    /// entry, mark, notional, unrealized_pnl, initial_margin,
+    /// maintenance_margin, margin, liquidation_price, bankruptcy_price and
+    /// fillable_price (dYdX). Amounts are in the settlement currency (quote
+    /// for linear, coin for inverse contracts).
+    Margin {
+        /// Venue profile (see `levsim venues`).
+        #[arg(long)]
+        venue: String,
+        /// Margin table of the profile (default: its BTC table).
+        #[arg(long)]
+        symbol: Option<String>,
+        /// long or short.
+        #[arg(long)]
+        side: Option<String>,
+        /// Size: base units (linear) or contracts (inverse).
+        #[arg(long, allow_negative_numbers = true)]
+        qty: Option<f64>,
+        /// Entry price.
+        #[arg(long, allow_negative_numbers = true)]
+        entry: Option<f64>,
+        /// Mark price (default: the entry).
+        #[arg(long, allow_negative_numbers = true)]
+        mark: Option<f64>,
+        /// Isolated margin of the position, or the cross account's collateral.
+        #[arg(long, allow_negative_numbers = true)]
+        wallet: Option<f64>,
+        /// Leverage (isolated margin = entry notional / leverage).
+        #[arg(long, allow_negative_numbers = true)]
+        leverage: Option<f64>,
+        /// isolated or cross.
+        #[arg(long, default_value = "isolated")]
+        mode: String,
+        /// An account JSON file instead of the single-position flags:
+        /// {"collateral", "mode", "positions": [{"instrument", "side", "size",
+        /// "entry", "mark", "margin", "leverage"}]}.
+        #[arg(long)]
+        account: Option<PathBuf>,
+        /// Oracle price used as every position's mark (dYdX, Drift).
+        #[arg(long, allow_negative_numbers = true)]
+        oracle: Option<f64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List the venue profiles shipped with levsim, or show one.
     Venues {
@@ -131,6 +184,33 @@ fn main() -> ExitCode {
                 force,
             } => cmd_data::import(&file, &out, format.as_deref(), force),
         },
+        Command::Margin {
+            venue,
+            symbol,
+            side,
+            qty,
+            entry,
+            mark,
+            wallet,
+            leverage,
+            mode,
+            account,
+            oracle,
+            json,
+        } => cmd_margin::margin(&cmd_margin::MarginArgs {
+            venue: &venue,
+            symbol: symbol.as_deref(),
+            side: side.as_deref(),
+            qty,
+            entry,
+            mark,
+            wallet,
+            leverage,
+            mode: &mode,
+            account: account.as_deref(),
+            oracle,
+            json,
+        }),
         Command::Venues { command } => match command {
             None => cmd_venues::list(),
             Some(VenuesCommand::Show { name }) => cmd_venues::show(&name),

@@ -278,3 +278,231 @@ fn data_inspect_and_import() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+fn json_of(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn margin_calculator_answers_for_every_profile() {
+    // The issue's three examples.
+    let v = json_of(&levsim(&[
+        "margin",
+        "--venue",
+        "binance-usdm",
+        "--side",
+        "long",
+        "--qty",
+        "0.02",
+        "--entry",
+        "50000",
+        "--wallet",
+        "500",
+        "--mode",
+        "cross",
+        "--json",
+    ]));
+    assert!(
+        (v["liquidation_price"].as_f64().unwrap() - 25_100.40).abs() < 0.005,
+        "BIN-3"
+    );
+    for key in [
+        "initial_margin",
+        "maintenance_margin",
+        "margin_ratio",
+        "equity",
+        "liquidatable",
+        "liquidation_price",
+        "bankruptcy_price",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing");
+    }
+    let v = json_of(&levsim(&[
+        "margin",
+        "--venue",
+        "hyperliquid",
+        "--side",
+        "short",
+        "--qty",
+        "1",
+        "--entry",
+        "100000",
+        "--leverage",
+        "10",
+        "--mode",
+        "isolated",
+        "--json",
+    ]));
+    assert_eq!(v["backstop_eligible"], false);
+    let tmp = tempfile::tempdir().unwrap();
+    let acct = tmp.path().join("account.json");
+    std::fs::write(
+        &acct,
+        r#"{"collateral": 499, "mode": "cross", "positions": [{"instrument": "BTC-USD", "side": "long", "size": 0.1, "entry": 50000}]}"#,
+    )
+    .unwrap();
+    let v = json_of(&levsim(&[
+        "margin",
+        "--venue",
+        "dydx-v4",
+        "--account",
+        acct.to_str().unwrap(),
+        "--oracle",
+        "50000",
+        "--json",
+    ]));
+    assert!(v["positions"][0]["fillable_price"].as_f64().is_some());
+    // Every profile answers, linear and inverse, isolated and cross.
+    for venue in [
+        "binance-usdm",
+        "binance-coinm",
+        "bitmex",
+        "hyperliquid",
+        "dydx-v4",
+        "drift",
+        "aave-v3",
+    ] {
+        for mode in ["isolated", "cross"] {
+            let o = levsim(&[
+                "margin", "--venue", venue, "--side", "long", "--qty", "10", "--entry", "100",
+                "--wallet", "0.5", "--mode", mode, "--json",
+            ]);
+            let v = json_of(&o);
+            assert!(
+                v["maintenance_margin"].as_f64().unwrap() > 0.0,
+                "{venue} {mode}"
+            );
+        }
+    }
+    let v = json_of(&levsim(&[
+        "margin", "--venue", "aave-v3", "--symbol", "ETH", "--side", "long", "--qty", "5",
+        "--entry", "2000", "--mark", "1900", "--wallet", "1800", "--json",
+    ]));
+    assert!(v["health_factor"].as_f64().unwrap() < 1.0);
+    assert!(
+        v["max_repay"].as_f64().unwrap() > 0.0 && v["collateral_seized"].as_f64().unwrap() > 0.0
+    );
+}
+
+#[test]
+fn margin_calculator_names_the_bad_flag() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "--venue",
+                "binance-usdm",
+                "--side",
+                "long",
+                "--qty",
+                "-1",
+                "--entry",
+                "50000",
+                "--leverage",
+                "5",
+            ],
+            "--qty",
+        ),
+        (
+            &[
+                "--venue",
+                "binance-usdm",
+                "--side",
+                "long",
+                "--qty",
+                "1",
+                "--entry",
+                "50000",
+                "--leverage",
+                "200",
+            ],
+            "--leverage",
+        ),
+        (
+            &[
+                "--venue",
+                "kraken",
+                "--side",
+                "long",
+                "--qty",
+                "1",
+                "--entry",
+                "50000",
+                "--leverage",
+                "2",
+            ],
+            "--venue",
+        ),
+        (
+            &[
+                "--venue",
+                "binance-usdm",
+                "--side",
+                "up",
+                "--qty",
+                "1",
+                "--entry",
+                "50000",
+                "--leverage",
+                "2",
+            ],
+            "--side",
+        ),
+    ];
+    for (args, flag) in cases {
+        let mut all = vec!["margin"];
+        all.extend_from_slice(args);
+        let o = levsim(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn venues_are_listed_and_shown() {
+    let o = levsim(&["venues"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    for v in [
+        "binance-usdm",
+        "binance-coinm",
+        "bitmex",
+        "hyperliquid",
+        "dydx-v4",
+        "drift",
+        "aave-v3",
+    ] {
+        assert!(text.contains(v), "{v} missing from {text}");
+    }
+    let o = levsim(&["venues", "show", "hyperliquid"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("leverage_tiers"));
+    assert_eq!(levsim(&["venues", "show", "nope"]).status.code(), Some(2));
+}
+
+#[test]
+fn one_scenario_under_two_venues_shows_the_difference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let o = levsim(&[
+        "run",
+        "scenarios/black-thursday-2020-venues.toml",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let runs = s["runs"].as_array().unwrap();
+    let get = |id: &str| runs.iter().find(|r| r["run_id"] == id).unwrap()["metrics"].clone();
+    let (bn, hl) = (
+        get("binance/static[leverage=10]"),
+        get("hyperliquid/static[leverage=10]"),
+    );
+    // Hyperliquid liquidates the 500k position in tranches; Binance once.
+    assert_eq!(bn["liquidations"], 1);
+    assert!(hl["liquidations"].as_u64().unwrap() > 1);
+    assert_ne!(bn["liquidation_price"], hl["liquidation_price"]);
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("Venue binance") && md.contains("Venue hyperliquid"));
+}

@@ -33,8 +33,6 @@ pub(crate) fn write(
     charts: &[Chart],
 ) -> Result<PathBuf, ReportError> {
     let sc = input.scenario;
-    let m = &summary["scenario"]["market"];
-    let v = &summary["scenario"]["venue"];
     let mut h = String::new();
     let _ = write!(
         h,
@@ -45,33 +43,11 @@ pub(crate) fn write(
     if !sc.description.trim().is_empty() {
         let _ = write!(h, "<p>{}</p>", esc(sc.description.trim()));
     }
-    let _ = write!(
-        h,
-        "<p class=\"meta\">Market: {} · {} bars of {} · {} to {} · <code>{}</code><br>Venue: {} ({}, parameters as of {}) · taker fee {} · liquidation fee {} · funding {}{}<br>Account: {} {} capital, {:?} margin, re-enter after liquidation: {}</p>",
-        esc(m["symbol"].as_str().unwrap_or("")),
-        m["bars"],
-        esc(m["interval"].as_str().unwrap_or("")),
-        esc(m["start"].as_str().unwrap_or("")),
-        esc(m["end"].as_str().unwrap_or("")),
-        esc(m["file"].as_str().unwrap_or("")),
-        esc(v["profile"].as_str().unwrap_or("")),
-        esc(v["version"].as_str().unwrap_or("")),
-        esc(v["as_of"].as_str().unwrap_or("")),
-        v["taker_fee"],
-        v["liquidation_fee"],
-        if v["funding"].as_bool() == Some(true) { "on" } else { "off" },
-        match v["overrides"].as_array() {
-            Some(a) if !a.is_empty() => format!(
-                " · overrides: {}",
-                esc(&a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
-            ),
-            _ => String::new(),
-        },
-        sc.account.side,
-        crate::markdown::num(sc.account.capital, 2),
-        sc.account.margin_mode,
-        sc.account.reenter,
-    );
+    let lines: Vec<String> = crate::summary::scenario_lines(summary, input)
+        .iter()
+        .map(|l| esc(l))
+        .collect();
+    let _ = write!(h, "<p class=\"meta\">{}</p>", lines.join("<br>"));
     let _ = write!(h, "<h2 id=\"runs\">Runs</h2><table><thead><tr>");
     let (head, rows) = run_rows(input);
     for c in &head {

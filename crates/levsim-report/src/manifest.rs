@@ -53,7 +53,7 @@ pub(crate) fn write(dir: &Path, input: &ReportInput<'_>) -> Result<PathBuf, Repo
         "scenario_text": sc.text,
         "scenario_seed": sc.seed,
         "run_seeds": seeds,
-        "venue_profile": {"name": input.market.venue.name, "version": input.market.venue.version, "as_of": input.market.venue.as_of},
+        "venue_profiles": input.market.venues.iter().map(|v| json!({"name": v.name, "version": v.version, "as_of": v.as_of})).collect::<Vec<_>>(),
         "data_files": files,
         "timings": input.timings,
         "platform": {"os": std::env::consts::OS, "arch": std::env::consts::ARCH},

@@ -81,7 +81,6 @@ pub(crate) fn write(
     input: &ReportInput<'_>,
     summary: &Value,
 ) -> Result<PathBuf, ReportError> {
-    let sc = &summary["scenario"];
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", input.scenario.name);
     if !input.scenario.description.trim().is_empty() {
@@ -91,41 +90,10 @@ pub(crate) fn write(
             input.scenario.description.trim().replace('\n', " ")
         );
     }
-    let m = &sc["market"];
-    let v = &sc["venue"];
-    let _ = writeln!(
-        s,
-        "- market: {} {} bars of {} from {} to {} ({})",
-        m["symbol"].as_str().unwrap_or(""),
-        m["bars"],
-        m["interval"].as_str().unwrap_or(""),
-        m["start"].as_str().unwrap_or(""),
-        m["end"].as_str().unwrap_or(""),
-        m["file"].as_str().unwrap_or("")
-    );
-    let _ = writeln!(
-        s,
-        "- venue: {} ({}, as of {}), taker fee {}, liquidation fee {}, funding {}",
-        v["profile"].as_str().unwrap_or(""),
-        v["version"].as_str().unwrap_or(""),
-        v["as_of"].as_str().unwrap_or(""),
-        v["taker_fee"],
-        v["liquidation_fee"],
-        if v["funding"].as_bool() == Some(true) {
-            "on"
-        } else {
-            "off"
-        }
-    );
-    let acct = &input.scenario.account;
-    let _ = writeln!(
-        s,
-        "- account: {} {} capital, {:?} margin, re-enter after liquidation: {}\n",
-        acct.side,
-        num(acct.capital, 2),
-        acct.margin_mode,
-        acct.reenter
-    );
+    for line in crate::summary::scenario_lines(summary, input) {
+        let _ = writeln!(s, "- {line}");
+    }
+    let _ = writeln!(s);
     let (head, rows) = run_rows(input);
     let _ = writeln!(s, "| {} |", head.join(" | "));
     let _ = writeln!(

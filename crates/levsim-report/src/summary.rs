@@ -54,6 +54,8 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
                 .collect();
             json!({
                 "run_id": r.spec.run_id,
+                "venue": mk.venues[r.spec.venue_index].name,
+                "venue_label": r.spec.venue,
                 "policy": r.spec.policy,
                 "params": r.spec.params,
                 "seed": r.spec.seed,
@@ -66,6 +68,26 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
         (Some(&a), Some(&b)) => mk.report.gaps_within(a, b).count(),
         _ => 0,
     };
+    let venues: Vec<Value> = mk
+        .venues
+        .iter()
+        .zip(&sc.venues)
+        .map(|(v, cfg)| {
+            json!({
+                "label": cfg.label,
+                "profile": v.name,
+                "version": v.version,
+                "as_of": v.as_of,
+                "source": v.source,
+                "symbol": v.symbol,
+                "taker_fee": v.taker_fee,
+                "liquidation_fee": v.liquidation_fee,
+                "liquidation": v.liquidation,
+                "funding": v.funding,
+                "overrides": v.overrides,
+            })
+        })
+        .collect();
     json!({
         "scenario": {
             "name": sc.name,
@@ -85,17 +107,8 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
                 "gaps_in_window": gaps_in_window,
                 "filled_bars": mk.filled_bars,
             },
-            "venue": {
-                "profile": mk.venue.name,
-                "version": mk.venue.version,
-                "as_of": mk.venue.as_of,
-                "source": mk.venue.source,
-                "symbol": mk.venue.symbol,
-                "taker_fee": mk.venue.taker_fee,
-                "liquidation_fee": mk.venue.liquidation_fee,
-                "funding": mk.venue.funding,
-                "overrides": mk.venue.overrides,
-            },
+            "venue": venues.first().cloned().unwrap_or(Value::Null),
+            "venues": venues,
             "account": sc.account,
         },
         "runs": runs,
@@ -107,4 +120,59 @@ pub(crate) fn write_json(dir: &Path, summary: &Value) -> Result<PathBuf, ReportE
     let text = serde_json::to_string_pretty(summary).unwrap_or_default();
     std::fs::write(&path, text + "\n").map_err(io(&path))?;
     Ok(path)
+}
+
+/// The scenario in plain lines (market, each venue, account), shared by
+/// `summary.md` and `index.html`.
+pub(crate) fn scenario_lines(summary: &Value, input: &ReportInput<'_>) -> Vec<String> {
+    let m = &summary["scenario"]["market"];
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut out = vec![format!(
+        "Market: {} · {} bars of {} · {} to {} · {}",
+        s(&m["symbol"]),
+        m["bars"],
+        s(&m["interval"]),
+        s(&m["start"]),
+        s(&m["end"]),
+        s(&m["file"])
+    )];
+    let venues = summary["scenario"]["venues"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for v in &venues {
+        let overrides: Vec<String> = v["overrides"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(format!(
+            "Venue{}: {} ({}, parameters as of {}) · taker fee {} · liquidation fee {} · liquidation {} · funding {}{}",
+            if venues.len() > 1 { format!(" {}", s(&v["label"])) } else { String::new() },
+            s(&v["profile"]),
+            s(&v["version"]),
+            s(&v["as_of"]),
+            v["taker_fee"],
+            v["liquidation_fee"],
+            s(&v["liquidation"]["mode"]["mode"]),
+            if v["funding"].as_bool() == Some(true) { "on" } else { "off" },
+            if overrides.is_empty() {
+                String::new()
+            } else {
+                format!(" · overrides: {}", overrides.join(", "))
+            }
+        ));
+    }
+    let a = &input.scenario.account;
+    out.push(format!(
+        "Account: {} {} capital, {:?} margin, re-enter after liquidation: {}",
+        a.side,
+        crate::markdown::num(a.capital, 2),
+        a.margin_mode,
+        a.reenter
+    ));
+    out
 }

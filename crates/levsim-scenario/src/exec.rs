@@ -50,7 +50,13 @@ pub fn execute(
                     problems: vec![format!("policy[{}].{e}", spec.policy_index)],
                 })?;
                 let mut series = SeriesRecorder::new(stride);
-                let output = simulate(view, &market.venue, &sc.account, &mut policy, &mut series)?;
+                let output = simulate(
+                    view,
+                    &market.venues[spec.venue_index],
+                    &sc.account,
+                    &mut policy,
+                    &mut series,
+                )?;
                 progress();
                 Ok(RunResult {
                     spec: spec.clone(),

@@ -57,9 +57,53 @@ struct ScenarioFile {
     #[serde(default)]
     seed: u64,
     market: MarketConfig,
-    venue: VenueConfig,
+    /// One `[venue]` table, or several `[[venue]]` tables to compare.
+    venue: toml::Value,
     account: AccountConfig,
     policy: Vec<toml::Table>,
+}
+
+/// Parses `[venue]` (one configuration) or `[[venue]]` (several, compared
+/// side by side), naming every error by its path (`venue[1].taker_fee`).
+fn parse_venues(v: toml::Value, problems: &mut Vec<String>) -> Vec<VenueConfig> {
+    let one = |v: toml::Value, at: String, problems: &mut Vec<String>| -> Option<VenueConfig> {
+        match serde_path_to_error::deserialize::<_, VenueConfig>(v) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let field = e.path().to_string();
+                let field = if field == "." {
+                    String::new()
+                } else {
+                    format!(".{field}")
+                };
+                problems.push(format!("{at}{field}: {}", e.inner()));
+                None
+            }
+        }
+    };
+    let mut out: Vec<VenueConfig> = match v {
+        toml::Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, x)| one(x, format!("venue[{i}]"), problems))
+            .collect(),
+        other => one(other, "venue".into(), problems).into_iter().collect(),
+    };
+    if out.is_empty() && problems.is_empty() {
+        problems.push("venue: at least one venue configuration is needed".into());
+    }
+    // Labels name the configurations in run ids and reports; they must differ.
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, c) in out.iter_mut().enumerate() {
+        let label = c.label.clone().unwrap_or_else(|| c.profile.clone());
+        if !seen.insert(label.clone()) {
+            problems.push(format!(
+                "venue[{i}].label: {label:?} names two venue configurations; give each a distinct `label`"
+            ));
+        }
+        c.label = Some(label);
+    }
+    out
 }
 
 /// A parsed and validated scenario.
@@ -73,8 +117,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Market section, with paths resolved.
     pub market: MarketConfig,
-    /// Venue section.
-    pub venue: VenueConfig,
+    /// Venue configurations (one, or several compared side by side), each
+    /// with its label set.
+    pub venues: Vec<VenueConfig>,
     /// Subject account.
     pub account: AccountConfig,
     /// Expanded runs.
@@ -170,7 +215,16 @@ impl Scenario {
         if file.policy.is_empty() {
             problems.push("policy: at least one [[policy]] is needed".into());
         }
-        let plan = match expand(&file.policy, file.seed) {
+        let venues = parse_venues(file.venue, &mut problems);
+        let labels: Vec<String> = if venues.len() > 1 {
+            venues
+                .iter()
+                .map(|v| v.label.clone().unwrap_or_default())
+                .collect()
+        } else {
+            vec![String::new()]
+        };
+        let plan = match expand(&file.policy, &labels, file.seed) {
             Ok(plan) => plan,
             Err(mut errs) => {
                 problems.append(&mut errs);
@@ -188,7 +242,7 @@ impl Scenario {
             description: file.description,
             seed: file.seed,
             market,
-            venue: file.venue,
+            venues,
             account: file.account,
             plan,
             start_ns,

@@ -14,6 +14,10 @@ pub struct RunSpec {
     pub run_id: String,
     /// Index of the `[[policy]]` table it came from.
     pub policy_index: usize,
+    /// Index of the venue configuration it runs under.
+    pub venue_index: usize,
+    /// Label of that venue configuration (empty when the scenario has one).
+    pub venue: String,
     /// Policy kind name.
     pub policy: String,
     /// The scalar parameters (everything but `kind`), in file order.
@@ -25,8 +29,9 @@ pub struct RunSpec {
     pub seed: u64,
 }
 
-/// All runs of a scenario, in a fixed order: policies as written, and within
-/// a policy the grid in row-major order of its list-valued keys.
+/// All runs of a scenario, in a fixed order: venue configurations as
+/// written, then policies as written, and within a policy the grid in
+/// row-major order of its list-valued keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunPlan {
     /// The runs.
@@ -53,9 +58,42 @@ fn fmt_value(v: &toml::Value) -> String {
     }
 }
 
-/// Expands every `[[policy]]` table into runs; every problem is returned
-/// with its field path (`policy[1].leverage: …`).
-pub(crate) fn expand(tables: &[toml::Table], scenario_seed: u64) -> Result<RunPlan, Vec<String>> {
+/// Expands every `[[policy]]` table into runs, once per venue label (an
+/// empty label: a single venue, run ids without prefix; otherwise
+/// `label/policy[...]`); every problem is returned with its field path
+/// (`policy[1].leverage: …`).
+pub(crate) fn expand(
+    tables: &[toml::Table],
+    venues: &[String],
+    scenario_seed: u64,
+) -> Result<RunPlan, Vec<String>> {
+    let (policy_runs, problems) = expand_policies(tables);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut runs = Vec::with_capacity(policy_runs.len() * venues.len());
+    for (vi, label) in venues.iter().enumerate() {
+        for r in &policy_runs {
+            let run_id = if label.is_empty() {
+                r.run_id.clone()
+            } else {
+                format!("{label}/{}", r.run_id)
+            };
+            runs.push(RunSpec {
+                index: runs.len(),
+                seed: run_seed(scenario_seed, &run_id),
+                run_id,
+                venue_index: vi,
+                venue: label.clone(),
+                ..r.clone()
+            });
+        }
+    }
+    Ok(RunPlan { runs })
+}
+
+/// The runs of the policy tables alone (no venue, no seed yet).
+fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
     let mut runs = Vec::new();
     let mut problems = Vec::new();
     for (pi, table) in tables.iter().enumerate() {
@@ -127,9 +165,11 @@ pub(crate) fn expand(tables: &[toml::Table], scenario_seed: u64) -> Result<RunPl
                 .collect();
             runs.push(RunSpec {
                 index: 0,
-                seed: run_seed(scenario_seed, &run_id),
+                seed: 0,
                 run_id,
                 policy_index: pi,
+                venue_index: 0,
+                venue: String::new(),
                 policy: kind.to_string(),
                 params,
                 kind: kind_val,
@@ -146,13 +186,7 @@ pub(crate) fn expand(tables: &[toml::Table], scenario_seed: u64) -> Result<RunPl
             ));
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    for (i, r) in runs.iter_mut().enumerate() {
-        r.index = i;
-    }
-    Ok(RunPlan { runs })
+    (runs, problems)
 }
 
 fn toml_to_json(v: &toml::Value) -> serde_json::Value {
@@ -183,7 +217,7 @@ mod tests {
             "[[policy]]\nkind = \"constant_leverage\"\nleverage = [2, 3]\nband = [0.1, 0.2]\n\
              [[policy]]\nkind = \"static\"\nleverage = 5\n",
         );
-        let plan = expand(&t, 1).unwrap();
+        let plan = expand(&t, &[String::new()], 1).unwrap();
         let ids: Vec<_> = plan.runs.iter().map(|r| r.run_id.as_str()).collect();
         assert_eq!(
             ids,
@@ -197,17 +231,27 @@ mod tests {
         );
         assert_eq!(plan.runs[4].index, 4);
         assert_eq!(plan.runs[4].kind, PolicyKind::Static { leverage: 5.0 });
+        // Two venue configurations: every policy run under each, prefixed.
+        let two = expand(&t, &["binance".into(), "hl".into()], 1).unwrap();
+        assert_eq!(two.len(), 10);
+        assert_eq!(
+            two.runs[5].run_id,
+            "hl/constant_leverage[leverage=2,band=0.1]"
+        );
+        assert_eq!(two.runs[5].venue_index, 1);
+        assert_eq!(two.runs[9].index, 9);
+        assert_ne!(two.runs[0].seed, two.runs[5].seed);
     }
 
     #[test]
     fn bad_points_and_fields_are_named() {
         let t = tables("[[policy]]\nkind = \"static\"\nleverage = [2, -1]\n");
-        let e = expand(&t, 1).unwrap_err();
+        let e = expand(&t, &[String::new()], 1).unwrap_err();
         assert!(e[0].starts_with("policy[0].leverage"), "{e:?}");
         let t = tables("[[policy]]\nkind = \"static\"\nleverage = 2\nbnad = 1\n");
-        let e = expand(&t, 1).unwrap_err();
+        let e = expand(&t, &[String::new()], 1).unwrap_err();
         assert!(e[0].contains("bnad"), "{e:?}");
         let t = tables("[[policy]]\nleverage = 2\n");
-        assert!(expand(&t, 1).unwrap_err()[0].contains("kind"));
+        assert!(expand(&t, &[String::new()], 1).unwrap_err()[0].contains("kind"));
     }
 }

@@ -23,8 +23,8 @@ pub struct LoadedMarket {
     pub filled_bars: usize,
     /// `(path, sha256)` of every input file.
     pub files: Vec<(String, String)>,
-    /// The resolved venue for this market's symbol.
-    pub venue: VenueProfile,
+    /// The resolved venue configurations (in scenario order) for this market's symbol.
+    pub venues: Vec<VenueProfile>,
 }
 
 /// Hex SHA-256 of a file's bytes.
@@ -74,9 +74,30 @@ impl LoadedMarket {
             Some(p) => Some(load_funding(p)?.window(sc.start_ns, tape.end_ns())),
             None => None,
         };
-        let venue = VenueProfile::resolve(&sc.venue, &tape.symbol)?;
         let mut problems = Vec::new();
+        let mut venues = Vec::new();
+        for (i, v) in sc.venues.iter().enumerate() {
+            match VenueProfile::resolve(v, &tape.symbol) {
+                Ok(p) => venues.push(p),
+                Err(levsim_engine::EngineError::Config { path, message })
+                    if sc.venues.len() > 1 =>
+                {
+                    problems.push(format!(
+                        "{}: {message}",
+                        path.replacen("venue", &format!("venue[{i}]"), 1)
+                    ));
+                }
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ScenarioError::Invalid {
+                file: sc.path.clone(),
+                problems,
+            });
+        }
         for r in &sc.plan.runs {
+            let venue = &venues[r.venue_index];
             let lev = r.kind.opening_leverage();
             let notional = lev * sc.account.capital;
             let max = venue.max_leverage(notional);
@@ -107,7 +128,7 @@ impl LoadedMarket {
             report,
             filled_bars,
             files,
-            venue,
+            venues,
         })
     }
 }

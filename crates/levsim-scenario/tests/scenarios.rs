@@ -126,3 +126,30 @@ fn results_do_not_depend_on_the_thread_count() {
         assert_eq!(a.series.equity, b.series.equity);
     }
 }
+
+#[test]
+fn several_venues_are_compared_and_named() {
+    let two = GOOD.replace(
+        "[venue]\nprofile = \"binance-usdm\"",
+        "[[venue]]\nprofile = \"binance-usdm\"\n[[venue]]\nprofile = \"hyperliquid\"\nlabel = \"hl\"",
+    );
+    let sc = parse(&two).unwrap();
+    assert_eq!(sc.plan.len(), 6);
+    assert_eq!(sc.plan.runs[3].run_id, "hl/static[leverage=2]");
+    let m = LoadedMarket::load(&sc).unwrap();
+    assert_eq!(m.venues.len(), 2);
+    assert_eq!(m.venues[1].name, "hyperliquid");
+    // Errors inside the second venue name it; two unlabelled copies clash.
+    let bad = GOOD.replace(
+        "[venue]\nprofile = \"binance-usdm\"",
+        "[[venue]]\nprofile = \"binance-usdm\"\n[[venue]]\nprofile = \"hyperliquid\"\ntaker_fees = 0.1",
+    );
+    let e = parse(&bad).unwrap_err();
+    assert!(e.contains("venue[1]") && e.contains("taker_fees"), "{e}");
+    let dup = GOOD.replace(
+        "[venue]\nprofile = \"binance-usdm\"",
+        "[[venue]]\nprofile = \"binance-usdm\"\n[[venue]]\nprofile = \"binance-usdm\"",
+    );
+    let e = parse(&dup).unwrap_err();
+    assert!(e.contains("venue[1].label"), "{e}");
+}

@@ -10,7 +10,8 @@ pub struct DydxAccount {
 }
 
 /// Liquidation parameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DydxLiquidationConfig {
     /// Bankruptcy adjustment (1.0 = 1,000,000 ppm).
     pub bankruptcy_adjustment: f64,

@@ -5,6 +5,7 @@
 pub mod aave;
 pub mod adl;
 mod brackets;
+pub mod calculator;
 pub mod cross;
 pub mod drift;
 pub mod dydx;
@@ -23,4 +24,6 @@ pub use insurance::InsuranceFund;
 pub use liquidation::{LiquidationMode, LiquidationRule};
 pub use margin::{MarginModel, MarginModelAny};
 pub use models::{FractionOfNotional, RiskLimitSteps, SizeScaled, SizeScaling, VolScaling};
-pub use profile::{preset_meta, preset_names, preset_text, PresetMeta, VenueConfig, VenueProfile};
+pub use profile::{
+    preset_meta, preset_names, preset_text, AaveExtras, PresetMeta, VenueConfig, VenueProfile,
+};

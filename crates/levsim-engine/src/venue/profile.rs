@@ -6,6 +6,7 @@ use levsim_core::ContractKind;
 use serde::{Deserialize, Serialize};
 
 use super::adl::AdlRanking;
+use super::dydx::DydxLiquidationConfig;
 use super::funding::FundingRule;
 use super::liquidation::{LiquidationRule, LiquidationSpec};
 use super::{
@@ -101,7 +102,21 @@ struct PresetFile {
     adl_ranking: AdlRanking,
     funding_rule: FundingRule,
     liquidation: LiquidationSpec,
+    #[serde(default)]
+    dydx: Option<DydxLiquidationConfig>,
+    #[serde(default)]
+    aave: Option<AaveExtras>,
     symbols: BTreeMap<String, SymbolFile>,
+}
+
+/// Aave parameters beyond the liquidation rule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AaveExtras {
+    /// Protocol's share of the liquidation bonus.
+    pub protocol_fee: f64,
+    /// Reserve value below which the close factor is 100 % (quote).
+    pub min_base_max_close_factor: f64,
 }
 
 fn one() -> f64 {
@@ -178,6 +193,10 @@ fn base_asset(symbol: &str) -> &str {
 pub struct VenueConfig {
     /// Preset name (`levsim venues` lists them).
     pub profile: String,
+    /// Name of this configuration in reports when a scenario compares
+    /// several (`[[venue]]`); defaults to the profile name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// Which of the preset's per-symbol tables to use; defaults to the
     /// market's symbol (matched exactly, else by base asset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,6 +268,10 @@ pub struct VenueProfile {
     pub adl: bool,
     /// ADL ranking.
     pub adl_ranking: AdlRanking,
+    /// dYdX's fillable-price and fee parameters, for dYdX profiles.
+    pub dydx: Option<DydxLiquidationConfig>,
+    /// Aave's protocol fee and close-factor floor, for Aave profiles.
+    pub aave: Option<AaveExtras>,
     /// Overrides applied, as `field = value` strings, for reports.
     pub overrides: Vec<String>,
 }
@@ -377,6 +400,8 @@ impl VenueProfile {
             insurance_fund,
             adl: cfg.adl.unwrap_or(file.adl),
             adl_ranking: file.adl_ranking,
+            dydx: file.dydx,
+            aave: file.aave,
             overrides,
         })
     }

@@ -3,6 +3,9 @@
 use levsim_core::TimestampNs;
 use serde::Serialize;
 
+use crate::venue::waterfall::Waterfall;
+use crate::venue::InsuranceFund;
+
 /// What one run produced. Money is in quote currency; percentages are in
 /// percent (12.5 = 12.5 %).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,8 +31,19 @@ pub struct RunMetrics {
     pub liquidation_fees: f64,
     /// Net funding: received minus paid (negative when the account paid).
     pub funding: f64,
-    /// Losses beyond the margin, covered by the insurance fund.
+    /// Losses beyond the margin (the account keeps 0); who paid them is below.
     pub bad_debt: f64,
+    /// Part of the bad debt paid by the insurance fund.
+    pub bad_debt_insurance_fund: f64,
+    /// Part closed against profitable counterparties by ADL.
+    pub bad_debt_adl: f64,
+    /// Part socialized over open interest (venues without ADL).
+    pub bad_debt_socialized: f64,
+    /// Insurance-fund balance at the end (starts at the venue's `insurance_fund`;
+    /// receives clearance fees and seized margin, pays bad debt).
+    pub insurance_fund_end: f64,
+    /// Lowest insurance-fund balance during the run.
+    pub insurance_fund_min: f64,
     /// Mean effective leverage over the bar closes with an open position.
     pub avg_leverage: f64,
     /// Share of bar closes with an open position, in percent.
@@ -58,6 +72,8 @@ pub(crate) struct MetricsAcc {
     pub liquidation_fees: f64,
     pub funding: f64,
     pub bad_debt: f64,
+    pub fund: InsuranceFund,
+    pub waterfall: Waterfall,
     pub lev_sum: f64,
     pub bars_in_market: u64,
     pub bars: u64,
@@ -67,7 +83,7 @@ pub(crate) struct MetricsAcc {
 }
 
 impl MetricsAcc {
-    pub fn new(capital: f64) -> Self {
+    pub fn new(capital: f64, insurance_fund: f64) -> Self {
         Self {
             capital,
             peak: capital,
@@ -79,6 +95,8 @@ impl MetricsAcc {
             liquidation_fees: 0.0,
             funding: 0.0,
             bad_debt: 0.0,
+            fund: InsuranceFund::new(insurance_fund),
+            waterfall: Waterfall::default(),
             lev_sum: 0.0,
             bars_in_market: 0,
             bars: 0,
@@ -117,6 +135,11 @@ impl MetricsAcc {
             liquidation_fees: self.liquidation_fees,
             funding: self.funding,
             bad_debt: self.bad_debt,
+            bad_debt_insurance_fund: self.waterfall.insurance_fund,
+            bad_debt_adl: self.waterfall.adl,
+            bad_debt_socialized: self.waterfall.socialized + self.waterfall.unresolved,
+            insurance_fund_end: self.fund.balance,
+            insurance_fund_min: self.fund.min_balance,
             avg_leverage: if self.bars_in_market > 0 {
                 self.lev_sum / self.bars_in_market as f64
             } else {

@@ -6,7 +6,7 @@ use levsim_policy::{Cadence, Decision, LeveragePolicy, Observation};
 
 use crate::account::{AccountConfig, Position};
 use crate::metrics::MetricsAcc;
-use crate::venue::{LiquidationMode, MarginModel, VenueProfile};
+use crate::venue::{waterfall, LiquidationMode, MarginModel, MarginModelAny, VenueProfile};
 use crate::{intrabar_path, BarState, EngineError, Observer, RunMetrics};
 
 /// The market a run replays: bars and, optionally, funding events.
@@ -96,7 +96,7 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
         policy,
         obs: observer,
         pos: Position::new(account.capital),
-        acc: MetricsAcc::new(account.capital),
+        acc: MetricsAcc::new(account.capital, venue.insurance_fund),
         liqs: Vec::new(),
         stopped: false,
         last_partial: None,
@@ -142,14 +142,17 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
         if cx.pos.is_open() {
             let path = intrabar_path(open, tape.high[i], tape.low[i], tape.close[i]);
             for (k, p) in path.into_iter().enumerate() {
-                if cx.pos.crossed(p) {
-                    // Path points are a third of a bar apart (for cooldowns).
-                    let at = ts + (k as i64 + 1) * tape.interval_ns / 3;
+                // Path points are a third of a bar apart (for cooldowns).
+                let at = ts + (k as i64 + 1) * tape.interval_ns / 3;
+                // On the way to `p` the price crosses each liquidation price
+                // in turn: after a partial one the rest has a new, further
+                // one that `p` may also be beyond.
+                while cx.pos.is_open() && cx.pos.crossed(p) {
                     let lp = cx.pos.liq;
                     cx.liquidate(ts, at, lp, false);
-                    if !cx.pos.is_open() {
-                        break;
-                    }
+                }
+                if !cx.pos.is_open() {
+                    break;
                 }
                 cx.acc.mark_equity(cx.pos.equity(p));
             }
@@ -292,6 +295,8 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
         } else {
             match rule.mode {
                 LiquidationMode::Full => (qty, venue.liquidation_fee * notional),
+                LiquidationMode::TierReduction => tier_reduction(venue, qty, fill, equity_close)
+                    .unwrap_or((qty, venue.liquidation_fee * notional)),
                 LiquidationMode::Partial { .. } => {
                     let since = self.last_partial.map(|t| at - t);
                     let c = rule
@@ -360,6 +365,20 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
         }
         a.liquidation_fees += fee;
         a.bad_debt += bad_debt;
+        // Clearance fees and seized margin go to the fund; a close-factor
+        // bonus goes to the liquidator.
+        if !matches!(rule.mode, LiquidationMode::CloseFactor { .. }) {
+            a.fund.deposit(fee);
+        }
+        if bad_debt > 0.0 {
+            // Counterparties are not modelled here, so ADL can always absorb
+            // what the fund cannot; venues without ADL socialize it.
+            let w = waterfall::settle(bad_debt, &mut a.fund, venue.adl, f64::INFINITY, !venue.adl);
+            a.waterfall.insurance_fund += w.insurance_fund;
+            a.waterfall.adl += w.adl;
+            a.waterfall.socialized += w.socialized;
+            a.waterfall.unresolved += w.unresolved;
+        }
         a.mark_equity(equity_after);
         self.obs.on_liquidation(&event);
         self.obs.on_fill(&Fill {
@@ -463,6 +482,28 @@ fn quiet_bars<O: Observer>(
     }
     *acc = a;
     from + k
+}
+
+/// Binance-style tier reduction: close down to the cap of the next lower
+/// bracket if the rest is then above its maintenance after the fee on the
+/// closed part; `None` (close everything) in the lowest bracket, when the
+/// reduction would not restore the margin, or without brackets.
+fn tier_reduction(venue: &VenueProfile, qty: f64, price: f64, equity: f64) -> Option<(f64, f64)> {
+    let MarginModelAny::Tiered(table) = &venue.margin else {
+        return None;
+    };
+    let notional = qty * price;
+    let brackets = table.brackets();
+    let k = brackets
+        .iter()
+        .position(|b| notional <= b.cap)
+        .unwrap_or(brackets.len() - 1);
+    let lower = brackets.get(k.checked_sub(1)?)?;
+    let keep = lower.cap / price;
+    let closed = qty - keep;
+    let fee = venue.liquidation_fee * closed * price;
+    // Trading at the mark leaves equity unchanged but for the fee.
+    (equity - fee > table.maintenance(lower.cap)).then_some((closed, fee))
 }
 
 /// Aave-style close factor on a collateralised loop, in the engine's terms

@@ -74,6 +74,14 @@ pub(crate) fn write_results(dir: &Path, input: &ReportInput<'_>) -> Result<PathB
         Column::new("liquidation_fees".into(), f(&|m| m.liquidation_fees)),
         Column::new("funding".into(), f(&|m| m.funding)),
         Column::new("bad_debt".into(), f(&|m| m.bad_debt)),
+        Column::new(
+            "bad_debt_insurance_fund".into(),
+            f(&|m| m.bad_debt_insurance_fund),
+        ),
+        Column::new("bad_debt_adl".into(), f(&|m| m.bad_debt_adl)),
+        Column::new("bad_debt_socialized".into(), f(&|m| m.bad_debt_socialized)),
+        Column::new("insurance_fund_end".into(), f(&|m| m.insurance_fund_end)),
+        Column::new("insurance_fund_min".into(), f(&|m| m.insurance_fund_min)),
         Column::new("avg_leverage".into(), f(&|m| m.avg_leverage)),
         Column::new("time_in_market_pct".into(), f(&|m| m.time_in_market_pct)),
         Column::new(

@@ -71,3 +71,28 @@ pub fn max_liquidatable_pct(
 pub fn social_loss_per_base(loss: f64, base_long: f64, base_short: f64) -> f64 {
     loss.abs() / (base_long.abs() + base_short.abs())
 }
+
+/// Spot asset weight with Drift's size discount:
+/// `w = min(w0, 1.1 / (1 + imf·sqrt(size)))`.
+pub fn asset_weight(w0: f64, imf: f64, size: f64) -> f64 {
+    w0.min(1.1 / (1.0 + imf * size.abs().sqrt()))
+}
+
+/// Drift's liquidation state with its exit buffer: an account enters
+/// liquidation when total collateral falls below the maintenance
+/// requirement, and, once in, leaves only when
+/// `TC + buffer·negative_collateral ≥ MR + buffer·liabilities` (SPEC §5.1).
+pub fn in_liquidation(
+    was_liquidating: bool,
+    total_collateral: f64,
+    margin_requirement: f64,
+    liabilities: f64,
+    negative_collateral: f64,
+    buffer: f64,
+) -> bool {
+    if was_liquidating {
+        total_collateral + buffer * negative_collateral < margin_requirement + buffer * liabilities
+    } else {
+        total_collateral < margin_requirement
+    }
+}

@@ -9,8 +9,13 @@ use crate::EngineError;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum LiquidationMode {
-    /// Close the whole position (Binance, BitMEX, dYdX, Drift as simulated here).
+    /// Close the whole position (dYdX, Drift as simulated here).
     Full,
+    /// Reduce the position to the cap of the next lower bracket when that
+    /// leaves it above its new maintenance after the fee; otherwise close it
+    /// all (Binance's smart liquidation, OKX's tier reduction; SPEC §1.5).
+    /// Needs a bracket margin model; on others it is a full close.
+    TierReduction,
     /// Close a fraction above a notional, with a cooldown (Hyperliquid).
     Partial {
         /// Share of the position per order.
@@ -68,6 +73,7 @@ pub(crate) struct LiquidationSpec {
 #[serde(rename_all = "snake_case")]
 enum ModeName {
     Full,
+    TierReduction,
     Partial,
     CloseFactor,
 }
@@ -82,6 +88,7 @@ impl LiquidationSpec {
         };
         let mode = match self.mode {
             ModeName::Full => LiquidationMode::Full,
+            ModeName::TierReduction => LiquidationMode::TierReduction,
             ModeName::Partial => LiquidationMode::Partial {
                 fraction: need(self.fraction, "fraction")?,
                 above_notional: need(self.above_notional, "above_notional")?,
@@ -118,7 +125,7 @@ impl LiquidationRule {
     pub fn validate(&self, path: &str) -> Result<(), EngineError> {
         let unit = |v: f64| v > 0.0 && v <= 1.0;
         match self.mode {
-            LiquidationMode::Full => {}
+            LiquidationMode::Full | LiquidationMode::TierReduction => {}
             LiquidationMode::Partial {
                 fraction,
                 above_notional,

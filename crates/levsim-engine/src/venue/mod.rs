@@ -18,6 +18,7 @@ mod margin;
 mod models;
 pub mod portfolio;
 mod profile;
+pub mod waterfall;
 
 pub use brackets::{Bracket, BracketSpec, BracketTable};
 pub use insurance::InsuranceFund;

@@ -54,7 +54,7 @@ proptest! {
     /// price at a bar close.
     #[test]
     fn money_is_conserved(rows in bars(), lev in 1.5f64..60.0, short in any::<bool>(),
-                          constant in any::<bool>(), reenter in any::<bool>(), mode in 0u8..5,
+                          constant in any::<bool>(), reenter in any::<bool>(), mode in 0u8..6,
                           rates in prop::collection::vec(-0.003f64..0.003, 0..20)) {
         use levsim_engine::venue::LiquidationMode;
         let mut venue = flat_venue(0.005, 0.0004, 0.005);
@@ -68,6 +68,14 @@ proptest! {
             4 => {
                 venue.liquidation.mode = LiquidationMode::Partial { fraction: 0.2, above_notional: 0.0, cooldown_s: 30.0 };
                 venue.liquidation.backstop_fraction = Some(2.0 / 3.0);
+            }
+            5 => {
+                use levsim_engine::venue::{BracketSpec, BracketTable, MarginModelAny};
+                let spec = |cap, mmr| BracketSpec { cap, max_leverage: 100.0, mmr };
+                venue.margin = MarginModelAny::Tiered(
+                    BracketTable::new(&[spec(50_000.0, 0.005), spec(200_000.0, 0.01), spec(f64::INFINITY, 0.02)], "t").unwrap(),
+                );
+                venue.liquidation.mode = LiquidationMode::TierReduction;
             }
             _ => {}
         }
@@ -90,13 +98,16 @@ proptest! {
         prop_assert!((m.final_equity - expect).abs() < 1e-6 * 10_000.0, "{} vs {}", m.final_equity, expect);
         prop_assert!((m.fees - cash.fees).abs() < 1e-9);
         prop_assert!(m.final_equity >= 0.0);
+        // Every unit of bad debt was paid by someone.
+        prop_assert!((m.bad_debt - (m.bad_debt_insurance_fund + m.bad_debt_adl + m.bad_debt_socialized)).abs() < 1e-6);
+        prop_assert!(m.insurance_fund_end >= 0.0 && m.insurance_fund_min <= m.insurance_fund_end + 1e-9);
         prop_assert_eq!(m.liquidations as usize, cash.liqs.len());
         for e in &cash.liqs {
             // Fee and bad debt are never both positive; equity left is never negative.
             prop_assert!(e.fee == 0.0 || e.bad_debt == 0.0);
             prop_assert!(e.equity_after >= 0.0);
         }
-        if !reenter && mode != 1 && mode != 2 && mode != 4 {
+        if !reenter && (mode == 0 || mode == 3) {
             prop_assert!(m.liquidations <= 1);
         }
     }

@@ -7,5 +7,6 @@ mod golden;
 mod invariants;
 mod scripted;
 mod support;
+mod venue_properties;
 mod venue_runs;
 mod venue_vectors;

@@ -41,6 +41,9 @@ fn flat_gap_through_then_recovery_liquidates_once_at_the_gap_price() {
     );
     assert_eq!(out.metrics.final_equity, 0.0);
     assert_eq!(out.metrics.return_pct, -100.0);
+    // The fund starts empty, so Binance's ADL absorbs the whole deficit.
+    assert!((out.metrics.bad_debt_adl - 5_000.0).abs() < 1e-6);
+    assert_eq!(out.metrics.bad_debt_insurance_fund, 0.0);
 }
 
 /// A down bar whose low wicks to the liquidation price while the close stays

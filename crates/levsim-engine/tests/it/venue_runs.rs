@@ -45,10 +45,11 @@ fn slide(bars: usize) -> Vec<(f64, f64, f64, f64)> {
 
 /// 10x on 50,000 is a 500,000 notional: Hyperliquid liquidates it 20 % at a
 /// time at each liquidation price the slide reaches (1-minute bars are
-/// longer than the 30 s cooldown), keeping the rest open with its margin;
-/// Binance closes it once, completely.
+/// longer than the 30 s cooldown); Binance's smart liquidation cuts it to
+/// the next lower bracket's cap (250,000, then 50,000) while that leaves it
+/// compliant, then closes the rest.
 #[test]
-fn hyperliquid_liquidates_in_tranches_where_binance_closes_all() {
+fn hyperliquid_liquidates_in_tranches_binance_by_brackets() {
     let t = tape(&slide(400));
     let hl = run(
         &t,
@@ -69,19 +70,30 @@ fn hyperliquid_liquidates_in_tranches_where_binance_closes_all() {
     for w in hl.liquidations.windows(2) {
         assert!(w[1].liquidation_price < w[0].liquidation_price);
     }
+    // Hyperliquid's 1.25 % tier gives 100,000·0.9/0.9875.
+    assert!((first.liquidation_price - 100_000.0 * 0.9 / 0.9875).abs() < 1e-6);
+    assert!((first.fill_price - first.liquidation_price).abs() < 1e-9);
+
     let bn = run(
         &t,
         &venue("binance-usdm"),
         &big_account(),
         &mut StaticLeverage { leverage: 10.0 },
     );
-    assert_eq!(bn.liquidations.len(), 1);
-    assert_eq!(bn.liquidations[0].remaining_qty, 0.0);
-    assert!(hl.metrics.liquidations > bn.metrics.liquidations);
-    // Each venue liquidated at its own liquidation price: Hyperliquid's
-    // 1.25 % tier gives 100,000·0.9/0.9875.
-    assert!((first.liquidation_price - 100_000.0 * 0.9 / 0.9875).abs() < 1e-6);
-    assert!((first.fill_price - first.liquidation_price).abs() < 1e-9);
+    let ev = &bn.liquidations;
+    assert!(ev.len() >= 2, "{ev:?}");
+    assert!(
+        (ev[0].remaining_qty * ev[0].fill_price - 250_000.0).abs() < 1e-6,
+        "{:?}",
+        ev[0]
+    );
+    assert!(
+        (ev[1].remaining_qty * ev[1].fill_price - 50_000.0).abs() < 1e-6,
+        "{:?}",
+        ev[1]
+    );
+    assert_eq!(ev.last().unwrap().remaining_qty, 0.0);
+    assert_ne!(ev[0].liquidation_price, first.liquidation_price);
 }
 
 /// A gap far through the liquidation price leaves equity below 2/3 of

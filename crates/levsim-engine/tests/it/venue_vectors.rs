@@ -547,3 +547,27 @@ fn adl_queue_ranking_and_allocation() {
     // dYdX: no ranking, a rotation from the seed.
     assert_eq!(AdlRanking::Unranked.order(&book, 5), vec![1, 2, 3, 0]);
 }
+
+/// DRIFT-W-1 [V-doc]: 2,000 SOL, w0 0.80, imf 0.003 → min(0.80, 0.96987) = 0.80.
+#[test]
+fn drift_w_1_asset_weight() {
+    use levsim_engine::venue::drift::asset_weight;
+    close(
+        1.1 / (1.0 + 0.003 * 2_000f64.sqrt()),
+        0.96987,
+        1e-5,
+        "DRIFT-W-1 discount",
+    );
+    close(asset_weight(0.80, 0.003, 2_000.0), 0.80, 1e-12, "DRIFT-W-1");
+}
+
+/// Drift's exit buffer (SPEC §5.1): in at TC < MR; out only past the buffer.
+#[test]
+fn drift_exit_buffer() {
+    use levsim_engine::venue::drift::in_liquidation;
+    // MR 100 on liabilities 1,000, buffer 2 %: enter below 100, leave at 120.
+    assert!(in_liquidation(false, 99.0, 100.0, 1_000.0, 0.0, 0.02));
+    assert!(!in_liquidation(false, 101.0, 100.0, 1_000.0, 0.0, 0.02));
+    assert!(in_liquidation(true, 110.0, 100.0, 1_000.0, 0.0, 0.02));
+    assert!(!in_liquidation(true, 120.0, 100.0, 1_000.0, 0.0, 0.02));
+}

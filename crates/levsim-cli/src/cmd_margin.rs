@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use levsim_core::Side;
-use levsim_engine::venue::calculator::{assess, AccountInput, Assessment, Mode, PositionInput};
+use levsim_engine::venue::calculator::{
+    assess_positions, AccountInput, Assessment, Mode, PositionInput,
+};
 use levsim_engine::{EngineError, VenueConfig, VenueProfile};
 
 use crate::Failure;
@@ -68,7 +70,24 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
         }
         None => (single(a)?, false),
     };
-    let result = assess(&venue, &input, a.oracle).map_err(|e| match e {
+    // Each position under its own instrument's table when it names one.
+    let mut tables = Vec::with_capacity(input.positions.len());
+    for (i, p) in input.positions.iter().enumerate() {
+        tables.push(match &p.instrument {
+            Some(sym) => VenueProfile::resolve(
+                &VenueConfig {
+                    profile: a.venue.to_string(),
+                    symbol: Some(sym.clone()),
+                    ..Default::default()
+                },
+                sym,
+            )
+            .map_err(|e| bad(format!("--account: positions[{i}].instrument: {e}")))?,
+            None => venue.clone(),
+        });
+    }
+    let refs: Vec<&VenueProfile> = tables.iter().collect();
+    let result = assess_positions(&refs, &input, a.oracle).map_err(|e| match e {
         EngineError::Config { path, message } if from_file => bad(format!(
             "--account {}: {path}: {message}",
             a.account

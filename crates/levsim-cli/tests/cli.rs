@@ -387,6 +387,39 @@ fn margin_calculator_answers_for_every_profile() {
     );
 }
 
+/// BIN-1 [V-3p] end to end: a cross account with a BTCUSDT and an ETHUSDT
+/// position, each under its own bracket table; the ETH liquidation price is
+/// 1,153.26 (tolerance 0.005).
+#[test]
+fn margin_calculator_bin_1_cross_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    let acct = tmp.path().join("bin1.json");
+    // BTC mark from its mark notional 3,500,032.458 over 109.488 BTC.
+    let btc_mark = 3_500_032.458 / 109.488;
+    std::fs::write(
+        &acct,
+        format!(
+            r#"{{"collateral": 1535443.01, "mode": "cross", "positions": [
+                {{"instrument": "ETHUSDT", "side": "long", "size": 3683.979, "entry": 1456.84}},
+                {{"instrument": "BTCUSDT", "side": "long", "size": 109.488, "entry": 32481.98, "mark": {btc_mark}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let v = json_of(&levsim(&[
+        "margin",
+        "--venue",
+        "binance-usdm",
+        "--account",
+        acct.to_str().unwrap(),
+        "--json",
+    ]));
+    let lp = v["positions"][0]["liquidation_price"].as_f64().unwrap();
+    assert!((lp - 1_153.26).abs() < 0.005, "BIN-1: {lp}");
+    // The BTC position's maintenance: 3,500,032.458 · 2.5 % − 16,300.
+    let mm_btc = v["positions"][1]["maintenance_margin"].as_f64().unwrap();
+    assert!((mm_btc - 71_200.81144).abs() < 1e-4, "{mm_btc}");
+}
+
 #[test]
 fn margin_calculator_names_the_bad_flag() {
     let cases: [(&[&str], &str); 4] = [

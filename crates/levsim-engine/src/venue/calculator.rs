@@ -189,7 +189,7 @@ fn bankruptcy(v: &VenueProfile, p: &PositionInput, margin: f64) -> Option<f64> {
 }
 
 /// Checks an account description; every problem names its field.
-fn validate(v: &VenueProfile, a: &AccountInput) -> Result<(), EngineError> {
+fn validate(vs: &[&VenueProfile], a: &AccountInput) -> Result<(), EngineError> {
     if a.positions.is_empty() {
         return Err(EngineError::config(
             "positions",
@@ -201,7 +201,13 @@ fn validate(v: &VenueProfile, a: &AccountInput) -> Result<(), EngineError> {
     if !a.collateral.is_finite() {
         return Err(EngineError::config("collateral", "must be a finite amount"));
     }
-    for (i, p) in a.positions.iter().enumerate() {
+    if vs.len() != a.positions.len() {
+        return Err(EngineError::config(
+            "positions",
+            "one venue table per position is needed",
+        ));
+    }
+    for (i, (p, v)) in a.positions.iter().zip(vs).enumerate() {
         let at = |k: &str| format!("positions[{i}].{k}");
         let pos = |x: f64| x.is_finite() && x > 0.0;
         if !pos(p.size) {
@@ -271,7 +277,20 @@ pub fn assess(
     a: &AccountInput,
     oracle: Option<f64>,
 ) -> Result<Assessment, EngineError> {
-    validate(v, a)?;
+    let vs = vec![v; a.positions.len()];
+    assess_positions(&vs, a, oracle)
+}
+
+/// Like [`assess`], with each position under its own instrument table of
+/// the venue (`vs[i]` for position `i`; account-level rules from `vs[0]`),
+/// as a cross account holding BTCUSDT and ETHUSDT needs.
+pub fn assess_positions(
+    vs: &[&VenueProfile],
+    a: &AccountInput,
+    oracle: Option<f64>,
+) -> Result<Assessment, EngineError> {
+    validate(vs, a)?;
+    let v = vs[0];
     let marks: Vec<f64> = a
         .positions
         .iter()
@@ -281,9 +300,10 @@ pub fn assess(
         .positions
         .iter()
         .zip(&marks)
-        .map(|(p, &m)| value(v, p, m))
+        .zip(vs)
+        .map(|((p, &m), v)| value(v, p, m))
         .collect();
-    let isolated_margin = |p: &PositionInput| {
+    let isolated_margin = |p: &PositionInput, v: &VenueProfile| {
         p.margin.unwrap_or_else(|| {
             let l = p.leverage.unwrap_or(1.0);
             match v.contract {
@@ -298,9 +318,9 @@ pub fn assess(
     let mut equity = 0.0;
     let mut any_liquidatable = false;
     let mut initial = 0.0;
-    for (p, x) in a.positions.iter().zip(&vals) {
+    for ((p, x), &v) in a.positions.iter().zip(&vals).zip(vs) {
         let margin = match a.mode {
-            Mode::Isolated => isolated_margin(p),
+            Mode::Isolated => isolated_margin(p, v),
             // Binance's cross formula: the wallet less the other positions'
             // maintenance, plus their unrealized PnL.
             Mode::Cross => a.collateral - (total_mm - x.mm) + (total_upnl - x.upnl),

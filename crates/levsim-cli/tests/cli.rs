@@ -417,7 +417,7 @@ fn margin_calculator_bin_1_cross_account() {
     assert!((lp - 1_153.26).abs() < 0.005, "BIN-1: {lp}");
     // The BTC position's maintenance: 3,500,032.458 · 2.5 % − 16,300.
     let mm_btc = v["positions"][1]["maintenance_margin"].as_f64().unwrap();
-    assert!((mm_btc - 71_200.81144).abs() < 1e-4, "{mm_btc}");
+    assert!((mm_btc - 71_200.811_44).abs() < 1e-4, "{mm_btc}");
 }
 
 #[test]

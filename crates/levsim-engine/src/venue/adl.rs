@@ -118,3 +118,26 @@ pub fn allocate_queue(
     }
     (out, left.max(0.0))
 }
+
+/// The price at which ADL closes counterparties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlPrice {
+    /// The bankruptcy price of the liquidated order (Binance, BitMEX, dYdX).
+    Bankruptcy,
+    /// The previous mark price (Hyperliquid).
+    PreviousMark,
+    /// The oracle price (dYdX final settlement).
+    Oracle,
+}
+
+impl AdlPrice {
+    /// Picks the price under this rule.
+    pub fn price(self, bankruptcy: f64, previous_mark: f64, oracle: f64) -> f64 {
+        match self {
+            AdlPrice::Bankruptcy => bankruptcy,
+            AdlPrice::PreviousMark => previous_mark,
+            AdlPrice::Oracle => oracle,
+        }
+    }
+}

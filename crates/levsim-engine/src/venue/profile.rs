@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use levsim_core::ContractKind;
 use serde::{Deserialize, Serialize};
 
-use super::adl::AdlRanking;
+use super::adl::{AdlPrice, AdlRanking};
 use super::dydx::DydxLiquidationConfig;
 use super::funding::FundingRule;
 use super::liquidation::{LiquidationRule, LiquidationSpec};
@@ -100,6 +100,7 @@ struct PresetFile {
     #[serde(default)]
     adl: bool,
     adl_ranking: AdlRanking,
+    adl_price: AdlPrice,
     funding_rule: FundingRule,
     liquidation: LiquidationSpec,
     #[serde(default)]
@@ -268,6 +269,8 @@ pub struct VenueProfile {
     pub adl: bool,
     /// ADL ranking.
     pub adl_ranking: AdlRanking,
+    /// Price at which ADL closes counterparties.
+    pub adl_price: AdlPrice,
     /// dYdX's fillable-price and fee parameters, for dYdX profiles.
     pub dydx: Option<DydxLiquidationConfig>,
     /// Aave's protocol fee and close-factor floor, for Aave profiles.
@@ -400,6 +403,7 @@ impl VenueProfile {
             insurance_fund,
             adl: cfg.adl.unwrap_or(file.adl),
             adl_ranking: file.adl_ranking,
+            adl_price: file.adl_price,
             dydx: file.dydx,
             aave: file.aave,
             overrides,

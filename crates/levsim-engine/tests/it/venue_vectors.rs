@@ -544,6 +544,11 @@ fn adl_queue_ranking_and_allocation() {
     assert_eq!(left, 0.0);
     let (_, left) = levsim_engine::venue::adl::allocate_queue(&book, &order, 100.0);
     close(left, 100.0 - 7.5, 1e-12, "ADL leftover");
+    // The fill price rule: bankruptcy price (Binance, BitMEX, dYdX) or the
+    // previous mark (Hyperliquid).
+    use levsim_engine::venue::adl::AdlPrice;
+    assert_eq!(AdlPrice::Bankruptcy.price(90.0, 95.0, 96.0), 90.0);
+    assert_eq!(AdlPrice::PreviousMark.price(90.0, 95.0, 96.0), 95.0);
     // dYdX: no ranking, a rotation from the seed.
     assert_eq!(AdlRanking::Unranked.order(&book, 5), vec![1, 2, 3, 0]);
 }

@@ -165,6 +165,14 @@ fn value(v: &VenueProfile, p: &PositionInput, mark: f64) -> Valued {
     }
 }
 
+/// Notional at the entry price (quote for linear, coin for inverse).
+fn entry_notional(v: &VenueProfile, p: &PositionInput) -> f64 {
+    match v.contract {
+        ContractKind::Linear => p.size * p.entry,
+        ContractKind::Inverse => p.size * v.contract_size / p.entry,
+    }
+}
+
 fn liq_price(v: &VenueProfile, p: &PositionInput, margin: f64) -> Option<f64> {
     match v.contract {
         ContractKind::Linear => v
@@ -231,10 +239,7 @@ fn validate(vs: &[&VenueProfile], a: &AccountInput) -> Result<(), EngineError> {
             }
         }
         if let Some(l) = p.leverage {
-            let entry_notional = match v.contract {
-                ContractKind::Linear => p.size * p.entry,
-                ContractKind::Inverse => p.size * v.contract_size / p.entry,
-            };
+            let entry_notional = entry_notional(v, p);
             let max = v.max_leverage(entry_notional);
             if !(l.is_finite() && l >= 1.0) {
                 return Err(EngineError::config(
@@ -304,13 +309,8 @@ pub fn assess_positions(
         .map(|((p, &m), v)| value(v, p, m))
         .collect();
     let isolated_margin = |p: &PositionInput, v: &VenueProfile| {
-        p.margin.unwrap_or_else(|| {
-            let l = p.leverage.unwrap_or(1.0);
-            match v.contract {
-                ContractKind::Linear => p.size * p.entry / l,
-                ContractKind::Inverse => p.size * v.contract_size / p.entry / l,
-            }
-        })
+        p.margin
+            .unwrap_or_else(|| entry_notional(v, p) / p.leverage.unwrap_or(1.0))
     };
     let total_mm: f64 = vals.iter().map(|x| x.mm).sum();
     let total_upnl: f64 = vals.iter().map(|x| x.upnl).sum();

@@ -7,6 +7,7 @@
 //! [`LiquidationEvent`]). It has no I/O and no heavy dependencies, so the
 //! engine and the policies build and test in seconds.
 
+mod book;
 mod error;
 mod event;
 mod instrument;
@@ -14,6 +15,7 @@ mod side;
 mod tape;
 pub mod time;
 
+pub use book::{Book, BookMessageKind, BookSide, BookTape, TradeTape};
 pub use error::CoreError;
 pub use event::{Fill, FillReason, LiquidationEvent};
 pub use instrument::{ContractKind, Instrument};

@@ -23,6 +23,7 @@
 //! CSV is parsed with the `csv` crate (row-exact error positions); Parquet is
 //! read and written with polars.
 
+pub mod book;
 mod detect;
 mod error;
 mod funding;

@@ -14,6 +14,7 @@
 
 mod account;
 mod error;
+pub mod liquidity;
 mod metrics;
 mod observer;
 mod path;
@@ -25,5 +26,5 @@ pub use error::EngineError;
 pub use metrics::RunMetrics;
 pub use observer::{BarState, Observer, SeriesRecorder};
 pub use path::intrabar_path;
-pub use sim::{simulate, Market, RunOutput};
+pub use sim::{simulate, simulate_with, Market, RunOutput};
 pub use venue::{VenueConfig, VenueProfile};

@@ -7,8 +7,11 @@ use levsim_core::{Fill, LiquidationEvent, TimestampNs};
 pub struct BarState {
     /// Bar open time (ns UTC).
     pub ts: TimestampNs,
-    /// Bar close (the mark at the decision point).
+    /// Bar close of the exogenous (historical or generated) price.
     pub close: f64,
+    /// Simulated mark at the close: the close moved by the impact of the
+    /// account's own orders (equal to `close` without a liquidity model).
+    pub mark: f64,
     /// Equity at the close (quote).
     pub equity: f64,
     /// Effective leverage (notional / equity), 0 when flat.
@@ -47,6 +50,8 @@ pub struct SeriesRecorder {
     pub equity: Vec<f64>,
     /// Effective leverage at close.
     pub leverage: Vec<f64>,
+    /// Simulated mark at close.
+    pub mark: Vec<f64>,
     /// Liquidation price at close (NaN when none).
     pub liquidation_price: Vec<f64>,
 }
@@ -67,6 +72,7 @@ impl Observer for SeriesRecorder {
             self.ts.push(s.ts);
             self.equity.push(s.equity);
             self.leverage.push(s.leverage);
+            self.mark.push(s.mark);
             self.liquidation_price.push(s.liquidation_price);
             self.force_next = false;
         }

@@ -5,6 +5,7 @@ use levsim_core::{FundingSeries, LiquidationEvent, MarketTape, Side, TimestampNs
 use levsim_policy::{Cadence, Decision, LeveragePolicy, Observation};
 
 use crate::account::{AccountConfig, Position};
+use crate::liquidity::{LiquidityModel, NoImpact};
 use crate::metrics::MetricsAcc;
 use crate::venue::{waterfall, LiquidationMode, MarginModel, MarginModelAny, VenueProfile};
 use crate::{intrabar_path, BarState, EngineError, Observer, RunMetrics};
@@ -27,8 +28,9 @@ pub struct RunOutput {
     pub liquidations: Vec<LiquidationEvent>,
 }
 
-struct Ctx<'a, P, O> {
+struct Ctx<'a, P, O, L> {
     venue: &'a VenueProfile,
+    liq: &'a mut L,
     account: &'a AccountConfig,
     policy: &'a mut P,
     obs: &'a mut O,
@@ -70,6 +72,22 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
     policy: &mut P,
     observer: &mut O,
 ) -> Result<RunOutput, EngineError> {
+    simulate_with(market, venue, account, policy, &mut NoImpact, observer)
+}
+
+/// [`simulate`] with every order filled through a liquidity model: trades
+/// and liquidations execute at the model's VWAP (what finds no liquidity
+/// fills at the last price reached), and the impact the account's own
+/// orders leave is part of the mark (`mark = price · (1 + impact)`, decaying
+/// with the model's half-life) that the trigger, funding and equity use.
+pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
+    market: Market<'_>,
+    venue: &VenueProfile,
+    account: &AccountConfig,
+    policy: &mut P,
+    liquidity: &mut L,
+    observer: &mut O,
+) -> Result<RunOutput, EngineError> {
     account.validate()?;
     if venue.contract != ContractKind::Linear {
         return Err(EngineError::config(
@@ -87,11 +105,13 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
         return Err(EngineError::EmptyMarket);
     }
     policy.reset();
+    liquidity.reset();
     let funding = market.funding.filter(|_| venue.funding);
     let mut fi = funding.map_or(0, |f| f.ts.partition_point(|&t| t < tape.ts[0]));
     let every_bar = policy.cadence() == Cadence::EveryBar;
     let mut cx = Ctx {
         venue,
+        liq: liquidity,
         account,
         policy,
         obs: observer,
@@ -105,7 +125,7 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
 
     let mut i = 0;
     while i < n {
-        if i > 0 && !every_bar && cx.pos.is_open() {
+        if i > 0 && !every_bar && cx.pos.is_open() && cx.liq.impact(tape.ts[i]) == 0.0 {
             // Up to the next funding time nothing but the price can change
             // this position: run those bars on the lean path.
             let to = match funding {
@@ -118,7 +138,8 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
             }
         }
         let ts = tape.ts[i];
-        let open = tape.open[i];
+        // The mark: the exogenous price moved by the impact of our own orders.
+        let open = tape.open[i] * (1.0 + cx.liq.impact(ts));
         if let Some(f) = funding {
             while fi < f.ts.len() && f.ts[fi] <= ts {
                 if cx.pos.is_open() {
@@ -140,10 +161,11 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
             }
         }
         if cx.pos.is_open() {
-            let path = intrabar_path(open, tape.high[i], tape.low[i], tape.close[i]);
+            let path = intrabar_path(tape.open[i], tape.high[i], tape.low[i], tape.close[i]);
             for (k, p) in path.into_iter().enumerate() {
                 // Path points are a third of a bar apart (for cooldowns).
                 let at = ts + (k as i64 + 1) * tape.interval_ns / 3;
+                let p = p * (1.0 + cx.liq.impact(at));
                 // On the way to `p` the price crosses each liquidation price
                 // in turn: after a partial one the rest has a new, further
                 // one that `p` may also be beyond.
@@ -157,8 +179,8 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
                 cx.acc.mark_equity(cx.pos.equity(p));
             }
         }
-        let close = tape.close[i];
-        cx.close_bar(ts, close);
+        let close = tape.close[i] * (1.0 + cx.liq.impact(ts + tape.interval_ns));
+        cx.close_bar(ts, tape.close[i], close);
         if i + 1 < n && !cx.stopped {
             if cx.pos.is_open() {
                 if every_bar {
@@ -172,17 +194,31 @@ pub fn simulate<P: LeveragePolicy, O: Observer>(
         }
         i += 1;
     }
-    let final_equity = cx.pos.equity(tape.close[n - 1]);
+    // Final equity at the final mark (the close moved by any impact left).
+    let last_mark = tape.close[n - 1] * (1.0 + cx.liq.impact(tape.ts[n - 1] + tape.interval_ns));
+    let final_equity = cx.pos.equity(last_mark);
     Ok(RunOutput {
         metrics: cx.acc.finish(final_equity),
         liquidations: cx.liqs,
     })
 }
 
-impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
-    fn close_bar(&mut self, ts: TimestampNs, close: f64) {
-        let state = close_metrics(&mut self.acc, &self.pos, ts, close);
+impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
+    fn close_bar(&mut self, ts: TimestampNs, close: f64, mark: f64) {
+        let state = close_metrics(&mut self.acc, &self.pos, ts, close, mark);
         self.obs.on_bar(&state);
+    }
+
+    /// Executes a signed order through the liquidity model; returns the
+    /// average price, with any size the model could not fill at the last
+    /// price it reached.
+    fn execute(&mut self, t: TimestampNs, reference: f64, qty: f64) -> f64 {
+        let r = self.liq.fill(t, reference, qty);
+        if r.filled > 0.0 {
+            (r.vwap * r.filled + r.last_price * r.unfilled) / (r.filled + r.unfilled)
+        } else {
+            reference
+        }
     }
 
     fn decide(&mut self, ts: TimestampNs, price: f64, closes: &[f64]) {
@@ -237,7 +273,8 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
             FillReason::Rebalance
         };
         let qty_before = self.pos.qty;
-        let fee = self.pos.trade_to(target, price, self.venue.taker_fee);
+        let px = self.execute(ts, price, target - qty_before);
+        let fee = self.pos.trade_to(target, px, self.venue.taker_fee);
         self.pos.refresh(self.venue);
         self.acc.trading_fees += fee;
         self.acc.trades += 1;
@@ -245,7 +282,7 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
         self.obs.on_fill(&Fill {
             ts,
             qty: target - qty_before,
-            price,
+            price: px,
             fee,
             reason,
         });
@@ -321,8 +358,24 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
         };
         // A partial close whose fee would take all the equity left is a full
         // one: nothing would remain to margin the rest.
-        let eats_all = rule_fee >= equity_close;
-        let full = close_qty >= qty * (1.0 - 1e-12) || eats_all;
+        let mut eats_all = rule_fee >= equity_close;
+        let mut full = close_qty >= qty * (1.0 - 1e-12) || eats_all;
+        // The forced order goes through the liquidity model: it settles at
+        // its average price, not at the trigger price.
+        let exec_qty = if full { qty } else { close_qty };
+        let mut px = self.execute(at, fill, -pos.qty.signum() * exec_qty);
+        let rule_fee = rule_fee * px / fill;
+        if !full && pos.equity(px) - rule_fee <= 0.0 {
+            // Slippage ate the margin: the rest is bankrupt too and goes with
+            // this order.
+            let rest = qty - close_qty;
+            let px_rest = self.execute(at, fill, -pos.qty.signum() * rest);
+            px = (px * close_qty + px_rest * rest) / qty;
+            full = true;
+            eats_all = true;
+        }
+        let equity_close = pos.equity(px);
+        let fill = px;
         let (fee, bad_debt, equity_after, remaining) = if full {
             let (fee, bad) = if equity_close < 0.0 {
                 (0.0, -equity_close)
@@ -396,9 +449,17 @@ impl<P: LeveragePolicy, O: Observer> Ctx<'_, P, O> {
 }
 
 /// Bar-close bookkeeping shared by both paths: counts, leverage, distance
-/// to liquidation; returns the state the observer sees.
+/// to liquidation, all at the mark; returns the state the observer sees.
 #[inline(always)]
-fn close_metrics(acc: &mut MetricsAcc, pos: &Position, ts: TimestampNs, close: f64) -> BarState {
+fn close_metrics(
+    acc: &mut MetricsAcc,
+    pos: &Position,
+    ts: TimestampNs,
+    close: f64,
+    mark: f64,
+) -> BarState {
+    let close_price = close;
+    let close = mark;
     let equity = pos.equity(close);
     acc.bars += 1;
     let mut leverage = 0.0;
@@ -413,7 +474,8 @@ fn close_metrics(acc: &mut MetricsAcc, pos: &Position, ts: TimestampNs, close: f
     }
     BarState {
         ts,
-        close,
+        close: close_price,
+        mark,
         equity,
         leverage,
         liquidation_price: pos.liq,
@@ -477,7 +539,7 @@ fn quiet_bars<O: Observer>(
                 a.mark_equity(pos.equity(p));
             }
         }
-        obs.on_bar(&close_metrics(&mut a, &pos, ts[k], close));
+        obs.on_bar(&close_metrics(&mut a, &pos, ts[k], close, close));
         k += 1;
     }
     *acc = a;

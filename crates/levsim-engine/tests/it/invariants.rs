@@ -54,7 +54,7 @@ proptest! {
     /// price at a bar close.
     #[test]
     fn money_is_conserved(rows in bars(), lev in 1.5f64..60.0, short in any::<bool>(),
-                          constant in any::<bool>(), reenter in any::<bool>(), mode in 0u8..6,
+                          constant in any::<bool>(), reenter in any::<bool>(), mode in 0u8..6, liq in 0u8..3,
                           rates in prop::collection::vec(-0.003f64..0.003, 0..20)) {
         use levsim_engine::venue::LiquidationMode;
         let mut venue = flat_venue(0.005, 0.0004, 0.005);
@@ -91,9 +91,17 @@ proptest! {
             BuiltinPolicy::Static(StaticLeverage { leverage: lev })
         };
         let mut cash = Cash::default();
-        let out = simulate(Market { tape: &t, funding: Some(&f) }, &venue, &account(side, reenter), &mut policy, &mut cash).unwrap();
+        // With and without liquidity models: trades then settle at VWAPs.
+        use levsim_engine::liquidity::{LinearImpact, LiquidityAny, LiquidityModel, NoImpact, SqrtImpact};
+        let mut model = match liq {
+            1 => LiquidityAny::Linear(LinearImpact::new(5e6, 1.0, 120.0)),
+            2 => LiquidityAny::Sqrt(SqrtImpact::new(0.02, 500.0, 1.0, 120.0)),
+            _ => LiquidityAny::None(NoImpact),
+        };
+        let out = levsim_engine::simulate_with(Market { tape: &t, funding: Some(&f) }, &venue, &account(side, reenter), &mut policy, &mut model, &mut cash).unwrap();
         let m = &out.metrics;
-        let last = *t.close.last().unwrap();
+        // Holdings are valued at the final mark (the close moved by impact).
+        let last = *t.close.last().unwrap() * (1.0 + model.impact(t.ts[t.len() - 1] + t.interval_ns));
         let expect = 10_000.0 + cash.flows + cash.qty * last - cash.fees + m.funding + m.bad_debt;
         prop_assert!((m.final_equity - expect).abs() < 1e-6 * 10_000.0, "{} vs {}", m.final_equity, expect);
         prop_assert!((m.fees - cash.fees).abs() < 1e-9);

@@ -5,6 +5,7 @@
 
 mod golden;
 mod invariants;
+mod liquidity_runs;
 mod scripted;
 mod support;
 mod venue_properties;

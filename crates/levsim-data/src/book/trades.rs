@@ -1,0 +1,155 @@
+//! Trade tapes: Tardis trades CSV and the Binance trades Parquet.
+
+use std::path::Path;
+
+use levsim_core::TradeTape;
+use polars::prelude::*;
+
+use super::check_time;
+use crate::klines::{csv_error, parse_f64, parse_i64};
+use crate::reader::open;
+use crate::DataError;
+
+/// Loads trades: a Tardis trades CSV
+/// (`exchange,symbol,timestamp(µs),local_timestamp,id,side,price,amount`,
+/// `side` the taker's) or a Parquet file with `timestamp` (ms), `price`,
+/// `quantity`, `buyer_maker` (Binance / Nautilus). Times must not go
+/// backwards; prices > 0, sizes ≥ 0.
+pub fn load_trades(path: &Path) -> Result<TradeTape, DataError> {
+    if path.extension().and_then(|e| e.to_str()) == Some("parquet") {
+        return load_parquet(path);
+    }
+    let file = path.display().to_string();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(open(path)?);
+    let mut t = TradeTape::default();
+    let mut rec = csv::StringRecord::new();
+    while rdr
+        .read_record(&mut rec)
+        .map_err(|e| csv_error(&file, &e))?
+    {
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.len() != 8 {
+            return Err(DataError::Row {
+                file,
+                line,
+                message: format!("expected 8 fields (Tardis trades), found {}", rec.len()),
+            });
+        }
+        t.symbol = rec[1].to_string();
+        let ts = parse_i64(&file, line, "timestamp", &rec[2])? * 1_000;
+        check_time(&file, line, t.ts.last().copied(), ts)?;
+        let p = parse_f64(&file, line, "price", &rec[6])?;
+        let q = parse_f64(&file, line, "amount", &rec[7])?;
+        super::check_level(&file, line, p, q)?;
+        let buy = match &rec[5] {
+            "buy" => true,
+            "sell" => false,
+            other => {
+                return Err(DataError::Field {
+                    file,
+                    line,
+                    field: "side".into(),
+                    message: format!("expected buy or sell, got {other:?}"),
+                })
+            }
+        };
+        t.ts.push(ts);
+        t.price.push(p);
+        t.size.push(q);
+        t.taker_buy.push(buy);
+    }
+    Ok(t)
+}
+
+fn load_parquet(path: &Path) -> Result<TradeTape, DataError> {
+    let file = path.display().to_string();
+    let perr = |m: String| DataError::Parquet {
+        file: file.clone(),
+        message: m,
+    };
+    let f = std::fs::File::open(path).map_err(|source| DataError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    let df = ParquetReader::new(f)
+        .finish()
+        .map_err(|e| perr(e.to_string()))?;
+    let col = |name: &str, dt: &DataType| -> Result<Column, DataError> {
+        df.column(name)
+            .map_err(|_| DataError::Format {
+                file: file.clone(),
+                message: format!(
+                    "missing column `{name}` (timestamp, price, quantity, buyer_maker)"
+                ),
+            })?
+            .cast(dt)
+            .map_err(|e| perr(format!("column `{name}`: {e}")))
+    };
+    // A datetime column carries its unit; a plain integer column is ms.
+    let ts_scale = match df.column("timestamp").map(|c| c.dtype().clone()) {
+        Ok(DataType::Datetime(TimeUnit::Nanoseconds, _)) => 1,
+        Ok(DataType::Datetime(TimeUnit::Microseconds, _)) => 1_000,
+        _ => 1_000_000,
+    };
+    let ts = col("timestamp", &DataType::Int64)?;
+    let price = col("price", &DataType::Float64)?;
+    let qty = col("quantity", &DataType::Float64)?;
+    // `buyer_maker` is a boolean, or text "true"/"false" in some exports.
+    let maker = match df.column("buyer_maker").map(|c| c.dtype().clone()) {
+        Ok(DataType::String) => {
+            let c = col("buyer_maker", &DataType::String)?;
+            let s = c.str().map_err(|e| perr(e.to_string()))?;
+            let mut out = Vec::with_capacity(s.len());
+            for (i, v) in s.iter().enumerate() {
+                out.push(match v.map(str::to_ascii_lowercase).as_deref() {
+                    Some("true") | Some("1") => Some(true),
+                    Some("false") | Some("0") => Some(false),
+                    other => {
+                        return Err(DataError::Field {
+                            file: file.clone(),
+                            line: i as u64 + 1,
+                            field: "buyer_maker".into(),
+                            message: format!("expected true or false, got {other:?}"),
+                        })
+                    }
+                });
+            }
+            Column::new("buyer_maker".into(), out)
+        }
+        _ => col("buyer_maker", &DataType::Boolean)?,
+    };
+    let (ts, price, qty, maker) = (
+        ts.i64().map_err(|e| perr(e.to_string()))?,
+        price.f64().map_err(|e| perr(e.to_string()))?,
+        qty.f64().map_err(|e| perr(e.to_string()))?,
+        maker.bool().map_err(|e| perr(e.to_string()))?,
+    );
+    let mut t = TradeTape {
+        symbol: crate::symbol_from_path(path).unwrap_or_default(),
+        ..Default::default()
+    };
+    for i in 0..df.height() {
+        let row = i as u64 + 1;
+        let null = |f: &str| DataError::Field {
+            file: file.clone(),
+            line: row,
+            field: f.into(),
+            message: "null".into(),
+        };
+        let ns = ts.get(i).ok_or_else(|| null("timestamp"))? * ts_scale;
+        check_time(&file, row, t.ts.last().copied(), ns)?;
+        let (p, q) = (
+            price.get(i).ok_or_else(|| null("price"))?,
+            qty.get(i).ok_or_else(|| null("quantity"))?,
+        );
+        super::check_level(&file, row, p, q)?;
+        t.ts.push(ns);
+        t.price.push(p);
+        t.size.push(q);
+        t.taker_buy
+            .push(!maker.get(i).ok_or_else(|| null("buyer_maker"))?);
+    }
+    Ok(t)
+}

@@ -1,0 +1,201 @@
+//! Formula impact models: none, linear, square root.
+
+use levsim_core::{Book, TimestampNs};
+
+use super::{DecayingImpact, FillResult, LiquidityModel, FLOOR};
+
+/// Fills at the reference price with no impact.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NoImpact;
+
+impl LiquidityModel for NoImpact {
+    fn fill(&mut self, _t: TimestampNs, mid: f64, qty: f64) -> FillResult {
+        FillResult {
+            filled: qty.abs(),
+            unfilled: 0.0,
+            vwap: mid,
+            last_price: mid,
+            levels: 0,
+        }
+    }
+}
+
+/// Linear impact: `depth` quote of liquidity per unit of relative move (an
+/// order of notional `N` moves the price by `N / (depth·scale)`), filled
+/// along the line (VWAP at half the move). The move stays on the mark and
+/// decays with the half-life.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinearImpact {
+    /// Quote per unit of relative move (1.0 = 100 %).
+    pub depth: f64,
+    /// Liquidity scale (drain < 1).
+    pub scale: f64,
+    state: DecayingImpact,
+}
+
+impl LinearImpact {
+    /// A linear model; an infinite `half_life_s` keeps the impact for good.
+    pub fn new(depth: f64, scale: f64, half_life_s: f64) -> Self {
+        Self {
+            depth,
+            scale,
+            state: DecayingImpact::new(half_life_s),
+        }
+    }
+}
+
+impl LiquidityModel for LinearImpact {
+    /// Sells fill down to [`FLOOR`] of `mid` at most; the rest is unfilled.
+    fn fill(&mut self, t: TimestampNs, mid: f64, qty: f64) -> FillResult {
+        let d = self.depth * self.scale;
+        let max_sell = (1.0 - FLOOR) * d / mid;
+        let filled = if qty < 0.0 {
+            qty.abs().min(max_sell)
+        } else {
+            qty
+        };
+        let move_rel = qty.signum() * filled * mid / d;
+        self.state.add(t, move_rel);
+        FillResult {
+            filled,
+            unfilled: qty.abs() - filled,
+            vwap: mid * (1.0 + 0.5 * move_rel),
+            last_price: mid * (1.0 + move_rel),
+            levels: 0,
+        }
+    }
+    fn impact(&self, t: TimestampNs) -> f64 {
+        self.state.get(t)
+    }
+    fn reset(&mut self) {
+        self.state.reset();
+    }
+}
+
+/// Square-root impact: an order of `q` base units moves the price by
+/// `Y·σ·sqrt(q / (V·scale))` (`σ` the daily volatility, `V` a daily volume
+/// or depth scale in base units). Filling along the curve gives a VWAP at
+/// two thirds of the final move. The move decays with the half-life.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SqrtImpact {
+    /// `Y·σ`: the move for an order of size `V`.
+    pub y_sigma: f64,
+    /// Size scale `V` (base units).
+    pub volume: f64,
+    /// Liquidity scale (drain < 1).
+    pub scale: f64,
+    state: DecayingImpact,
+}
+
+impl SqrtImpact {
+    /// A square-root model with `Y·σ` and `V` given directly.
+    pub fn new(y_sigma: f64, volume: f64, scale: f64, half_life_s: f64) -> Self {
+        Self {
+            y_sigma,
+            volume,
+            scale,
+            state: DecayingImpact::new(half_life_s),
+        }
+    }
+
+    /// The relative move of an order of `q` base units.
+    pub fn move_for(&self, q: f64) -> f64 {
+        self.y_sigma * (q.abs() / (self.volume * self.scale)).sqrt()
+    }
+
+    /// Fits the model to a book by walking it: for orders of 1/16 … 1 of the
+    /// depth within `band` of mid (on the side they hit), it measures the
+    /// move to the last level taken and fits `move = c·sqrt(q)` by least
+    /// squares on that grid (both sides pooled). It returns a model with
+    /// `V` = the mean depth within `band` and `Y·σ = c·sqrt(V)`, and the
+    /// fit's `c`. An order equal to the depth at `band` then moves the
+    /// price by about `band` when the book is square-root shaped.
+    pub fn calibrate(book: &Book, band: f64, half_life_s: f64) -> Option<(Self, f64)> {
+        let mid = book.mid()?;
+        let (bid_depth, ask_depth) = book.depth_within(band)?;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (levels, depth) in [
+            (book.asks().collect::<Vec<_>>(), ask_depth),
+            (book.bids().collect::<Vec<_>>(), bid_depth),
+        ] {
+            for k in 1..=16 {
+                let q = depth * k as f64 / 16.0;
+                let mut left = q;
+                let mut last = mid;
+                for &(p, s) in &levels {
+                    if left <= 0.0 {
+                        break;
+                    }
+                    left -= s;
+                    last = p;
+                }
+                let m = (last - mid).abs() / mid;
+                let x = q.sqrt();
+                sxy += x * m;
+                sxx += x * x;
+            }
+        }
+        if sxx <= 0.0 {
+            return None;
+        }
+        let c = sxy / sxx;
+        let v = 0.5 * (bid_depth + ask_depth);
+        Some((Self::new(c * v.sqrt(), v, 1.0, half_life_s), c))
+    }
+}
+
+impl LiquidityModel for SqrtImpact {
+    /// Sells fill down to [`FLOOR`] of `mid` at most; the rest is unfilled.
+    fn fill(&mut self, t: TimestampNs, mid: f64, qty: f64) -> FillResult {
+        let max_sell = self.volume * self.scale * ((1.0 - FLOOR) / self.y_sigma).powi(2);
+        let filled = if qty < 0.0 {
+            qty.abs().min(max_sell)
+        } else {
+            qty
+        };
+        let m = self.move_for(filled) * qty.signum();
+        self.state.add(t, m);
+        FillResult {
+            filled,
+            unfilled: qty.abs() - filled,
+            vwap: mid * (1.0 + 2.0 / 3.0 * m),
+            last_price: mid * (1.0 + m),
+            levels: 0,
+        }
+    }
+    fn impact(&self, t: TimestampNs) -> f64 {
+        self.state.get(t)
+    }
+    fn reset(&mut self) {
+        self.state.reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqrt_impact_scales_with_the_square_root_of_size() {
+        let m = SqrtImpact::new(0.02, 1_000.0, 1.0, 60.0);
+        for q in [1.0, 10.0, 250.0, 1_000.0] {
+            let r = m.move_for(4.0 * q) / m.move_for(q);
+            assert!((r - 2.0).abs() < 1e-12, "{q}: {r}");
+        }
+        assert!((m.move_for(1_000.0) - 0.02).abs() < 1e-12);
+        // Draining liquidity to a quarter doubles the move.
+        let d = SqrtImpact::new(0.02, 1_000.0, 0.25, 60.0);
+        assert!((d.move_for(1_000.0) - 0.04).abs() < 1e-12);
+    }
+
+    #[test]
+    fn impact_decays_with_its_half_life() {
+        let mut m = LinearImpact::new(1e6, 1.0, 30.0);
+        m.fill(0, 100.0, -100.0); // 10,000 quote of a 1,000,000 depth: −1 %
+        assert!((m.impact(0) + 0.01).abs() < 1e-12);
+        assert!((m.impact(30_000_000_000) + 0.005).abs() < 1e-12);
+        assert!((m.impact(60_000_000_000) + 0.0025).abs() < 1e-12);
+        m.reset();
+        assert_eq!(m.impact(0), 0.0);
+    }
+}

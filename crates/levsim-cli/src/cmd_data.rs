@@ -14,6 +14,7 @@ pub(crate) fn parse_format(s: Option<&str>) -> Result<Option<Format>, Failure> {
         Format::Ftx,
         Format::BinanceFunding,
         Format::Parquet,
+        Format::Trades,
     ];
     all.into_iter()
         .find(|f| f.as_str() == s)
@@ -37,6 +38,47 @@ pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(
         return Ok(());
     }
     match ins {
+        Inspection::Book(b) => {
+            println!("file:      {}", b.file);
+            println!(
+                "format:    {:?} ({} messages, {} trades)",
+                b.format, b.messages, b.trades
+            );
+            println!("symbol:    {}", b.symbol);
+            println!(
+                "range:     {} .. {}",
+                b.first.unwrap_or_default(),
+                b.last.unwrap_or_default()
+            );
+            println!(
+                "sequence gaps: {}; crossed levels repaired: {}",
+                b.sequence_gaps, b.crossed_repairs
+            );
+            println!(
+                "book after the last message: bid {:?} / ask {:?} (spread {:?}), {} bid and {} ask levels",
+                b.best_bid, b.best_ask, b.spread, b.bid_levels, b.ask_levels
+            );
+            println!(
+                "depth within 1 % of mid: bids {:?}, asks {:?} (base units)",
+                b.bid_depth_1pct, b.ask_depth_1pct
+            );
+        }
+        Inspection::Trades(t) => {
+            println!("file:      {}", t.file);
+            println!("trades:    {}", t.trades);
+            println!(
+                "range:     {} .. {}",
+                t.first.unwrap_or_default(),
+                t.last.unwrap_or_default()
+            );
+            println!(
+                "taker buys {} / sells {} (size)",
+                t.taker_buy_size, t.taker_sell_size
+            );
+            if let Some((lo, hi)) = t.price_range {
+                println!("prices:    {lo} .. {hi}");
+            }
+        }
         Inspection::Funding(f) => {
             println!("file:      {}", f.file);
             println!("format:    binance-funding");

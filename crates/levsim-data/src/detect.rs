@@ -17,6 +17,9 @@ pub enum Format {
     BinanceFunding,
     /// Canonical levsim Parquet.
     Parquet,
+    /// Bars built from trades: a Tardis trades CSV, a trades Parquet, or a
+    /// Binance websocket recording (its `trade` messages).
+    Trades,
 }
 
 impl Format {
@@ -27,6 +30,7 @@ impl Format {
             Format::Ftx => "ftx",
             Format::BinanceFunding => "binance-funding",
             Format::Parquet => "parquet",
+            Format::Trades => "trades",
         }
     }
 }

@@ -6,8 +6,79 @@ use std::path::Path;
 use levsim_core::time::to_iso;
 use serde::Serialize;
 
+use crate::book::{detect_book_format, load_book, load_trades, BookFormat};
 use crate::klines::load_bars;
+use crate::reader::first_line;
 use crate::{detect_format, load_funding, read_parquet_tape, DataError, DataReport, Format};
+
+fn is_trades_parquet(path: &Path) -> bool {
+    read_parquet_tape(path).is_err() && load_trades(path).is_ok()
+}
+
+fn inspect_book(path: &Path, format: BookFormat) -> Result<Inspection, DataError> {
+    let (tape, trades, report) = load_book(path, Some(format))?;
+    let mut book = levsim_core::Book::default();
+    let repair = report.crossed_repairs > 0
+        || tape.kind.first() != Some(&levsim_core::BookMessageKind::Snapshot);
+    for i in 0..tape.len() {
+        if repair {
+            crate::book::apply_repairing(&mut book, &tape, i);
+        } else {
+            book.apply(&tape, i);
+        }
+    }
+    let (bid_levels, ask_levels) = book.levels();
+    let depth = book.depth_within(0.01);
+    let (bb, ba) = (book.best_bid().map(|x| x.0), book.best_ask().map(|x| x.0));
+    Ok(Inspection::Book(BookSummary {
+        file: path.display().to_string(),
+        format,
+        symbol: tape.symbol.clone(),
+        first: tape.ts.first().map(|&t| to_iso(t)),
+        last: tape.ts.last().map(|&t| to_iso(t)),
+        messages: report.messages,
+        sequence_gaps: report.sequence_gaps,
+        crossed_repairs: report.crossed_repairs,
+        trades: trades.len(),
+        best_bid: bb,
+        best_ask: ba,
+        spread: bb.zip(ba).map(|(b, a)| a - b),
+        bid_levels,
+        ask_levels,
+        bid_depth_1pct: depth.map(|d| d.0),
+        ask_depth_1pct: depth.map(|d| d.1),
+    }))
+}
+
+fn inspect_trades_or_recording(path: &Path) -> Result<Inspection, DataError> {
+    match detect_book_format(path) {
+        Ok(f) => inspect_book(path, f),
+        Err(_) => inspect_trades(path),
+    }
+}
+
+fn inspect_trades(path: &Path) -> Result<Inspection, DataError> {
+    let t = load_trades(path)?;
+    let (mut buy, mut sell) = (0.0, 0.0);
+    for (q, b) in t.size.iter().zip(&t.taker_buy) {
+        if *b {
+            buy += q;
+        } else {
+            sell += q;
+        }
+    }
+    let lo = t.price.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = t.price.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Ok(Inspection::Trades(TradeSummary {
+        file: path.display().to_string(),
+        trades: t.len(),
+        first: t.ts.first().map(|&x| to_iso(x)),
+        last: t.ts.last().map(|&x| to_iso(x)),
+        taker_buy_size: buy,
+        taker_sell_size: sell,
+        price_range: (!t.is_empty()).then_some((lo, hi)),
+    }))
+}
 
 /// Price range of a bar file.
 #[derive(Debug, Clone, Serialize)]
@@ -45,10 +116,70 @@ pub struct FundingSummary {
     pub mean_rate: f64,
 }
 
+/// Summary of an order-book file: counts, and the book after its last message.
+#[derive(Debug, Clone, Serialize)]
+pub struct BookSummary {
+    /// File path.
+    pub file: String,
+    /// Detected format.
+    pub format: BookFormat,
+    /// Instrument.
+    pub symbol: String,
+    /// First and last message times (ISO 8601).
+    pub first: Option<String>,
+    /// Last message time.
+    pub last: Option<String>,
+    /// Messages read.
+    pub messages: usize,
+    /// Breaks in the venue's update ids.
+    pub sequence_gaps: usize,
+    /// Stale crossed levels removed (streams without a snapshot).
+    pub crossed_repairs: usize,
+    /// Trades in the same file.
+    pub trades: usize,
+    /// Best bid after the last message.
+    pub best_bid: Option<f64>,
+    /// Best ask after the last message.
+    pub best_ask: Option<f64>,
+    /// Spread (ask − bid).
+    pub spread: Option<f64>,
+    /// Bid levels.
+    pub bid_levels: usize,
+    /// Ask levels.
+    pub ask_levels: usize,
+    /// Bid size (base units) within 1 % of mid.
+    pub bid_depth_1pct: Option<f64>,
+    /// Ask size within 1 % of mid.
+    pub ask_depth_1pct: Option<f64>,
+}
+
+/// Summary of a trade file.
+#[derive(Debug, Clone, Serialize)]
+pub struct TradeSummary {
+    /// File path.
+    pub file: String,
+    /// Trades.
+    pub trades: usize,
+    /// First trade time (ISO 8601).
+    pub first: Option<String>,
+    /// Last trade time.
+    pub last: Option<String>,
+    /// Size bought by takers.
+    pub taker_buy_size: f64,
+    /// Size sold by takers.
+    pub taker_sell_size: f64,
+    /// Lowest and highest price.
+    pub price_range: Option<(f64, f64)>,
+}
+
 /// The result of inspecting a file.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Inspection {
+    /// An order-book file.
+    Book(BookSummary),
+    /// A trade file.
+    Trades(TradeSummary),
     /// A bar file.
     Bars {
         /// Symbol guessed from the file name.
@@ -67,7 +198,21 @@ pub enum Inspection {
 pub fn inspect(path: &Path, format: Option<Format>) -> Result<Inspection, DataError> {
     let format = match format {
         Some(f) => f,
-        None => detect_format(path)?,
+        None => match detect_format(path) {
+            Ok(Format::Parquet) if is_trades_parquet(path) => return inspect_trades(path),
+            Ok(f) => f,
+            Err(e) => {
+                if let Ok(bf) = detect_book_format(path) {
+                    return inspect_book(path, bf);
+                }
+                if first_line(path).is_ok_and(|l| {
+                    l.starts_with("exchange,symbol,timestamp,local_timestamp,id,side")
+                }) {
+                    return inspect_trades(path);
+                }
+                return Err(e);
+            }
+        },
     };
     let (tape, report) = match format {
         Format::BinanceFunding => {
@@ -84,6 +229,7 @@ pub fn inspect(path: &Path, format: Option<Format>) -> Result<Inspection, DataEr
                 mean_rate: sum / n as f64,
             }));
         }
+        Format::Trades => return inspect_trades_or_recording(path),
         Format::Parquet => {
             let tape = read_parquet_tape(path)?;
             let report = crate::report::validate_tape(path, &tape, false)?;

@@ -38,7 +38,7 @@ pub use detect::{detect_format, Format};
 pub use error::DataError;
 pub use funding::load_funding;
 pub use gaps::{apply_gap_policy, GapPolicy};
-pub use inspect::{inspect, FundingSummary, Inspection, PriceSummary};
+pub use inspect::{inspect, BookSummary, FundingSummary, Inspection, PriceSummary, TradeSummary};
 pub use klines::load_klines;
 pub use parquet::{read_parquet_tape, write_parquet_tape};
 pub use report::{Anomaly, DataReport, Gap};
@@ -71,10 +71,42 @@ pub fn load_tape(
                 wanted: "price bars",
             })
         }
+        Format::Trades => return load_trade_bars(path, levsim_core::time::SECOND_NS),
     };
     if tape.symbol.is_empty() {
         tape.symbol = symbol_from_path(path).unwrap_or_default();
     }
+    Ok((tape, report))
+}
+
+/// Bars of `interval_ns` built from the trades of a Tardis trades CSV, a
+/// trades Parquet, or a Binance websocket recording, with their report
+/// (intervals without trades are gaps).
+pub fn load_trade_bars(
+    path: &Path,
+    interval_ns: i64,
+) -> Result<(MarketTape, DataReport), DataError> {
+    let trades = match book::detect_book_format(path) {
+        Ok(book::BookFormat::BinanceWs) => {
+            book::load_book(path, Some(book::BookFormat::BinanceWs))?.1
+        }
+        _ => book::load_trades(path)?,
+    };
+    if trades.is_empty() {
+        return Err(DataError::Format {
+            file: path.display().to_string(),
+            message: "no trades to build bars from".into(),
+        });
+    }
+    let mut tape = book::bars_from_trades(&trades, interval_ns);
+    if tape.symbol.is_empty() {
+        tape.symbol = symbol_from_path(path).unwrap_or_default();
+    }
+    let mut report = report::validate_tape(path, &tape, true)?;
+    report.format = "trades".into();
+    report.time_unit = "trade time".into();
+    report.interval_ns = interval_ns;
+    tape.interval_ns = interval_ns;
     Ok((tape, report))
 }
 

@@ -318,7 +318,50 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         markers: vec![],
         x_range,
     };
-    Ok(vec![
+    let mut charts = Vec::new();
+    // Historical price beside each run's simulated mark, when a liquidity
+    // model moved it.
+    let close_at = |ts: i64| t.ts.binary_search(&ts).ok().map(|k| t.close[k]);
+    let moved = input.results.iter().any(|r| {
+        r.series
+            .ts
+            .iter()
+            .zip(&r.series.mark)
+            .any(|(&ts, &m)| close_at(ts).is_some_and(|c| (m / c - 1.0).abs() > 1e-9))
+    });
+    if moved {
+        let first = &input.results[0].series;
+        let hist: Vec<(f64, f64)> = first
+            .ts
+            .iter()
+            .filter_map(|&ts| close_at(ts).map(|c| (ts as f64, c)))
+            .collect();
+        let mut lines = vec![Series {
+            name: "historical close".into(),
+            color: RGBColor(40, 40, 40),
+            segments: vec![hist],
+        }];
+        lines.extend(input.results.iter().enumerate().map(|(i, r)| Series {
+            name: format!("{} mark", r.spec.run_id),
+            color: color(i),
+            segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
+        }));
+        let mark = Spec {
+            title: format!("{sym}: historical price and simulated mark"),
+            y_desc: "price (quote)".into(),
+            log_y: false,
+            lines,
+            markers: vec![],
+            x_range,
+        };
+        charts.push(render(
+            dir,
+            "mark",
+            &mark,
+            "The simulated mark is the historical price moved by the impact of each run's own orders (liquidity model), decaying with its half-life.".into(),
+        )?);
+    }
+    let mut base = vec![
         render(
             dir,
             "price",
@@ -332,5 +375,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             &leverage,
             "Effective leverage at each bar close; a line ends where the run was liquidated and stayed flat.".into(),
         )?,
-    ])
+    ];
+    base.extend(charts);
+    Ok(base)
 }

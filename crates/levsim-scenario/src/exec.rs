@@ -1,6 +1,6 @@
 //! Parallel execution of a run plan.
 
-use levsim_engine::{simulate, Market, RunOutput, SeriesRecorder};
+use levsim_engine::{simulate_with, Market, RunOutput, SeriesRecorder};
 use rayon::prelude::*;
 
 use crate::{LoadedMarket, RunSpec, Scenario, ScenarioError};
@@ -50,11 +50,13 @@ pub fn execute(
                     problems: vec![format!("policy[{}].{e}", spec.policy_index)],
                 })?;
                 let mut series = SeriesRecorder::new(stride);
-                let output = simulate(
+                let mut liquidity = market.liquidity.clone();
+                let output = simulate_with(
                     view,
                     &market.venues[spec.venue_index],
                     &sc.account,
                     &mut policy,
+                    &mut liquidity,
                     &mut series,
                 )?;
                 progress();

@@ -9,6 +9,7 @@ use levsim_engine::{AccountConfig, VenueConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::grid::{expand, RunPlan};
+use crate::LiquidityConfig;
 use crate::ScenarioError;
 
 /// Where prices come from.
@@ -46,6 +47,9 @@ pub struct MarketConfig {
     /// What to do with gaps in the bars.
     #[serde(default)]
     pub on_gap: GapPolicy,
+    /// Bar length when `format = "trades"` builds bars from trades (default "1s").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bar: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +64,8 @@ struct ScenarioFile {
     /// One `[venue]` table, or several `[[venue]]` tables to compare.
     venue: toml::Value,
     account: AccountConfig,
+    #[serde(default)]
+    liquidity: LiquidityConfig,
     policy: Vec<toml::Table>,
 }
 
@@ -122,6 +128,10 @@ pub struct Scenario {
     pub venues: Vec<VenueConfig>,
     /// Subject account.
     pub account: AccountConfig,
+    /// Liquidity model, with its file paths resolved.
+    pub liquidity: LiquidityConfig,
+    /// Bar length for bars built from trades (ns).
+    pub bar_ns: i64,
     /// Expanded runs.
     pub plan: RunPlan,
     /// Window start, parsed.
@@ -209,6 +219,31 @@ impl Scenario {
                 problems.push("market.end: must be after market.start".into());
             }
         }
+        let mut liquidity = file.liquidity;
+        liquidity.validate(&mut problems);
+        for (field, p) in [
+            ("calibrate_from", &mut liquidity.calibrate_from),
+            ("file", &mut liquidity.file),
+        ] {
+            if let Some(path) = p.as_ref() {
+                match resolve(path, base) {
+                    Ok(r) => *p = Some(r),
+                    Err(e) => problems.push(format!("liquidity.{field}: {e}")),
+                }
+            }
+        }
+        let bar_ns = match market.bar.as_deref().map(levsim_core::time::parse_duration) {
+            None => levsim_core::time::SECOND_NS,
+            Some(Ok(ns)) if ns > 0 => ns,
+            Some(Ok(_)) => {
+                problems.push("market.bar: must be longer than zero".into());
+                levsim_core::time::SECOND_NS
+            }
+            Some(Err(e)) => {
+                problems.push(format!("market.bar: {e}"));
+                levsim_core::time::SECOND_NS
+            }
+        };
         if let Err(e) = file.account.validate() {
             problems.push(e.to_string());
         }
@@ -244,6 +279,8 @@ impl Scenario {
             market,
             venues,
             account: file.account,
+            liquidity,
+            bar_ns,
             plan,
             start_ns,
             end_ns,

@@ -11,6 +11,7 @@ mod error;
 mod exec;
 mod file;
 mod grid;
+mod liquidity;
 mod market;
 mod seed;
 
@@ -18,5 +19,6 @@ pub use error::ScenarioError;
 pub use exec::{execute, RunResult};
 pub use file::{MarketConfig, MarketKind, Scenario};
 pub use grid::{RunPlan, RunSpec};
+pub use liquidity::{LiquidityConfig, LiquidityKind};
 pub use market::{sha256_file, LoadedMarket};
 pub use seed::run_seed;

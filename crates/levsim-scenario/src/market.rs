@@ -5,6 +5,7 @@ use std::path::Path;
 
 use levsim_core::{FundingSeries, MarketTape};
 use levsim_data::{apply_gap_policy, load_funding, load_tape, DataReport};
+use levsim_engine::liquidity::LiquidityAny;
 use levsim_engine::VenueProfile;
 use sha2::{Digest, Sha256};
 
@@ -25,6 +26,8 @@ pub struct LoadedMarket {
     pub files: Vec<(String, String)>,
     /// The resolved venue configurations (in scenario order) for this market's symbol.
     pub venues: Vec<VenueProfile>,
+    /// The liquidity model every run starts from (each run gets a fresh copy).
+    pub liquidity: LiquidityAny,
 }
 
 /// Hex SHA-256 of a file's bytes.
@@ -47,7 +50,10 @@ impl LoadedMarket {
     /// opening leverage is allowed by the venue for its position size.
     pub fn load(sc: &Scenario) -> Result<Self, ScenarioError> {
         let m = &sc.market;
-        let (full, report) = load_tape(&m.file, m.format)?;
+        let (full, report) = match m.format {
+            Some(levsim_data::Format::Trades) => levsim_data::load_trade_bars(&m.file, sc.bar_ns)?,
+            f => load_tape(&m.file, f)?,
+        };
         let mut tape = full.window(sc.start_ns, sc.end_ns);
         if let Some(s) = &m.symbol {
             tape.symbol = s.clone();
@@ -129,6 +135,7 @@ impl LoadedMarket {
             filled_bars,
             files,
             venues,
+            liquidity: sc.liquidity.build(&sc.path)?,
         })
     }
 }

@@ -85,6 +85,36 @@ fn errors_name_the_field_path() {
             "market.file",
         ),
         (GOOD.replace("seed = 3", "seed = 3\nfoo = 1"), "foo"),
+        (
+            GOOD.replace("[account]", "[liquidity]\nmodel = \"linear\"\n[account]"),
+            "liquidity.depth",
+        ),
+        (
+            GOOD.replace("[account]", "[liquidity]\nmodel = \"sqrt\"\n[account]"),
+            "liquidity.y_sigma",
+        ),
+        (
+            GOOD.replace("[account]", "[liquidity]\nmodel = \"book\"\n[account]"),
+            "liquidity.file",
+        ),
+        (
+            GOOD.replace(
+                "[account]",
+                "[liquidity]\nmodel = \"linear\"\ndepth = 1e6\nscale = 0\n[account]",
+            ),
+            "liquidity.scale",
+        ),
+        (
+            GOOD.replace("[account]", "[liquidity]\nmodel = \"lienar\"\n[account]"),
+            "lienar",
+        ),
+        (
+            GOOD.replace(
+                "end = \"2020-03-12T06:00:00Z\"",
+                "end = \"2020-03-12T06:00:00Z\"\nbar = \"1x\"",
+            ),
+            "market.bar",
+        ),
     ];
     for (text, path) in cases {
         let e = parse(&text).unwrap_err();

@@ -26,7 +26,7 @@ use std::path::Path;
 use levsim_core::{Book, BookTape, TradeTape};
 use serde::Serialize;
 
-pub use trades::load_trades;
+pub use trades::{bars_from_trades, load_trades};
 
 use crate::reader::first_line;
 use crate::DataError;

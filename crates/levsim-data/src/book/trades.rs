@@ -153,3 +153,29 @@ fn load_parquet(path: &Path) -> Result<TradeTape, DataError> {
     }
     Ok(t)
 }
+
+/// OHLCV bars of `interval_ns` from trades: each bar opens at a multiple of
+/// the interval; intervals without trades are left out (gaps the scenario's
+/// `on_gap` handles). Volume is the traded size.
+pub fn bars_from_trades(t: &TradeTape, interval_ns: i64) -> levsim_core::MarketTape {
+    let mut out = levsim_core::MarketTape {
+        symbol: t.symbol.clone(),
+        interval_ns,
+        ..Default::default()
+    };
+    let mut i = 0;
+    while i < t.len() {
+        let bar = t.ts[i].div_euclid(interval_ns) * interval_ns;
+        let (o, mut h, mut l, mut c, mut v) = (t.price[i], t.price[i], t.price[i], t.price[i], 0.0);
+        while i < t.len() && t.ts[i] < bar + interval_ns {
+            let p = t.price[i];
+            h = h.max(p);
+            l = l.min(p);
+            c = p;
+            v += t.size[i];
+            i += 1;
+        }
+        out.push(bar, o, h, l, c, v);
+    }
+    out
+}

@@ -1,6 +1,7 @@
 //! Fills against a replayed order book with consumed liquidity that refills.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use levsim_core::{Book, BookSide, BookTape, TimestampNs};
 
@@ -13,7 +14,7 @@ use super::{decay, DecayingImpact, FillResult, LiquidityModel};
 /// the last price taken, decaying with the same half-life.
 #[derive(Debug, Clone)]
 pub struct BookLiquidity {
-    tape: BookTape,
+    tape: Arc<BookTape>,
     cursor: usize,
     book: Book,
     /// Size taken per (side, price bits) and when.
@@ -26,8 +27,8 @@ pub struct BookLiquidity {
 }
 
 impl BookLiquidity {
-    /// A model over `tape`.
-    pub fn new(tape: BookTape, scale: f64, resilience_s: f64) -> Self {
+    /// A model over `tape` (shared: runs clone the model, not the tape).
+    pub fn new(tape: Arc<BookTape>, scale: f64, resilience_s: f64) -> Self {
         Self {
             tape,
             cursor: 0,
@@ -174,14 +175,14 @@ mod tests {
             (8.0, (100.5 + 2.0 * 101.0 + 3.0 * 102.0) / 6.0, 3, 2.0),
         ];
         for (q, vwap, levels, unfilled) in cases {
-            let mut m = BookLiquidity::new(tape(), 1.0, 60.0);
+            let mut m = BookLiquidity::new(Arc::new(tape()), 1.0, 60.0);
             let f = m.fill(1, 100.0, q);
             assert!((f.vwap - vwap).abs() < 1e-12, "{q}: {}", f.vwap);
             assert_eq!(f.levels, levels, "{q}");
             assert!((f.unfilled - unfilled).abs() < 1e-12, "{q}");
         }
         // A sell of 2.5 takes 99.5 × 1 and 99 × 1.5.
-        let mut m = BookLiquidity::new(tape(), 1.0, 60.0);
+        let mut m = BookLiquidity::new(Arc::new(tape()), 1.0, 60.0);
         let f = m.fill(1, 100.0, -2.5);
         assert!((f.vwap - (99.5 + 1.5 * 99.0) / 2.5).abs() < 1e-12);
         assert_eq!(f.last_price, 99.0);
@@ -190,7 +191,7 @@ mod tests {
 
     #[test]
     fn consumed_liquidity_stays_consumed_then_refills_at_the_half_life() {
-        let mut m = BookLiquidity::new(tape(), 1.0, 60.0);
+        let mut m = BookLiquidity::new(Arc::new(tape()), 1.0, 60.0);
         m.fill(0, 100.0, -3.0); // takes 99.5 × 1 and 99 × 2
                                 // Right after: both levels are gone.
         let lv = m.effective_levels(0, BookSide::Bid);
@@ -206,7 +207,7 @@ mod tests {
         let lv = m.effective_levels(60_000_000_000, BookSide::Bid);
         assert!((lv[0].1 - 0.5).abs() < 1e-12 && lv[0].0 == 99.5, "{lv:?}");
         // A drained book (scale 0.5) fills less at each level.
-        let mut d = BookLiquidity::new(tape(), 0.5, 60.0);
+        let mut d = BookLiquidity::new(Arc::new(tape()), 0.5, 60.0);
         let f = d.fill(0, 100.0, 1.0);
         assert_eq!(f.levels, 2);
     }

@@ -45,7 +45,7 @@ impl LinearImpact {
 }
 
 impl LiquidityModel for LinearImpact {
-    /// Sells fill down to [`FLOOR`] of `mid` at most; the rest is unfilled.
+    /// Sells fill down to 1 % of `mid` at most; the rest is unfilled.
     fn fill(&mut self, t: TimestampNs, mid: f64, qty: f64) -> FillResult {
         let d = self.depth * self.scale;
         let max_sell = (1.0 - FLOOR) * d / mid;
@@ -103,21 +103,20 @@ impl SqrtImpact {
         self.y_sigma * (q.abs() / (self.volume * self.scale)).sqrt()
     }
 
-    /// Fits the model to a book by walking it: for orders of 1/16 … 1 of the
-    /// depth within `band` of mid (on the side they hit), it measures the
+    /// Fits the model to a book by walking it. On each side, for orders of
+    /// 1/16 … 1 of that side's depth within `band` of mid, it measures the
     /// move to the last level taken and fits `move = c·sqrt(q)` by least
-    /// squares on that grid (both sides pooled). It returns a model with
-    /// `V` = the mean depth within `band` and `Y·σ = c·sqrt(V)`, and the
-    /// fit's `c`. An order equal to the depth at `band` then moves the
-    /// price by about `band` when the book is square-root shaped.
+    /// squares (which weights the large orders a liquidation sends); the two
+    /// sides' `c` are combined geometrically. It returns a model with `V` =
+    /// the geometric mean of the two sides' depths within `band` and
+    /// `Y·σ = c·sqrt(V)`, and the fit's `c`. An order of `(band/c)²` then
+    /// moves the price by `band`: about the book's depth at `band` when the
+    /// book is square-root shaped.
     pub fn calibrate(book: &Book, band: f64, half_life_s: f64) -> Option<(Self, f64)> {
         let mid = book.mid()?;
         let (bid_depth, ask_depth) = book.depth_within(band)?;
-        let (mut sxy, mut sxx) = (0.0, 0.0);
-        for (levels, depth) in [
-            (book.asks().collect::<Vec<_>>(), ask_depth),
-            (book.bids().collect::<Vec<_>>(), bid_depth),
-        ] {
+        let fit = |levels: Vec<(f64, f64)>, depth: f64| -> Option<f64> {
+            let (mut sxy, mut sxx) = (0.0, 0.0);
             for k in 1..=16 {
                 let q = depth * k as f64 / 16.0;
                 let mut left = q;
@@ -130,22 +129,21 @@ impl SqrtImpact {
                     last = p;
                 }
                 let m = (last - mid).abs() / mid;
-                let x = q.sqrt();
-                sxy += x * m;
-                sxx += x * x;
+                sxy += q.sqrt() * m;
+                sxx += q;
             }
-        }
-        if sxx <= 0.0 {
-            return None;
-        }
-        let c = sxy / sxx;
-        let v = 0.5 * (bid_depth + ask_depth);
+            (sxx > 0.0 && sxy > 0.0).then(|| sxy / sxx)
+        };
+        let c_ask = fit(book.asks().collect(), ask_depth)?;
+        let c_bid = fit(book.bids().collect(), bid_depth)?;
+        let c = (c_ask * c_bid).sqrt();
+        let v = (bid_depth * ask_depth).sqrt();
         Some((Self::new(c * v.sqrt(), v, 1.0, half_life_s), c))
     }
 }
 
 impl LiquidityModel for SqrtImpact {
-    /// Sells fill down to [`FLOOR`] of `mid` at most; the rest is unfilled.
+    /// Sells fill down to 1 % of `mid` at most; the rest is unfilled.
     fn fill(&mut self, t: TimestampNs, mid: f64, qty: f64) -> FillResult {
         let max_sell = self.volume * self.scale * ((1.0 - FLOOR) / self.y_sigma).powi(2);
         let filled = if qty < 0.0 {

@@ -7,6 +7,7 @@
 //! | `nautilus-depth` | Binance depth snapshot / update CSV (`update_type` snap/set) | snap rows | `pu` = previous `last_update_id` |
 //! | `tardis-l2` | Tardis `incremental_book_L2` CSV (`is_snapshot`) | yes | none in the format |
 //! | `tardis-snapshot` | Tardis `book_snapshot_25` CSV (each row a full top-25 book) | every row | none |
+//! | `binance-book-depth` | Binance `bookDepth` bands (`timestamp,percentage,depth,notional`): one level per band at its average price | every sample | none |
 //!
 //! **Streams without a snapshot** (`binance-ws`): a level is known only once
 //! an update touches it; levels never touched are absent (the replayed book
@@ -19,6 +20,7 @@
 mod binance;
 mod bybit;
 mod csv_books;
+mod depth_bands;
 mod trades;
 
 use std::path::Path;
@@ -45,6 +47,8 @@ pub enum BookFormat {
     TardisL2,
     /// Tardis book_snapshot_25 CSV.
     TardisSnapshot,
+    /// Binance bookDepth percentage bands.
+    BinanceBookDepth,
 }
 
 /// What loading a book file found.
@@ -79,6 +83,8 @@ pub fn detect_book_format(path: &Path) -> Result<BookFormat, DataError> {
         Some(BookFormat::TardisL2)
     } else if line.starts_with("exchange,symbol,timestamp,local_timestamp,asks[0].price") {
         Some(BookFormat::TardisSnapshot)
+    } else if line.starts_with("timestamp,percentage,depth,notional") {
+        Some(BookFormat::BinanceBookDepth)
     } else {
         None
     };
@@ -112,6 +118,7 @@ pub fn load_book(
         BookFormat::NautilusDepth => csv_books::load_nautilus(path)?,
         BookFormat::TardisL2 => csv_books::load_tardis_l2(path)?,
         BookFormat::TardisSnapshot => csv_books::load_tardis_snapshot(path)?,
+        BookFormat::BinanceBookDepth => depth_bands::load(path)?,
     };
     // A book rebuilt from a snapshot and contiguous updates must never
     // cross; one without a snapshot, or with a gap after it, is repaired.

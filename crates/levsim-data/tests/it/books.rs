@@ -186,3 +186,47 @@ fn broken_books_get_their_errors() {
     let (_, _, r) = load_book(&p, None).unwrap();
     assert_eq!(r.sequence_gaps, 1);
 }
+
+/// Binance `bookDepth` bands: no sample of the real files is bundled, so
+/// this fixture is written here in the documented layout (cumulative depth
+/// and notional per ±1..2 % band) to check the conversion by hand.
+#[test]
+fn binance_book_depth_bands() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("BTCUSDT-bookDepth-2023-06-01.csv");
+    std::fs::write(
+        &p,
+        "timestamp,percentage,depth,notional\n\
+         2023-06-01 00:00:08,-2,30,2955\n\
+         2023-06-01 00:00:08,-1,10,995\n\
+         2023-06-01 00:00:08,1,20,2010\n\
+         2023-06-01 00:00:08,2,50,5040\n\
+         2023-06-01 00:00:38,-1,12,1194\n\
+         2023-06-01 00:00:38,1,8,804\n",
+    )
+    .unwrap();
+    assert_eq!(
+        detect_book_format(&p).unwrap(),
+        BookFormat::BinanceBookDepth
+    );
+    let (t, _, r) = load_book(&p, None).unwrap();
+    assert_eq!(r.messages, 2);
+    let mut b = Book::default();
+    b.apply(&t, 0);
+    // Bids: 10 at 995/10 = 99.5, then 20 at (2955 − 995)/20 = 98.
+    assert_eq!(
+        b.bids().collect::<Vec<_>>(),
+        vec![(99.5, 10.0), (98.0, 20.0)]
+    );
+    // Asks: 20 at 100.5, then 30 at (5040 − 2010)/30 = 101.
+    assert_eq!(
+        b.asks().collect::<Vec<_>>(),
+        vec![(100.5, 20.0), (101.0, 30.0)]
+    );
+    b.apply(&t, 1);
+    assert_eq!(b.levels(), (1, 1));
+    // A band whose cumulative depth shrinks is refused, naming its line.
+    std::fs::write(&p, "timestamp,percentage,depth,notional\n2023-06-01 00:00:08,1,20,2010\n2023-06-01 00:00:08,2,10,3000\n").unwrap();
+    let e = load_book(&p, None).unwrap_err().to_string();
+    assert!(e.contains("line 3") && e.contains("cumulative"), "{e}");
+}

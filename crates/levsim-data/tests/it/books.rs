@@ -230,3 +230,48 @@ fn binance_book_depth_bands() {
     let e = load_book(&p, None).unwrap_err().to_string();
     assert!(e.contains("line 3") && e.contains("cumulative"), "{e}");
 }
+
+/// Broken copies of the Binance recording and the Tardis and Nautilus CSVs.
+#[test]
+fn broken_recordings_and_csv_books() {
+    let dir = tempfile::tempdir().unwrap();
+    // A recording line cut in the middle of its JSON.
+    let lines: Vec<String> = text("hftbacktest_binance_usdm_btcusdt_20240808.jsonl.gz")
+        .lines()
+        .take(30)
+        .map(str::to_string)
+        .collect();
+    let mut cut = lines.clone();
+    let half = cut[12].len() / 2;
+    cut[12].truncate(half);
+    let p = dir.path().join("rec.jsonl");
+    std::fs::write(&p, cut.join("\n")).unwrap();
+    let e = load_book(&p, Some(BookFormat::BinanceWs))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("rec.jsonl") && e.contains("line 13") && e.contains("JSON"),
+        "{e}"
+    );
+    // A Tardis snapshot row with a bad amount.
+    let src = std::fs::read_to_string(
+        data_dir().join("tardis_sample_binance-futures_book_snapshot_25_BTCUSDT.csv"),
+    )
+    .unwrap();
+    let mut rows: Vec<String> = src.lines().map(str::to_string).collect();
+    let mut f: Vec<String> = rows[2].split(',').map(str::to_string).collect();
+    f[5] = "1.7x".into();
+    rows[2] = f.join(",");
+    let p = dir.path().join("snap.csv");
+    std::fs::write(&p, rows.join("\n")).unwrap();
+    let e = load_book(&p, None).unwrap_err().to_string();
+    assert!(e.contains("line 3") && e.contains("asks[0].amount"), "{e}");
+    // A Nautilus update with an unknown update type.
+    let src =
+        std::fs::read_to_string(data_dir().join("nautilus_binance_um_btcusdt-depth-update.csv"))
+            .unwrap();
+    let p = dir.path().join("upd.csv");
+    std::fs::write(&p, src.replacen(",set,", ",put,", 1)).unwrap();
+    let e = load_book(&p, None).unwrap_err().to_string();
+    assert!(e.contains("line 2") && e.contains("update_type"), "{e}");
+}

@@ -10,6 +10,7 @@
 mod error;
 mod exec;
 mod file;
+pub mod generators;
 mod grid;
 mod liquidity;
 mod market;

@@ -76,7 +76,21 @@ pub(crate) fn run(
         market.tape.len(),
         simulate_s
     );
-    for r in &results {
+    if sc.paths > 1 {
+        let start = market.tape.ts.first().copied().unwrap_or(0);
+        for a in levsim_scenario::aggregate(&results, start) {
+            println!(
+                "  {:<40} P(liq) {:.4} [{:.4}, {:.4}]  return p05 {:>8.2}%  p50 {:>8.2}%",
+                a.point_id,
+                a.p_liquidation,
+                a.p_liquidation_ci[0],
+                a.p_liquidation_ci[1],
+                a.return_pct_p05,
+                a.return_pct_p50
+            );
+        }
+    }
+    for r in results.iter().filter(|r| sc.paths == 1 && r.spec.path == 0) {
         let m = &r.output.metrics;
         println!(
             "  {:<40} return {:>9.2}%  liquidations {:>3}{}",

@@ -202,7 +202,7 @@ fn bad_input_exits_2_with_a_clear_message() {
     let o = levsim(&["run", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("market: missing field `file`"),
+        stderr(&o).contains("missing field `venue`"),
         "{}",
         stderr(&o)
     );

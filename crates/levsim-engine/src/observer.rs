@@ -64,10 +64,21 @@ impl SeriesRecorder {
             ..Default::default()
         }
     }
+
+    /// Keeps nothing (runs whose series nobody will look at).
+    pub fn disabled() -> Self {
+        Self {
+            stride: 0,
+            ..Default::default()
+        }
+    }
 }
 
 impl Observer for SeriesRecorder {
     fn on_bar(&mut self, s: &BarState) {
+        if self.stride == 0 {
+            return;
+        }
         if self.seen % self.stride == 0 || self.force_next {
             self.ts.push(s.ts);
             self.equity.push(s.equity);

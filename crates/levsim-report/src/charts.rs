@@ -255,7 +255,12 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         t.symbol.as_str()
     };
     let mut price_markers = Vec::new();
-    for (i, r) in input.results.iter().enumerate() {
+    for (i, r) in input
+        .results
+        .iter()
+        .filter(|r| r.spec.path == 0)
+        .enumerate()
+    {
         if r.output.liquidations.is_empty() {
             continue;
         }
@@ -322,7 +327,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     // Historical price beside each run's simulated mark, when a liquidity
     // model moved it.
     let close_at = |ts: i64| t.ts.binary_search(&ts).ok().map(|k| t.close[k]);
-    let moved = input.results.iter().any(|r| {
+    let moved = input.results.iter().filter(|r| r.spec.path == 0).any(|r| {
         r.series
             .ts
             .iter()
@@ -330,7 +335,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             .any(|(&ts, &m)| close_at(ts).is_some_and(|c| (m / c - 1.0).abs() > 1e-9))
     });
     if moved {
-        let first = &input.results[0].series;
+        let first = &input.results[0].series; // path 0 comes first in plan order
         let hist: Vec<(f64, f64)> = first
             .ts
             .iter()
@@ -341,11 +346,18 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             color: RGBColor(40, 40, 40),
             segments: vec![hist],
         }];
-        lines.extend(input.results.iter().enumerate().map(|(i, r)| Series {
-            name: format!("{} mark", r.spec.run_id),
-            color: color(i),
-            segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
-        }));
+        lines.extend(
+            input
+                .results
+                .iter()
+                .filter(|r| r.spec.path == 0)
+                .enumerate()
+                .map(|(i, r)| Series {
+                    name: format!("{} mark", r.spec.run_id),
+                    color: color(i),
+                    segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
+                }),
+        );
         let mark = Spec {
             title: format!("{sym}: historical price and simulated mark"),
             y_desc: "price (quote)".into(),

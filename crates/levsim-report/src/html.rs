@@ -48,6 +48,28 @@ pub(crate) fn write(
         .map(|l| esc(l))
         .collect();
     let _ = write!(h, "<p class=\"meta\">{}</p>", lines.join("<br>"));
+    if let Some((head, rows)) = crate::markdown::aggregate_rows(summary) {
+        let _ = write!(
+            h,
+            "<h2 id=\"aggregates\">Across {} paths</h2><table><thead><tr>",
+            sc.paths
+        );
+        for c in &head {
+            let _ = write!(h, "<th>{}</th>", esc(c));
+        }
+        let _ = write!(h, "</tr></thead><tbody>");
+        for r in rows {
+            let _ = write!(h, "<tr>");
+            for cell in r {
+                let _ = write!(h, "<td>{}</td>", esc(&cell));
+            }
+            let _ = write!(h, "</tr>");
+        }
+        let _ = write!(
+            h,
+            "</tbody></table><p class=\"meta\">P(liquidation): share of paths with at least one liquidation, with its Wilson 95 % interval. ES 5 %: mean return of the worst 5 % of paths. The runs table and the charts show path 0; results.parquet has every run.</p>"
+        );
+    }
     let _ = write!(h, "<h2 id=\"runs\">Runs</h2><table><thead><tr>");
     let (head, rows) = run_rows(input);
     for c in &head {

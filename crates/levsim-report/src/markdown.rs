@@ -35,6 +35,47 @@ pub(crate) fn num(v: f64, d: usize) -> String {
     out
 }
 
+/// The aggregates table (only when points have more than one run).
+pub(crate) fn aggregate_rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    let aggs = summary["aggregates"].as_array()?;
+    if !aggs.iter().any(|a| a["runs"].as_u64().unwrap_or(0) > 1) {
+        return None;
+    }
+    let head = vec![
+        "point",
+        "runs",
+        "P(liquidation)",
+        "95 % CI",
+        "return p05 %",
+        "return p50 %",
+        "ES 5 % (return %)",
+        "max DD p50 %",
+        "time to liq. p50 (h)",
+    ];
+    let f = |v: &Value, d: usize| v.as_f64().map_or("–".into(), |x| num(x, d));
+    let rows = aggs
+        .iter()
+        .map(|a| {
+            vec![
+                a["point_id"].as_str().unwrap_or("").to_string(),
+                a["runs"].to_string(),
+                f(&a["p_liquidation"], 4),
+                format!(
+                    "{} – {}",
+                    f(&a["p_liquidation_ci"][0], 4),
+                    f(&a["p_liquidation_ci"][1], 4)
+                ),
+                f(&a["return_pct_p05"], 2),
+                f(&a["return_pct_p50"], 2),
+                f(&a["expected_shortfall_5pct"], 2),
+                f(&a["max_drawdown_pct_p50"], 2),
+                f(&a["time_to_liquidation_h_p50"], 1),
+            ]
+        })
+        .collect();
+    Some((head, rows))
+}
+
 /// The rows of the runs table: one per run, as display strings.
 pub(crate) fn run_rows(input: &ReportInput<'_>) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let head = vec![
@@ -51,9 +92,11 @@ pub(crate) fn run_rows(input: &ReportInput<'_>) -> (Vec<&'static str>, Vec<Vec<S
         "avg lev",
         "in market %",
     ];
+    // One row per run on market path 0 (all runs of a historical market).
     let rows = input
         .results
         .iter()
+        .filter(|r| r.spec.path == 0)
         .map(|r| {
             let m = &r.output.metrics;
             vec![
@@ -94,6 +137,19 @@ pub(crate) fn write(
         let _ = writeln!(s, "- {line}");
     }
     let _ = writeln!(s);
+    if let Some((head, rows)) = aggregate_rows(summary) {
+        let _ = writeln!(s, "## Across {} paths\n", input.scenario.paths);
+        let _ = writeln!(s, "| {} |", head.join(" | "));
+        let _ = writeln!(
+            s,
+            "|{}|",
+            head.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+        );
+        for r in rows {
+            let _ = writeln!(s, "| {} |", r.join(" | "));
+        }
+        let _ = writeln!(s, "\n## Runs on path 0\n");
+    }
     let (head, rows) = run_rows(input);
     let _ = writeln!(s, "| {} |", head.join(" | "));
     let _ = writeln!(

@@ -38,6 +38,12 @@ pub(crate) fn write_results(dir: &Path, input: &ReportInput<'_>) -> Result<PathB
     };
     let cols = vec![
         Column::new("run_id".into(), s(&|i| rs[i].spec.run_id.clone())),
+        Column::new("point_id".into(), s(&|i| rs[i].spec.point_id.clone())),
+        Column::new(
+            "path".into(),
+            rs.iter().map(|r| r.spec.path as u64).collect::<Vec<u64>>(),
+        ),
+        Column::new("venue".into(), s(&|i| rs[i].spec.venue.clone())),
         Column::new("policy".into(), s(&|i| rs[i].spec.policy.clone())),
         Column::new(
             "params_json".into(),

@@ -100,7 +100,11 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
             "seed": sc.seed,
             "market": {
                 "kind": sc.market.kind,
-                "file": sc.market.file.display().to_string(),
+                "paths": sc.paths,
+                "file": match &sc.gbm {
+                    Some(g) => format!("generated: GBM μ {} σ {} ({} paths)", g.mu, g.sigma, sc.paths),
+                    None => sc.market.file.display().to_string(),
+                },
                 "symbol": t.symbol,
                 "start": t.ts.first().map(|&x| to_iso(x)),
                 "end": t.end_ns().map(to_iso),
@@ -117,6 +121,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
             "account": sc.account,
         },
         "runs": runs,
+        "aggregates": levsim_scenario::aggregate(input.results, t.ts.first().copied().unwrap_or(0)),
     })
 }
 

@@ -3,7 +3,7 @@
 use levsim_engine::{simulate_with, Market, RunOutput, SeriesRecorder};
 use rayon::prelude::*;
 
-use crate::{LoadedMarket, RunSpec, Scenario, ScenarioError};
+use crate::{path_seed, LoadedMarket, RunSpec, Scenario, ScenarioError};
 
 /// Points kept per time series for charts (every k-th bar).
 const SERIES_POINTS: usize = 4_000;
@@ -49,7 +49,24 @@ pub fn execute(
                     file: sc.path.clone(),
                     problems: vec![format!("policy[{}].{e}", spec.policy_index)],
                 })?;
-                let mut series = SeriesRecorder::new(stride);
+                // Generated markets draw the run's path here (never stored);
+                // time series are kept for path 0 only.
+                let generated;
+                let view = match &sc.gbm {
+                    Some(g) => {
+                        generated = g.path(path_seed(sc.seed, spec.path));
+                        Market {
+                            tape: &generated,
+                            funding: None,
+                        }
+                    }
+                    None => view,
+                };
+                let mut series = if spec.path == 0 {
+                    SeriesRecorder::new(stride)
+                } else {
+                    SeriesRecorder::disabled()
+                };
                 let mut liquidity = market.liquidity.clone();
                 let output = simulate_with(
                     view,

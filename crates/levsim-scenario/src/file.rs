@@ -8,6 +8,7 @@ use levsim_data::{Format, GapPolicy};
 use levsim_engine::{AccountConfig, VenueConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::generators::Gbm;
 use crate::grid::{expand, RunPlan};
 use crate::LiquidityConfig;
 use crate::ScenarioError;
@@ -18,17 +19,38 @@ use crate::ScenarioError;
 pub enum MarketKind {
     /// Replay a historical bar file.
     Historical,
+    /// Geometric Brownian motion paths (Monte Carlo).
+    Gbm,
 }
 
 /// The `[market]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketConfig {
-    /// Market kind (`"historical"`).
+    /// Market kind (`"historical"` or `"gbm"`).
     pub kind: MarketKind,
-    /// Bar file (relative paths: to the working directory, else to the
-    /// scenario file's directory).
+    /// Bar file of a historical market (relative paths: to the working
+    /// directory, else to the scenario file's directory).
+    #[serde(default)]
     pub file: PathBuf,
+    /// GBM: annual drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mu: Option<f64>,
+    /// GBM: annual volatility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+    /// GBM: step (bar) length, e.g. "1m", "1h".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dt: Option<String>,
+    /// GBM: path length, e.g. "7d".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<String>,
+    /// GBM: number of paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<usize>,
+    /// GBM: starting price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_price: Option<f64>,
     /// File format; detected when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
@@ -132,6 +154,10 @@ pub struct Scenario {
     pub liquidity: LiquidityConfig,
     /// Bar length for bars built from trades (ns).
     pub bar_ns: i64,
+    /// The generator of a `gbm` market.
+    pub gbm: Option<Gbm>,
+    /// Number of market paths (1 for a historical market).
+    pub paths: usize,
     /// Expanded runs.
     pub plan: RunPlan,
     /// Window start, parsed.
@@ -192,10 +218,31 @@ impl Scenario {
         }
         let mut market = file.market;
         let base = path.parent().unwrap_or(Path::new("."));
-        match resolve(&market.file, base) {
-            Ok(p) => market.file = p,
-            Err(e) => problems.push(format!("market.file: {e}")),
-        }
+        let gbm = match market.kind {
+            MarketKind::Historical => {
+                match resolve(&market.file, base) {
+                    Ok(p) => market.file = p,
+                    Err(e) => problems.push(format!("market.file: {e}")),
+                }
+                for (k, set) in [
+                    ("mu", market.mu.is_some()),
+                    ("sigma", market.sigma.is_some()),
+                    ("dt", market.dt.is_some()),
+                    ("horizon", market.horizon.is_some()),
+                    ("paths", market.paths.is_some()),
+                    ("start_price", market.start_price.is_some()),
+                ] {
+                    if set {
+                        problems.push(format!(
+                            "market.{k}: only for generated markets (kind = \"gbm\")"
+                        ));
+                    }
+                }
+                None
+            }
+            MarketKind::Gbm => gbm_from(&market, &mut problems),
+        };
+        let paths = gbm.as_ref().map_or(1, |_| market.paths.unwrap_or(1));
         if let Some(f) = &market.funding {
             match resolve(f, base) {
                 Ok(p) => market.funding = Some(p),
@@ -259,7 +306,7 @@ impl Scenario {
         } else {
             vec![String::new()]
         };
-        let plan = match expand(&file.policy, &labels, file.seed) {
+        let plan = match expand(&file.policy, &labels, paths, file.seed) {
             Ok(plan) => plan,
             Err(mut errs) => {
                 problems.append(&mut errs);
@@ -281,6 +328,8 @@ impl Scenario {
             account: file.account,
             liquidity,
             bar_ns,
+            gbm,
+            paths,
             plan,
             start_ns,
             end_ns,
@@ -288,6 +337,86 @@ impl Scenario {
             text: text.to_string(),
         })
     }
+}
+
+/// The GBM of a `kind = "gbm"` market; every problem names its field.
+fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
+    let before = problems.len();
+    if !m.file.as_os_str().is_empty() {
+        problems.push("market.file: not used by kind = \"gbm\"".into());
+    }
+    let need = |v: Option<f64>, k: &str, problems: &mut Vec<String>| -> f64 {
+        match v {
+            Some(x) if x.is_finite() => x,
+            Some(x) => {
+                problems.push(format!("market.{k}: must be finite, got {x}"));
+                0.0
+            }
+            None => {
+                problems.push(format!("market.{k}: required for kind = \"gbm\""));
+                0.0
+            }
+        }
+    };
+    let mu = m.mu.unwrap_or(0.0);
+    let sigma = need(m.sigma, "sigma", problems);
+    if m.sigma.is_some() && !(sigma > 0.0 && sigma < 20.0) {
+        problems.push(format!(
+            "market.sigma: must be in (0, 20) (annual), got {sigma}"
+        ));
+    }
+    let start_price = need(m.start_price, "start_price", problems);
+    if m.start_price.is_some() && !(start_price > 0.0) {
+        problems.push(format!(
+            "market.start_price: must be > 0, got {start_price}"
+        ));
+    }
+    let dur = |v: &Option<String>, k: &str, problems: &mut Vec<String>| -> i64 {
+        match v.as_deref().map(levsim_core::time::parse_duration) {
+            Some(Ok(ns)) if ns > 0 => ns,
+            Some(Ok(_)) => {
+                problems.push(format!("market.{k}: must be longer than zero"));
+                0
+            }
+            Some(Err(e)) => {
+                problems.push(format!("market.{k}: {e}"));
+                0
+            }
+            None => {
+                problems.push(format!("market.{k}: required for kind = \"gbm\""));
+                0
+            }
+        }
+    };
+    let dt_ns = dur(&m.dt, "dt", problems);
+    let horizon = dur(&m.horizon, "horizon", problems);
+    let paths = m.paths.unwrap_or(0);
+    if paths == 0 {
+        problems.push("market.paths: required, at least 1".into());
+    }
+    let start_ns = m
+        .start
+        .as_deref()
+        .and_then(|s| parse_iso(s).ok())
+        .unwrap_or(0);
+    if problems.len() > before {
+        return None;
+    }
+    let steps = (horizon / dt_ns).max(1) as usize;
+    if steps > 10_000_000 {
+        problems.push(format!(
+            "market.horizon: {steps} steps of dt is too many (at most 10,000,000)"
+        ));
+        return None;
+    }
+    Some(Gbm {
+        mu,
+        sigma,
+        dt_ns,
+        steps,
+        start_price,
+        start_ns,
+    })
 }
 
 /// Resolves a data path: as given (relative to the working directory) if it

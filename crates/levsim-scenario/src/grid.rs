@@ -18,6 +18,11 @@ pub struct RunSpec {
     pub venue_index: usize,
     /// Label of that venue configuration (empty when the scenario has one).
     pub venue: String,
+    /// Market path index (0 for a historical market).
+    pub path: usize,
+    /// The parameter point (venue, policy and parameters) without the path:
+    /// the key runs are aggregated by.
+    pub point_id: String,
     /// Policy kind name.
     pub policy: String,
     /// The scalar parameters (everything but `kind`), in file order.
@@ -65,31 +70,48 @@ fn fmt_value(v: &toml::Value) -> String {
 pub(crate) fn expand(
     tables: &[toml::Table],
     venues: &[String],
+    paths: usize,
     scenario_seed: u64,
 ) -> Result<RunPlan, Vec<String>> {
     let (policy_runs, problems) = expand_policies(tables);
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut runs = Vec::with_capacity(policy_runs.len() * venues.len());
+    let mut runs = Vec::with_capacity(policy_runs.len() * venues.len() * paths);
     for (vi, label) in venues.iter().enumerate() {
         for r in &policy_runs {
-            let run_id = if label.is_empty() {
+            let point_id = if label.is_empty() {
                 r.run_id.clone()
             } else {
                 format!("{label}/{}", r.run_id)
             };
-            runs.push(RunSpec {
-                index: runs.len(),
-                seed: run_seed(scenario_seed, &run_id),
-                run_id,
-                venue_index: vi,
-                venue: label.clone(),
-                ..r.clone()
-            });
+            for path in 0..paths {
+                // One path: the point's id; several: `point#path`.
+                let run_id = if paths > 1 {
+                    format!("{point_id}#{path}")
+                } else {
+                    point_id.clone()
+                };
+                runs.push(RunSpec {
+                    index: runs.len(),
+                    seed: run_seed(scenario_seed, &run_id),
+                    run_id,
+                    venue_index: vi,
+                    venue: label.clone(),
+                    path,
+                    point_id: point_id.clone(),
+                    ..r.clone()
+                });
+            }
         }
     }
     Ok(RunPlan { runs })
+}
+
+/// The seed of market path `path`: shared by every policy and venue that
+/// runs on it (common random numbers), independent of shards and threads.
+pub fn path_seed(scenario_seed: u64, path: usize) -> u64 {
+    run_seed(scenario_seed, &format!("path/{path}"))
 }
 
 /// The runs of the policy tables alone (no venue, no seed yet).
@@ -170,6 +192,8 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                 policy_index: pi,
                 venue_index: 0,
                 venue: String::new(),
+                path: 0,
+                point_id: String::new(),
                 policy: kind.to_string(),
                 params,
                 kind: kind_val,
@@ -217,7 +241,7 @@ mod tests {
             "[[policy]]\nkind = \"constant_leverage\"\nleverage = [2, 3]\nband = [0.1, 0.2]\n\
              [[policy]]\nkind = \"static\"\nleverage = 5\n",
         );
-        let plan = expand(&t, &[String::new()], 1).unwrap();
+        let plan = expand(&t, &[String::new()], 1, 1).unwrap();
         let ids: Vec<_> = plan.runs.iter().map(|r| r.run_id.as_str()).collect();
         assert_eq!(
             ids,
@@ -232,7 +256,7 @@ mod tests {
         assert_eq!(plan.runs[4].index, 4);
         assert_eq!(plan.runs[4].kind, PolicyKind::Static { leverage: 5.0 });
         // Two venue configurations: every policy run under each, prefixed.
-        let two = expand(&t, &["binance".into(), "hl".into()], 1).unwrap();
+        let two = expand(&t, &["binance".into(), "hl".into()], 1, 1).unwrap();
         assert_eq!(two.len(), 10);
         assert_eq!(
             two.runs[5].run_id,
@@ -246,12 +270,12 @@ mod tests {
     #[test]
     fn bad_points_and_fields_are_named() {
         let t = tables("[[policy]]\nkind = \"static\"\nleverage = [2, -1]\n");
-        let e = expand(&t, &[String::new()], 1).unwrap_err();
+        let e = expand(&t, &[String::new()], 1, 1).unwrap_err();
         assert!(e[0].starts_with("policy[0].leverage"), "{e:?}");
         let t = tables("[[policy]]\nkind = \"static\"\nleverage = 2\nbnad = 1\n");
-        let e = expand(&t, &[String::new()], 1).unwrap_err();
+        let e = expand(&t, &[String::new()], 1, 1).unwrap_err();
         assert!(e[0].contains("bnad"), "{e:?}");
         let t = tables("[[policy]]\nleverage = 2\n");
-        assert!(expand(&t, &[String::new()], 1).unwrap_err()[0].contains("kind"));
+        assert!(expand(&t, &[String::new()], 1, 1).unwrap_err()[0].contains("kind"));
     }
 }

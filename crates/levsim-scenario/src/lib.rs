@@ -7,6 +7,7 @@
 //! (`policy[1].band: …`). [`execute`] runs the plan in parallel with rayon;
 //! results come back in plan order and do not depend on the thread count.
 
+mod aggregate;
 mod error;
 mod exec;
 mod file;
@@ -16,10 +17,11 @@ mod liquidity;
 mod market;
 mod seed;
 
+pub use aggregate::{aggregate, quantile, wilson, Aggregate};
 pub use error::ScenarioError;
 pub use exec::{execute, RunResult};
 pub use file::{MarketConfig, MarketKind, Scenario};
-pub use grid::{RunPlan, RunSpec};
+pub use grid::{path_seed, RunPlan, RunSpec};
 pub use liquidity::{LiquidityConfig, LiquidityKind};
 pub use market::{sha256_file, LoadedMarket};
 pub use seed::run_seed;

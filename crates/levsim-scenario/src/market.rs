@@ -50,6 +50,31 @@ impl LoadedMarket {
     /// opening leverage is allowed by the venue for its position size.
     pub fn load(sc: &Scenario) -> Result<Self, ScenarioError> {
         let m = &sc.market;
+        if let Some(g) = &sc.gbm {
+            // Path 0 stands for the market in reports; runs draw their own.
+            let mut tape = g.path(crate::path_seed(sc.seed, 0));
+            tape.symbol = m.symbol.clone().unwrap_or_else(|| "GBM".into());
+            let venues = resolve_venues(sc, &tape.symbol)?;
+            let report = DataReport {
+                file: "generated".into(),
+                format: "gbm".into(),
+                rows: tape.len(),
+                first_ts: tape.ts.first().copied(),
+                last_ts: tape.ts.last().copied(),
+                interval_ns: tape.interval_ns,
+                time_unit: "generated".into(),
+                ..Default::default()
+            };
+            return Ok(Self {
+                tape,
+                funding: None,
+                report,
+                filled_bars: 0,
+                files: Vec::new(),
+                venues,
+                liquidity: sc.liquidity.build(&sc.path)?,
+            });
+        }
         let (full, report) = match m.format {
             Some(levsim_data::Format::Trades) => levsim_data::load_trade_bars(&m.file, sc.bar_ns)?,
             f => load_tape(&m.file, f)?,
@@ -80,46 +105,7 @@ impl LoadedMarket {
             Some(p) => Some(load_funding(p)?.window(sc.start_ns, tape.end_ns())),
             None => None,
         };
-        let mut problems = Vec::new();
-        let mut venues = Vec::new();
-        for (i, v) in sc.venues.iter().enumerate() {
-            match VenueProfile::resolve(v, &tape.symbol) {
-                Ok(p) => venues.push(p),
-                Err(levsim_engine::EngineError::Config { path, message })
-                    if sc.venues.len() > 1 =>
-                {
-                    problems.push(format!(
-                        "{}: {message}",
-                        path.replacen("venue", &format!("venue[{i}]"), 1)
-                    ));
-                }
-                Err(e) => problems.push(e.to_string()),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(ScenarioError::Invalid {
-                file: sc.path.clone(),
-                problems,
-            });
-        }
-        for r in &sc.plan.runs {
-            let venue = &venues[r.venue_index];
-            let lev = r.kind.opening_leverage();
-            let notional = lev * sc.account.capital;
-            let max = venue.max_leverage(notional);
-            if lev > max {
-                problems.push(format!(
-                    "policy[{}].leverage: {lev}x is above {}'s maximum of {max}x for a {notional:.0} position (run {})",
-                    r.policy_index, venue.name, r.run_id
-                ));
-            }
-        }
-        if !problems.is_empty() {
-            return Err(ScenarioError::Invalid {
-                file: sc.path.clone(),
-                problems,
-            });
-        }
+        let venues = resolve_venues(sc, &tape.symbol)?;
         let mut files = Vec::new();
         for p in std::iter::once(&m.file).chain(m.funding.iter()) {
             let sha = sha256_file(p).map_err(|source| levsim_data::DataError::Io {
@@ -136,6 +122,47 @@ impl LoadedMarket {
             files,
             venues,
             liquidity: sc.liquidity.build(&sc.path)?,
+        })
+    }
+}
+
+/// Resolves every venue configuration for `symbol` and checks each run's
+/// opening leverage against its venue; every problem names its field.
+fn resolve_venues(sc: &Scenario, symbol: &str) -> Result<Vec<VenueProfile>, ScenarioError> {
+    let mut problems = Vec::new();
+    let mut venues = Vec::new();
+    for (i, v) in sc.venues.iter().enumerate() {
+        match VenueProfile::resolve(v, symbol) {
+            Ok(p) => venues.push(p),
+            Err(levsim_engine::EngineError::Config { path, message }) if sc.venues.len() > 1 => {
+                problems.push(format!(
+                    "{}: {message}",
+                    path.replacen("venue", &format!("venue[{i}]"), 1)
+                ));
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if problems.is_empty() {
+        for r in sc.plan.runs.iter().filter(|r| r.path == 0) {
+            let venue = &venues[r.venue_index];
+            let lev = r.kind.opening_leverage();
+            let notional = lev * sc.account.capital;
+            let max = venue.max_leverage(notional);
+            if lev > max {
+                problems.push(format!(
+                    "policy[{}].leverage: {lev}x is above {}'s maximum of {max}x for a {notional:.0} position (run {})",
+                    r.policy_index, venue.name, r.point_id
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(venues)
+    } else {
+        Err(ScenarioError::Invalid {
+            file: sc.path.clone(),
+            problems,
         })
     }
 }

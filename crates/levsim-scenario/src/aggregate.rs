@@ -1,0 +1,144 @@
+//! Aggregates across paths: one row per parameter point (venue, policy,
+//! parameters), over all its runs.
+
+use serde::Serialize;
+
+use crate::RunResult;
+
+/// Statistics of one parameter point across market paths. Returns and
+/// drawdowns in percent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Aggregate {
+    /// Venue label / policy / parameters, without the path.
+    pub point_id: String,
+    /// Policy kind.
+    pub policy: String,
+    /// Venue label (empty when the scenario has one venue).
+    pub venue: String,
+    /// Policy parameters.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Number of runs (paths).
+    pub runs: usize,
+    /// Share of runs with at least one liquidation.
+    pub p_liquidation: f64,
+    /// Wilson 95 % interval of `p_liquidation`.
+    pub p_liquidation_ci: [f64; 2],
+    /// 5th percentile of the return.
+    pub return_pct_p05: f64,
+    /// Median return.
+    pub return_pct_p50: f64,
+    /// Median of the maximum drawdown.
+    pub max_drawdown_pct_p50: f64,
+    /// Mean return of the worst 5 % of runs (expected shortfall).
+    pub expected_shortfall_5pct: f64,
+    /// Median time to the first liquidation among liquidated runs (hours).
+    pub time_to_liquidation_h_p50: Option<f64>,
+    /// 99th percentile of bad debt (quote).
+    pub bad_debt_var_99: f64,
+}
+
+/// Linear-interpolated quantile of sorted data (`q` in [0, 1]).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Wilson score 95 % interval for `k` successes in `n` trials.
+pub fn wilson(k: usize, n: usize) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 1.0];
+    }
+    let (n, p, z) = (n as f64, k as f64 / n as f64, 1.959_963_984_540_054);
+    let d = 1.0 + z * z / n;
+    let c = (p + z * z / (2.0 * n)) / d;
+    let h = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
+    [(c - h).max(0.0), (c + h).min(1.0)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// Aggregates results by parameter point, in plan order of first appearance.
+pub fn aggregate(results: &[RunResult], start_ns: i64) -> Vec<Aggregate> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut groups: std::collections::HashMap<&str, Vec<&RunResult>> =
+        std::collections::HashMap::new();
+    for r in results {
+        let key = r.spec.point_id.as_str();
+        groups.entry(key).or_insert_with(|| {
+            order.push(key);
+            Vec::new()
+        });
+        if let Some(g) = groups.get_mut(key) {
+            g.push(r);
+        }
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let g = &groups[key];
+            let n = g.len();
+            let liquidated = g
+                .iter()
+                .filter(|r| r.output.metrics.liquidations > 0)
+                .count();
+            let returns = sorted(g.iter().map(|r| r.output.metrics.return_pct).collect());
+            let dd = sorted(
+                g.iter()
+                    .map(|r| r.output.metrics.max_drawdown_pct)
+                    .collect(),
+            );
+            let bad = sorted(g.iter().map(|r| r.output.metrics.bad_debt).collect());
+            let ttl = sorted(
+                g.iter()
+                    .filter_map(|r| r.output.metrics.first_liquidation_ts)
+                    .map(|t| (t - start_ns) as f64 / 3.6e12)
+                    .collect(),
+            );
+            let tail = ((n as f64 * 0.05).ceil() as usize).max(1);
+            let es = returns[..tail.min(n)].iter().sum::<f64>() / tail.min(n) as f64;
+            let first = g[0];
+            Aggregate {
+                point_id: key.to_string(),
+                policy: first.spec.policy.clone(),
+                venue: first.spec.venue.clone(),
+                params: first.spec.params.clone(),
+                runs: n,
+                p_liquidation: liquidated as f64 / n as f64,
+                p_liquidation_ci: wilson(liquidated, n),
+                return_pct_p05: quantile(&returns, 0.05),
+                return_pct_p50: quantile(&returns, 0.5),
+                max_drawdown_pct_p50: quantile(&dd, 0.5),
+                expected_shortfall_5pct: es,
+                time_to_liquidation_h_p50: (!ttl.is_empty()).then(|| quantile(&ttl, 0.5)),
+                bad_debt_var_99: quantile(&bad, 0.99),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_and_wilson() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(quantile(&v, 0.5), 3.0);
+        assert_eq!(quantile(&v, 0.25), 2.0);
+        assert_eq!(quantile(&v, 0.1), 1.4);
+        // Wilson interval for 10/100 (textbook value 0.0552–0.1744).
+        let [lo, hi] = wilson(10, 100);
+        assert!(
+            (lo - 0.0552).abs() < 5e-4 && (hi - 0.1744).abs() < 5e-4,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson(0, 0), [0.0, 1.0]);
+    }
+}

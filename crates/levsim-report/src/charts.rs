@@ -141,7 +141,8 @@ macro_rules! draw_body {
             .map_err(|e| e.to_string())?;
         for s in &spec.lines {
             let style = ShapeStyle::from(&s.color).stroke_width(2);
-            let mut first = true;
+            // Series without a name share a neighbour's legend entry.
+            let mut first = !s.name.is_empty();
             for seg in &s.segments {
                 let drawn = chart
                     .draw_series(LineSeries::new(seg.iter().copied(), style))
@@ -373,6 +374,9 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             "The simulated mark is the historical price moved by the impact of each run's own orders (liquidity model), decaying with its half-life.".into(),
         )?);
     }
+    if let Some(g) = &input.scenario.gbm {
+        charts.push(render_fan(dir, input, g, x_range)?);
+    }
     let mut base = vec![
         render(
             dir,
@@ -390,4 +394,82 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     ];
     base.extend(charts);
     Ok(base)
+}
+
+/// A fan of the generated paths: 5/25/50/75/95 % quantiles of the close at
+/// every step over up to 500 paths, and 20 sample paths.
+fn render_fan(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    g: &levsim_scenario::generators::Gbm,
+    x_range: (f64, f64),
+) -> Result<Chart, ReportError> {
+    let sc = input.scenario;
+    let n = sc.paths.min(500);
+    let paths: Vec<levsim_core::MarketTape> = (0..n)
+        .map(|k| g.path(levsim_scenario::path_seed(sc.seed, k)))
+        .collect();
+    let mut bands: Vec<Vec<(f64, f64)>> = (0..5).map(|_| Vec::with_capacity(g.steps)).collect();
+    let mut col = vec![0.0; n];
+    for (k, &t) in paths[0].ts.iter().enumerate() {
+        for (c, p) in col.iter_mut().zip(&paths) {
+            *c = p.close[k];
+        }
+        col.sort_by(f64::total_cmp);
+        for (band, q) in bands.iter_mut().zip([0.05, 0.25, 0.5, 0.75, 0.95]) {
+            band.push((t as f64, levsim_scenario::quantile(&col, q)));
+        }
+    }
+    let grey = RGBColor(205, 205, 205);
+    let mut lines: Vec<Series> = paths
+        .iter()
+        .take(20)
+        .enumerate()
+        .map(|(i, p)| Series {
+            name: if i == 0 {
+                "sample paths".into()
+            } else {
+                String::new()
+            },
+            color: grey,
+            segments: vec![p
+                .ts
+                .iter()
+                .zip(&p.close)
+                .map(|(&t, &c)| (t as f64, c))
+                .collect()],
+        })
+        .collect();
+    let names = ["5 % / 95 %", "25 % / 75 %", "median", "", ""];
+    let styles = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(40, 40, 40),
+    ];
+    for (b, band) in bands.into_iter().enumerate() {
+        let (name, color) = match b {
+            0 | 4 => (if b == 0 { names[0] } else { "" }, styles[0]),
+            1 | 3 => (if b == 1 { names[1] } else { "" }, styles[1]),
+            _ => (names[2], styles[2]),
+        };
+        lines.push(Series {
+            name: name.into(),
+            color,
+            segments: vec![band],
+        });
+    }
+    let spec = Spec {
+        title: format!("Generated paths: quantiles over {n} of {} paths", sc.paths),
+        y_desc: "price (quote)".into(),
+        log_y: false,
+        lines,
+        markers: vec![],
+        x_range,
+    };
+    render(
+        dir,
+        "fan",
+        &spec,
+        format!("Closes of the generated paths (GBM, σ {} per year): 5–95 % and 25–75 % quantile bands, the median, and 20 sample paths in grey.", g.sigma),
+    )
 }

@@ -122,16 +122,14 @@ macro_rules! draw_body {
             .x_label_formatter(&|x| time_label(*x, span))
             .y_label_formatter(&|y| {
                 let a = y.abs();
-                num(
-                    *y,
-                    if a >= 100.0 {
-                        0
-                    } else if a >= 1.0 {
-                        2
-                    } else {
-                        4
-                    },
-                )
+                let d = if a >= 100.0 || a < 1e-12 {
+                    0
+                } else if a >= 1.0 {
+                    2
+                } else {
+                    4
+                };
+                num(*y, d)
             })
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
@@ -300,6 +298,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         input
             .results
             .iter()
+            .filter(|r| r.spec.path == 0)
             .enumerate()
             .map(|(i, r)| Series {
                 name: r.spec.run_id.clone(),

@@ -122,7 +122,7 @@ macro_rules! draw_body {
             .x_label_formatter(&|x| time_label(*x, span))
             .y_label_formatter(&|y| {
                 let a = y.abs();
-                let d = if a >= 100.0 || a < 1e-12 {
+                let d = if !(1e-12..100.0).contains(&a) {
                     0
                 } else if a >= 1.0 {
                     2

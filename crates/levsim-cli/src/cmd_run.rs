@@ -4,8 +4,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use levsim_report::{prepare_out_dir, write_report, ReportError, ReportInput, Timings};
-use levsim_scenario::{execute, LoadedMarket, Scenario};
+use levsim_report::{
+    prepare_out_dir, write_report, write_results_to, ReportError, ReportInput, Timings,
+};
+use levsim_scenario::{
+    execute, execute_shard, merge_shards, shard_scenario, write_shard, LoadedMarket, Scenario,
+    Shard,
+};
 
 use crate::Failure;
 
@@ -14,7 +19,11 @@ pub(crate) fn run(
     out: Option<PathBuf>,
     threads: usize,
     quiet: bool,
+    shard: Option<&str>,
 ) -> Result<(), Failure> {
+    let shard = shard
+        .map(|s| Shard::parse(s).map_err(|e| Failure::input(anyhow::anyhow!("--shard: {e}"))))
+        .transpose()?;
     let t0 = Instant::now();
     let started_at = levsim_core::time::to_iso(
         std::time::SystemTime::now()
@@ -24,6 +33,23 @@ pub(crate) fn run(
     let sc = Scenario::load(path).map_err(Failure::input)?;
     let market = LoadedMarket::load(&sc).map_err(Failure::input)?;
     let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&sc.name));
+    if let Some(shard) = shard {
+        let results =
+            execute_shard(&sc, &market, Some(shard), threads, &|| {}).map_err(Failure::input)?;
+        let json = write_shard(&out, shard, &sc, &results).map_err(Failure::other)?;
+        let pq = out.join(format!("{}.parquet", shard.stem()));
+        write_results_to(&pq, &results).map_err(Failure::other)?;
+        println!(
+            "{}: shard {}/{}: {} runs → {} and {}",
+            sc.name,
+            shard.index,
+            shard.count,
+            results.len(),
+            json.display(),
+            pq.display()
+        );
+        return Ok(());
+    }
     prepare_out_dir(&out).map_err(|e| match e {
         ReportError::ForeignDirectory(_) => Failure::input(e),
         other => Failure::other(other),
@@ -103,5 +129,36 @@ pub(crate) fn run(
         );
     }
     println!("report: {}", files.index_html.display());
+    Ok(())
+}
+
+pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
+    let path = shard_scenario(dirs).map_err(Failure::input)?;
+    let sc = Scenario::load(&path).map_err(Failure::input)?;
+    let market = LoadedMarket::load(&sc).map_err(Failure::input)?;
+    let results = merge_shards(dirs, &sc).map_err(Failure::input)?;
+    prepare_out_dir(out).map_err(|e| match e {
+        ReportError::ForeignDirectory(_) => Failure::input(e),
+        other => Failure::other(other),
+    })?;
+    let command: Vec<String> = std::env::args().collect();
+    let files = write_report(
+        out,
+        &ReportInput {
+            scenario: &sc,
+            market: &market,
+            results: &results,
+            timings: &Timings::default(),
+            command: &command.join(" "),
+        },
+    )
+    .map_err(Failure::other)?;
+    println!(
+        "{}: merged {} runs from {} dir(s); report: {}",
+        sc.name,
+        results.len(),
+        dirs.len(),
+        files.index_html.display()
+    );
     Ok(())
 }

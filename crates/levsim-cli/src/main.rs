@@ -38,6 +38,21 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Run only shard I of N (runs with index % N == I) and write
+        /// DIR/shard-IIIII-of-NNNNN.{json,parquet} instead of a report;
+        /// `levsim merge` builds the report from all shards.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
+    /// Merge shard directories into the report a single run builds; fails
+    /// (exit 2) if a shard is missing, doubled or from another scenario.
+    Merge {
+        /// Directories holding shard-*-of-*.json files.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Report directory.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Inspect or convert market-data files.
     Data {
@@ -172,7 +187,9 @@ fn main() -> ExitCode {
             out,
             threads,
             quiet,
-        } => cmd_run::run(&scenario, out, threads, quiet),
+            shard,
+        } => cmd_run::run(&scenario, out, threads, quiet, shard.as_deref()),
+        Command::Merge { dirs, out } => cmd_run::merge(&dirs, &out),
         Command::Data { command } => match command {
             DataCommand::Inspect { file, format, json } => {
                 cmd_data::inspect(&file, format.as_deref(), json)

@@ -1,14 +1,14 @@
 //! Per-run metrics, accumulated in the loop without storing the path.
 
 use levsim_core::TimestampNs;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::venue::waterfall::Waterfall;
 use crate::venue::InsuranceFund;
 
 /// What one run produced. Money is in quote currency; percentages are in
 /// percent (12.5 = 12.5 %).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMetrics {
     /// Equity at the end of the last bar.
     pub final_equity: f64,

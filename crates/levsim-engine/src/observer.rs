@@ -65,6 +65,26 @@ impl SeriesRecorder {
         }
     }
 
+    /// A recorder holding columns read back from storage (nothing more is
+    /// recorded into it).
+    pub fn from_columns(
+        ts: Vec<TimestampNs>,
+        equity: Vec<f64>,
+        leverage: Vec<f64>,
+        liquidation_price: Vec<f64>,
+        mark: Vec<f64>,
+    ) -> Self {
+        Self {
+            stride: 0,
+            ts,
+            equity,
+            leverage,
+            liquidation_price,
+            mark,
+            ..Default::default()
+        }
+    }
+
     /// Keeps nothing (runs whose series nobody will look at).
     pub fn disabled() -> Self {
         Self {

@@ -165,18 +165,21 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
             for (k, p) in path.into_iter().enumerate() {
                 // Path points are a third of a bar apart (for cooldowns).
                 let at = ts + (k as i64 + 1) * tape.interval_ns / 3;
-                let p = p * (1.0 + cx.liq.impact(at));
-                // On the way to `p` the price crosses each liquidation price
-                // in turn: after a partial one the rest has a new, further
-                // one that `p` may also be beyond.
-                while cx.pos.is_open() && cx.pos.crossed(p) {
+                // On the way to the point the mark crosses each liquidation
+                // price in turn: after a partial one the rest has a new,
+                // further one the point may also be beyond, and the forced
+                // order's own impact has moved the mark, so both are read
+                // again.
+                let raw = p;
+                let mark = |liq: &L| raw * (1.0 + liq.impact(at));
+                while cx.pos.is_open() && cx.pos.crossed(mark(cx.liq)) {
                     let lp = cx.pos.liq;
                     cx.liquidate(ts, at, lp, false);
                 }
                 if !cx.pos.is_open() {
                     break;
                 }
-                cx.acc.mark_equity(cx.pos.equity(p));
+                cx.acc.mark_equity(cx.pos.equity(mark(cx.liq)));
             }
         }
         let close = tape.close[i] * (1.0 + cx.liq.impact(ts + tape.interval_ns));
@@ -273,6 +276,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
             FillReason::Rebalance
         };
         let qty_before = self.pos.qty;
+        let impact_before = self.liq.impact(ts);
         let px = self.execute(ts, price, target - qty_before);
         let fee = self.pos.trade_to(target, px, self.venue.taker_fee);
         self.pos.refresh(self.venue);
@@ -286,6 +290,16 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
             fee,
             reason,
         });
+        // A trade whose own slippage and impact leave the position at or
+        // beyond maintenance is liquidated on the spot, at the mark.
+        let mark = price * (1.0 + self.liq.impact(ts)) / (1.0 + impact_before);
+        let q = self.pos.qty.abs();
+        if self.pos.is_open()
+            && (self.pos.crossed(mark)
+                || self.pos.equity(mark) <= self.venue.margin.maintenance(q * mark, q))
+        {
+            self.liquidate(ts, ts, mark, true);
+        }
     }
 
     /// Liquidates at `fill` (the liquidation price on a continuous cross, the
@@ -556,9 +570,10 @@ fn tier_reduction(venue: &VenueProfile, qty: f64, price: f64, equity: f64) -> Op
     };
     let notional = qty * price;
     let brackets = table.brackets();
+    // A position just cut to a cap is in the lower bracket, rounding aside.
     let k = brackets
         .iter()
-        .position(|b| notional <= b.cap)
+        .position(|b| notional <= b.cap * (1.0 + 1e-9))
         .unwrap_or(brackets.len() - 1);
     let lower = brackets.get(k.checked_sub(1)?)?;
     let keep = lower.cap / price;

@@ -19,6 +19,8 @@ mod manifest;
 mod markdown;
 mod outdir;
 mod parquet;
+
+pub use parquet::write_results_to;
 mod summary;
 
 use std::path::{Path, PathBuf};

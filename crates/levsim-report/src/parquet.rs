@@ -27,7 +27,14 @@ fn write_df(path: &Path, df: &mut DataFrame) -> Result<(), ReportError> {
 /// then every metric of `summary.json` under the same name, with
 /// `first_liquidation_ts` as ISO text and `first_liquidation_ts_ns` as i64.
 pub(crate) fn write_results(dir: &Path, input: &ReportInput<'_>) -> Result<PathBuf, ReportError> {
-    let rs = input.results;
+    let path = dir.join("results.parquet");
+    write_results_to(&path, input.results)?;
+    Ok(path)
+}
+
+/// Writes result rows (one per run, the columns of `results.parquet`) to
+/// `path`, through a temporary file and a rename.
+pub fn write_results_to(path: &Path, rs: &[levsim_scenario::RunResult]) -> Result<(), ReportError> {
     let n = rs.len();
     let s = |f: &dyn Fn(usize) -> String| -> Vec<String> { (0..n).map(f).collect() };
     let f = |g: &dyn Fn(&levsim_engine::RunMetrics) -> f64| -> Vec<f64> {
@@ -113,10 +120,8 @@ pub(crate) fn write_results(dir: &Path, input: &ReportInput<'_>) -> Result<PathB
                 .collect::<Vec<u64>>(),
         ),
     ];
-    let path = dir.join("results.parquet");
-    let mut df = DataFrame::new(n, cols).map_err(perr(&path))?;
-    write_df(&path, &mut df)?;
-    Ok(path)
+    let mut df = DataFrame::new(n, cols).map_err(perr(path))?;
+    write_df(path, &mut df)
 }
 
 /// Long format: `run_id`, `ts_ns`, `equity`, `leverage`, `liquidation_price`.

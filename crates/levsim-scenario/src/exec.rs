@@ -28,6 +28,17 @@ pub fn execute(
     threads: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunResult>, ScenarioError> {
+    execute_shard(sc, market, None, threads, progress)
+}
+
+/// [`execute`] for the runs of one shard (`None`: all runs).
+pub fn execute_shard(
+    sc: &Scenario,
+    market: &LoadedMarket,
+    shard: Option<crate::Shard>,
+    threads: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<RunResult>, ScenarioError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -44,6 +55,7 @@ pub fn execute(
         sc.plan
             .runs
             .par_iter()
+            .filter(|spec| shard.is_none_or(|s| s.owns(spec.index)))
             .map(|spec| {
                 let mut policy = spec.kind.build().map_err(|e| ScenarioError::Invalid {
                     file: sc.path.clone(),

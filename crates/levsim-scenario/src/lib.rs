@@ -16,12 +16,14 @@ mod grid;
 mod liquidity;
 mod market;
 mod seed;
+mod shard;
 
 pub use aggregate::{aggregate, quantile, wilson, Aggregate};
 pub use error::ScenarioError;
-pub use exec::{execute, RunResult};
+pub use exec::{execute, execute_shard, RunResult};
 pub use file::{MarketConfig, MarketKind, Scenario};
 pub use grid::{path_seed, RunPlan, RunSpec};
 pub use liquidity::{LiquidityConfig, LiquidityKind};
 pub use market::{sha256_file, LoadedMarket};
 pub use seed::run_seed;
+pub use shard::{merge_shards, shard_scenario, write_shard, Shard};

@@ -4,34 +4,24 @@
 //! times (monotonic in the recording; exchange times of different streams
 //! interleave out of order). There is no snapshot: see the module docs.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use levsim_core::{BookMessageKind, BookSide, BookTape, TradeTape};
 use serde_json::Value;
 
 use super::bybit::levels;
-use super::{check_level, check_time, Loaded};
-use crate::reader::open;
+use super::{check_level, check_time, parse_json, text_lines, Loaded};
 use crate::DataError;
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, DataError> {
     let file = path.display().to_string();
-    let reader = BufReader::new(open(path)?);
     let mut tape = BookTape::new("");
     let mut trades = TradeTape::default();
     let mut lines = Vec::new();
     let mut prev_u: Option<u64> = None;
     let mut prev_ts = None;
-    for (i, l) in reader.lines().enumerate() {
-        let line = i as u64 + 1;
-        let l = l.map_err(|source| DataError::Io {
-            file: file.clone(),
-            source,
-        })?;
-        if l.trim().is_empty() {
-            continue;
-        }
+    for item in text_lines(path)? {
+        let (line, l) = item?;
         let (ts_txt, json) = l.split_once(' ').ok_or_else(|| DataError::Row {
             file: file.clone(),
             line,
@@ -45,11 +35,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, DataError> {
         })?;
         check_time(&file, line, prev_ts, ts)?;
         prev_ts = Some(ts);
-        let v: Value = serde_json::from_str(json).map_err(|e| DataError::Row {
-            file: file.clone(),
-            line,
-            message: format!("not JSON: {e}"),
-        })?;
+        let v: Value = parse_json(&file, line, json)?;
         let data = v.get("data").unwrap_or(&v);
         let bad = |field: &str, m: &str| DataError::Field {
             file: file.clone(),

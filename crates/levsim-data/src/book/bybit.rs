@@ -1,13 +1,11 @@
 //! Bybit order-book JSONL: `{topic, type: snapshot|delta, ts (ms), data: {s, b, a, u, seq}}`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use levsim_core::{BookMessageKind, BookSide, BookTape, TradeTape};
 use serde_json::Value;
 
-use super::{check_level, check_time, Loaded};
-use crate::reader::open;
+use super::{check_level, check_time, parse_json, text_lines, Loaded};
 use crate::DataError;
 
 fn field<'a>(file: &str, line: u64, v: &'a Value, path: &[&str]) -> Result<&'a Value, DataError> {
@@ -62,25 +60,13 @@ pub(crate) fn levels(
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, DataError> {
     let file = path.display().to_string();
-    let reader = BufReader::new(open(path)?);
     let mut tape = BookTape::new("");
     let mut lines = Vec::new();
     let mut prev_u: Option<u64> = None;
     let mut prev_ts = None;
-    for (i, l) in reader.lines().enumerate() {
-        let line = i as u64 + 1;
-        let l = l.map_err(|source| DataError::Io {
-            file: file.clone(),
-            source,
-        })?;
-        if l.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(&l).map_err(|e| DataError::Row {
-            file: file.clone(),
-            line,
-            message: format!("not JSON: {e}"),
-        })?;
+    for item in text_lines(path)? {
+        let (line, l) = item?;
+        let v: Value = parse_json(&file, line, &l)?;
         let kind = match field(&file, line, &v, &["type"])?.as_str() {
             Some("snapshot") => BookMessageKind::Snapshot,
             Some("delta") => BookMessageKind::Delta,

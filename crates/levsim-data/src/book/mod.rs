@@ -252,3 +252,37 @@ pub(crate) fn check_time(
     }
     Ok(())
 }
+
+/// The non-empty lines of a (possibly gzip) text file with their 1-based
+/// line numbers; read errors name the file.
+pub(crate) fn text_lines(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<(u64, String), DataError>>, DataError> {
+    use std::io::BufRead;
+    let file = path.display().to_string();
+    let reader = std::io::BufReader::new(crate::reader::open(path)?);
+    Ok(reader
+        .lines()
+        .enumerate()
+        .map(move |(i, l)| {
+            l.map(|l| (i as u64 + 1, l))
+                .map_err(|source| DataError::Io {
+                    file: file.clone(),
+                    source,
+                })
+        })
+        .filter(|r| !matches!(r, Ok((_, l)) if l.trim().is_empty())))
+}
+
+/// Parses one JSON line, naming the file and line when it is not JSON.
+pub(crate) fn parse_json(
+    file: &str,
+    line: u64,
+    text: &str,
+) -> Result<serde_json::Value, DataError> {
+    serde_json::from_str(text).map_err(|e| DataError::Row {
+        file: file.into(),
+        line,
+        message: format!("not JSON: {e}"),
+    })
+}

@@ -51,6 +51,7 @@ pub fn execute_shard(
         tape: &market.tape,
         funding: market.funding.as_ref(),
     };
+    let drains = crate::shocks::drain_windows(&sc.shocks);
     pool.install(|| {
         sc.plan
             .runs
@@ -62,24 +63,30 @@ pub fn execute_shard(
                     problems: vec![format!("policy[{}].{e}", spec.policy_index)],
                 })?;
                 // Generated markets draw the run's path here (never stored);
-                // time series are kept for path 0 only.
+                // path 0 is the market already loaded, and the only one whose
+                // time series are kept.
                 let generated;
                 let view = match &sc.gbm {
-                    Some(g) => {
-                        generated = g.path(path_seed(sc.seed, spec.path));
+                    Some(g) if spec.path != 0 => {
+                        let mut t = g.path(path_seed(sc.seed, spec.path));
+                        crate::shocks::apply(&sc.shocks, &mut t, &mut None);
+                        generated = t;
                         Market {
                             tape: &generated,
                             funding: None,
                         }
                     }
-                    None => view,
+                    _ => view,
                 };
                 let mut series = if spec.path == 0 {
                     SeriesRecorder::new(stride)
                 } else {
                     SeriesRecorder::disabled()
                 };
-                let mut liquidity = market.liquidity.clone();
+                let mut liquidity = crate::shocks::Drained {
+                    inner: market.liquidity.clone(),
+                    windows: drains.clone(),
+                };
                 let output = simulate_with(
                     view,
                     &market.venues[spec.venue_index],

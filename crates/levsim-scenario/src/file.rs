@@ -88,6 +88,8 @@ struct ScenarioFile {
     account: AccountConfig,
     #[serde(default)]
     liquidity: LiquidityConfig,
+    #[serde(default)]
+    shock: Vec<crate::shocks::ShockConfig>,
     policy: Vec<toml::Table>,
 }
 
@@ -158,6 +160,8 @@ pub struct Scenario {
     pub gbm: Option<Gbm>,
     /// Number of market paths (1 for a historical market).
     pub paths: usize,
+    /// Shock overlays, in file order.
+    pub shocks: Vec<crate::shocks::Shock>,
     /// Expanded runs.
     pub plan: RunPlan,
     /// Window start, parsed.
@@ -266,6 +270,19 @@ impl Scenario {
                 problems.push("market.end: must be after market.start".into());
             }
         }
+        let shocks: Vec<crate::shocks::Shock> = file
+            .shock
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.build(i, &mut problems))
+            .collect();
+        for (i, c) in file.shock.iter().enumerate() {
+            if c.kind == crate::shocks::ShockKind::FundingSpike && market.funding.is_none() {
+                problems.push(format!(
+                    "shock[{i}].kind: funding_spike needs funding payments (market.funding)"
+                ));
+            }
+        }
         let mut liquidity = file.liquidity;
         liquidity.validate(&mut problems);
         for (field, p) in [
@@ -330,6 +347,7 @@ impl Scenario {
             bar_ns,
             gbm,
             paths,
+            shocks,
             plan,
             start_ns,
             end_ns,

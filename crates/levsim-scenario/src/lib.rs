@@ -17,6 +17,7 @@ mod liquidity;
 mod market;
 mod seed;
 mod shard;
+pub mod shocks;
 
 pub use aggregate::{aggregate, quantile, wilson, Aggregate};
 pub use error::ScenarioError;

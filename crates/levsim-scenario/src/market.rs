@@ -53,6 +53,7 @@ impl LoadedMarket {
         if let Some(g) = &sc.gbm {
             // Path 0 stands for the market in reports; runs draw their own.
             let mut tape = g.path(crate::path_seed(sc.seed, 0));
+            crate::shocks::apply(&sc.shocks, &mut tape, &mut None);
             tape.symbol = m.symbol.clone().unwrap_or_else(|| "GBM".into());
             let venues = resolve_venues(sc, &tape.symbol)?;
             let report = DataReport {
@@ -101,10 +102,11 @@ impl LoadedMarket {
             });
         }
         let filled_bars = apply_gap_policy(&m.file, &mut tape, &report, m.on_gap)?;
-        let funding = match &m.funding {
+        let mut funding = match &m.funding {
             Some(p) => Some(load_funding(p)?.window(sc.start_ns, tape.end_ns())),
             None => None,
         };
+        crate::shocks::apply(&sc.shocks, &mut tape, &mut funding);
         let venues = resolve_venues(sc, &tape.symbol)?;
         let mut files = Vec::new();
         for p in std::iter::once(&m.file).chain(m.funding.iter()) {

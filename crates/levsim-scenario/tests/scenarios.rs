@@ -247,3 +247,40 @@ leverage = [5, 20]
     let e = parse(&text.replace("sigma = 0.8\n", "")).unwrap_err();
     assert!(e.contains("market.sigma: required"), "{e}");
 }
+
+#[test]
+fn a_gap_shock_liquidates_what_the_plain_history_does_not() {
+    let sc = parse(GOOD).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let plain = execute(&sc, &m, 1, &|| {}).unwrap();
+    // A 30 % gap down in the middle of the window: a 10x long cannot survive
+    // it (its whole margin is a 10 % move), a 2x long can.
+    let shocked_text =
+        format!("{GOOD}\n[[shock]]\nkind = \"gap\"\nat = \"2020-03-12T03:00:00Z\"\nsize = -0.3\n");
+    let sc = parse(&shocked_text).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let shocked = execute(&sc, &m, 2, &|| {}).unwrap();
+    let find = |runs: &[levsim_scenario::RunResult], id: &str| {
+        runs.iter()
+            .find(|r| r.spec.run_id == id)
+            .unwrap()
+            .output
+            .metrics
+            .clone()
+    };
+    let ten = find(&shocked, "static[leverage=10]");
+    assert_eq!(ten.liquidations, 1);
+    let two = find(&shocked, "static[leverage=2]");
+    assert_eq!(two.liquidations, 0);
+    assert!(two.final_equity < find(&plain, "static[leverage=2]").final_equity);
+    // A bad shock names its field; a funding spike needs funding.
+    for (extra, field) in [
+        ("kind = \"gap\"\nat = \"2020-03-12T03:00:00Z\"\nsize = -1.5", "shock[0].size"),
+        ("kind = \"vol_scale\"\nfrom = \"2020-03-12T03:00:00Z\"\nfactor = 2.0", "shock[0].to"),
+        ("kind = \"gap\"\nat = \"2020-03-12T03:00:00Z\"\nsize = 0.1\nsise = 1", "sise"),
+        ("kind = \"funding_spike\"\nfrom = \"2020-03-12T03:00:00Z\"\nto = \"2020-03-12T04:00:00Z\"\nrate = 0.01", "shock[0].kind"),
+    ] {
+        let e = parse(&format!("{GOOD}\n[[shock]]\n{extra}\n")).unwrap_err();
+        assert!(e.contains(field), "{field}: {e}");
+    }
+}

@@ -131,8 +131,7 @@ fn black_thursday_report_matches_a_hand_computation() {
         let meta = std::fs::metadata(dir.join(f)).unwrap_or_else(|_| panic!("{f} missing"));
         assert!(meta.len() > 100, "{f} is nearly empty");
     }
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = read_json(&dir.join("summary.json"));
     let runs = summary["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 9);
     let mut checked = 0;
@@ -175,8 +174,7 @@ fn black_thursday_report_matches_a_hand_computation() {
         checked += 1;
     }
     assert_eq!(checked, 6);
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = read_json(&dir.join("manifest.json"));
     assert!(manifest["scenario_text"]
         .as_str()
         .unwrap()
@@ -279,6 +277,12 @@ fn data_inspect_and_import() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// A JSON file the CLI wrote.
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn json_of(o: &Output) -> serde_json::Value {
@@ -526,8 +530,7 @@ fn one_scenario_under_two_venues_shows_the_difference() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let s: serde_json::Value = read_json(&dir.join("summary.json"));
     let runs = s["runs"].as_array().unwrap();
     let get = |id: &str| runs.iter().find(|r| r["run_id"] == id).unwrap()["metrics"].clone();
     let (bn, hl) = (
@@ -617,9 +620,7 @@ fn shards_merge_into_the_single_run_report() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let runs = |d: &Path| {
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap())
-                .unwrap();
+        let v = read_json(&d.join("summary.json"));
         (v["runs"].clone(), v["aggregates"].clone())
     };
     assert_eq!(runs(&single), runs(&merged));

@@ -45,34 +45,62 @@ pub fn write_parquet_tape(path: &Path, tape: &MarketTape) -> Result<(), DataErro
     })
 }
 
-/// Reads a canonical Parquet tape. Missing columns or wrong types are errors
-/// naming the column.
-pub fn read_parquet_tape(path: &Path) -> Result<MarketTape, DataError> {
+/// Reads a Parquet file into a frame; errors name the file.
+pub(crate) fn read_frame(path: &Path) -> Result<DataFrame, DataError> {
     let file = File::open(path).map_err(|source| DataError::Io {
         file: path.display().to_string(),
         source,
     })?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| perr(path, e))?;
-    let col_f64 = |name: &str| -> Result<Vec<f64>, DataError> {
-        let c = df.column(name).map_err(|_| DataError::Format {
+    ParquetReader::new(file).finish().map_err(|e| perr(path, e))
+}
+
+/// Column `name` of `df` cast to `dt`; a missing column is an error that
+/// lists the `expected` columns.
+pub(crate) fn column(
+    df: &DataFrame,
+    path: &Path,
+    name: &str,
+    dt: &DataType,
+    expected: &str,
+) -> Result<Column, DataError> {
+    df.column(name)
+        .map_err(|_| DataError::Format {
             file: path.display().to_string(),
-            message: format!("missing column `{name}` (canonical columns: ts_ns, open, high, low, close, volume)"),
-        })?;
-        let c = c.cast(&DataType::Float64).map_err(|e| perr(path, e))?;
-        let ca = c.f64().map_err(|e| perr(path, e))?;
-        ca.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v.ok_or_else(|| DataError::Field {
-                    file: path.display().to_string(),
-                    line: i as u64 + 1,
-                    field: name.into(),
-                    message: "null value".into(),
-                })
+            message: format!("missing column `{name}` ({expected})"),
+        })?
+        .cast(dt)
+        .map_err(|e| perr(path, format!("column `{name}`: {e}")))
+}
+
+/// The values of column `name`; the first null is an error naming its row.
+pub(crate) fn non_null<T>(
+    path: &Path,
+    name: &str,
+    values: impl IntoIterator<Item = Option<T>>,
+) -> Result<Vec<T>, DataError> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.ok_or_else(|| DataError::Field {
+                file: path.display().to_string(),
+                line: i as u64 + 1,
+                field: name.into(),
+                message: "null value".into(),
             })
-            .collect()
+        })
+        .collect()
+}
+
+const CANONICAL: &str = "canonical columns: ts_ns, open, high, low, close, volume";
+
+/// Reads a canonical Parquet tape. Missing columns or wrong types are errors
+/// naming the column.
+pub fn read_parquet_tape(path: &Path) -> Result<MarketTape, DataError> {
+    let df = read_frame(path)?;
+    let col_f64 = |name: &str| -> Result<Vec<f64>, DataError> {
+        let c = column(&df, path, name, &DataType::Float64, CANONICAL)?;
+        non_null(path, name, c.f64().map_err(|e| perr(path, e))?.iter())
     };
     let ts_col = df.column("ts_ns").map_err(|_| DataError::Format {
         file: path.display().to_string(),
@@ -82,18 +110,7 @@ pub fn read_parquet_tape(path: &Path) -> Result<MarketTape, DataError> {
         file: path.display().to_string(),
         message: format!("column `ts_ns` must be Int64, found {}", ts_col.dtype()),
     })?;
-    let ts = ts_ca
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.ok_or_else(|| DataError::Field {
-                file: path.display().to_string(),
-                line: i as u64 + 1,
-                field: "ts_ns".into(),
-                message: "null value".into(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let ts = non_null(path, "ts_ns", ts_ca.iter())?;
     let mut tape = MarketTape {
         symbol: String::new(),
         interval_ns: crate::report::detect_interval(&ts).unwrap_or(0),

@@ -1,7 +1,7 @@
 //! Opening plain or gzip-compressed files.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -18,7 +18,7 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
     let mut f = File::open(path).map_err(io)?;
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic).map_err(io)?;
-    let f = File::open(path).map_err(io)?;
+    f.seek(SeekFrom::Start(0)).map_err(io)?;
     if n == 2 && magic == [0x1f, 0x8b] {
         Ok(Box::new(BufReader::with_capacity(
             1 << 16,

@@ -1,6 +1,5 @@
 //! Loading a scenario's market: bars in the window, funding, gap handling.
 
-use std::io::Read;
 use std::path::Path;
 
 use levsim_core::{FundingSeries, MarketTape};
@@ -32,16 +31,8 @@ pub struct LoadedMarket {
 
 /// Hex SHA-256 of a file's bytes.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 

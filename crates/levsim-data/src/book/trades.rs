@@ -64,43 +64,28 @@ pub fn load_trades(path: &Path) -> Result<TradeTape, DataError> {
 }
 
 fn load_parquet(path: &Path) -> Result<TradeTape, DataError> {
+    use crate::parquet::{column, non_null, read_frame};
+    const EXPECTED: &str = "timestamp, price, quantity, buyer_maker";
     let file = path.display().to_string();
-    let perr = |m: String| DataError::Parquet {
+    let perr = |e: PolarsError| DataError::Parquet {
         file: file.clone(),
-        message: m,
+        message: e.to_string(),
     };
-    let f = std::fs::File::open(path).map_err(|source| DataError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    let df = ParquetReader::new(f)
-        .finish()
-        .map_err(|e| perr(e.to_string()))?;
-    let col = |name: &str, dt: &DataType| -> Result<Column, DataError> {
-        df.column(name)
-            .map_err(|_| DataError::Format {
-                file: file.clone(),
-                message: format!(
-                    "missing column `{name}` (timestamp, price, quantity, buyer_maker)"
-                ),
-            })?
-            .cast(dt)
-            .map_err(|e| perr(format!("column `{name}`: {e}")))
-    };
+    let df = read_frame(path)?;
     // A datetime column carries its unit; a plain integer column is ms.
     let ts_scale = match df.column("timestamp").map(|c| c.dtype().clone()) {
         Ok(DataType::Datetime(TimeUnit::Nanoseconds, _)) => 1,
         Ok(DataType::Datetime(TimeUnit::Microseconds, _)) => 1_000,
         _ => 1_000_000,
     };
-    let ts = col("timestamp", &DataType::Int64)?;
-    let price = col("price", &DataType::Float64)?;
-    let qty = col("quantity", &DataType::Float64)?;
+    let ts = column(&df, path, "timestamp", &DataType::Int64, EXPECTED)?;
+    let price = column(&df, path, "price", &DataType::Float64, EXPECTED)?;
+    let qty = column(&df, path, "quantity", &DataType::Float64, EXPECTED)?;
     // `buyer_maker` is a boolean, or text "true"/"false" in some exports.
     let maker = match df.column("buyer_maker").map(|c| c.dtype().clone()) {
         Ok(DataType::String) => {
-            let c = col("buyer_maker", &DataType::String)?;
-            let s = c.str().map_err(|e| perr(e.to_string()))?;
+            let c = column(&df, path, "buyer_maker", &DataType::String, EXPECTED)?;
+            let s = c.str().map_err(perr)?;
             let mut out = Vec::with_capacity(s.len());
             for (i, v) in s.iter().enumerate() {
                 out.push(match v.map(str::to_ascii_lowercase).as_deref() {
@@ -118,38 +103,25 @@ fn load_parquet(path: &Path) -> Result<TradeTape, DataError> {
             }
             Column::new("buyer_maker".into(), out)
         }
-        _ => col("buyer_maker", &DataType::Boolean)?,
+        _ => column(&df, path, "buyer_maker", &DataType::Boolean, EXPECTED)?,
     };
-    let (ts, price, qty, maker) = (
-        ts.i64().map_err(|e| perr(e.to_string()))?,
-        price.f64().map_err(|e| perr(e.to_string()))?,
-        qty.f64().map_err(|e| perr(e.to_string()))?,
-        maker.bool().map_err(|e| perr(e.to_string()))?,
-    );
+    let ts = non_null(path, "timestamp", ts.i64().map_err(perr)?.iter())?;
+    let price = non_null(path, "price", price.f64().map_err(perr)?.iter())?;
+    let qty = non_null(path, "quantity", qty.f64().map_err(perr)?.iter())?;
+    let maker = non_null(path, "buyer_maker", maker.bool().map_err(perr)?.iter())?;
     let mut t = TradeTape {
         symbol: crate::symbol_from_path(path).unwrap_or_default(),
         ..Default::default()
     };
-    for i in 0..df.height() {
+    for (i, (((ts, p), q), m)) in ts.into_iter().zip(price).zip(qty).zip(maker).enumerate() {
         let row = i as u64 + 1;
-        let null = |f: &str| DataError::Field {
-            file: file.clone(),
-            line: row,
-            field: f.into(),
-            message: "null".into(),
-        };
-        let ns = ts.get(i).ok_or_else(|| null("timestamp"))? * ts_scale;
+        let ns = ts * ts_scale;
         check_time(&file, row, t.ts.last().copied(), ns)?;
-        let (p, q) = (
-            price.get(i).ok_or_else(|| null("price"))?,
-            qty.get(i).ok_or_else(|| null("quantity"))?,
-        );
         super::check_level(&file, row, p, q)?;
         t.ts.push(ns);
         t.price.push(p);
         t.size.push(q);
-        t.taker_buy
-            .push(!maker.get(i).ok_or_else(|| null("buyer_maker"))?);
+        t.taker_buy.push(!m);
     }
     Ok(t)
 }

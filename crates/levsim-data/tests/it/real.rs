@@ -149,3 +149,41 @@ fn inspect_summarises_bars_and_funding() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_parquet_tape_with_a_missing_column_or_a_null_names_it() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, mut df: DataFrame| {
+        let p = dir.path().join(name);
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        p
+    };
+    let cols = |close: Vec<Option<f64>>, with_volume: bool| {
+        let mut c = vec![
+            Column::new("ts_ns".into(), [0i64, 60_000_000_000]),
+            Column::new("open".into(), [1.0, 1.0]),
+            Column::new("high".into(), [1.0, 1.0]),
+            Column::new("low".into(), [1.0, 1.0]),
+            Column::new("close".into(), close),
+        ];
+        if with_volume {
+            c.push(Column::new("volume".into(), [1.0, 1.0]));
+        }
+        DataFrame::new(2, c).unwrap()
+    };
+    let p = write("a.parquet", cols(vec![Some(1.0), Some(1.0)], false));
+    let e = read_parquet_tape(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("a.parquet") && e.contains("missing column `volume`"),
+        "{e}"
+    );
+    let p = write("b.parquet", cols(vec![Some(1.0), None], true));
+    let e = read_parquet_tape(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("b.parquet") && e.contains("close") && e.contains('2'),
+        "{e}"
+    );
+}

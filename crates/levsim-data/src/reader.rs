@@ -49,3 +49,54 @@ pub(crate) fn first_line(path: &Path) -> Result<String, DataError> {
     }
     Ok(String::from_utf8_lossy(&buf).trim().to_string())
 }
+
+/// The records of a CSV file with a header row, each with its line number.
+/// A record whose field count `fields_ok` refuses is an error naming its line
+/// and what was `expected` ("8 fields (Tardis trades)").
+pub(crate) struct CsvRows {
+    file: String,
+    rdr: csv::Reader<Box<dyn Read>>,
+    rec: csv::StringRecord,
+    fields_ok: fn(usize) -> bool,
+    expected: &'static str,
+}
+
+impl CsvRows {
+    /// Opens `path` (plain or gzip).
+    pub(crate) fn open(
+        path: &Path,
+        fields_ok: fn(usize) -> bool,
+        expected: &'static str,
+    ) -> Result<Self, DataError> {
+        Ok(Self {
+            file: path.display().to_string(),
+            rdr: csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(true)
+                .from_reader(open(path)?),
+            rec: csv::StringRecord::new(),
+            fields_ok,
+            expected,
+        })
+    }
+
+    /// The next record and its line, `None` at the end.
+    pub(crate) fn next_row(&mut self) -> Result<Option<(u64, &csv::StringRecord)>, DataError> {
+        let more = self
+            .rdr
+            .read_record(&mut self.rec)
+            .map_err(|e| crate::klines::csv_error(&self.file, &e))?;
+        if !more {
+            return Ok(None);
+        }
+        let line = self.rec.position().map_or(0, |p| p.line());
+        if !(self.fields_ok)(self.rec.len()) {
+            return Err(DataError::Row {
+                file: self.file.clone(),
+                line,
+                message: format!("expected {}, found {}", self.expected, self.rec.len()),
+            });
+        }
+        Ok(Some((line, &self.rec)))
+    }
+}

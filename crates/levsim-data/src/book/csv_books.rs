@@ -6,16 +6,9 @@ use std::path::Path;
 use levsim_core::{BookMessageKind, BookSide, BookTape, TradeTape};
 
 use super::{check_level, check_time, Loaded};
-use crate::klines::{csv_error, parse_f64, parse_i64};
-use crate::reader::open;
+use crate::klines::{parse_f64, parse_i64};
+use crate::reader::CsvRows;
 use crate::DataError;
-
-fn reader(path: &Path) -> Result<csv::Reader<Box<dyn std::io::Read>>, DataError> {
-    Ok(csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(open(path)?))
-}
 
 fn side_of(file: &str, line: u64, s: &str) -> Result<BookSide, DataError> {
     match s {
@@ -86,22 +79,10 @@ impl Grouper {
 /// `symbol,timestamp(ms),first_update_id,last_update_id,side,update_type(snap|set),price,qty,pu`.
 pub(crate) fn load_nautilus(path: &Path) -> Result<Loaded, DataError> {
     let file = path.display().to_string();
-    let mut rdr = reader(path)?;
+    let mut rows = CsvRows::open(path, |n| n == 9, "9 fields")?;
     let mut g = Grouper::new();
     let (mut symbol, mut prev_ts, mut prev_last) = (String::new(), None, None::<u64>);
-    let mut rec = csv::StringRecord::new();
-    while rdr
-        .read_record(&mut rec)
-        .map_err(|e| csv_error(&file, &e))?
-    {
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != 9 {
-            return Err(DataError::Row {
-                file,
-                line,
-                message: format!("expected 9 fields, found {}", rec.len()),
-            });
-        }
+    while let Some((line, rec)) = rows.next_row()? {
         symbol = rec[0].to_string();
         let ts = parse_i64(&file, line, "timestamp", &rec[1])? * 1_000_000;
         check_time(&file, line, prev_ts, ts)?;
@@ -146,24 +127,12 @@ pub(crate) fn load_nautilus(path: &Path) -> Result<Loaded, DataError> {
 /// `exchange,symbol,timestamp(µs),local_timestamp,is_snapshot,side,price,amount`.
 pub(crate) fn load_tardis_l2(path: &Path) -> Result<Loaded, DataError> {
     let file = path.display().to_string();
-    let mut rdr = reader(path)?;
+    let mut rows = CsvRows::open(path, |n| n == 8, "8 fields")?;
     let mut g = Grouper::new();
     let (mut symbol, mut prev_ts) = (String::new(), None);
-    let mut rec = csv::StringRecord::new();
     let mut seq = 0u64;
     let mut prev_key: Option<(i64, bool)> = None;
-    while rdr
-        .read_record(&mut rec)
-        .map_err(|e| csv_error(&file, &e))?
-    {
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != 8 {
-            return Err(DataError::Row {
-                file,
-                line,
-                message: format!("expected 8 fields, found {}", rec.len()),
-            });
-        }
+    while let Some((line, rec)) = rows.next_row()? {
         symbol = rec[1].to_string();
         let ts = parse_i64(&file, line, "timestamp", &rec[2])? * 1_000;
         check_time(&file, line, prev_ts, ts)?;
@@ -205,23 +174,11 @@ pub(crate) fn load_tardis_l2(path: &Path) -> Result<Loaded, DataError> {
 /// `exchange,symbol,timestamp(µs),local_timestamp, asks[k].price, asks[k].amount, bids[k].price, bids[k].amount …`.
 pub(crate) fn load_tardis_snapshot(path: &Path) -> Result<Loaded, DataError> {
     let file = path.display().to_string();
-    let mut rdr = reader(path)?;
+    let mut rows = CsvRows::open(path, |n| n >= 8 && (n - 4) % 4 == 0, "4 + 4·k fields")?;
     let mut g = Grouper::new();
     let (mut symbol, mut prev_ts) = (String::new(), None);
-    let mut rec = csv::StringRecord::new();
     let mut n = 0u64;
-    while rdr
-        .read_record(&mut rec)
-        .map_err(|e| csv_error(&file, &e))?
-    {
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() < 8 || (rec.len() - 4) % 4 != 0 {
-            return Err(DataError::Row {
-                file,
-                line,
-                message: format!("expected 4 + 4·k fields, found {}", rec.len()),
-            });
-        }
+    while let Some((line, rec)) = rows.next_row()? {
         symbol = rec[1].to_string();
         let ts = parse_i64(&file, line, "timestamp", &rec[2])? * 1_000;
         check_time(&file, line, prev_ts, ts)?;

@@ -12,8 +12,8 @@ use levsim_core::time::parse_naive_utc;
 use levsim_core::{BookMessageKind, BookSide, BookTape, TradeTape};
 
 use super::{check_time, Loaded};
-use crate::klines::{csv_error, parse_f64};
-use crate::reader::open;
+use crate::klines::parse_f64;
+use crate::reader::CsvRows;
 use crate::DataError;
 
 /// One band as read: percentage, cumulative depth and notional, line.
@@ -28,27 +28,14 @@ struct Sample {
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, DataError> {
     let file = path.display().to_string();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(open(path)?);
+    let mut rows = CsvRows::open(
+        path,
+        |n| n == 4,
+        "4 fields (timestamp,percentage,depth,notional)",
+    )?;
     let mut samples: Vec<Sample> = Vec::new();
-    let mut rec = csv::StringRecord::new();
     let mut prev_ts = None;
-    while rdr
-        .read_record(&mut rec)
-        .map_err(|e| csv_error(&file, &e))?
-    {
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != 4 {
-            return Err(DataError::Row {
-                file,
-                line,
-                message: format!(
-                    "expected 4 fields (timestamp,percentage,depth,notional), found {}",
-                    rec.len()
-                ),
-            });
-        }
+    while let Some((line, rec)) = rows.next_row()? {
         let ts = parse_naive_utc(&rec[0]).ok_or_else(|| DataError::Field {
             file: file.clone(),
             line,

@@ -6,8 +6,8 @@ use levsim_core::TradeTape;
 use polars::prelude::*;
 
 use super::check_time;
-use crate::klines::{csv_error, parse_f64, parse_i64};
-use crate::reader::open;
+use crate::klines::{parse_f64, parse_i64};
+use crate::reader::CsvRows;
 use crate::DataError;
 
 /// Loads trades: a Tardis trades CSV
@@ -20,23 +20,9 @@ pub fn load_trades(path: &Path) -> Result<TradeTape, DataError> {
         return load_parquet(path);
     }
     let file = path.display().to_string();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(open(path)?);
+    let mut rows = CsvRows::open(path, |n| n == 8, "8 fields (Tardis trades)")?;
     let mut t = TradeTape::default();
-    let mut rec = csv::StringRecord::new();
-    while rdr
-        .read_record(&mut rec)
-        .map_err(|e| csv_error(&file, &e))?
-    {
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != 8 {
-            return Err(DataError::Row {
-                file,
-                line,
-                message: format!("expected 8 fields (Tardis trades), found {}", rec.len()),
-            });
-        }
+    while let Some((line, rec)) = rows.next_row()? {
         t.symbol = rec[1].to_string();
         let ts = parse_i64(&file, line, "timestamp", &rec[2])? * 1_000;
         check_time(&file, line, t.ts.last().copied(), ts)?;

@@ -274,4 +274,29 @@ fn broken_recordings_and_csv_books() {
     std::fs::write(&p, src.replacen(",set,", ",put,", 1)).unwrap();
     let e = load_book(&p, None).unwrap_err().to_string();
     assert!(e.contains("line 2") && e.contains("update_type"), "{e}");
+    // Truncated rows: the line and the expected field count.
+    let cut_row = |name: &str, row: usize| {
+        let src = std::fs::read_to_string(data_dir().join(name)).unwrap();
+        let mut rows: Vec<String> = src.lines().map(str::to_string).collect();
+        let keep = rows[row].rsplitn(3, ',').last().unwrap().to_string();
+        rows[row] = keep;
+        let p = dir.path().join(format!("cut-{name}"));
+        std::fs::write(&p, rows.join("\n")).unwrap();
+        p
+    };
+    let p = cut_row("nautilus_binance_um_btcusdt-depth-update.csv", 3);
+    let e = load_book(&p, None).unwrap_err().to_string();
+    assert!(
+        e.contains("line 4") && e.contains("expected 9 fields, found 7"),
+        "{e}"
+    );
+    let p = cut_row(
+        "tardis_sample_binance-futures_book_snapshot_25_BTCUSDT.csv",
+        2,
+    );
+    let e = load_book(&p, None).unwrap_err().to_string();
+    assert!(
+        e.contains("line 3") && e.contains("expected 4 + 4·k fields"),
+        "{e}"
+    );
 }

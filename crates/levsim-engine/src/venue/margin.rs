@@ -144,7 +144,11 @@ impl MarginModel for BracketTable {
                 return None;
             }
         }
-        None
+        // Rounding at a bracket edge can leave no bracket consistent; the
+        // surplus is still continuous and monotone, so bisect it.
+        let surplus =
+            |p: f64| wallet + s * qty * (p - entry) - BracketTable::maintenance(self, qty * p);
+        bisect_liquidation(side, entry, surplus, true)
     }
 
     /// The inverse analogue (brackets on coin notional `Q/p`): long
@@ -174,7 +178,11 @@ impl MarginModel for BracketTable {
                 return Some(p);
             }
         }
-        None
+        let surplus = |p: f64| {
+            wallet + side.sign() * q * (1.0 / entry - 1.0 / p)
+                - BracketTable::maintenance(self, q / p)
+        };
+        bisect_liquidation(side, entry, surplus, false)
     }
 }
 
@@ -279,6 +287,32 @@ mod tests {
                 (exact - bis).abs() < 1e-6 * entry,
                 "inverse {side} {lev}: {exact} vs {bis}"
             );
+        }
+    }
+
+    #[test]
+    fn a_liquidation_price_at_a_bracket_edge_is_found() {
+        // Positions whose liquidation notional is exactly a bracket cap: the
+        // formula's notional may round to either side of the edge, and the
+        // answer must still be the edge price (here found by construction).
+        let t = BracketTable::from_leverage_tiers(&[(0.0, 50.0), (1e5, 20.0), (1e6, 10.0)], "t")
+            .unwrap();
+        let b = t.brackets()[0];
+        for i in 0..500 {
+            let qty = 3.0 + i as f64 * 0.731;
+            let lp = b.cap / qty;
+            for side in [Side::Long, Side::Short] {
+                let s = side.sign();
+                let entry = lp * (1.0 + s * 0.05);
+                let wallet = lp * (qty * b.mmr - s * qty) - b.cum + s * qty * entry;
+                let got = t
+                    .linear_liquidation_price(side, qty, entry, wallet)
+                    .unwrap_or_else(|| panic!("{side} qty {qty}: none"));
+                assert!(
+                    (got - lp).abs() < 1e-9 * lp,
+                    "{side} qty {qty}: {got} vs {lp}"
+                );
+            }
         }
     }
 

@@ -119,6 +119,15 @@ pub(crate) fn run_rows(input: &ReportInput<'_>) -> (Vec<&'static str>, Vec<Vec<S
     (head, rows)
 }
 
+/// Appends a Markdown table.
+fn table(s: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    let _ = writeln!(s, "| {} |", head.join(" | "));
+    let _ = writeln!(s, "|{}|", vec!["---"; head.len()].join("|"));
+    for r in rows {
+        let _ = writeln!(s, "| {} |", r.join(" | "));
+    }
+}
+
 pub(crate) fn write(
     dir: &Path,
     input: &ReportInput<'_>,
@@ -139,27 +148,11 @@ pub(crate) fn write(
     let _ = writeln!(s);
     if let Some((head, rows)) = aggregate_rows(summary) {
         let _ = writeln!(s, "## Across {} paths\n", input.scenario.paths);
-        let _ = writeln!(s, "| {} |", head.join(" | "));
-        let _ = writeln!(
-            s,
-            "|{}|",
-            head.iter().map(|_| "---").collect::<Vec<_>>().join("|")
-        );
-        for r in rows {
-            let _ = writeln!(s, "| {} |", r.join(" | "));
-        }
+        table(&mut s, &head, &rows);
         let _ = writeln!(s, "\n## Runs on path 0\n");
     }
     let (head, rows) = run_rows(input);
-    let _ = writeln!(s, "| {} |", head.join(" | "));
-    let _ = writeln!(
-        s,
-        "|{}|",
-        head.iter().map(|_| "---").collect::<Vec<_>>().join("|")
-    );
-    for r in rows {
-        let _ = writeln!(s, "| {} |", r.join(" | "));
-    }
+    table(&mut s, &head, &rows);
     let _ = writeln!(
         s,
         "\nMoney in quote currency. A liquidation's time is the open time of the bar in which the mark reached the liquidation price."

@@ -116,6 +116,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
                 "gaps_in_window": gaps_in_window,
                 "filled_bars": mk.filled_bars,
             },
+            "shocks": sc.shocks.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "venue": venues.first().cloned().unwrap_or(Value::Null),
             "venues": venues,
             "account": sc.account,
@@ -175,6 +176,15 @@ pub(crate) fn scenario_lines(summary: &Value, input: &ReportInput<'_>) -> Vec<St
                 format!(" · overrides: {}", overrides.join(", "))
             }
         ));
+    }
+    if !input.scenario.shocks.is_empty() {
+        let shocks: Vec<String> = input
+            .scenario
+            .shocks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        out.push(format!("Shocks: {}", shocks.join("; ")));
     }
     let a = &input.scenario.account;
     out.push(format!(

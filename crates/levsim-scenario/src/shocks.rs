@@ -1,7 +1,7 @@
 //! Shock overlays (`[[shock]]`): deterministic stresses applied on top of a
 //! market path, historical or generated.
 
-use levsim_core::time::parse_iso;
+use levsim_core::time::{parse_iso, to_iso};
 use levsim_core::{FundingSeries, MarketTape, TimestampNs};
 use levsim_engine::liquidity::{FillResult, LiquidityModel};
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,29 @@ pub enum Shock {
         /// Share of depth left.
         scale: f64,
     },
+}
+
+impl std::fmt::Display for Shock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let w = |a: TimestampNs, b: TimestampNs| format!("{} to {}", to_iso(a), to_iso(b));
+        match *self {
+            Shock::Gap { at, size } => write!(f, "gap of {:+} % at {}", size * 100.0, to_iso(at)),
+            Shock::VolScale { from, to, factor } => {
+                write!(f, "log moves ×{factor} from {}", w(from, to))
+            }
+            Shock::FundingSpike { from, to, rate } => {
+                write!(
+                    f,
+                    "funding {:+} % per payment from {}",
+                    rate * 100.0,
+                    w(from, to)
+                )
+            }
+            Shock::LiquidityDrain { from, to, scale } => {
+                write!(f, "depth ×{scale} from {}", w(from, to))
+            }
+        }
+    }
 }
 
 impl ShockConfig {

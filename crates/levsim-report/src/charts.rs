@@ -469,6 +469,6 @@ fn render_fan(
         dir,
         "fan",
         &spec,
-        format!("Closes of the generated paths (GBM, σ {} per year): 5–95 % and 25–75 % quantile bands, the median, and 20 sample paths in grey.", g.sigma),
+        format!("Closes of the generated paths ({}): 5–95 % and 25–75 % quantile bands, the median, and 20 sample paths in grey.", g.label()),
     )
 }

@@ -102,7 +102,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
                 "kind": sc.market.kind,
                 "paths": sc.paths,
                 "file": match &sc.gbm {
-                    Some(g) => format!("generated: GBM μ {} σ {} ({} paths)", g.mu, g.sigma, sc.paths),
+                    Some(g) => format!("generated: {} ({} paths)", g.label(), sc.paths),
                     None => sc.market.file.display().to_string(),
                 },
                 "symbol": t.symbol,

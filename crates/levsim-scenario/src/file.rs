@@ -8,7 +8,7 @@ use levsim_data::{Format, GapPolicy};
 use levsim_engine::{AccountConfig, VenueConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::generators::Gbm;
+use crate::generators::{Gbm, Jumps};
 use crate::grid::{expand, RunPlan};
 use crate::LiquidityConfig;
 use crate::ScenarioError;
@@ -21,6 +21,18 @@ pub enum MarketKind {
     Historical,
     /// Geometric Brownian motion paths (Monte Carlo).
     Gbm,
+    /// Merton jump-diffusion paths: GBM plus log-normal jumps.
+    Merton,
+}
+
+impl MarketKind {
+    fn name(self) -> &'static str {
+        match self {
+            MarketKind::Historical => "historical",
+            MarketKind::Gbm => "gbm",
+            MarketKind::Merton => "merton",
+        }
+    }
 }
 
 /// The `[market]` table.
@@ -51,6 +63,15 @@ pub struct MarketConfig {
     /// GBM: starting price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_price: Option<f64>,
+    /// Merton: expected jumps per year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump_rate: Option<f64>,
+    /// Merton: mean of the log jump (−0.1 ≈ a 10 % drop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump_mean: Option<f64>,
+    /// Merton: standard deviation of the log jump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump_sigma: Option<f64>,
     /// File format; detected when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
@@ -235,6 +256,9 @@ impl Scenario {
                     ("horizon", market.horizon.is_some()),
                     ("paths", market.paths.is_some()),
                     ("start_price", market.start_price.is_some()),
+                    ("jump_rate", market.jump_rate.is_some()),
+                    ("jump_mean", market.jump_mean.is_some()),
+                    ("jump_sigma", market.jump_sigma.is_some()),
                 ] {
                     if set {
                         problems.push(format!(
@@ -244,7 +268,7 @@ impl Scenario {
                 }
                 None
             }
-            MarketKind::Gbm => gbm_from(&market, &mut problems),
+            MarketKind::Gbm | MarketKind::Merton => gbm_from(&market, &mut problems),
         };
         let paths = gbm.as_ref().map_or(1, |_| market.paths.unwrap_or(1));
         if let Some(f) = &market.funding {
@@ -360,8 +384,9 @@ impl Scenario {
 /// The GBM of a `kind = "gbm"` market; every problem names its field.
 fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
     let before = problems.len();
+    let kind = m.kind.name();
     if !m.file.as_os_str().is_empty() {
-        problems.push("market.file: not used by kind = \"gbm\"".into());
+        problems.push(format!("market.file: not used by kind = \"{kind}\""));
     }
     let need = |v: Option<f64>, k: &str, problems: &mut Vec<String>| -> f64 {
         match v {
@@ -371,7 +396,7 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
                 0.0
             }
             None => {
-                problems.push(format!("market.{k}: required for kind = \"gbm\""));
+                problems.push(format!("market.{k}: required for kind = \"{kind}\""));
                 0.0
             }
         }
@@ -401,10 +426,35 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
                 0
             }
             None => {
-                problems.push(format!("market.{k}: required for kind = \"gbm\""));
+                problems.push(format!("market.{k}: required for kind = \"{kind}\""));
                 0
             }
         }
+    };
+    let jumps = if m.kind == MarketKind::Merton {
+        let rate = need(m.jump_rate, "jump_rate", problems);
+        if m.jump_rate.is_some() && !(rate >= 0.0) {
+            problems.push(format!(
+                "market.jump_rate: must be ≥ 0 (per year), got {rate}"
+            ));
+        }
+        let mean = need(m.jump_mean, "jump_mean", problems);
+        let sigma = need(m.jump_sigma, "jump_sigma", problems);
+        if m.jump_sigma.is_some() && !(sigma >= 0.0) {
+            problems.push(format!("market.jump_sigma: must be ≥ 0, got {sigma}"));
+        }
+        Some(Jumps { rate, mean, sigma })
+    } else {
+        for (k, set) in [
+            ("jump_rate", m.jump_rate.is_some()),
+            ("jump_mean", m.jump_mean.is_some()),
+            ("jump_sigma", m.jump_sigma.is_some()),
+        ] {
+            if set {
+                problems.push(format!("market.{k}: only for kind = \"merton\""));
+            }
+        }
+        None
     };
     let dt_ns = dur(&m.dt, "dt", problems);
     let horizon = dur(&m.horizon, "horizon", problems);
@@ -434,6 +484,7 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
         steps,
         start_price,
         start_ns,
+        jumps,
     })
 }
 

@@ -3,14 +3,35 @@
 
 use levsim_core::MarketTape;
 use rand::{RngExt, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::{Distribution, Poisson, StandardNormal};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
 /// Nanoseconds in a 365-day year (annualised parameters).
 const YEAR_NS: f64 = 365.0 * 86_400.0 * 1e9;
 
-/// Geometric Brownian motion: `dP/P = μ dt + σ dW` (annualised μ, σ).
+/// Merton jumps: a Poisson number of jumps per year, each multiplying the
+/// price by `exp(J)` with `J ~ N(mean, sigma²)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Jumps {
+    /// Expected jumps per year.
+    pub rate: f64,
+    /// Mean of the log jump.
+    pub mean: f64,
+    /// Standard deviation of the log jump.
+    pub sigma: f64,
+}
+
+impl Jumps {
+    /// `κ = E[e^J] − 1`, the mean relative jump.
+    pub fn kappa(&self) -> f64 {
+        (self.mean + 0.5 * self.sigma * self.sigma).exp() - 1.0
+    }
+}
+
+/// Geometric Brownian motion, `dP/P = μ dt + σ dW` (annualised μ, σ), or with
+/// `jumps` Merton's jump diffusion `dP/P = (μ − λκ) dt + σ dW + (e^J − 1) dN`,
+/// whose expected growth is still `μ`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Gbm {
     /// Annual drift.
@@ -25,20 +46,40 @@ pub struct Gbm {
     pub start_price: f64,
     /// Time of the first bar (ns UTC).
     pub start_ns: i64,
+    /// Merton jumps (none: plain GBM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jumps: Option<Jumps>,
 }
 
 impl Gbm {
+    /// A one-line description for reports.
+    pub fn label(&self) -> String {
+        match self.jumps {
+            None => format!("GBM μ {} σ {}", self.mu, self.sigma),
+            Some(j) => format!(
+                "Merton μ {} σ {}, {} jumps/yr of N({}, {}²) in log price",
+                self.mu, self.sigma, j.rate, j.mean, j.sigma
+            ),
+        }
+    }
+
     /// One path as bars. Each bar opens at the previous close; its high and
     /// low are drawn from the exact law of the extremes of the Brownian
     /// bridge (in log price) between its open and close, so a barrier check
     /// on the bar's range is a continuous-monitoring check (CLOSED_FORM F3),
     /// not the discretely monitored one of F4.
+    ///
+    /// With jumps, a bar's jumps fall at uniform times inside it; the bridge
+    /// extremes are drawn for each diffusion piece between them, so a jump
+    /// through a barrier and a touch between jumps are both seen.
     pub fn path(&self, seed: u64) -> MarketTape {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let dt = self.dt_ns as f64 / YEAR_NS;
-        let s = self.sigma * dt.sqrt();
-        let drift = (self.mu - 0.5 * self.sigma * self.sigma) * dt;
-        let var = self.sigma * self.sigma * dt;
+        let compensator = self.jumps.map_or(0.0, |j| j.rate * j.kappa());
+        let drift = (self.mu - 0.5 * self.sigma * self.sigma - compensator) * dt;
+        let poisson = self
+            .jumps
+            .and_then(|j| Poisson::new(j.rate * dt).ok().map(|p| (j, p)));
         let mut tape = MarketTape {
             symbol: "GBM".into(),
             interval_ns: self.dt_ns,
@@ -46,27 +87,57 @@ impl Gbm {
         };
         tape.ts.reserve(self.steps);
         let mut x = self.start_price.ln();
+        let mut times: Vec<f64> = Vec::new();
         for k in 0..self.steps {
-            let z: f64 = StandardNormal.sample(&mut rng);
-            let y = x + drift + s * z;
-            // Max and min of a Brownian bridge from x to y over the step:
-            // M = (x + y + sqrt((y − x)² − 2·var·ln U)) / 2, likewise the min.
-            let u1: f64 = 1.0 - rng.random::<f64>();
-            let u2: f64 = 1.0 - rng.random::<f64>();
-            let d2 = (y - x) * (y - x);
-            let hi = 0.5 * (x + y + (d2 - 2.0 * var * u1.ln()).sqrt());
-            let lo = 0.5 * (x + y - (d2 - 2.0 * var * u2.ln()).sqrt());
+            // Jump times as fractions of the bar, in order (none for GBM).
+            times.clear();
+            if let Some((_, p)) = &poisson {
+                let n = p.sample(&mut rng) as usize;
+                times.extend((0..n).map(|_| rng.random::<f64>()));
+                times.sort_by(f64::total_cmp);
+            }
+            let open = x;
+            let (mut hi, mut lo) = (f64::NEG_INFINITY, f64::INFINITY);
+            let mut t0 = 0.0;
+            for (i, &t1) in times.iter().chain(std::iter::once(&1.0)).enumerate() {
+                let (h, l, y) = self.bridge_piece(&mut rng, x, (t1 - t0) * dt, drift * (t1 - t0));
+                hi = hi.max(h);
+                lo = lo.min(l);
+                x = y;
+                if i < times.len() {
+                    let (j, _) = poisson.as_ref().expect("jump times only with jumps");
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    x += j.mean + j.sigma * z;
+                    hi = hi.max(x);
+                    lo = lo.min(x);
+                }
+                t0 = t1;
+            }
             tape.push(
                 self.start_ns + k as i64 * self.dt_ns,
-                x.exp(),
+                open.exp(),
                 hi.exp(),
                 lo.exp(),
-                y.exp(),
+                x.exp(),
                 0.0,
             );
-            x = y;
         }
         tape
+    }
+
+    /// One diffusion piece of `tau` years from log price `x` with `drift`:
+    /// its end and the exact extremes of the Brownian bridge to it,
+    /// `M = (x + y + sqrt((y − x)² − 2σ²τ·ln U)) / 2`, likewise the min.
+    fn bridge_piece(&self, rng: &mut Pcg64Mcg, x: f64, tau: f64, drift: f64) -> (f64, f64, f64) {
+        let var = self.sigma * self.sigma * tau;
+        let z: f64 = StandardNormal.sample(rng);
+        let y = x + drift + self.sigma * tau.sqrt() * z;
+        let u1: f64 = 1.0 - rng.random::<f64>();
+        let u2: f64 = 1.0 - rng.random::<f64>();
+        let d2 = (y - x) * (y - x);
+        let hi = 0.5 * (x + y + (d2 - 2.0 * var * u1.ln()).sqrt());
+        let lo = 0.5 * (x + y - (d2 - 2.0 * var * u2.ln()).sqrt());
+        (hi, lo, y)
     }
 }
 
@@ -83,6 +154,7 @@ mod tests {
             steps: 1_000,
             start_price: 100.0,
             start_ns: 0,
+            jumps: None,
         };
         let a = g.path(7);
         assert_eq!(a, g.path(7));
@@ -107,6 +179,7 @@ mod tests {
             steps: 200_000,
             start_price: 100.0,
             start_ns: 0,
+            jumps: None,
         };
         let t = g.path(11);
         let r: Vec<f64> = t
@@ -126,6 +199,64 @@ mod tests {
         );
         assert!(
             (var / v0 - 1.0).abs() < 4.0 * (2.0 / n).sqrt(),
+            "var {var} vs {v0}"
+        );
+    }
+
+    #[test]
+    fn merton_jumps_have_their_frequency_and_moments() {
+        let j = Jumps {
+            rate: 40.0,
+            mean: -0.15,
+            sigma: 0.02,
+        };
+        let g = Gbm {
+            mu: 0.1,
+            sigma: 0.2,
+            dt_ns: 86_400_000_000_000,
+            steps: 100_000,
+            start_price: 100.0,
+            start_ns: 0,
+            jumps: Some(j),
+        };
+        let t = g.path(3);
+        let dt = 1.0 / 365.0;
+        let r: Vec<f64> = t
+            .close
+            .iter()
+            .zip(&t.open)
+            .map(|(c, o)| (c / o).ln())
+            .collect();
+        for i in 0..t.len() {
+            assert!(
+                t.low[i] <= t.open[i].min(t.close[i]) && t.high[i] >= t.open[i].max(t.close[i])
+            );
+        }
+        let n = r.len() as f64;
+        // Bars with a jump: a move of 0.08 is 7.6 diffusion standard
+        // deviations, and a jump is 0.15 ± 0.02, so the count is the number
+        // of bars with at least one jump, 1 − e^{−λ dt} of them.
+        let jumped = r.iter().filter(|x| x.abs() > 0.08).count() as f64 / n;
+        let p = 1.0 - (-j.rate * dt).exp();
+        assert!(
+            (jumped - p).abs() < 4.0 * (p * (1.0 - p) / n).sqrt(),
+            "jump bars {jumped} vs {p}"
+        );
+        // Log-return moments of the compensated jump diffusion.
+        let lam = j.rate * dt;
+        let m0 = (g.mu - 0.5 * g.sigma * g.sigma - j.rate * j.kappa()) * dt + lam * j.mean;
+        let v0 = g.sigma * g.sigma * dt + lam * (j.mean * j.mean + j.sigma * j.sigma);
+        let mean = r.iter().sum::<f64>() / n;
+        let var = r.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+        assert!(
+            (mean - m0).abs() < 4.0 * (v0 / n).sqrt(),
+            "mean {mean} vs {m0}"
+        );
+        // The variance of a squared jump-mixture return has a fat tail: its
+        // standard error is sqrt((μ4 − v²)/n), μ4 ≈ λ dt·m⁴ for these jumps.
+        let m4 = lam * j.mean.powi(4) + 3.0 * v0 * v0;
+        assert!(
+            (var - v0).abs() < 4.0 * ((m4 - v0 * v0) / n).sqrt(),
             "var {var} vs {v0}"
         );
     }

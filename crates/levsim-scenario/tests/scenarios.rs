@@ -284,3 +284,55 @@ fn a_gap_shock_liquidates_what_the_plain_history_does_not() {
         assert!(e.contains(field), "{field}: {e}");
     }
 }
+
+#[test]
+fn merton_crash_jumps_liquidate_more_than_gbm_of_the_same_sigma() {
+    let gbm = r#"
+name = "m"
+seed = 9
+[market]
+kind = "gbm"
+sigma = 0.6
+dt = "1h"
+horizon = "7d"
+paths = 1000
+start_price = 100.0
+[venue]
+profile = "binance-usdm"
+maintenance_rate = 0.005
+[account]
+capital = 1000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = [10]
+"#;
+    let merton = gbm.replace(
+        "kind = \"gbm\"",
+        "kind = \"merton\"\njump_rate = 20.0\njump_mean = -0.12\njump_sigma = 0.03",
+    );
+    let p = |text: &str| {
+        let sc = parse(text).unwrap();
+        let m = LoadedMarket::load(&sc).unwrap();
+        let runs = execute(&sc, &m, 2, &|| {}).unwrap();
+        levsim_scenario::aggregate(&runs, 0)[0].p_liquidation
+    };
+    let (pg, pm) = (p(gbm), p(&merton));
+    // 20 jumps a year of −12 % over a week: P(at least one) = 1 − e^{−0.38}
+    // ≈ 32 %, each enough to take a 10x long through its liquidation price
+    // (the compensating drift −λκ ≈ +2.25 a year, +4 % over the week,
+    // takes back part of it). The difference must stand out of the MC error.
+    let se = ((pm * (1.0 - pm) + pg * (1.0 - pg)) / 1000.0).sqrt();
+    assert!(pm - pg > 4.0 * se, "merton {pm} vs gbm {pg} (se {se})");
+    // Jump keys belong to kind = "merton" only, and it needs all three.
+    let e = parse(&gbm.replace("sigma = 0.6", "sigma = 0.6\njump_rate = 1.0")).unwrap_err();
+    assert!(
+        e.contains("market.jump_rate: only for kind = \"merton\""),
+        "{e}"
+    );
+    let e = parse(&merton.replace("jump_mean = -0.12\n", "")).unwrap_err();
+    assert!(
+        e.contains("market.jump_mean: required for kind = \"merton\""),
+        "{e}"
+    );
+}

@@ -8,7 +8,7 @@ use levsim_data::{Format, GapPolicy};
 use levsim_engine::{AccountConfig, VenueConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::generators::{Gbm, Jumps};
+use crate::generators::{Gbm, Jumps, Regime};
 use crate::grid::{expand, RunPlan};
 use crate::LiquidityConfig;
 use crate::ScenarioError;
@@ -23,6 +23,8 @@ pub enum MarketKind {
     Gbm,
     /// Merton jump-diffusion paths: GBM plus log-normal jumps.
     Merton,
+    /// Two-state Markov switching of drift and volatility.
+    Regime,
 }
 
 impl MarketKind {
@@ -31,6 +33,7 @@ impl MarketKind {
             MarketKind::Historical => "historical",
             MarketKind::Gbm => "gbm",
             MarketKind::Merton => "merton",
+            MarketKind::Regime => "regime",
         }
     }
 }
@@ -72,6 +75,18 @@ pub struct MarketConfig {
     /// Merton: standard deviation of the log jump.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jump_sigma: Option<f64>,
+    /// Regime: annual drift when stressed (default `mu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress_mu: Option<f64>,
+    /// Regime: annual volatility when stressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress_sigma: Option<f64>,
+    /// Regime: entries into the stressed state per calm year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_stressed: Option<f64>,
+    /// Regime: exits from the stressed state per stressed year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_calm: Option<f64>,
     /// File format; detected when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
@@ -259,16 +274,22 @@ impl Scenario {
                     ("jump_rate", market.jump_rate.is_some()),
                     ("jump_mean", market.jump_mean.is_some()),
                     ("jump_sigma", market.jump_sigma.is_some()),
+                    ("stress_mu", market.stress_mu.is_some()),
+                    ("stress_sigma", market.stress_sigma.is_some()),
+                    ("to_stressed", market.to_stressed.is_some()),
+                    ("to_calm", market.to_calm.is_some()),
                 ] {
                     if set {
                         problems.push(format!(
-                            "market.{k}: only for generated markets (kind = \"gbm\")"
+                            "market.{k}: only for generated markets (kind = \"gbm\", \"merton\" or \"regime\")"
                         ));
                     }
                 }
                 None
             }
-            MarketKind::Gbm | MarketKind::Merton => gbm_from(&market, &mut problems),
+            MarketKind::Gbm | MarketKind::Merton | MarketKind::Regime => {
+                gbm_from(&market, &mut problems)
+            }
         };
         let paths = gbm.as_ref().map_or(1, |_| market.paths.unwrap_or(1));
         if let Some(f) = &market.funding {
@@ -456,6 +477,41 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
         }
         None
     };
+    let regime = if m.kind == MarketKind::Regime {
+        let stress_sigma = need(m.stress_sigma, "stress_sigma", problems);
+        if m.stress_sigma.is_some() && !(stress_sigma > 0.0 && stress_sigma < 20.0) {
+            problems.push(format!(
+                "market.stress_sigma: must be in (0, 20) (annual), got {stress_sigma}"
+            ));
+        }
+        let mut rate = |v: Option<f64>, k: &str| {
+            let r = need(v, k, problems);
+            if v.is_some() && !(r >= 0.0) {
+                problems.push(format!("market.{k}: must be ≥ 0 (per year), got {r}"));
+            }
+            r
+        };
+        let to_stressed = rate(m.to_stressed, "to_stressed");
+        let to_calm = rate(m.to_calm, "to_calm");
+        Some(Regime {
+            mu: m.stress_mu.unwrap_or(mu),
+            sigma: stress_sigma,
+            to_stressed,
+            to_calm,
+        })
+    } else {
+        for (k, set) in [
+            ("stress_mu", m.stress_mu.is_some()),
+            ("stress_sigma", m.stress_sigma.is_some()),
+            ("to_stressed", m.to_stressed.is_some()),
+            ("to_calm", m.to_calm.is_some()),
+        ] {
+            if set {
+                problems.push(format!("market.{k}: only for kind = \"regime\""));
+            }
+        }
+        None
+    };
     let dt_ns = dur(&m.dt, "dt", problems);
     let horizon = dur(&m.horizon, "horizon", problems);
     let paths = m.paths.unwrap_or(0);
@@ -485,6 +541,7 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
         start_price,
         start_ns,
         jumps,
+        regime,
     })
 }
 

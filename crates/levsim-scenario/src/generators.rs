@@ -29,6 +29,21 @@ impl Jumps {
     }
 }
 
+/// Two-state Markov switching: the path starts calm (the generator's own μ,
+/// σ) and switches to a stressed state with its own μ, σ and back, at the
+/// given rates per year (switches happen at bar boundaries).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Regime {
+    /// Annual drift in the stressed state.
+    pub mu: f64,
+    /// Annual volatility in the stressed state.
+    pub sigma: f64,
+    /// Entries into the stressed state per year spent calm.
+    pub to_stressed: f64,
+    /// Exits from the stressed state per year spent stressed.
+    pub to_calm: f64,
+}
+
 /// Geometric Brownian motion, `dP/P = μ dt + σ dW` (annualised μ, σ), or with
 /// `jumps` Merton's jump diffusion `dP/P = (μ − λκ) dt + σ dW + (e^J − 1) dN`,
 /// whose expected growth is still `μ`.
@@ -49,18 +64,28 @@ pub struct Gbm {
     /// Merton jumps (none: plain GBM).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jumps: Option<Jumps>,
+    /// Regime switching (none: one state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regime: Option<Regime>,
 }
 
 impl Gbm {
     /// A one-line description for reports.
     pub fn label(&self) -> String {
-        match self.jumps {
+        let mut s = match self.jumps {
             None => format!("GBM μ {} σ {}", self.mu, self.sigma),
             Some(j) => format!(
                 "Merton μ {} σ {}, {} jumps/yr of N({}, {}²) in log price",
                 self.mu, self.sigma, j.rate, j.mean, j.sigma
             ),
+        };
+        if let Some(r) = self.regime {
+            s = format!(
+                "{s}; stressed regime μ {} σ {}, entered {}/yr, left {}/yr",
+                r.mu, r.sigma, r.to_stressed, r.to_calm
+            );
         }
+        s
     }
 
     /// One path as bars. Each bar opens at the previous close; its high and
@@ -76,7 +101,17 @@ impl Gbm {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let dt = self.dt_ns as f64 / YEAR_NS;
         let compensator = self.jumps.map_or(0.0, |j| j.rate * j.kappa());
-        let drift = (self.mu - 0.5 * self.sigma * self.sigma - compensator) * dt;
+        // (σ, drift per bar) of the calm and the stressed state.
+        let state = |mu: f64, sigma: f64| (sigma, (mu - 0.5 * sigma * sigma - compensator) * dt);
+        let calm = state(self.mu, self.sigma);
+        let stressed = self.regime.map(|r| {
+            (
+                state(r.mu, r.sigma),
+                1.0 - (-r.to_stressed * dt).exp(),
+                1.0 - (-r.to_calm * dt).exp(),
+            )
+        });
+        let mut in_stress = false;
         let poisson = self
             .jumps
             .and_then(|j| Poisson::new(j.rate * dt).ok().map(|p| (j, p)));
@@ -89,6 +124,14 @@ impl Gbm {
         let mut x = self.start_price.ln();
         let mut times: Vec<f64> = Vec::new();
         for k in 0..self.steps {
+            if let Some((_, p_in, p_out)) = stressed {
+                let u: f64 = rng.random();
+                in_stress = if in_stress { u >= p_out } else { u < p_in };
+            }
+            let (sigma, drift) = match stressed {
+                Some((st, ..)) if in_stress => st,
+                _ => calm,
+            };
             // Jump times as fractions of the bar, in order (none for GBM).
             times.clear();
             if let Some((_, p)) = &poisson {
@@ -100,7 +143,7 @@ impl Gbm {
             let (mut hi, mut lo) = (f64::NEG_INFINITY, f64::INFINITY);
             let mut t0 = 0.0;
             for (i, &t1) in times.iter().chain(std::iter::once(&1.0)).enumerate() {
-                let (h, l, y) = self.bridge_piece(&mut rng, x, (t1 - t0) * dt, drift * (t1 - t0));
+                let (h, l, y) = bridge_piece(&mut rng, x, sigma, (t1 - t0) * dt, drift * (t1 - t0));
                 hi = hi.max(h);
                 lo = lo.min(l);
                 x = y;
@@ -124,21 +167,21 @@ impl Gbm {
         }
         tape
     }
+}
 
-    /// One diffusion piece of `tau` years from log price `x` with `drift`:
-    /// its end and the exact extremes of the Brownian bridge to it,
-    /// `M = (x + y + sqrt((y − x)² − 2σ²τ·ln U)) / 2`, likewise the min.
-    fn bridge_piece(&self, rng: &mut Pcg64Mcg, x: f64, tau: f64, drift: f64) -> (f64, f64, f64) {
-        let var = self.sigma * self.sigma * tau;
-        let z: f64 = StandardNormal.sample(rng);
-        let y = x + drift + self.sigma * tau.sqrt() * z;
-        let u1: f64 = 1.0 - rng.random::<f64>();
-        let u2: f64 = 1.0 - rng.random::<f64>();
-        let d2 = (y - x) * (y - x);
-        let hi = 0.5 * (x + y + (d2 - 2.0 * var * u1.ln()).sqrt());
-        let lo = 0.5 * (x + y - (d2 - 2.0 * var * u2.ln()).sqrt());
-        (hi, lo, y)
-    }
+/// One diffusion piece of `tau` years from log price `x` with `drift`:
+/// its end and the exact extremes of the Brownian bridge to it,
+/// `M = (x + y + sqrt((y − x)² − 2σ²τ·ln U)) / 2`, likewise the min.
+fn bridge_piece(rng: &mut Pcg64Mcg, x: f64, sigma: f64, tau: f64, drift: f64) -> (f64, f64, f64) {
+    let var = sigma * sigma * tau;
+    let z: f64 = StandardNormal.sample(rng);
+    let y = x + drift + sigma * tau.sqrt() * z;
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = 1.0 - rng.random::<f64>();
+    let d2 = (y - x) * (y - x);
+    let hi = 0.5 * (x + y + (d2 - 2.0 * var * u1.ln()).sqrt());
+    let lo = 0.5 * (x + y - (d2 - 2.0 * var * u2.ln()).sqrt());
+    (hi, lo, y)
 }
 
 #[cfg(test)]
@@ -155,6 +198,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             jumps: None,
+            regime: None,
         };
         let a = g.path(7);
         assert_eq!(a, g.path(7));
@@ -180,6 +224,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             jumps: None,
+            regime: None,
         };
         let t = g.path(11);
         let r: Vec<f64> = t
@@ -218,6 +263,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             jumps: Some(j),
+            regime: None,
         };
         let t = g.path(3);
         let dt = 1.0 / 365.0;
@@ -258,6 +304,63 @@ mod tests {
         assert!(
             (var - v0).abs() < 4.0 * ((m4 - v0 * v0) / n).sqrt(),
             "var {var} vs {v0}"
+        );
+    }
+
+    #[test]
+    fn regimes_mix_their_variances_and_cluster_volatility() {
+        let r = Regime {
+            mu: 0.0,
+            sigma: 1.5,
+            to_stressed: 12.0,
+            to_calm: 52.0,
+        };
+        let g = Gbm {
+            mu: 0.0,
+            sigma: 0.3,
+            dt_ns: 3_600_000_000_000,
+            steps: 2_000_000,
+            start_price: 100.0,
+            start_ns: 0,
+            jumps: None,
+            regime: Some(r),
+        };
+        let t = g.path(5);
+        let dt = 1.0 / (365.0 * 24.0);
+        let sq: Vec<f64> = t
+            .close
+            .iter()
+            .zip(&t.open)
+            .map(|(c, o)| (c / o).ln().powi(2) / dt)
+            .collect();
+        // Stationary share of time stressed: to_stressed / (to_stressed + to_calm)
+        // (the per-bar switching probabilities give the same ratio to O(dt)).
+        let pi_s = r.to_stressed / (r.to_stressed + r.to_calm);
+        let want = (1.0 - pi_s) * g.sigma.powi(2) + pi_s * r.sigma.powi(2);
+        // Batch means: 40 batches of 50,000 bars (about 5.7 years, some 60
+        // stress spells each) give an honest standard error.
+        let batches: Vec<f64> = sq
+            .chunks(50_000)
+            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+            .collect();
+        let k = batches.len() as f64;
+        let mean = batches.iter().sum::<f64>() / k;
+        let sd = (batches.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
+        assert!(
+            (mean - want).abs() < 4.0 * sd / k.sqrt(),
+            "E[r²]/dt {mean} vs {want} (se {})",
+            sd / k.sqrt()
+        );
+        // Volatility clusters: squared returns are correlated at lag 1, where
+        // iid returns (one state) give 0 ± 1/sqrt(n).
+        let n = sq.len() as f64;
+        let m = sq.iter().sum::<f64>() / n;
+        let var = sq.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+        let cov = sq.windows(2).map(|w| (w[0] - m) * (w[1] - m)).sum::<f64>() / n;
+        assert!(
+            cov / var > 10.0 / n.sqrt(),
+            "lag-1 autocorrelation {}",
+            cov / var
         );
     }
 }

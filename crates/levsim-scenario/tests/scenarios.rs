@@ -336,3 +336,45 @@ leverage = [10]
         "{e}"
     );
 }
+
+#[test]
+fn a_regime_market_runs_and_names_its_missing_keys() {
+    let text = r#"
+name = "r"
+seed = 4
+[market]
+kind = "regime"
+sigma = 0.4
+stress_sigma = 1.6
+to_stressed = 12.0
+to_calm = 52.0
+dt = "1h"
+horizon = "7d"
+paths = 300
+start_price = 100.0
+[venue]
+profile = "binance-usdm"
+maintenance_rate = 0.005
+[account]
+capital = 1000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = [10]
+"#;
+    let sc = parse(text).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let one = execute(&sc, &m, 1, &|| {}).unwrap();
+    let two = execute(&sc, &m, 2, &|| {}).unwrap();
+    assert_eq!(one.len(), 300);
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a.output, b.output);
+    }
+    let e = parse(&text.replace("stress_sigma = 1.6\n", "")).unwrap_err();
+    assert!(
+        e.contains("market.stress_sigma: required for kind = \"regime\""),
+        "{e}"
+    );
+    let e = parse(&text.replace("to_calm = 52.0", "to_calm = -1.0")).unwrap_err();
+    assert!(e.contains("market.to_calm: must be ≥ 0"), "{e}");
+}

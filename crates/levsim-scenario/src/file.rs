@@ -8,7 +8,7 @@ use levsim_data::{Format, GapPolicy};
 use levsim_engine::{AccountConfig, VenueConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::generators::{Gbm, Jumps, Regime};
+use crate::generators::{Garch, Gbm, Jumps, Regime};
 use crate::grid::{expand, RunPlan};
 use crate::LiquidityConfig;
 use crate::ScenarioError;
@@ -25,6 +25,8 @@ pub enum MarketKind {
     Merton,
     /// Two-state Markov switching of drift and volatility.
     Regime,
+    /// GARCH(1,1) volatility with Student-t innovations.
+    Garch,
 }
 
 impl MarketKind {
@@ -34,6 +36,7 @@ impl MarketKind {
             MarketKind::Gbm => "gbm",
             MarketKind::Merton => "merton",
             MarketKind::Regime => "regime",
+            MarketKind::Garch => "garch",
         }
     }
 }
@@ -87,6 +90,15 @@ pub struct MarketConfig {
     /// Regime: exits from the stressed state per stressed year.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_calm: Option<f64>,
+    /// GARCH: reaction to the last shock (α).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garch_alpha: Option<f64>,
+    /// GARCH: persistence of the last variance (β).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garch_beta: Option<f64>,
+    /// GARCH: Student-t degrees of freedom (> 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garch_nu: Option<f64>,
     /// File format; detected when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
@@ -278,16 +290,19 @@ impl Scenario {
                     ("stress_sigma", market.stress_sigma.is_some()),
                     ("to_stressed", market.to_stressed.is_some()),
                     ("to_calm", market.to_calm.is_some()),
+                    ("garch_alpha", market.garch_alpha.is_some()),
+                    ("garch_beta", market.garch_beta.is_some()),
+                    ("garch_nu", market.garch_nu.is_some()),
                 ] {
                     if set {
                         problems.push(format!(
-                            "market.{k}: only for generated markets (kind = \"gbm\", \"merton\" or \"regime\")"
+                            "market.{k}: only for generated markets (kind = \"gbm\", \"merton\", \"regime\" or \"garch\")"
                         ));
                     }
                 }
                 None
             }
-            MarketKind::Gbm | MarketKind::Merton | MarketKind::Regime => {
+            MarketKind::Gbm | MarketKind::Merton | MarketKind::Regime | MarketKind::Garch => {
                 gbm_from(&market, &mut problems)
             }
         };
@@ -512,6 +527,36 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
         }
         None
     };
+    let garch = if m.kind == MarketKind::Garch {
+        let alpha = need(m.garch_alpha, "garch_alpha", problems);
+        let beta = need(m.garch_beta, "garch_beta", problems);
+        let nu = need(m.garch_nu, "garch_nu", problems);
+        if m.garch_alpha.is_some()
+            && m.garch_beta.is_some()
+            && !(alpha >= 0.0 && beta >= 0.0 && alpha + beta < 1.0)
+        {
+            problems.push(format!(
+                "market.garch_beta: need α ≥ 0, β ≥ 0 and α + β < 1 (a finite long-run variance), got α {alpha} β {beta}"
+            ));
+        }
+        if m.garch_nu.is_some() && !(nu > 2.0) {
+            problems.push(format!(
+                "market.garch_nu: must be > 2 (a finite variance), got {nu}"
+            ));
+        }
+        Some(Garch { alpha, beta, nu })
+    } else {
+        for (k, set) in [
+            ("garch_alpha", m.garch_alpha.is_some()),
+            ("garch_beta", m.garch_beta.is_some()),
+            ("garch_nu", m.garch_nu.is_some()),
+        ] {
+            if set {
+                problems.push(format!("market.{k}: only for kind = \"garch\""));
+            }
+        }
+        None
+    };
     let dt_ns = dur(&m.dt, "dt", problems);
     let horizon = dur(&m.horizon, "horizon", problems);
     let paths = m.paths.unwrap_or(0);
@@ -542,6 +587,7 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
         start_ns,
         jumps,
         regime,
+        garch,
     })
 }
 

@@ -43,6 +43,7 @@ fn p_liquidation(lev: f64, days: usize, paths: usize) -> f64 {
         start_ns: 0,
         jumps: None,
         regime: None,
+        garch: None,
     };
     let mut hit = 0;
     for k in 0..paths {

@@ -378,3 +378,45 @@ leverage = [10]
     let e = parse(&text.replace("to_calm = 52.0", "to_calm = -1.0")).unwrap_err();
     assert!(e.contains("market.to_calm: must be ≥ 0"), "{e}");
 }
+
+#[test]
+fn a_garch_market_runs_and_refuses_explosive_parameters() {
+    let text = r#"
+name = "g"
+seed = 8
+[market]
+kind = "garch"
+sigma = 0.6
+garch_alpha = 0.1
+garch_beta = 0.85
+garch_nu = 6.0
+dt = "1h"
+horizon = "7d"
+paths = 200
+start_price = 100.0
+[venue]
+profile = "binance-usdm"
+maintenance_rate = 0.005
+[account]
+capital = 1000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = [5]
+"#;
+    let sc = parse(text).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let one = execute(&sc, &m, 1, &|| {}).unwrap();
+    let two = execute(&sc, &m, 2, &|| {}).unwrap();
+    assert_eq!(one.len(), 200);
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a.output, b.output);
+    }
+    let e = parse(&text.replace("garch_beta = 0.85", "garch_beta = 0.95")).unwrap_err();
+    assert!(
+        e.contains("market.garch_beta") && e.contains("α + β < 1"),
+        "{e}"
+    );
+    let e = parse(&text.replace("garch_nu = 6.0", "garch_nu = 2.0")).unwrap_err();
+    assert!(e.contains("market.garch_nu: must be > 2"), "{e}");
+}

@@ -8,7 +8,7 @@ use levsim_data::{Format, GapPolicy};
 use levsim_engine::{AccountConfig, VenueConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::generators::{Garch, Gbm, Jumps, Regime};
+use crate::generators::{Garch, Gbm, Jumps, Model, Regime};
 use crate::grid::{expand, RunPlan};
 use crate::LiquidityConfig;
 use crate::ScenarioError;
@@ -585,9 +585,11 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
         steps,
         start_price,
         start_ns,
-        jumps,
-        regime,
-        garch,
+        model: jumps
+            .map(Model::Merton)
+            .or(regime.map(Model::Regime))
+            .or(garch.map(Model::Garch))
+            .unwrap_or(Model::Gbm),
     })
 }
 

@@ -57,9 +57,10 @@ pub struct Garch {
     pub nu: f64,
 }
 
-/// Geometric Brownian motion, `dP/P = μ dt + σ dW` (annualised μ, σ), or with
-/// `jumps` Merton's jump diffusion `dP/P = (μ − λκ) dt + σ dW + (e^J − 1) dN`,
-/// whose expected growth is still `μ`.
+/// Geometric Brownian motion, `dP/P = μ dt + σ dW` (annualised μ, σ), or one
+/// of its extensions ([`Model`]): Merton's jump diffusion
+/// `dP/P = (μ − λκ) dt + σ dW + (e^J − 1) dN`, whose expected growth is still
+/// `μ`; two-state regime switching; or GARCH(1,1) bar variances.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Gbm {
     /// Annual drift.
@@ -74,40 +75,52 @@ pub struct Gbm {
     pub start_price: f64,
     /// Time of the first bar (ns UTC).
     pub start_ns: i64,
-    /// Merton jumps (none: plain GBM).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jumps: Option<Jumps>,
-    /// Regime switching (none: one state).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub regime: Option<Regime>,
-    /// GARCH(1,1) variances (none: constant σ).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub garch: Option<Garch>,
+    /// What GBM is extended with, if anything.
+    pub model: Model,
+}
+
+/// The extension of GBM a generator uses (one at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// Plain GBM.
+    Gbm,
+    /// Merton jumps.
+    Merton(Jumps),
+    /// Two-state regime switching.
+    Regime(Regime),
+    /// GARCH(1,1) variances.
+    Garch(Garch),
+}
+
+impl Model {
+    fn jumps(self) -> Option<Jumps> {
+        match self {
+            Model::Merton(j) => Some(j),
+            _ => None,
+        }
+    }
 }
 
 impl Gbm {
     /// A one-line description for reports.
     pub fn label(&self) -> String {
-        let mut s = match self.jumps {
-            None => format!("GBM μ {} σ {}", self.mu, self.sigma),
-            Some(j) => format!(
-                "Merton μ {} σ {}, {} jumps/yr of N({}, {}²) in log price",
-                self.mu, self.sigma, j.rate, j.mean, j.sigma
+        let (mu, sigma) = (self.mu, self.sigma);
+        match self.model {
+            Model::Gbm => format!("GBM μ {mu} σ {sigma}"),
+            Model::Merton(j) => format!(
+                "Merton μ {mu} σ {sigma}, {} jumps/yr of N({}, {}²) in log price",
+                j.rate, j.mean, j.sigma
             ),
-        };
-        if let Some(g) = self.garch {
-            s = format!(
-                "GARCH(1,1) long-run σ {}, α {} β {}, Student-t ν {}",
-                self.sigma, g.alpha, g.beta, g.nu
-            );
-        }
-        if let Some(r) = self.regime {
-            s = format!(
-                "{s}; stressed regime μ {} σ {}, entered {}/yr, left {}/yr",
+            Model::Regime(r) => format!(
+                "regime switching: calm μ {mu} σ {sigma}, stressed μ {} σ {}, entered {}/yr, left {}/yr",
                 r.mu, r.sigma, r.to_stressed, r.to_calm
-            );
+            ),
+            Model::Garch(g) => format!(
+                "GARCH(1,1) long-run σ {sigma}, α {} β {}, Student-t ν {}",
+                g.alpha, g.beta, g.nu
+            ),
         }
-        s
     }
 
     /// One path as bars. Each bar opens at the previous close; its high and
@@ -122,30 +135,31 @@ impl Gbm {
     pub fn path(&self, seed: u64) -> MarketTape {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let dt = self.dt_ns as f64 / YEAR_NS;
-        let compensator = self.jumps.map_or(0.0, |j| j.rate * j.kappa());
+        let jumps = self.model.jumps();
+        let compensator = jumps.map_or(0.0, |j| j.rate * j.kappa());
         // (σ, drift per bar) of the calm and the stressed state.
         let state = |mu: f64, sigma: f64| (sigma, (mu - 0.5 * sigma * sigma - compensator) * dt);
         let calm = state(self.mu, self.sigma);
-        let stressed = self.regime.map(|r| {
-            (
+        let stressed = match self.model {
+            Model::Regime(r) => Some((
                 state(r.mu, r.sigma),
                 1.0 - (-r.to_stressed * dt).exp(),
                 1.0 - (-r.to_calm * dt).exp(),
-            )
-        });
+            )),
+            _ => None,
+        };
         let mut in_stress = false;
         // GARCH: the bar variance h (starting at its long-run level) and the
         // unit-variance Student-t innovation.
         let long_run = self.sigma * self.sigma * dt;
         let mut h = long_run;
-        let garch = self.garch.and_then(|g| {
-            StudentT::new(g.nu)
+        let garch = match self.model {
+            Model::Garch(g) => StudentT::new(g.nu)
                 .ok()
-                .map(|t| (g, t, ((g.nu - 2.0) / g.nu).sqrt()))
-        });
-        let poisson = self
-            .jumps
-            .and_then(|j| Poisson::new(j.rate * dt).ok().map(|p| (j, p)));
+                .map(|t| (g, t, ((g.nu - 2.0) / g.nu).sqrt())),
+            _ => None,
+        };
+        let poisson = jumps.and_then(|j| Poisson::new(j.rate * dt).ok().map(|p| (j, p)));
         let mut tape = MarketTape {
             symbol: "GBM".into(),
             interval_ns: self.dt_ns,
@@ -235,9 +249,7 @@ mod tests {
             steps: 1_000,
             start_price: 100.0,
             start_ns: 0,
-            jumps: None,
-            regime: None,
-            garch: None,
+            model: Model::Gbm,
         };
         let a = g.path(7);
         assert_eq!(a, g.path(7));
@@ -262,9 +274,7 @@ mod tests {
             steps: 200_000,
             start_price: 100.0,
             start_ns: 0,
-            jumps: None,
-            regime: None,
-            garch: None,
+            model: Model::Gbm,
         };
         let t = g.path(11);
         let r: Vec<f64> = t
@@ -302,9 +312,7 @@ mod tests {
             steps: 100_000,
             start_price: 100.0,
             start_ns: 0,
-            jumps: Some(j),
-            regime: None,
-            garch: None,
+            model: Model::Merton(j),
         };
         let t = g.path(3);
         let dt = 1.0 / 365.0;
@@ -363,9 +371,7 @@ mod tests {
             steps: 2_000_000,
             start_price: 100.0,
             start_ns: 0,
-            jumps: None,
-            regime: Some(r),
-            garch: None,
+            model: Model::Regime(r),
         };
         let t = g.path(5);
         let dt = 1.0 / (365.0 * 24.0);
@@ -420,9 +426,7 @@ mod tests {
             steps: 2_000_000,
             start_price: 100.0,
             start_ns: 0,
-            jumps: None,
-            regime: None,
-            garch: Some(gp),
+            model: Model::Garch(gp),
         };
         let dt = 1.0 / (365.0 * 24.0);
         let t = g.path(1);

@@ -41,9 +41,7 @@ fn p_liquidation(lev: f64, days: usize, paths: usize) -> f64 {
         steps: days * 24,
         start_price: 100.0,
         start_ns: 0,
-        jumps: None,
-        regime: None,
-        garch: None,
+        model: levsim_scenario::generators::Model::Gbm,
     };
     let mut hit = 0;
     for k in 0..paths {

@@ -30,6 +30,10 @@ mod funding;
 mod gaps;
 mod inspect;
 mod klines;
+#[cfg(feature = "parquet")]
+mod parquet;
+#[cfg(not(feature = "parquet"))]
+#[path = "no_parquet.rs"]
 mod parquet;
 mod reader;
 mod report;

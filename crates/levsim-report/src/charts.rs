@@ -373,7 +373,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             "The simulated mark is the historical price moved by the impact of each run's own orders (liquidity model), decaying with its half-life.".into(),
         )?);
     }
-    if let Some(g) = &input.scenario.gbm {
+    if let Some(g) = &input.market.generator {
         charts.push(render_fan(dir, input, g, x_range)?);
     }
     let mut base = vec![
@@ -400,15 +400,20 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
 fn render_fan(
     dir: &Path,
     input: &ReportInput<'_>,
-    g: &levsim_scenario::generators::Gbm,
+    g: &levsim_scenario::generators::Generator,
     x_range: (f64, f64),
 ) -> Result<Chart, ReportError> {
     let sc = input.scenario;
     let n = sc.paths.min(500);
     let paths: Vec<levsim_core::MarketTape> = (0..n)
-        .map(|k| g.path(levsim_scenario::path_seed(sc.seed, k)))
+        .map(|k| {
+            // The paths the runs see: shocks included.
+            let mut p = g.path(levsim_scenario::path_seed(sc.seed, k));
+            levsim_scenario::shocks::apply(&sc.shocks, &mut p, &mut None);
+            p
+        })
         .collect();
-    let mut bands: Vec<Vec<(f64, f64)>> = (0..5).map(|_| Vec::with_capacity(g.steps)).collect();
+    let mut bands: Vec<Vec<(f64, f64)>> = (0..5).map(|_| Vec::with_capacity(g.steps())).collect();
     let mut col = vec![0.0; n];
     for (k, &t) in paths[0].ts.iter().enumerate() {
         for (c, p) in col.iter_mut().zip(&paths) {

@@ -45,16 +45,16 @@ pub fn write_results_to(path: &Path, rs: &[levsim_scenario::RunResult]) -> Resul
     };
     let cols = vec![
         Column::new("run_id".into(), s(&|i| rs[i].spec.run_id.clone())),
-        Column::new("point_id".into(), s(&|i| rs[i].spec.point_id.clone())),
+        Column::new("point_id".into(), s(&|i| rs[i].spec.point_id.to_string())),
         Column::new(
             "path".into(),
             rs.iter().map(|r| r.spec.path as u64).collect::<Vec<u64>>(),
         ),
-        Column::new("venue".into(), s(&|i| rs[i].spec.venue.clone())),
-        Column::new("policy".into(), s(&|i| rs[i].spec.policy.clone())),
+        Column::new("venue".into(), s(&|i| rs[i].spec.venue.to_string())),
+        Column::new("policy".into(), s(&|i| rs[i].spec.policy.to_string())),
         Column::new(
             "params_json".into(),
-            s(&|i| serde_json::Value::Object(rs[i].spec.params.clone()).to_string()),
+            s(&|i| serde_json::to_string(&*rs[i].spec.params).unwrap_or_default()),
         ),
         Column::new(
             "seed".into(),

@@ -101,7 +101,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
             "market": {
                 "kind": sc.market.kind,
                 "paths": sc.paths,
-                "file": match &sc.gbm {
+                "file": match &mk.generator {
                     Some(g) => format!("generated: {} ({} paths)", g.label(), sc.paths),
                     None => sc.market.file.display().to_string(),
                 },

@@ -70,7 +70,7 @@ pub fn aggregate(results: &[RunResult], start_ns: i64) -> Vec<Aggregate> {
     let mut groups: std::collections::HashMap<&str, Vec<&RunResult>> =
         std::collections::HashMap::new();
     for r in results {
-        let key = r.spec.point_id.as_str();
+        let key: &str = &r.spec.point_id;
         groups.entry(key).or_insert_with(|| {
             order.push(key);
             Vec::new()
@@ -106,9 +106,9 @@ pub fn aggregate(results: &[RunResult], start_ns: i64) -> Vec<Aggregate> {
             let first = g[0];
             Aggregate {
                 point_id: key.to_string(),
-                policy: first.spec.policy.clone(),
-                venue: first.spec.venue.clone(),
-                params: first.spec.params.clone(),
+                policy: first.spec.policy.to_string(),
+                venue: first.spec.venue.to_string(),
+                params: (*first.spec.params).clone(),
                 runs: n,
                 p_liquidation: liquidated as f64 / n as f64,
                 p_liquidation_ci: wilson(liquidated, n),

@@ -1,5 +1,6 @@
 //! Parallel execution of a run plan.
 
+use levsim_core::MarketTape;
 use levsim_engine::{simulate_with, Market, RunOutput, SeriesRecorder};
 use rayon::prelude::*;
 
@@ -52,56 +53,75 @@ pub fn execute_shard(
         funding: market.funding.as_ref(),
     };
     let drains = crate::shocks::drain_windows(&sc.shocks);
-    pool.install(|| {
-        sc.plan
-            .runs
-            .par_iter()
-            .filter(|spec| shard.is_none_or(|s| s.owns(spec.index)))
-            .map(|spec| {
-                let mut policy = spec.kind.build().map_err(|e| ScenarioError::Invalid {
-                    file: sc.path.clone(),
-                    problems: vec![format!("policy[{}].{e}", spec.policy_index)],
-                })?;
-                // Generated markets draw the run's path here (never stored);
-                // path 0 is the market already loaded, and the only one whose
-                // time series are kept.
-                let generated;
-                let view = match &sc.gbm {
-                    Some(g) if spec.path != 0 => {
-                        let mut t = g.path(path_seed(sc.seed, spec.path));
-                        crate::shocks::apply(&sc.shocks, &mut t, &mut None);
-                        generated = t;
-                        Market {
-                            tape: &generated,
-                            funding: None,
+    let plan = &sc.plan;
+    let owned = |point: usize, path: usize| shard.is_none_or(|s| s.owns(point * plan.paths + path));
+    // Path-major: each market path is drawn once (never stored beyond its
+    // runs) and every parameter point runs on it (common random numbers);
+    // the points of a path run in parallel too, so a historical sweep (one
+    // path, many points) uses every thread.
+    let run_one = |point: usize,
+                   path: usize,
+                   tape: &MarketTape,
+                   funding: Option<&levsim_core::FundingSeries>| {
+        let spec = plan.run_at(point, path);
+        let mut policy = spec.kind.build().map_err(|e| ScenarioError::Invalid {
+            file: sc.path.clone(),
+            problems: vec![format!("policy[{}].{e}", spec.policy_index)],
+        })?;
+        // Path 0 is the market already loaded, and the only one whose time
+        // series are kept.
+        let mut series = if path == 0 {
+            SeriesRecorder::new(stride)
+        } else {
+            SeriesRecorder::disabled()
+        };
+        let mut liquidity = crate::shocks::Drained {
+            inner: market.liquidity.clone(),
+            windows: drains.clone(),
+        };
+        let output = simulate_with(
+            Market { tape, funding },
+            &market.venues[spec.venue_index],
+            &sc.account,
+            &mut policy,
+            &mut liquidity,
+            &mut series,
+        )?;
+        progress();
+        Ok(RunResult {
+            spec,
+            output,
+            series,
+        })
+    };
+    let mut results: Vec<RunResult> = pool
+        .install(|| {
+            (0..plan.paths)
+                .into_par_iter()
+                .filter(|&path| (0..plan.points.len()).any(|pt| owned(pt, path)))
+                .map(|path| -> Result<Vec<RunResult>, ScenarioError> {
+                    let generated;
+                    let (tape, funding) = match &market.generator {
+                        Some(g) if path != 0 => {
+                            let mut t = g.path(path_seed(sc.seed, path));
+                            crate::shocks::apply(&sc.shocks, &mut t, &mut None);
+                            generated = t;
+                            (&generated, None)
                         }
-                    }
-                    _ => view,
-                };
-                let mut series = if spec.path == 0 {
-                    SeriesRecorder::new(stride)
-                } else {
-                    SeriesRecorder::disabled()
-                };
-                let mut liquidity = crate::shocks::Drained {
-                    inner: market.liquidity.clone(),
-                    windows: drains.clone(),
-                };
-                let output = simulate_with(
-                    view,
-                    &market.venues[spec.venue_index],
-                    &sc.account,
-                    &mut policy,
-                    &mut liquidity,
-                    &mut series,
-                )?;
-                progress();
-                Ok(RunResult {
-                    spec: spec.clone(),
-                    output,
-                    series,
+                        _ => (view.tape, view.funding),
+                    };
+                    (0..plan.points.len())
+                        .into_par_iter()
+                        .filter(|&pt| owned(pt, path))
+                        .map(|pt| run_one(pt, path, tape, funding))
+                        .collect()
                 })
-            })
-            .collect()
-    })
+                .collect::<Result<Vec<Vec<RunResult>>, ScenarioError>>()
+        })?
+        .into_iter()
+        .flatten()
+        .collect();
+    // Plan order (point-major) whatever the execution order.
+    results.sort_by_key(|r| r.spec.index);
+    Ok(results)
 }

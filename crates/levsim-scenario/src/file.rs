@@ -25,8 +25,11 @@ pub enum MarketKind {
     Merton,
     /// Two-state Markov switching of drift and volatility.
     Regime,
-    /// GARCH(1,1) volatility with Student-t innovations.
+    /// GARCH(1,1) volatility with Student-t innovations (given, or fitted
+    /// to `file`).
     Garch,
+    /// Stationary block bootstrap of `file`'s bars.
+    Bootstrap,
 }
 
 impl MarketKind {
@@ -37,6 +40,7 @@ impl MarketKind {
             MarketKind::Merton => "merton",
             MarketKind::Regime => "regime",
             MarketKind::Garch => "garch",
+            MarketKind::Bootstrap => "bootstrap",
         }
     }
 }
@@ -99,6 +103,9 @@ pub struct MarketConfig {
     /// GARCH: Student-t degrees of freedom (> 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub garch_nu: Option<f64>,
+    /// Bootstrap: mean block length, e.g. "1d" (default: one day of bars).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<String>,
     /// File format; detected when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
@@ -204,8 +211,12 @@ pub struct Scenario {
     pub liquidity: LiquidityConfig,
     /// Bar length for bars built from trades (ns).
     pub bar_ns: i64,
-    /// The generator of a `gbm` market.
+    /// The generator of a `gbm`, `merton`, `regime` or `garch` market
+    /// given by its parameters.
     pub gbm: Option<Gbm>,
+    /// A generator built from the market file when it is loaded (`bootstrap`,
+    /// or `garch` with a `file`).
+    pub fitted: Option<Fitted>,
     /// Number of market paths (1 for a historical market).
     pub paths: usize,
     /// Shock overlays, in file order.
@@ -302,11 +313,24 @@ impl Scenario {
                 }
                 None
             }
+            MarketKind::Bootstrap => None,
+            MarketKind::Garch if !market.file.as_os_str().is_empty() => None,
             MarketKind::Gbm | MarketKind::Merton | MarketKind::Regime | MarketKind::Garch => {
                 gbm_from(&market, &mut problems)
             }
         };
-        let paths = gbm.as_ref().map_or(1, |_| market.paths.unwrap_or(1));
+        let fitted = fitted_from(&mut market, base, &mut problems);
+        if market.block.is_some() && market.kind != MarketKind::Bootstrap {
+            problems.push("market.block: only for kind = \"bootstrap\"".into());
+        }
+        if market.kind != MarketKind::Historical && market.funding.is_some() {
+            problems.push("market.funding: only for kind = \"historical\" (generated paths have no funding; use a funding_spike shock on a historical market)".into());
+        }
+        let paths = if gbm.is_some() || fitted.is_some() {
+            market.paths.unwrap_or(1)
+        } else {
+            1
+        };
         if let Some(f) = &market.funding {
             match resolve(f, base) {
                 Ok(p) => market.funding = Some(p),
@@ -406,6 +430,7 @@ impl Scenario {
             liquidity,
             bar_ns,
             gbm,
+            fitted,
             paths,
             shocks,
             plan,
@@ -415,6 +440,122 @@ impl Scenario {
             text: text.to_string(),
         })
     }
+}
+
+/// What a file-based generator is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FittedKind {
+    /// Stationary block bootstrap with this mean block length (ns).
+    Bootstrap {
+        /// Mean block length, ns.
+        block_ns: i64,
+    },
+    /// Student-t GARCH(1,1) fitted by maximum likelihood ([`crate::fit`]).
+    Garch,
+}
+
+/// A generator built from the market file at load time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fitted {
+    /// Bootstrap or GARCH fit.
+    pub kind: FittedKind,
+    /// Path length, ns.
+    pub horizon_ns: i64,
+    /// First price of every path (default: the window's last close; paths
+    /// start where the window ends).
+    pub start_price: Option<f64>,
+}
+
+/// The file-based generator of a `bootstrap` market or of a `garch` market
+/// with a `file`; resolves the file. Every problem names its field.
+fn fitted_from(m: &mut MarketConfig, base: &Path, problems: &mut Vec<String>) -> Option<Fitted> {
+    let kind = match m.kind {
+        MarketKind::Bootstrap => "bootstrap",
+        MarketKind::Garch if !m.file.as_os_str().is_empty() => "garch",
+        _ => return None,
+    };
+    let before = problems.len();
+    if m.file.as_os_str().is_empty() {
+        problems.push(format!(
+            "market.file: required for kind = \"{kind}\" (the history it resamples)"
+        ));
+    } else {
+        match resolve(&m.file, base) {
+            Ok(p) => m.file = p,
+            Err(e) => problems.push(format!("market.file: {e}")),
+        }
+    }
+    let from_file = if kind == "garch" {
+        "fitted to the file"
+    } else {
+        "the file's"
+    };
+    for (k, set) in [
+        ("mu", m.mu.is_some()),
+        ("sigma", m.sigma.is_some()),
+        ("dt", m.dt.is_some()),
+        ("jump_rate", m.jump_rate.is_some()),
+        ("jump_mean", m.jump_mean.is_some()),
+        ("jump_sigma", m.jump_sigma.is_some()),
+        ("stress_mu", m.stress_mu.is_some()),
+        ("stress_sigma", m.stress_sigma.is_some()),
+        ("to_stressed", m.to_stressed.is_some()),
+        ("to_calm", m.to_calm.is_some()),
+        ("garch_alpha", m.garch_alpha.is_some()),
+        ("garch_beta", m.garch_beta.is_some()),
+        ("garch_nu", m.garch_nu.is_some()),
+    ] {
+        if set {
+            problems.push(format!(
+                "market.{k}: not used with a file for kind = \"{kind}\" (the paths use {from_file} bars and parameters)"
+            ));
+        }
+    }
+    let dur = |v: &Option<String>, k: &str, problems: &mut Vec<String>| -> Option<i64> {
+        match v.as_deref().map(levsim_core::time::parse_duration) {
+            Some(Ok(ns)) if ns > 0 => Some(ns),
+            Some(Ok(_)) => {
+                problems.push(format!("market.{k}: must be longer than zero"));
+                None
+            }
+            Some(Err(e)) => {
+                problems.push(format!("market.{k}: {e}"));
+                None
+            }
+            None => None,
+        }
+    };
+    let horizon_ns = dur(&m.horizon, "horizon", problems);
+    if m.horizon.is_none() {
+        problems.push(format!("market.horizon: required for kind = \"{kind}\""));
+    }
+    if m.paths.unwrap_or(0) == 0 {
+        problems.push("market.paths: required, at least 1".into());
+    }
+    if let Some(p) = m.start_price {
+        if !(p > 0.0 && p.is_finite()) {
+            problems.push(format!("market.start_price: must be > 0, got {p}"));
+        }
+    }
+    let fk = if kind == "bootstrap" {
+        let block_ns = match &m.block {
+            Some(_) => dur(&m.block, "block", problems),
+            None => Some(levsim_core::time::DAY_NS),
+        };
+        FittedKind::Bootstrap {
+            block_ns: block_ns.unwrap_or(0),
+        }
+    } else {
+        FittedKind::Garch
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(Fitted {
+        kind: fk,
+        horizon_ns: horizon_ns.unwrap_or(0),
+        start_price: m.start_price,
+    })
 }
 
 /// The GBM of a `kind = "gbm"` market; every problem names its field.

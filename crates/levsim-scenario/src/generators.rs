@@ -3,7 +3,7 @@
 
 use levsim_core::MarketTape;
 use rand::{RngExt, SeedableRng};
-use rand_distr::{Distribution, Poisson, StandardNormal, StudentT};
+use rand_distr::{Distribution, Exp1, Poisson, StandardNormal, StudentT};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
@@ -93,6 +93,42 @@ pub enum Model {
     Garch(Garch),
 }
 
+/// A path generator of a Monte Carlo market: parametric (GBM and its
+/// extensions) or resampled from history.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Generator {
+    /// GBM, Merton, regime switching or GARCH (given or fitted).
+    Params(Gbm),
+    /// Stationary block bootstrap of a file's bars.
+    Bootstrap(crate::bootstrap::Bootstrap),
+}
+
+impl Generator {
+    /// One path, from its seed.
+    pub fn path(&self, seed: u64) -> MarketTape {
+        match self {
+            Generator::Params(g) => g.path(seed),
+            Generator::Bootstrap(b) => b.path(seed),
+        }
+    }
+
+    /// A one-line description for reports.
+    pub fn label(&self) -> String {
+        match self {
+            Generator::Params(g) => g.label(),
+            Generator::Bootstrap(b) => b.label(),
+        }
+    }
+
+    /// Bars per path.
+    pub fn steps(&self) -> usize {
+        match self {
+            Generator::Params(g) => g.steps,
+            Generator::Bootstrap(b) => b.steps,
+        }
+    }
+}
+
 impl Model {
     fn jumps(self) -> Option<Jumps> {
         match self {
@@ -116,10 +152,17 @@ impl Gbm {
                 "regime switching: calm μ {mu} σ {sigma}, stressed μ {} σ {}, entered {}/yr, left {}/yr",
                 r.mu, r.sigma, r.to_stressed, r.to_calm
             ),
-            Model::Garch(g) => format!(
-                "GARCH(1,1) long-run σ {sigma}, α {} β {}, Student-t ν {}",
-                g.alpha, g.beta, g.nu
-            ),
+            Model::Garch(g) => {
+                let r = |x: f64| (x * 1e4).round() / 1e4;
+                format!(
+                    "GARCH(1,1) μ {} long-run σ {}, α {} β {}, Student-t ν {}",
+                    r(mu),
+                    r(sigma),
+                    r(g.alpha),
+                    r(g.beta),
+                    r(g.nu)
+                )
+            }
         }
     }
 
@@ -165,8 +208,19 @@ impl Gbm {
             interval_ns: self.dt_ns,
             ..Default::default()
         };
+        for col in [
+            &mut tape.open,
+            &mut tape.high,
+            &mut tape.low,
+            &mut tape.close,
+            &mut tape.volume,
+        ] {
+            col.reserve(self.steps);
+        }
         tape.ts.reserve(self.steps);
         let mut x = self.start_price.ln();
+        let mut open_price = self.start_price;
+        let sqrt_dt = dt.sqrt();
         let mut times: Vec<f64> = Vec::new();
         for k in 0..self.steps {
             if let Some((_, p_in, p_out)) = stressed {
@@ -185,10 +239,22 @@ impl Gbm {
                 times.extend((0..n).map(|_| rng.random::<f64>()));
                 times.sort_by(f64::total_cmp);
             }
-            let open = x;
             let (mut hi, mut lo) = (f64::NEG_INFINITY, f64::INFINITY);
+            if times.is_empty() && garch.is_none() {
+                // The common case, one diffusion piece: the same draws as
+                // the general loop below, without its bookkeeping.
+                let z: f64 = StandardNormal.sample(&mut rng);
+                let y = x + drift + sigma * sqrt_dt * z;
+                (hi, lo) = bridge_extremes(&mut rng, x, y, sigma * sigma * dt);
+                x = y;
+            }
+            let pieces = if times.is_empty() && garch.is_none() {
+                &[][..]
+            } else {
+                &[1.0][..]
+            };
             let mut t0 = 0.0;
-            for (i, &t1) in times.iter().chain(std::iter::once(&1.0)).enumerate() {
+            for (i, &t1) in times.iter().chain(pieces).enumerate() {
                 let z: f64 = match &garch {
                     Some((_, t, scale)) => t.sample(&mut rng) * scale,
                     None => StandardNormal.sample(&mut rng),
@@ -211,14 +277,16 @@ impl Gbm {
                 }
                 t0 = t1;
             }
+            let close = x.exp();
             tape.push(
                 self.start_ns + k as i64 * self.dt_ns,
-                open.exp(),
+                open_price,
                 hi.exp(),
                 lo.exp(),
-                x.exp(),
+                close,
                 0.0,
             );
+            open_price = close;
         }
         tape
     }
@@ -226,13 +294,14 @@ impl Gbm {
 
 /// Log-price extremes of a Brownian bridge from `x` to `y` with variance
 /// `var` over the piece, drawn from their exact law:
-/// `M = (x + y + sqrt((y − x)² − 2·var·ln U)) / 2`, likewise the min.
+/// `M = (x + y + sqrt((y − x)² − 2·var·ln U)) / 2`, likewise the min, with
+/// `−ln U` drawn directly as a standard exponential (ziggurat, no log).
 fn bridge_extremes(rng: &mut Pcg64Mcg, x: f64, y: f64, var: f64) -> (f64, f64) {
-    let u1: f64 = 1.0 - rng.random::<f64>();
-    let u2: f64 = 1.0 - rng.random::<f64>();
+    let e1: f64 = Exp1.sample(rng);
+    let e2: f64 = Exp1.sample(rng);
     let d2 = (y - x) * (y - x);
-    let hi = 0.5 * (x + y + (d2 - 2.0 * var * u1.ln()).sqrt());
-    let lo = 0.5 * (x + y - (d2 - 2.0 * var * u2.ln()).sqrt());
+    let hi = 0.5 * (x + y + (d2 + 2.0 * var * e1).sqrt());
+    let lo = 0.5 * (x + y - (d2 + 2.0 * var * e2).sqrt());
     (hi, lo)
 }
 

@@ -1,11 +1,14 @@
 //! Parameter grids: a `[[policy]]` table whose list values are sweep axes.
 
+use std::sync::Arc;
+
 use levsim_policy::PolicyKind;
 use serde::Serialize;
 
 use crate::seed::run_seed;
 
-/// One run: one policy with one parameter point.
+/// One run: one policy with one parameter point on one market path. The
+/// point-level fields are shared (`Arc`) by every path of the point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSpec {
     /// Position in the plan (0-based).
@@ -17,16 +20,16 @@ pub struct RunSpec {
     /// Index of the venue configuration it runs under.
     pub venue_index: usize,
     /// Label of that venue configuration (empty when the scenario has one).
-    pub venue: String,
+    pub venue: Arc<str>,
     /// Market path index (0 for a historical market).
     pub path: usize,
     /// The parameter point (venue, policy and parameters) without the path:
     /// the key runs are aggregated by.
-    pub point_id: String,
+    pub point_id: Arc<str>,
     /// Policy kind name.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The scalar parameters (everything but `kind`), in file order.
-    pub params: serde_json::Map<String, serde_json::Value>,
+    pub params: Arc<serde_json::Map<String, serde_json::Value>>,
     /// The validated policy.
     #[serde(skip)]
     pub kind: PolicyKind,
@@ -35,23 +38,61 @@ pub struct RunSpec {
 }
 
 /// All runs of a scenario, in a fixed order: venue configurations as
-/// written, then policies as written, and within a policy the grid in
-/// row-major order of its list-valued keys.
+/// written, then policies as written, within a policy the grid in
+/// row-major order of its list-valued keys, and within a parameter point
+/// the market paths. Runs are built on demand from the points (a sweep of
+/// a million paths does not hold a million run descriptions).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunPlan {
-    /// The runs.
-    pub runs: Vec<RunSpec>,
+    /// The parameter points (each as its path-0 run).
+    pub points: Vec<RunSpec>,
+    /// Market paths per point.
+    pub paths: usize,
+    /// The scenario seed (run seeds derive from it and the run id).
+    pub seed: u64,
 }
 
 impl RunPlan {
-    /// Number of runs.
+    /// Number of runs (points × paths).
     pub fn len(&self) -> usize {
-        self.runs.len()
+        self.points.len() * self.paths
     }
 
     /// True when there are no runs.
     pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
+        self.len() == 0
+    }
+
+    /// Run `index` (`point · paths + path`); None past the end.
+    pub fn run(&self, index: usize) -> Option<RunSpec> {
+        if index >= self.len() {
+            return None;
+        }
+        let (point, path) = (index / self.paths, index % self.paths);
+        Some(self.run_at(point, path))
+    }
+
+    /// The run of `point` on `path`.
+    pub fn run_at(&self, point: usize, path: usize) -> RunSpec {
+        let p = &self.points[point];
+        // One path: the point's id; several: `point#path`.
+        let run_id = if self.paths > 1 {
+            format!("{}#{path}", p.point_id)
+        } else {
+            p.point_id.to_string()
+        };
+        RunSpec {
+            index: point * self.paths + path,
+            seed: run_seed(self.seed, &run_id),
+            run_id,
+            path,
+            ..p.clone()
+        }
+    }
+
+    /// Every run, in plan order.
+    pub fn runs(&self) -> impl Iterator<Item = RunSpec> + '_ {
+        (0..self.len()).map(|i| self.run_at(i / self.paths, i % self.paths))
     }
 }
 
@@ -63,10 +104,10 @@ fn fmt_value(v: &toml::Value) -> String {
     }
 }
 
-/// Expands every `[[policy]]` table into runs, once per venue label (an
-/// empty label: a single venue, run ids without prefix; otherwise
-/// `label/policy[...]`); every problem is returned with its field path
-/// (`policy[1].leverage: …`).
+/// Expands every `[[policy]]` table into parameter points, once per venue
+/// label (an empty label: a single venue, ids without prefix; otherwise
+/// `label/policy[...]`), each run on `paths` paths; every problem is
+/// returned with its field path (`policy[1].leverage: …`).
 pub(crate) fn expand(
     tables: &[toml::Table],
     venues: &[String],
@@ -77,35 +118,30 @@ pub(crate) fn expand(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut runs = Vec::with_capacity(policy_runs.len() * venues.len() * paths);
+    let mut points = Vec::with_capacity(policy_runs.len() * venues.len());
     for (vi, label) in venues.iter().enumerate() {
         for r in &policy_runs {
-            let point_id = if label.is_empty() {
-                r.run_id.clone()
+            let point_id: Arc<str> = if label.is_empty() {
+                r.run_id.as_str().into()
             } else {
-                format!("{label}/{}", r.run_id)
+                format!("{label}/{}", r.run_id).into()
             };
-            for path in 0..paths {
-                // One path: the point's id; several: `point#path`.
-                let run_id = if paths > 1 {
-                    format!("{point_id}#{path}")
-                } else {
-                    point_id.clone()
-                };
-                runs.push(RunSpec {
-                    index: runs.len(),
-                    seed: run_seed(scenario_seed, &run_id),
-                    run_id,
-                    venue_index: vi,
-                    venue: label.clone(),
-                    path,
-                    point_id: point_id.clone(),
-                    ..r.clone()
-                });
-            }
+            points.push(RunSpec {
+                venue_index: vi,
+                venue: label.as_str().into(),
+                point_id,
+                ..r.clone()
+            });
         }
     }
-    Ok(RunPlan { runs })
+    let plan = RunPlan {
+        points,
+        paths,
+        seed: scenario_seed,
+    };
+    // Each point as its path-0 run (index, id and seed filled in).
+    let points = (0..plan.points.len()).map(|i| plan.run_at(i, 0)).collect();
+    Ok(RunPlan { points, ..plan })
 }
 
 /// The seed of market path `path`: shared by every policy and venue that
@@ -191,11 +227,11 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                 run_id,
                 policy_index: pi,
                 venue_index: 0,
-                venue: String::new(),
+                venue: "".into(),
                 path: 0,
-                point_id: String::new(),
-                policy: kind.to_string(),
-                params,
+                point_id: "".into(),
+                policy: kind.into(),
+                params: Arc::new(params),
                 kind: kind_val,
             });
         }
@@ -242,7 +278,8 @@ mod tests {
              [[policy]]\nkind = \"static\"\nleverage = 5\n",
         );
         let plan = expand(&t, &[String::new()], 1, 1).unwrap();
-        let ids: Vec<_> = plan.runs.iter().map(|r| r.run_id.as_str()).collect();
+        let runs: Vec<RunSpec> = plan.runs().collect();
+        let ids: Vec<_> = runs.iter().map(|r| r.run_id.as_str()).collect();
         assert_eq!(
             ids,
             [
@@ -253,18 +290,31 @@ mod tests {
                 "static[leverage=5]",
             ]
         );
-        assert_eq!(plan.runs[4].index, 4);
-        assert_eq!(plan.runs[4].kind, PolicyKind::Static { leverage: 5.0 });
+        assert_eq!(runs[4].index, 4);
+        assert_eq!(runs[4].kind, PolicyKind::Static { leverage: 5.0 });
         // Two venue configurations: every policy run under each, prefixed.
         let two = expand(&t, &["binance".into(), "hl".into()], 1, 1).unwrap();
         assert_eq!(two.len(), 10);
+        let two_runs: Vec<RunSpec> = two.runs().collect();
         assert_eq!(
-            two.runs[5].run_id,
+            two_runs[5].run_id,
             "hl/constant_leverage[leverage=2,band=0.1]"
         );
-        assert_eq!(two.runs[5].venue_index, 1);
-        assert_eq!(two.runs[9].index, 9);
-        assert_ne!(two.runs[0].seed, two.runs[5].seed);
+        assert_eq!(two_runs[5].venue_index, 1);
+        assert_eq!(two_runs[9].index, 9);
+        assert_ne!(two_runs[0].seed, two_runs[5].seed);
+        // Paths are the innermost axis; `run(i)` is the i-th run.
+        let three = expand(&t, &[String::new()], 3, 1).unwrap();
+        assert_eq!(three.len(), 15);
+        let runs: Vec<RunSpec> = three.runs().collect();
+        assert_eq!(runs[4].run_id, "constant_leverage[leverage=2,band=0.2]#1");
+        assert_eq!(runs[4].path, 1);
+        for (i, r) in runs.iter().enumerate() {
+            assert_eq!(r.index, i);
+            assert_eq!(three.run(i).as_ref(), Some(r));
+            assert_eq!(r.seed, run_seed(1, &r.run_id));
+        }
+        assert_eq!(three.run(15), None);
     }
 
     #[test]

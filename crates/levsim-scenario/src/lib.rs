@@ -8,9 +8,11 @@
 //! results come back in plan order and do not depend on the thread count.
 
 mod aggregate;
+pub mod bootstrap;
 mod error;
 mod exec;
 mod file;
+pub mod fit;
 pub mod generators;
 mod grid;
 mod liquidity;
@@ -22,7 +24,7 @@ pub mod shocks;
 pub use aggregate::{aggregate, quantile, wilson, Aggregate};
 pub use error::ScenarioError;
 pub use exec::{execute, execute_shard, RunResult};
-pub use file::{MarketConfig, MarketKind, Scenario};
+pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};
 pub use grid::{path_seed, RunPlan, RunSpec};
 pub use liquidity::{LiquidityConfig, LiquidityKind};
 pub use market::{sha256_file, LoadedMarket};

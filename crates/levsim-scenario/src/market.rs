@@ -8,7 +8,9 @@ use levsim_engine::liquidity::LiquidityAny;
 use levsim_engine::VenueProfile;
 use sha2::{Digest, Sha256};
 
-use crate::{Scenario, ScenarioError};
+use crate::bootstrap::Bootstrap;
+use crate::generators::{Generator, Model};
+use crate::{FittedKind, Scenario, ScenarioError};
 
 /// A scenario's market, ready to simulate.
 #[derive(Debug, Clone)]
@@ -27,6 +29,9 @@ pub struct LoadedMarket {
     pub venues: Vec<VenueProfile>,
     /// The liquidity model every run starts from (each run gets a fresh copy).
     pub liquidity: LiquidityAny,
+    /// The path generator of a Monte Carlo market (None: historical); `tape`
+    /// is then its path 0.
+    pub generator: Option<Generator>,
 }
 
 /// Hex SHA-256 of a file's bytes.
@@ -65,6 +70,7 @@ impl LoadedMarket {
                 files: Vec::new(),
                 venues,
                 liquidity: sc.liquidity.build(&sc.path)?,
+                generator: Some(Generator::Params(*g)),
             });
         }
         let (full, report) = match m.format {
@@ -97,6 +103,17 @@ impl LoadedMarket {
             Some(p) => Some(load_funding(p)?.window(sc.start_ns, tape.end_ns())),
             None => None,
         };
+        let generator = match &sc.fitted {
+            Some(f) => {
+                let g = build_fitted(sc, f, &tape)?;
+                let symbol = std::mem::take(&mut tape.symbol);
+                tape = g.path(crate::path_seed(sc.seed, 0));
+                tape.symbol = symbol;
+                funding = None;
+                Some(g)
+            }
+            None => None,
+        };
         crate::shocks::apply(&sc.shocks, &mut tape, &mut funding);
         let venues = resolve_venues(sc, &tape.symbol)?;
         let mut files = Vec::new();
@@ -115,7 +132,69 @@ impl LoadedMarket {
             files,
             venues,
             liquidity: sc.liquidity.build(&sc.path)?,
+            generator,
         })
+    }
+}
+
+/// Builds the bootstrap or fitted GARCH generator of `sc` from the bars of
+/// its window.
+fn build_fitted(
+    sc: &Scenario,
+    f: &crate::Fitted,
+    source: &MarketTape,
+) -> Result<Generator, ScenarioError> {
+    let invalid = |msg: String| ScenarioError::Invalid {
+        file: sc.path.clone(),
+        problems: vec![msg],
+    };
+    let file = sc.market.file.display().to_string();
+    let dt_ns = source.interval_ns.max(1);
+    let steps = (f.horizon_ns / dt_ns).max(1) as usize;
+    if steps > 10_000_000 {
+        return Err(invalid(format!(
+            "market.horizon: {steps} bars of {} is too many (at most 10,000,000)",
+            levsim_core::time::fmt_duration(dt_ns)
+        )));
+    }
+    // Paths are the future after the history: they start where the window
+    // ends, at its last close unless a start price is given.
+    let start_price = f.start_price.unwrap_or(source.close[source.len() - 1]);
+    let start_ns = source.end_ns().unwrap_or(source.ts[0]);
+    match f.kind {
+        FittedKind::Bootstrap { block_ns } => {
+            let bars = Bootstrap::shapes(source)
+                .map_err(|e| invalid(format!("market.file: {file}: {e}")))?;
+            Ok(Generator::Bootstrap(Bootstrap {
+                bars: bars.into(),
+                mean_block: (block_ns as f64 / dt_ns as f64).max(1.0),
+                steps,
+                dt_ns,
+                start_price,
+                start_ns,
+                source: file,
+            }))
+        }
+        FittedKind::Garch => {
+            let r: Vec<f64> = source
+                .close
+                .iter()
+                .zip(&source.open)
+                .map(|(c, o)| (c / o).ln())
+                .collect();
+            let dt = dt_ns as f64 / (365.0 * levsim_core::time::DAY_NS as f64);
+            let fit = crate::fit::fit_garch(&r, dt)
+                .map_err(|e| invalid(format!("market.file: {file}: GARCH fit: {e}")))?;
+            Ok(Generator::Params(crate::generators::Gbm {
+                mu: fit.mu,
+                sigma: fit.sigma,
+                dt_ns,
+                steps,
+                start_price,
+                start_ns,
+                model: Model::Garch(fit.garch),
+            }))
+        }
     }
 }
 
@@ -137,7 +216,7 @@ fn resolve_venues(sc: &Scenario, symbol: &str) -> Result<Vec<VenueProfile>, Scen
         }
     }
     if problems.is_empty() {
-        for r in sc.plan.runs.iter().filter(|r| r.path == 0) {
+        for r in &sc.plan.points {
             let venue = &venues[r.venue_index];
             let lev = r.kind.opening_leverage();
             let notional = lev * sc.account.capital;

@@ -203,10 +203,10 @@ pub fn merge_shards(dirs: &[PathBuf], sc: &Scenario) -> Result<Vec<RunResult>, S
                 return Err(bad(&f, format!("shard {} appears twice", file.shard.index)));
             }
             for r in file.runs {
-                let spec =
-                    sc.plan.runs.get(r.index).ok_or_else(|| {
-                        bad(&f, format!("run index {} is outside the plan", r.index))
-                    })?;
+                let spec = sc
+                    .plan
+                    .run(r.index)
+                    .ok_or_else(|| bad(&f, format!("run index {} is outside the plan", r.index)))?;
                 if spec.run_id != r.run_id || spec.seed != r.seed || !file.shard.owns(r.index) {
                     return Err(bad(
                         &f,
@@ -227,7 +227,7 @@ pub fn merge_shards(dirs: &[PathBuf], sc: &Scenario) -> Result<Vec<RunResult>, S
                     r.mark,
                 );
                 slots[r.index] = Some(RunResult {
-                    spec: spec.clone(),
+                    spec,
                     output: RunOutput {
                         metrics: r.metrics,
                         liquidations: r.liquidations,

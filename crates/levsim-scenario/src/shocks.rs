@@ -20,6 +20,12 @@ pub enum ShockKind {
     FundingSpike,
     /// Within `[from, to)` every liquidity model has `scale` of its depth.
     LiquidityDrain,
+    /// Stale mark / oracle delay: within `[from, to)` the venue's price (mark,
+    /// liquidation checks and fills, as on a venue that trades at its
+    /// oracle) is the market's price `delay` earlier, frozen at the price at
+    /// `from` until `from + delay`; at `to` it catches up in one gap. The
+    /// delay is applied in whole bars (rounded to the nearest).
+    StaleMark,
 }
 
 /// One `[[shock]]` table.
@@ -49,6 +55,9 @@ pub struct ShockConfig {
     /// Liquidity drain: share of depth left (0.2 = 80 % drained).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
+    /// Stale mark: how late the venue's price is, e.g. "1h".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<String>,
 }
 
 /// A validated shock.
@@ -88,6 +97,15 @@ pub enum Shock {
         /// Share of depth left.
         scale: f64,
     },
+    /// See [`ShockKind::StaleMark`].
+    StaleMark {
+        /// Window start.
+        from: TimestampNs,
+        /// Window end (exclusive).
+        to: TimestampNs,
+        /// How late the price is, ns.
+        delay: i64,
+    },
 }
 
 impl std::fmt::Display for Shock {
@@ -109,6 +127,12 @@ impl std::fmt::Display for Shock {
             Shock::LiquidityDrain { from, to, scale } => {
                 write!(f, "depth ×{scale} from {}", w(from, to))
             }
+            Shock::StaleMark { from, to, delay } => write!(
+                f,
+                "mark {} stale from {}",
+                levsim_core::time::fmt_duration(delay),
+                w(from, to)
+            ),
         }
     }
 }
@@ -200,7 +224,57 @@ impl ShockConfig {
                     ),
                 }
             }
+            ShockKind::StaleMark => {
+                let (from, to) = window(problems);
+                let delay = match self.delay.as_deref().map(levsim_core::time::parse_duration) {
+                    Some(Ok(ns)) if ns > 0 => ns,
+                    Some(Ok(_)) => {
+                        problems.push(format!("{}: must be longer than zero", at("delay")));
+                        0
+                    }
+                    Some(Err(e)) => {
+                        problems.push(format!("{}: {e}", at("delay")));
+                        0
+                    }
+                    None => {
+                        problems.push(format!(
+                            "{}: required for kind = {:?}",
+                            at("delay"),
+                            self.kind
+                        ));
+                        0
+                    }
+                };
+                Shock::StaleMark { from, to, delay }
+            }
         };
+        // Keys another kind uses are refused, not silently ignored.
+        for (k, set, kinds) in [
+            ("at", self.at.is_some(), &[ShockKind::Gap][..]),
+            ("size", self.size.is_some(), &[ShockKind::Gap][..]),
+            ("factor", self.factor.is_some(), &[ShockKind::VolScale][..]),
+            ("rate", self.rate.is_some(), &[ShockKind::FundingSpike][..]),
+            (
+                "scale",
+                self.scale.is_some(),
+                &[ShockKind::LiquidityDrain][..],
+            ),
+            ("delay", self.delay.is_some(), &[ShockKind::StaleMark][..]),
+            (
+                "from",
+                self.from.is_some(),
+                &[
+                    ShockKind::VolScale,
+                    ShockKind::FundingSpike,
+                    ShockKind::LiquidityDrain,
+                    ShockKind::StaleMark,
+                ][..],
+            ),
+        ] {
+            if set && !kinds.contains(&self.kind) {
+                problems.push(format!("{}: not used by kind = {:?}", at(k), self.kind));
+            }
+        }
         (problems.len() == before).then_some(shock)
     }
 }
@@ -245,6 +319,29 @@ pub fn apply(shocks: &[Shock], tape: &mut MarketTape, funding: &mut Option<Fundi
                 }
             }
             Shock::LiquidityDrain { .. } => {}
+            Shock::StaleMark { from, to, delay } => {
+                let a = tape.ts.partition_point(|&t| t < from);
+                let b = tape.ts.partition_point(|&t| t < to);
+                let k = ((delay as f64 / tape.interval_ns.max(1) as f64).round() as usize).min(b);
+                if a >= b || k == 0 {
+                    continue;
+                }
+                let p = tape.open[a];
+                // From the end backwards, so every source bar is read before
+                // it is overwritten.
+                for i in (a..b).rev() {
+                    let (o, h, l, c) = if i >= a + k {
+                        let j = i - k;
+                        (tape.open[j], tape.high[j], tape.low[j], tape.close[j])
+                    } else {
+                        (p, p, p, p)
+                    };
+                    tape.open[i] = o;
+                    tape.high[i] = h;
+                    tape.low[i] = l;
+                    tape.close[i] = c;
+                }
+            }
         }
     }
 }
@@ -378,6 +475,77 @@ mod tests {
             &mut f,
         );
         assert_eq!(f.unwrap().rate, vec![0.0001, 0.0101, 0.0001]);
+    }
+
+    /// On a ramp (+1 per bar) a 3-bar stale mark over bars 10..20 freezes
+    /// at bar 10's open for 3 bars, then lags 3 bars, then gaps back.
+    #[test]
+    fn a_stale_mark_freezes_then_lags_then_catches_up() {
+        let mut t = flat(30);
+        for i in 0..30 {
+            let p = 100.0 + i as f64;
+            t.open[i] = p;
+            t.low[i] = p;
+            t.close[i] = p + 1.0;
+            t.high[i] = p + 1.0;
+        }
+        let orig = t.clone();
+        let stale = Shock::StaleMark {
+            from: 600,
+            to: 1200,
+            delay: 180,
+        };
+        apply(&[stale], &mut t, &mut None);
+        for i in 10..13 {
+            assert_eq!(
+                (t.open[i], t.high[i], t.low[i], t.close[i]),
+                (110.0, 110.0, 110.0, 110.0)
+            );
+        }
+        for i in 13..20 {
+            assert_eq!(t.close[i], orig.close[i - 3], "bar {i}");
+            assert_eq!(t.open[i], orig.open[i - 3], "bar {i}");
+        }
+        assert_eq!(t.close[9], orig.close[9]);
+        // The catch-up: bar 20 opens at its true price, the 3 bars of the
+        // ramp the mark was behind above the last stale close.
+        assert_eq!(t.open[20], orig.open[20]);
+        assert_eq!(t.open[20] - t.close[19], 3.0);
+        // A flat path has nothing to delay.
+        let mut f = flat(30);
+        apply(&[stale], &mut f, &mut None);
+        assert_eq!(f, flat(30));
+        let m = 60_000_000_000;
+        let shown = Shock::StaleMark {
+            from: 10 * m,
+            to: 20 * m,
+            delay: 3 * m,
+        };
+        assert_eq!(
+            shown.to_string(),
+            "mark 3m stale from 1970-01-01T00:10:00Z to 1970-01-01T00:20:00Z"
+        );
+    }
+
+    #[test]
+    fn keys_of_another_kind_are_refused() {
+        let c = ShockConfig {
+            kind: ShockKind::Gap,
+            at: Some("2020-01-01T00:00:00Z".into()),
+            size: Some(-0.1),
+            from: None,
+            to: None,
+            factor: None,
+            rate: None,
+            scale: None,
+            delay: Some("1h".into()),
+        };
+        let mut problems = Vec::new();
+        assert!(c.build(2, &mut problems).is_none());
+        assert_eq!(
+            problems,
+            vec!["shock[2].delay: not used by kind = Gap".to_string()]
+        );
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn several_venues_are_compared_and_named() {
     );
     let sc = parse(&two).unwrap();
     assert_eq!(sc.plan.len(), 6);
-    assert_eq!(sc.plan.runs[3].run_id, "hl/static[leverage=2]");
+    assert_eq!(sc.plan.run(3).unwrap().run_id, "hl/static[leverage=2]");
     let m = LoadedMarket::load(&sc).unwrap();
     assert_eq!(m.venues.len(), 2);
     assert_eq!(m.venues[1].name, "hyperliquid");
@@ -213,7 +213,7 @@ leverage = [5, 20]
 "#;
     let sc = parse(text).unwrap();
     assert_eq!(sc.plan.len(), 80);
-    assert_eq!(sc.plan.runs[41].run_id, "static[leverage=20]#1");
+    assert_eq!(sc.plan.run(41).unwrap().run_id, "static[leverage=20]#1");
     let m = LoadedMarket::load(&sc).unwrap();
     let one = execute(&sc, &m, 1, &|| {}).unwrap();
     let two = execute(&sc, &m, 2, &|| {}).unwrap();
@@ -295,7 +295,7 @@ kind = "gbm"
 sigma = 0.6
 dt = "1h"
 horizon = "7d"
-paths = 1000
+paths = 4000
 start_price = 100.0
 [venue]
 profile = "binance-usdm"
@@ -321,8 +321,9 @@ leverage = [10]
     // 20 jumps a year of −12 % over a week: P(at least one) = 1 − e^{−0.38}
     // ≈ 32 %, each enough to take a 10x long through its liquidation price
     // (the compensating drift −λκ ≈ +2.25 a year, +4 % over the week,
-    // takes back part of it). The difference must stand out of the MC error.
-    let se = ((pm * (1.0 - pm) + pg * (1.0 - pg)) / 1000.0).sqrt();
+    // takes back part of it). The difference (about 7 points) must stand out
+    // of the MC error: 4,000 paths make 4 standard errors about 4 points.
+    let se = ((pm * (1.0 - pm) + pg * (1.0 - pg)) / 4000.0).sqrt();
     assert!(pm - pg > 4.0 * se, "merton {pm} vs gbm {pg} (se {se})");
     // Jump keys belong to kind = "merton" only, and it needs all three.
     let e = parse(&gbm.replace("sigma = 0.6", "sigma = 0.6\njump_rate = 1.0")).unwrap_err();
@@ -419,4 +420,157 @@ leverage = [5]
     );
     let e = parse(&text.replace("garch_nu = 6.0", "garch_nu = 2.0")).unwrap_err();
     assert!(e.contains("market.garch_nu: must be > 2"), "{e}");
+}
+
+const BOOTSTRAP: &str = r#"
+name = "b"
+seed = 4
+[market]
+kind = "bootstrap"
+file = "data/binance_spot_BTCUSDT_1h_2018-01-01_2024-06-30.csv.gz"
+start = "2022-01-01T00:00:00Z"
+end = "2023-03-01T00:00:00Z"
+block = "12h"
+horizon = "3d"
+paths = 60
+[venue]
+profile = "binance-usdm"
+funding = false
+[account]
+capital = 1000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = [3, 25]
+"#;
+
+/// A bootstrap market resamples the window's hourly bars into paths that
+/// start where the window ends, at its last close; runs are reproducible
+/// on any thread count, and higher leverage is liquidated more often.
+#[test]
+fn a_bootstrap_market_resamples_history_after_its_window() {
+    let sc = parse(BOOTSTRAP).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let hist = levsim_data::load_tape(&sc.market.file, None).unwrap().0;
+    let window = hist.window(sc.start_ns, sc.end_ns);
+    assert_eq!(m.tape.ts[0], window.end_ns().unwrap());
+    assert!((m.tape.open[0] / window.close[window.len() - 1] - 1.0).abs() < 1e-12);
+    assert_eq!(m.tape.len(), 72);
+    assert_eq!(m.files.len(), 1);
+    let label = m.generator.as_ref().unwrap().label();
+    let bars = format!("{} bars", window.len());
+    assert!(
+        label.contains("mean block 12 bars") && label.contains(&bars),
+        "{label}"
+    );
+    let one = execute(&sc, &m, 1, &|| {}).unwrap();
+    let two = execute(&sc, &m, 2, &|| {}).unwrap();
+    assert_eq!(one.len(), 120);
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a.output, b.output);
+    }
+    let aggs = levsim_scenario::aggregate(&one, m.tape.ts[0]);
+    assert!(aggs[1].p_liquidation > aggs[0].p_liquidation, "{aggs:?}");
+    // Keys a bootstrap does not use, and a missing horizon, are named.
+    for (from, to, field) in [
+        (
+            "block = \"12h\"",
+            "block = \"12h\"\nsigma = 0.5",
+            "market.sigma: not used",
+        ),
+        ("horizon = \"3d\"\n", "", "market.horizon: required"),
+        ("block = \"12h\"", "block = \"-1h\"", "market.block"),
+        (
+            "kind = \"bootstrap\"",
+            "kind = \"historical\"",
+            "market.block: only for kind = \"bootstrap\"",
+        ),
+    ] {
+        let e = parse(&BOOTSTRAP.replace(from, to)).unwrap_err();
+        assert!(e.contains(field), "{field}: {e}");
+    }
+}
+
+/// `kind = "garch"` with a file fits the model to the window's returns:
+/// the fitted persistence is that of a volatility-clustering market and
+/// the long-run σ is the window's realized volatility.
+#[test]
+fn a_garch_market_can_be_fitted_to_a_file() {
+    let text = BOOTSTRAP
+        .replace("kind = \"bootstrap\"", "kind = \"garch\"")
+        .replace("block = \"12h\"\n", "");
+    let sc = parse(&text).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let Some(levsim_scenario::generators::Generator::Params(g)) = &m.generator else {
+        panic!("expected a parametric generator");
+    };
+    let levsim_scenario::generators::Model::Garch(fit) = g.model else {
+        panic!("expected GARCH");
+    };
+    assert!(
+        fit.alpha > 0.0 && fit.beta > 0.5 && fit.alpha + fit.beta < 1.0,
+        "{fit:?}"
+    );
+    assert!(fit.nu > 2.0 && fit.nu < 30.0, "{fit:?}");
+    let hist = levsim_data::load_tape(&sc.market.file, None).unwrap().0;
+    let w = hist.window(sc.start_ns, sc.end_ns);
+    let r: Vec<f64> = w
+        .close
+        .iter()
+        .zip(&w.open)
+        .map(|(c, o)| (c / o).ln())
+        .collect();
+    let n = r.len() as f64;
+    let mean = r.iter().sum::<f64>() / n;
+    let realized = (r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n * 24.0 * 365.0).sqrt();
+    assert!(
+        (g.sigma - realized).abs() < 1e-9,
+        "{} vs {realized}",
+        g.sigma
+    );
+    let e = parse(&text.replace("horizon = \"3d\"", "horizon = \"3d\"\ngarch_alpha = 0.1"))
+        .unwrap_err();
+    assert!(
+        e.contains("market.garch_alpha: not used with a file"),
+        "{e}"
+    );
+}
+
+/// A frozen oracle over Black Thursday's crash hour: the venue's price
+/// stops 10 minutes before the live liquidation and stays there (the delay
+/// is longer than the window), then catches up in one gap an hour later,
+/// where the 10x long is liquidated at a far worse price, in the gap.
+#[test]
+fn a_stale_mark_liquidates_later_and_deeper() {
+    let base = GOOD
+        .replace("leverage = [2, 10]", "leverage = [10]")
+        .replace(
+            "end = \"2020-03-12T06:00:00Z\"",
+            "end = \"2020-03-13T06:00:00Z\"",
+        );
+    let live = parse(&base).unwrap();
+    let m = LoadedMarket::load(&live).unwrap();
+    let live_runs = execute(&live, &m, 1, &|| {}).unwrap();
+    let live_ten = &live_runs[0].output;
+    let t_live = live_ten.metrics.first_liquidation_ts.unwrap();
+    let minute = 60_000_000_000;
+    let (from, to) = (t_live - 10 * minute, t_live + 60 * minute);
+    let iso = levsim_core::time::to_iso;
+    let text = format!(
+        "{base}\n[[shock]]\nkind = \"stale_mark\"\nfrom = \"{}\"\nto = \"{}\"\ndelay = \"2h\"\n",
+        iso(from),
+        iso(to)
+    );
+    let stale = parse(&text).unwrap();
+    let m = LoadedMarket::load(&stale).unwrap();
+    let stale_runs = execute(&stale, &m, 1, &|| {}).unwrap();
+    let s = &stale_runs[0].output;
+    let first = &s.liquidations[0];
+    assert_eq!(first.ts, to, "{first:?}");
+    assert!(first.gapped, "{first:?}");
+    assert!(
+        first.fill_price < live_ten.liquidations[0].fill_price,
+        "{first:?} vs {:?}",
+        live_ten.liquidations[0]
+    );
 }

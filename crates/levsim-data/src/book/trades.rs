@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use levsim_core::TradeTape;
+#[cfg(feature = "parquet")]
 use polars::prelude::*;
 
 use super::check_time;
@@ -49,6 +50,12 @@ pub fn load_trades(path: &Path) -> Result<TradeTape, DataError> {
     Ok(t)
 }
 
+#[cfg(not(feature = "parquet"))]
+fn load_parquet(path: &Path) -> Result<TradeTape, DataError> {
+    crate::parquet::read_trades(path)
+}
+
+#[cfg(feature = "parquet")]
 fn load_parquet(path: &Path) -> Result<TradeTape, DataError> {
     use crate::parquet::{column, non_null, read_frame};
     const EXPECTED: &str = "timestamp, price, quantity, buyer_maker";

@@ -1,0 +1,146 @@
+//! The Monte Carlo sweep benchmark of issue 6, side by side with a numba
+//! reference in the same run: 10,000 GBM paths × 1,440 one-minute steps ×
+//! 5 static policies (2x, 5x, 10x, 20x, 50x longs, flat 0.5 % maintenance,
+//! no fees), on 1 and 2 threads. levsim runs the real sweep executor
+//! (`levsim_scenario::execute`: each path drawn once inside the runs that
+//! use it, bridge-extreme highs and lows, every policy on it, full metrics);
+//! the reference is `peers/bench_numba_mc.py` (numba `prange`).
+//!
+//! `cargo run --release -p levsim-benches --bin mc_compare [-- PATHS]`
+//! (needs `python3` with numba and numpy for the peer; without them only
+//! levsim's figures are printed).
+
+use std::process::Command;
+use std::time::Instant;
+
+use levsim_scenario::{aggregate, execute, LoadedMarket, Scenario};
+
+const LEVERAGES: [f64; 5] = [2.0, 5.0, 10.0, 20.0, 50.0];
+
+fn scenario(paths: usize) -> String {
+    format!(
+        r#"
+name = "mc-bench"
+seed = 42
+[market]
+kind = "gbm"
+symbol = "BTCUSDT"
+mu = 0.0
+sigma = 0.8
+dt = "1m"
+horizon = "1d"
+paths = {paths}
+start_price = 60000.0
+[venue]
+profile = "binance-usdm"
+maintenance_rate = 0.005
+taker_fee = 0.0
+liquidation_fee = 0.0
+max_leverage = 100.0
+funding = false
+[account]
+capital = 10000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = [2, 5, 10, 20, 50]
+"#
+    )
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let paths: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(10_000);
+    let text = scenario(paths);
+    let sc = Scenario::parse(&text, std::path::Path::new("mc-bench.toml"))?;
+    let market = LoadedMarket::load(&sc)?;
+    let steps = market.tape.len();
+    let runs = sc.plan.len();
+    println!(
+        "task: {paths} GBM paths × {steps} steps × {} policies = {runs} runs, {:.1} M run-steps",
+        LEVERAGES.len(),
+        (runs * steps) as f64 / 1e6
+    );
+    // Path generation alone (one thread), to split the time.
+    if let Some(g) = &market.generator {
+        let t0 = Instant::now();
+        let mut sink = 0.0;
+        for k in 0..paths {
+            sink += g.path(levsim_scenario::path_seed(sc.seed, k)).close[steps - 1];
+        }
+        let s = t0.elapsed().as_secs_f64();
+        println!(
+            "levsim path generation alone, 1 thread: {s:.3} s = {:.1} M steps/s (checksum {:.3e})",
+            (paths * steps) as f64 / s / 1e6,
+            sink
+        );
+    }
+    let mut secs = Vec::new();
+    let mut results = Vec::new();
+    for threads in [1usize, 2] {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t0 = Instant::now();
+            let r = execute(&sc, &market, threads, &|| {})?;
+            best = best.min(t0.elapsed().as_secs_f64());
+            results = r;
+        }
+        println!(
+            "levsim {threads} thread(s): {best:.3} s (best of 3) = {:.0} runs/s = {:.1} M run-steps/s",
+            runs as f64 / best,
+            (runs * steps) as f64 / best / 1e6
+        );
+        secs.push(best);
+    }
+    println!("levsim scaling 1 → 2 threads: {:.2}x", secs[0] / secs[1]);
+    let aggs = aggregate(&results, market.tape.ts[0]);
+    let p_levsim: Vec<f64> = aggs.iter().map(|a| a.p_liquidation).collect();
+    println!("levsim P(liquidation) per leverage {LEVERAGES:?}: {p_levsim:.4?}");
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/bench_numba_mc.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(paths.to_string())
+        .arg(steps.to_string())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+            let p_peer: Vec<f64> = v["p_liquidation"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                .unwrap_or_default();
+            for (i, threads) in ["1", "2"].iter().enumerate() {
+                if let Some(s) = v["seconds"][threads].as_f64() {
+                    println!(
+                        "numba  {threads} thread(s): {s:.3} s (best of 3) = {:.0} runs/s; levsim / numba = {:.2}x",
+                        runs as f64 / s,
+                        s / secs[i]
+                    );
+                }
+            }
+            println!("numba  P(liquidation) per leverage: {p_peer:.4?}");
+            // Same task: the probabilities agree within Monte Carlo error
+            // (independent random numbers, so not equal).
+            for ((l, a), b) in LEVERAGES.iter().zip(&p_levsim).zip(&p_peer) {
+                let p = 0.5 * (a + b);
+                let se = (2.0 * p * (1.0 - p) / paths as f64).sqrt();
+                let ok = (a - b).abs() <= 4.0 * se + 1e-12;
+                println!(
+                    "  {l:>4}x: levsim {a:.4} numba {b:.4} (4 se = {:.4}) {}",
+                    4.0 * se,
+                    if ok { "agree" } else { "DISAGREE" }
+                );
+            }
+        }
+        Ok(o) => println!(
+            "numba reference failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => println!("numba reference not run (python3: {e})"),
+    }
+    Ok(())
+}

@@ -13,6 +13,7 @@
 //! tests quickly. No wall clock and no randomness are used here.
 
 mod account;
+pub mod crowd;
 mod error;
 pub mod liquidity;
 mod metrics;

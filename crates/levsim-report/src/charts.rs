@@ -62,6 +62,14 @@ struct Markers {
     points: Vec<(f64, f64)>,
 }
 
+/// Vertical bars `(x0, x1, height)` drawn from zero, translucent so several
+/// overlap readably.
+struct Bars {
+    name: String,
+    color: RGBColor,
+    bars: Vec<(f64, f64, f64)>,
+}
+
 struct Spec {
     title: String,
     y_desc: String,
@@ -69,6 +77,7 @@ struct Spec {
     lines: Vec<Series>,
     markers: Vec<Markers>,
     x_range: (f64, f64),
+    bars: Vec<Bars>,
 }
 
 fn time_label(x: f64, span_ns: f64) -> String {
@@ -87,6 +96,11 @@ fn y_range(spec: &Spec) -> (f64, f64) {
         .flat_map(|s| s.segments.iter().flatten())
         .chain(spec.markers.iter().flat_map(|m| m.points.iter()))
         .map(|p| p.1)
+        .chain(
+            spec.bars
+                .iter()
+                .flat_map(|b| b.bars.iter().flat_map(|r| [0.0, r.2])),
+        )
         .filter(|y| y.is_finite() && (!spec.log_y || *y > 0.0));
     let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
         (a.min(y), b.max(y))
@@ -122,6 +136,13 @@ macro_rules! draw_body {
             .x_label_formatter(&|x| time_label(*x, span))
             .y_label_formatter(&|y| {
                 let a = y.abs();
+                // Large amounts in millions / billions, so labels fit.
+                if a >= 1e9 {
+                    return format!("{} B", num(*y / 1e9, if a >= 1e10 { 0 } else { 1 }));
+                }
+                if a >= 1e6 {
+                    return format!("{} M", num(*y / 1e6, if a >= 1e7 { 0 } else { 1 }));
+                }
                 let d = if !(1e-12..100.0).contains(&a) {
                     0
                 } else if a >= 1.0 {
@@ -137,6 +158,24 @@ macro_rules! draw_body {
             .bold_line_style(RGBColor(210, 210, 210))
             .draw()
             .map_err(|e| e.to_string())?;
+        for b in &spec.bars {
+            let c = b.color;
+            chart
+                .draw_series(b.bars.iter().map(|&(x0, x1, y)| {
+                    Rectangle::new(
+                        [(x0, 0.0), (x1, y)],
+                        ShapeStyle::from(&c.mix(0.55)).filled(),
+                    )
+                }))
+                .map_err(|e| e.to_string())?
+                .label(b.name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new(
+                        [(x, y - 5), (x + 18, y + 5)],
+                        ShapeStyle::from(&c.mix(0.55)).filled(),
+                    )
+                });
+        }
         for s in &spec.lines {
             let style = ShapeStyle::from(&s.color).stroke_width(2);
             // Series without a name share a neighbour's legend entry.
@@ -292,6 +331,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         ],
         markers: price_markers,
         x_range,
+        bars: vec![],
     };
     // One line per run of a recorded series, split where `keep` fails.
     let per_run = |values: fn(&levsim_engine::SeriesRecorder) -> &[f64], keep: fn(f64) -> bool| {
@@ -314,6 +354,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         lines: per_run(|s| &s.equity, |y| y.is_finite()),
         markers: vec![],
         x_range,
+        bars: vec![],
     };
     let leverage = Spec {
         title: "Effective leverage per run (notional / equity, log scale)".into(),
@@ -322,6 +363,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         lines: per_run(|s| &s.leverage, |y| y.is_finite() && y > 0.0),
         markers: vec![],
         x_range,
+        bars: vec![],
     };
     let mut charts = Vec::new();
     // Historical price beside each run's simulated mark, when a liquidity
@@ -365,6 +407,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             lines,
             markers: vec![],
             x_range,
+            bars: vec![],
         };
         charts.push(render(
             dir,
@@ -376,6 +419,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     if let Some(g) = &input.market.generator {
         charts.push(render_fan(dir, input, g, x_range)?);
     }
+    charts.extend(render_market(dir, input, x_range)?);
     let mut base = vec![
         render(
             dir,
@@ -469,6 +513,7 @@ fn render_fan(
         lines,
         markers: vec![],
         x_range,
+        bars: vec![],
     };
     render(
         dir,
@@ -476,4 +521,207 @@ fn render_fan(
         &spec,
         format!("Closes of the generated paths ({}): 5–95 % and 25–75 % quantile bands, the median, and 20 sample paths in grey.", g.label()),
     )
+}
+
+/// The crowd's market passes (path 0), one colour per venue configuration:
+/// price against simulated mark, liquidation volume, insurance fund, and
+/// ADL / socialized losses when there were any.
+fn render_market(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    x_range: (f64, f64),
+) -> Result<Vec<Chart>, ReportError> {
+    let passes: Vec<(String, &levsim_engine::crowd::MarketSeries)> = input
+        .results
+        .iter()
+        .filter_map(|r| r.market.as_deref())
+        .filter(|m| m.path == 0)
+        .filter_map(|m| {
+            let label = input.scenario.venues[m.venue_index]
+                .label
+                .clone()
+                .unwrap_or_else(|| input.market.venues[m.venue_index].name.clone());
+            m.series.as_ref().map(|s| (label, s))
+        })
+        .collect();
+    let Some((_, first)) = passes.first() else {
+        return Ok(Vec::new());
+    };
+    let n = first.ts.len();
+    let many = passes.len() > 1;
+    let name = |label: &str, what: &str| {
+        if many {
+            format!("{what} ({label})")
+        } else {
+            what.to_string()
+        }
+    };
+    // Down-sampled buckets: last close, lowest mark.
+    let stride = n.div_ceil(2_000).max(1);
+    let buckets: Vec<(usize, usize)> = (0..n)
+        .step_by(stride)
+        .map(|a| (a, (a + stride).min(n)))
+        .collect();
+    let mut lines = vec![Series {
+        name: "price (exogenous close)".into(),
+        color: RGBColor(60, 60, 60),
+        segments: vec![buckets
+            .iter()
+            .map(|&(_, b)| (first.ts[b - 1] as f64, first.price_close[b - 1]))
+            .collect()],
+    }];
+    for (i, (label, s)) in passes.iter().enumerate() {
+        lines.push(Series {
+            name: name(label, "simulated mark, low"),
+            color: color(i),
+            segments: vec![buckets
+                .iter()
+                .map(|&(a, b)| {
+                    let lo = s.mark_low[a..b]
+                        .iter()
+                        .copied()
+                        .fold(f64::INFINITY, f64::min);
+                    (s.ts[a] as f64, lo)
+                })
+                .collect()],
+        });
+    }
+    let price = Spec {
+        title: "Historical price and the simulated mark the crowd's liquidations push".into(),
+        y_desc: "price (quote)".into(),
+        log_y: false,
+        lines,
+        markers: vec![],
+        x_range,
+        bars: vec![],
+    };
+    let mut charts = vec![render(
+        dir,
+        "cascade-price",
+        &price,
+        "The exogenous close (dark) and, per venue configuration, the lowest simulated mark in each interval: the price moved by the impact of the crowd's forced orders, decaying with the liquidity model's half-life.".into(),
+    )?];
+    // Liquidation volume per time bucket.
+    let vb = n.div_ceil(120).max(1);
+    let width = vb as f64 * input.market.tape.interval_ns as f64;
+    let bars: Vec<Bars> = passes
+        .iter()
+        .enumerate()
+        .map(|(i, (label, s))| Bars {
+            name: name(label, "liquidated notional"),
+            color: color(i),
+            bars: (0..n)
+                .step_by(vb)
+                .map(|a| {
+                    let b = (a + vb).min(n);
+                    let v: f64 = (a..b)
+                        .map(|k| s.liquidated_long[k] + s.liquidated_short[k])
+                        .sum();
+                    let x0 = s.ts[a] as f64;
+                    (x0, x0 + width * 0.9, v)
+                })
+                .filter(|r| r.2 > 0.0)
+                .collect(),
+        })
+        .collect();
+    let volume = Spec {
+        title: "Liquidation volume".into(),
+        y_desc: "liquidated notional (quote)".into(),
+        log_y: false,
+        lines: vec![],
+        markers: vec![],
+        x_range,
+        bars,
+    };
+    charts.push(render(
+        dir,
+        "cascade-volume",
+        &volume,
+        format!(
+            "Crowd notional liquidated per {} (at fill prices), per venue configuration, bars overlaid.",
+            fmt_interval(width as i64)
+        ),
+    )?);
+    let fund = Spec {
+        title: "Insurance fund".into(),
+        y_desc: "balance (quote)".into(),
+        log_y: false,
+        lines: passes
+            .iter()
+            .enumerate()
+            .map(|(i, (label, s))| Series {
+                name: name(label, "insurance fund"),
+                color: color(i),
+                segments: vec![s
+                    .ts
+                    .iter()
+                    .zip(&s.insurance_fund)
+                    .map(|(&t, &f)| (t as f64, f))
+                    .collect()],
+            })
+            .collect(),
+        markers: vec![],
+        x_range,
+        bars: vec![],
+    };
+    charts.push(render(
+        dir,
+        "insurance-fund",
+        &fund,
+        "Insurance-fund balance at each bar's end: it receives the margin left in liquidated accounts and fees, and pays the deficits of bankrupt ones.".into(),
+    )?);
+    let any_loss = passes
+        .iter()
+        .any(|(_, s)| s.adl_notional.iter().chain(&s.socialized).any(|x| *x > 0.0));
+    if any_loss {
+        let cum = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .scan(0.0, |a, x| {
+                    *a += x;
+                    Some(*a)
+                })
+                .collect()
+        };
+        let mut lines = Vec::new();
+        for (i, (label, s)) in passes.iter().enumerate() {
+            for (what, v) in [
+                ("ADL notional", &s.adl_notional),
+                ("socialized loss", &s.socialized),
+            ] {
+                let c = cum(v);
+                if c.last().copied().unwrap_or(0.0) > 0.0 {
+                    lines.push(Series {
+                        name: name(label, what),
+                        color: if what == "ADL notional" {
+                            color(i)
+                        } else {
+                            let c = color(i);
+                            RGBColor(c.0 / 2 + 120, c.1 / 2 + 120, c.2 / 2 + 120)
+                        },
+                        segments: vec![s.ts.iter().zip(&c).map(|(&t, &y)| (t as f64, y)).collect()],
+                    });
+                }
+            }
+        }
+        let adl = Spec {
+            title: "Auto-deleveraging and socialized losses (cumulative)".into(),
+            y_desc: "quote".into(),
+            log_y: false,
+            lines,
+            markers: vec![],
+            x_range,
+            bars: vec![],
+        };
+        charts.push(render(
+            dir,
+            "adl",
+            &adl,
+            "Cumulative notional closed by ADL against the profitable side, and deficits socialized over its open interest, per venue configuration.".into(),
+        )?);
+    }
+    Ok(charts)
+}
+
+fn fmt_interval(ns: i64) -> String {
+    levsim_core::time::fmt_duration(ns.max(1))
 }

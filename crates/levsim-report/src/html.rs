@@ -48,6 +48,46 @@ pub(crate) fn write(
         .map(|l| esc(l))
         .collect();
     let _ = write!(h, "<p class=\"meta\">{}</p>", lines.join("<br>"));
+    if let Some((head, rows)) = crate::cascade::rows(summary) {
+        let _ = write!(h, "<h2 id=\"cascade\">Cascades</h2>");
+        if let Some(v) = crate::cascade::verdict(summary) {
+            let _ = write!(h, "<p><strong>{}</strong></p>", esc(&v));
+        }
+        let _ = write!(h, "<table><thead><tr>");
+        for c in &head {
+            let _ = write!(h, "<th>{}</th>", esc(c));
+        }
+        let _ = write!(h, "</tr></thead><tbody>");
+        for r in rows {
+            let _ = write!(h, "<tr>");
+            for cell in r {
+                let _ = write!(h, "<td>{}</td>", esc(&cell));
+            }
+            let _ = write!(h, "</tr>");
+        }
+        let _ = write!(
+            h,
+            "</tbody></table><p class=\"meta\">The crowd's market pass (path 0): notional at fill prices; rounds: liquidation rounds at one price point; R: the cascade ratio, impact of the liquidations over the total move (exogenous + impact) at the points where accounts were liquidated; margin / exposure: the crowd's collateral per unit of position at the start (capital efficiency); conservation error: imbalance of the money ledger (quote).</p>"
+        );
+        if let Some((head, rows)) = crate::cascade::path_rows(summary) {
+            let _ = write!(h, "<table><thead><tr>");
+            for c in &head {
+                let _ = write!(h, "<th>{}</th>", esc(c));
+            }
+            let _ = write!(h, "</tr></thead><tbody>");
+            for r in rows {
+                let _ = write!(h, "<tr>");
+                for cell in r {
+                    let _ = write!(h, "<td>{}</td>", esc(&cell));
+                }
+                let _ = write!(h, "</tr>");
+            }
+            let _ = write!(
+                h,
+                "</tbody></table><p class=\"meta\">The same over every Monte Carlo path.</p>"
+            );
+        }
+    }
     if let Some((head, rows)) = crate::markdown::aggregate_rows(summary) {
         let _ = write!(
             h,

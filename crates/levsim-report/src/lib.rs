@@ -12,6 +12,7 @@
 //! that is new, empty, or marked as its own by a previous report
 //! ([`prepare_out_dir`]).
 
+mod cascade;
 mod charts;
 mod error;
 mod html;

@@ -146,6 +146,19 @@ pub(crate) fn write(
         let _ = writeln!(s, "- {line}");
     }
     let _ = writeln!(s);
+    if let Some((head, rows)) = crate::cascade::rows(summary) {
+        let _ = writeln!(s, "## Cascades\n");
+        if let Some(v) = crate::cascade::verdict(summary) {
+            let _ = writeln!(s, "**{v}**\n");
+        }
+        table(&mut s, &head, &rows);
+        let _ = writeln!(s);
+        if let Some((head, rows)) = crate::cascade::path_rows(summary) {
+            let _ = writeln!(s, "Over every Monte Carlo path:\n");
+            table(&mut s, &head, &rows);
+            let _ = writeln!(s);
+        }
+    }
     if let Some((head, rows)) = aggregate_rows(summary) {
         let _ = writeln!(s, "## Across {} paths\n", input.scenario.paths);
         table(&mut s, &head, &rows);

@@ -123,6 +123,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
         },
         "runs": runs,
         "aggregates": levsim_scenario::aggregate(input.results, t.ts.first().copied().unwrap_or(0)),
+        "market": crate::cascade::summary(input),
     })
 }
 

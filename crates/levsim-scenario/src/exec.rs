@@ -1,8 +1,10 @@
 //! Parallel execution of a run plan.
 
 use levsim_core::MarketTape;
+use levsim_engine::crowd::{market_pass, MarketMetrics, MarketSeries};
 use levsim_engine::{simulate_with, Market, RunOutput, SeriesRecorder};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::{path_seed, LoadedMarket, RunSpec, Scenario, ScenarioError};
 
@@ -18,6 +20,23 @@ pub struct RunResult {
     pub output: RunOutput,
     /// Equity, leverage and liquidation price per kept bar.
     pub series: SeriesRecorder,
+    /// The market pass of this run's path and venue configuration, carried
+    /// by the venue's first parameter point on each path (so shards store
+    /// each pass once); None for other runs and without a crowd.
+    pub market: Option<Box<MarketOutcome>>,
+}
+
+/// A crowd market pass as results keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketOutcome {
+    /// Venue configuration index.
+    pub venue_index: usize,
+    /// Market path.
+    pub path: usize,
+    /// Summary.
+    pub metrics: MarketMetrics,
+    /// Per-bar series (path 0 only).
+    pub series: Option<MarketSeries>,
 }
 
 /// Runs every run of the scenario's plan on `threads` worker threads (0 =
@@ -59,10 +78,15 @@ pub fn execute_shard(
     // runs) and every parameter point runs on it (common random numbers);
     // the points of a path run in parallel too, so a historical sweep (one
     // path, many points) uses every thread.
+    // The first parameter point of each venue carries its market passes.
+    let first_point: Vec<Option<usize>> = (0..market.venues.len())
+        .map(|v| plan.points.iter().position(|p| p.venue_index == v))
+        .collect();
     let run_one = |point: usize,
                    path: usize,
                    tape: &MarketTape,
-                   funding: Option<&levsim_core::FundingSeries>| {
+                   funding: Option<&levsim_core::FundingSeries>,
+                   outcome: Option<&MarketOutcome>| {
         let spec = plan.run_at(point, path);
         let mut policy = spec.kind.build().map_err(|e| ScenarioError::Invalid {
             file: sc.path.clone(),
@@ -88,10 +112,14 @@ pub fn execute_shard(
             &mut series,
         )?;
         progress();
+        let market = outcome
+            .filter(|_| first_point[spec.venue_index] == Some(point))
+            .map(|o| Box::new(o.clone()));
         Ok(RunResult {
             spec,
             output,
             series,
+            market,
         })
     };
     let mut results: Vec<RunResult> = pool
@@ -110,10 +138,42 @@ pub fn execute_shard(
                         }
                         _ => (view.tape, view.funding),
                     };
+                    // With a crowd: one market pass per venue configuration
+                    // on this path; the policies trade against its mark.
+                    let passes: Vec<(MarketTape, MarketOutcome)> = market
+                        .crowds
+                        .par_iter()
+                        .enumerate()
+                        .map(|(v, crowd)| {
+                            let mut liquidity = crate::shocks::Drained {
+                                inner: market.liquidity.clone(),
+                                windows: drains.clone(),
+                            };
+                            let max_rounds = sc.population.as_ref().map_or(50, |p| p.max_rounds);
+                            let pass = market_pass(
+                                tape,
+                                funding,
+                                &market.venues[v],
+                                crowd,
+                                &mut liquidity,
+                                max_rounds,
+                            );
+                            let outcome = MarketOutcome {
+                                venue_index: v,
+                                path,
+                                metrics: pass.metrics,
+                                series: (path == 0).then_some(pass.series),
+                            };
+                            (pass.tape, outcome)
+                        })
+                        .collect();
                     (0..plan.points.len())
                         .into_par_iter()
                         .filter(|&pt| owned(pt, path))
-                        .map(|pt| run_one(pt, path, tape, funding))
+                        .map(|pt| match passes.get(plan.points[pt].venue_index) {
+                            Some((t, o)) => run_one(pt, path, t, funding, Some(o)),
+                            None => run_one(pt, path, tape, funding, None),
+                        })
                         .collect()
                 })
                 .collect::<Result<Vec<Vec<RunResult>>, ScenarioError>>()

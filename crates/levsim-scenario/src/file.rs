@@ -145,6 +145,8 @@ struct ScenarioFile {
     liquidity: LiquidityConfig,
     #[serde(default)]
     shock: Vec<crate::shocks::ShockConfig>,
+    #[serde(default)]
+    population: Option<levsim_engine::crowd::PopulationConfig>,
     policy: Vec<toml::Table>,
 }
 
@@ -221,6 +223,10 @@ pub struct Scenario {
     pub paths: usize,
     /// Shock overlays, in file order.
     pub shocks: Vec<crate::shocks::Shock>,
+    /// The crowd of other leveraged traders (`[population]`): with it, each
+    /// path and venue configuration gets a market pass with cascades, and
+    /// the policies trade against its simulated mark.
+    pub population: Option<levsim_engine::crowd::PopulationConfig>,
     /// Expanded runs.
     pub plan: RunPlan,
     /// Window start, parsed.
@@ -395,6 +401,11 @@ impl Scenario {
         if let Err(e) = file.account.validate() {
             problems.push(e.to_string());
         }
+        if let Some(p) = &file.population {
+            if let Err(e) = p.validate() {
+                problems.push(e.to_string());
+            }
+        }
         if file.policy.is_empty() {
             problems.push("policy: at least one [[policy]] is needed".into());
         }
@@ -433,6 +444,7 @@ impl Scenario {
             fitted,
             paths,
             shocks,
+            population: file.population,
             plan,
             start_ns,
             end_ns,

@@ -23,7 +23,7 @@ pub mod shocks;
 
 pub use aggregate::{aggregate, quantile, wilson, Aggregate};
 pub use error::ScenarioError;
-pub use exec::{execute, execute_shard, RunResult};
+pub use exec::{execute, execute_shard, MarketOutcome, RunResult};
 pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};
 pub use grid::{path_seed, RunPlan, RunSpec};
 pub use liquidity::{LiquidityConfig, LiquidityKind};

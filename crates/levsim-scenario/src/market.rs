@@ -32,6 +32,10 @@ pub struct LoadedMarket {
     /// The path generator of a Monte Carlo market (None: historical); `tape`
     /// is then its path 0.
     pub generator: Option<Generator>,
+    /// The crowd per venue configuration (empty without `[population]`):
+    /// the same seed, so the configurations differ only by their rules
+    /// (tiers and open-interest caps at entry).
+    pub crowds: Vec<levsim_engine::crowd::Population>,
 }
 
 /// Hex SHA-256 of a file's bytes.
@@ -62,6 +66,7 @@ impl LoadedMarket {
                 time_unit: "generated".into(),
                 ..Default::default()
             };
+            let crowds = crowds(sc, &venues, &MarketTape::default(), &tape)?;
             return Ok(Self {
                 tape,
                 funding: None,
@@ -71,6 +76,7 @@ impl LoadedMarket {
                 venues,
                 liquidity: sc.liquidity.build(&sc.path)?,
                 generator: Some(Generator::Params(*g)),
+                crowds,
             });
         }
         let (full, report) = match m.format {
@@ -116,6 +122,12 @@ impl LoadedMarket {
         };
         crate::shocks::apply(&sc.shocks, &mut tape, &mut funding);
         let venues = resolve_venues(sc, &tape.symbol)?;
+        // The crowd enters in the bars before the window (history).
+        let history = match (&sc.fitted, sc.start_ns) {
+            (None, Some(start)) => full.window(None, Some(start)),
+            _ => MarketTape::default(),
+        };
+        let crowds = crowds(sc, &venues, &history, &tape)?;
         let mut files = Vec::new();
         for p in std::iter::once(&m.file).chain(m.funding.iter()) {
             let sha = sha256_file(p).map_err(|source| levsim_data::DataError::Io {
@@ -133,8 +145,33 @@ impl LoadedMarket {
             venues,
             liquidity: sc.liquidity.build(&sc.path)?,
             generator,
+            crowds,
         })
     }
+}
+
+/// The crowd of `sc` under each venue configuration, entering in
+/// `history` before the first bar of `tape`.
+fn crowds(
+    sc: &Scenario,
+    venues: &[VenueProfile],
+    history: &MarketTape,
+    tape: &MarketTape,
+) -> Result<Vec<levsim_engine::crowd::Population>, ScenarioError> {
+    let Some(p) = &sc.population else {
+        return Ok(Vec::new());
+    };
+    let seed = crate::run_seed(sc.seed, "crowd");
+    venues
+        .iter()
+        .map(|v| {
+            p.generate(seed, history, tape.ts[0], tape.open[0], v)
+                .map_err(|e| ScenarioError::Invalid {
+                    file: sc.path.clone(),
+                    problems: vec![e.to_string()],
+                })
+        })
+        .collect()
 }
 
 /// Builds the bootstrap or fitted GARCH generator of `sc` from the bars of

@@ -63,6 +63,9 @@ struct StoredRun {
     /// NaN (none) is stored as null.
     liquidation_price: Vec<Option<f64>>,
     mark: Vec<f64>,
+    /// The crowd market pass this run carries, if any.
+    #[serde(default)]
+    market: Option<Box<crate::MarketOutcome>>,
 }
 
 /// A shard's file: enough to rebuild its runs' results exactly.
@@ -111,6 +114,7 @@ pub fn write_shard(
                     .map(|v| v.is_finite().then_some(*v))
                     .collect(),
                 mark: r.series.mark.clone(),
+                market: r.market.clone(),
             })
             .collect(),
     };
@@ -233,6 +237,7 @@ pub fn merge_shards(dirs: &[PathBuf], sc: &Scenario) -> Result<Vec<RunResult>, S
                         liquidations: r.liquidations,
                     },
                     series,
+                    market: r.market,
                 });
             }
         }

@@ -85,6 +85,10 @@ pub struct SqrtImpact {
     /// Liquidity scale (drain < 1).
     pub scale: f64,
     state: DecayingImpact,
+    /// Orders at the same instant in the same direction are one metaorder
+    /// (e.g. the rounds of a liquidation cascade): its impact is the square
+    /// root of the cumulative size, not a sum of square roots.
+    batch: (TimestampNs, f64),
 }
 
 impl SqrtImpact {
@@ -95,6 +99,7 @@ impl SqrtImpact {
             volume,
             scale,
             state: DecayingImpact::new(half_life_s),
+            batch: (TimestampNs::MIN, 0.0),
         }
     }
 
@@ -145,18 +150,35 @@ impl SqrtImpact {
 impl LiquidityModel for SqrtImpact {
     /// Sells fill down to 1 % of `mid` at most; the rest is unfilled.
     fn fill(&mut self, t: TimestampNs, mid: f64, qty: f64) -> FillResult {
+        let sign = qty.signum();
+        // Size already taken at this instant in this direction.
+        let before = if self.batch.0 == t && self.batch.1 * sign > 0.0 {
+            self.batch.1.abs()
+        } else {
+            0.0
+        };
         let max_sell = self.volume * self.scale * ((1.0 - FLOOR) / self.y_sigma).powi(2);
         let filled = if qty < 0.0 {
-            qty.abs().min(max_sell)
+            qty.abs().min((max_sell - before).max(0.0))
         } else {
             qty
         };
-        let m = self.move_for(filled) * qty.signum();
+        let after = before + filled;
+        let (a, b) = (self.move_for(before), self.move_for(after));
+        // Mean of y·sqrt(Q/V) over Q in [before, after], relative to `a`.
+        let avg = if after > before {
+            let k = self.y_sigma / (self.volume * self.scale).sqrt();
+            k * 2.0 / 3.0 * (after.powf(1.5) - before.powf(1.5)) / (after - before) - a
+        } else {
+            0.0
+        };
+        self.batch = (t, sign * after);
+        let m = (b - a) * sign;
         self.state.add(t, m);
         FillResult {
             filled,
             unfilled: qty.abs() - filled,
-            vwap: mid * (1.0 + 2.0 / 3.0 * m),
+            vwap: mid * (1.0 + sign * avg),
             last_price: mid * (1.0 + m),
             levels: 0,
         }
@@ -166,6 +188,7 @@ impl LiquidityModel for SqrtImpact {
     }
     fn reset(&mut self) {
         self.state.reset();
+        self.batch = (TimestampNs::MIN, 0.0);
     }
 }
 

@@ -226,6 +226,20 @@ pub struct VenueConfig {
     /// Whether funding is paid (`false` switches it off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub funding: Option<bool>,
+    /// Crowd market pass: `"full"` or `"partial"` liquidation (default:
+    /// the preset's mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crowd_liquidation: Option<crate::crowd::CrowdLiquidation>,
+    /// Crowd market pass: share closed per partial liquidation (default:
+    /// the preset's, else 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_fraction: Option<f64>,
+    /// Crowd market pass: volatility-scaled maintenance rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_margin: Option<crate::crowd::DynamicMargin>,
+    /// Crowd market pass: open-interest-scaled initial margin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oi_initial_margin: Option<crate::crowd::OiInitialMargin>,
 }
 
 /// A resolved venue: rules for one instrument on one venue, after overrides.
@@ -277,6 +291,8 @@ pub struct VenueProfile {
     pub aave: Option<AaveExtras>,
     /// Overrides applied, as `field = value` strings, for reports.
     pub overrides: Vec<String>,
+    /// How the crowd market pass liquidates and margins the crowd.
+    pub crowd: crate::crowd::CrowdRules,
 }
 
 fn rate(path: &str, v: f64, max: f64) -> Result<f64, EngineError> {
@@ -383,7 +399,22 @@ impl VenueProfile {
         let liquidation = file
             .liquidation
             .build(&format!("venue profile {} liquidation", file.name))?;
+        let crowd = crate::crowd::CrowdRules::resolve(
+            cfg.crowd_liquidation,
+            cfg.partial_fraction,
+            cfg.dynamic_margin.as_ref(),
+            cfg.oi_initial_margin,
+            liquidation.mode,
+        )?;
+        if cfg.crowd_liquidation.is_some()
+            || cfg.partial_fraction.is_some()
+            || cfg.dynamic_margin.is_some()
+            || cfg.oi_initial_margin.is_some()
+        {
+            overrides.push("crowd rules".into());
+        }
         Ok(VenueProfile {
+            crowd,
             name: file.name,
             version: file.version,
             as_of: file.as_of,

@@ -1,0 +1,22 @@
+//! Liquidation cascades: a crowd of leveraged accounts, its liquidation
+//! prices in sorted indexes, and the market pass that feeds forced orders
+//! back into the mark (DESIGN §4.1, §4.5).
+//!
+//! - [`PopulationConfig`] → [`Population`]: N accounts from a seed (open
+//!   interest, long share, leverage distribution, entry window, sizes),
+//!   those already liquidated before the start dropped;
+//! - [`market_pass`]: the exogenous path and the crowd through the venue's
+//!   rules ([`CrowdRules`]: full or partial liquidation, static or
+//!   volatility-scaled maintenance, open-interest-scaled initial margin),
+//!   with cascade rounds, insurance fund, ADL and socialized loss; returns
+//!   the simulated mark as bars, per-bar series and [`MarketMetrics`].
+
+mod index;
+mod pass;
+mod population;
+mod rules;
+
+pub use index::SideIndex;
+pub use pass::{market_pass, market_pass_with, Crossing, MarketMetrics, MarketPass, MarketSeries};
+pub use population::{LeverageDist, MarginGroup, Population, PopulationConfig};
+pub use rules::{CrowdLiquidation, CrowdRules, DynamicMargin, OiInitialMargin};

@@ -1,0 +1,460 @@
+//! The crowd: N leveraged accounts generated from a seed (DESIGN §4.5).
+
+use levsim_core::{MarketTape, TimestampNs};
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use rand_pcg::Pcg64Mcg;
+use serde::{Deserialize, Serialize};
+
+use crate::venue::MarginModel;
+use crate::{EngineError, VenueProfile};
+
+/// How the crowd's leverage is distributed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LeverageDist {
+    /// Log-normal with this median and log-spread, clamped to
+    /// `[min, cap]` (default min 1.1).
+    Lognormal {
+        /// Median leverage.
+        median: f64,
+        /// Standard deviation of ln(leverage).
+        sigma: f64,
+        /// Highest leverage.
+        cap: f64,
+        /// Lowest leverage.
+        #[serde(default = "min_leverage")]
+        min: f64,
+    },
+    /// An explicit histogram: `values[i]` with weight `weights[i]`.
+    Histogram {
+        /// Leverage values.
+        values: Vec<f64>,
+        /// Relative weights (any positive scale).
+        weights: Vec<f64>,
+    },
+}
+
+fn min_leverage() -> f64 {
+    1.1
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn rounds() -> usize {
+    50
+}
+
+/// The `[population]` table of a scenario.
+///
+/// Calibration: set `open_interest` to the venue's open interest in the
+/// instrument before the window (e.g. Binance BTCUSDT OI from its public
+/// `openInterestHist` endpoint, quote value), or `open_interest_adv` to a
+/// multiple of the average daily quote volume of the bars in the entry
+/// window; set the leverage distribution so the liquidations of a known
+/// crash day (e.g. the total long liquidations reported for it) come out
+/// right, i.e. the share of OI within a move of the crash's size of its
+/// liquidation price; `long_share` from the long/short account ratio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationConfig {
+    /// Number of accounts.
+    pub accounts: usize,
+    /// Total open interest at entry, quote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_interest: Option<f64>,
+    /// Total open interest as a multiple of the average daily quote volume
+    /// of the bars in the entry window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_interest_adv: Option<f64>,
+    /// Share of open interest held long (0..1).
+    pub long_share: f64,
+    /// Leverage distribution.
+    pub leverage: LeverageDist,
+    /// Entries spread uniformly over this window before the start (e.g.
+    /// "7d"), at the historical close then; "0s" (default) = all at the
+    /// start price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_window: Option<String>,
+    /// Log-spread of account sizes (0 = equal sizes).
+    #[serde(default = "one")]
+    pub size_sigma: f64,
+    /// `isolated` or `cross`: the same for single-position accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_mode: Option<crate::MarginMode>,
+    /// Most cascade rounds per price point (the cap is recorded when hit).
+    #[serde(default = "rounds")]
+    pub max_rounds: usize,
+}
+
+/// A maintenance-margin group: accounts whose requirement is
+/// `rate·notional − cum` (a bracket of the venue's table at their size).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MarginGroup {
+    /// Maintenance rate.
+    pub rate: f64,
+    /// Maintenance amount subtracted (Binance's `cum`).
+    pub cum: f64,
+}
+
+/// The crowd, as columns. `side` is +1 long, −1 short.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Population {
+    /// +1 long, −1 short.
+    pub side: Vec<i8>,
+    /// Position size, base units.
+    pub qty: Vec<f64>,
+    /// Entry price.
+    pub entry: Vec<f64>,
+    /// Collateral (isolated margin), quote.
+    pub collateral: Vec<f64>,
+    /// Index into `groups`.
+    pub group: Vec<u16>,
+    /// Maintenance groups.
+    pub groups: Vec<MarginGroup>,
+    /// Candidates that would have been liquidated between their entry and
+    /// the start (not in the crowd).
+    pub dropped: usize,
+}
+
+impl Population {
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.side.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.side.is_empty()
+    }
+
+    /// Liquidation price of account `i` with funding offset 0.
+    pub fn liquidation_price(&self, i: usize) -> f64 {
+        let g = self.groups[self.group[i] as usize];
+        let k =
+            self.entry[i] - f64::from(self.side[i]) * (self.collateral[i] + g.cum) / self.qty[i];
+        k / (1.0 - f64::from(self.side[i]) * g.rate)
+    }
+
+    /// Open interest (entry notional), long and short.
+    pub fn open_interest(&self) -> (f64, f64) {
+        let mut oi = (0.0, 0.0);
+        for i in 0..self.len() {
+            let n = self.qty[i] * self.entry[i];
+            if self.side[i] > 0 {
+                oi.0 += n;
+            } else {
+                oi.1 += n;
+            }
+        }
+        oi
+    }
+
+    /// Mean margin locked per unit of exposure (Σ collateral / Σ notional).
+    pub fn margin_per_exposure(&self) -> f64 {
+        let c: f64 = self.collateral.iter().sum();
+        let (l, s) = self.open_interest();
+        c / (l + s)
+    }
+}
+
+impl PopulationConfig {
+    /// Checks the table; every problem names its field.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let bad = |f: &str, m: String| Err(EngineError::config(&format!("population.{f}"), m));
+        if self.accounts == 0 || self.accounts > 50_000_000 {
+            return bad(
+                "accounts",
+                format!("must be 1 to 50,000,000, got {}", self.accounts),
+            );
+        }
+        match (self.open_interest, self.open_interest_adv) {
+            (Some(_), Some(_)) => {
+                return bad(
+                    "open_interest_adv",
+                    "give open_interest or open_interest_adv, not both".into(),
+                )
+            }
+            (None, None) => return bad("open_interest", "required (or open_interest_adv)".into()),
+            (Some(x), None) | (None, Some(x)) if !(x > 0.0 && x.is_finite()) => {
+                let f = if self.open_interest.is_some() {
+                    "open_interest"
+                } else {
+                    "open_interest_adv"
+                };
+                return bad(f, format!("must be > 0, got {x}"));
+            }
+            _ => {}
+        }
+        if !(0.0..=1.0).contains(&self.long_share) {
+            return bad(
+                "long_share",
+                format!("must be in [0, 1], got {}", self.long_share),
+            );
+        }
+        if !(self.size_sigma >= 0.0 && self.size_sigma <= 5.0) {
+            return bad(
+                "size_sigma",
+                format!("must be in [0, 5], got {}", self.size_sigma),
+            );
+        }
+        if self.max_rounds == 0 {
+            return bad("max_rounds", "must be at least 1".into());
+        }
+        if let Some(w) = &self.entry_window {
+            match levsim_core::time::parse_duration(w) {
+                Ok(ns) if ns >= 0 => {}
+                Ok(_) => return bad("entry_window", "must not be negative".into()),
+                Err(e) => return bad("entry_window", e.to_string()),
+            }
+        }
+        match &self.leverage {
+            LeverageDist::Lognormal {
+                median,
+                sigma,
+                cap,
+                min,
+            } => {
+                if !(*min >= 1.0 && median >= min && cap >= median && cap.is_finite()) {
+                    return bad(
+                        "leverage",
+                        format!("need 1 ≤ min ≤ median ≤ cap, got min {min}, median {median}, cap {cap}"),
+                    );
+                }
+                if !(*sigma >= 0.0 && sigma.is_finite()) {
+                    return bad("leverage.sigma", format!("must be ≥ 0, got {sigma}"));
+                }
+            }
+            LeverageDist::Histogram { values, weights } => {
+                if values.is_empty() || values.len() != weights.len() {
+                    return bad(
+                        "leverage.weights",
+                        "needs one weight per value, at least one".into(),
+                    );
+                }
+                if let Some(v) = values.iter().find(|v| !(**v >= 1.0 && v.is_finite())) {
+                    return bad(
+                        "leverage.values",
+                        format!("every leverage must be ≥ 1, got {v}"),
+                    );
+                }
+                if weights.iter().any(|w| !(*w >= 0.0 && w.is_finite()))
+                    || weights.iter().sum::<f64>() <= 0.0
+                {
+                    return bad("leverage.weights", "must be ≥ 0 with a positive sum".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry window in ns (0 when absent).
+    pub fn entry_window_ns(&self) -> i64 {
+        self.entry_window
+            .as_deref()
+            .and_then(|w| levsim_core::time::parse_duration(w).ok())
+            .unwrap_or(0)
+    }
+
+    /// Generates the crowd for a market starting at `start_ns` from `seed`.
+    /// `history` holds the bars before (and at) the start: entries fall at
+    /// bar closes in the entry window; without history bars there, every
+    /// account enters at `start_price`. Candidates whose liquidation price
+    /// was reached between their entry and the start are dropped (they are
+    /// not in the market any more) and the survivors are scaled to the
+    /// open interest.
+    pub fn generate(
+        &self,
+        seed: u64,
+        history: &MarketTape,
+        start_ns: TimestampNs,
+        start_price: f64,
+        venue: &VenueProfile,
+    ) -> Result<Population, EngineError> {
+        self.validate()?;
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let window = self.entry_window_ns();
+        let lo = history.ts.partition_point(|&t| t < start_ns - window);
+        let hi = history.ts.partition_point(|&t| t < start_ns);
+        let entries = if window > 0 && hi > lo { lo..hi } else { 0..0 };
+        // Lowest low and highest high from each entry bar's close to the start.
+        let n_e = entries.len();
+        let mut min_after = vec![f64::INFINITY; n_e + 1];
+        let mut max_after = vec![f64::NEG_INFINITY; n_e + 1];
+        for k in (0..n_e).rev() {
+            let j = entries.start + k + 1;
+            let (l, h) = if j < hi {
+                (history.low[j], history.high[j])
+            } else {
+                (f64::INFINITY, f64::NEG_INFINITY)
+            };
+            min_after[k] = min_after[k + 1].min(l);
+            max_after[k] = max_after[k + 1].max(h);
+        }
+        let oi_target = match (self.open_interest, self.open_interest_adv) {
+            (Some(x), _) => x,
+            (None, Some(m)) => {
+                let (a, b) = if n_e > 0 {
+                    (entries.start, entries.end)
+                } else {
+                    (0, hi.max(1).min(history.len()))
+                };
+                let quote: f64 = (a..b).map(|j| history.volume[j] * history.close[j]).sum();
+                let days = ((b - a) as f64 * history.interval_ns as f64 / 86_400e9).max(1e-9);
+                if !(quote > 0.0) {
+                    return Err(EngineError::config(
+                        "population.open_interest_adv",
+                        "the bars before the start have no volume to scale by; give open_interest",
+                    ));
+                }
+                m * quote / days
+            }
+            (None, None) => unreachable!("validated"),
+        };
+        let imf_cap = venue.crowd.oi_initial_margin.map(|o| {
+            let imf0 = 1.0
+                / venue
+                    .max_leverage(oi_target / self.accounts as f64)
+                    .min(1e6);
+            1.0 / o.imf(imf0, oi_target)
+        });
+        let mut pop = Population::default();
+        let mut group_of: Vec<(MarginGroup, u16)> = Vec::new();
+        let mean_size = oi_target / self.accounts as f64;
+        for _ in 0..self.accounts {
+            let side: i8 = if rng.random::<f64>() < self.long_share {
+                1
+            } else {
+                -1
+            };
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let size =
+                mean_size * (self.size_sigma * z - 0.5 * self.size_sigma * self.size_sigma).exp();
+            let mut lev = match &self.leverage {
+                LeverageDist::Lognormal {
+                    median,
+                    sigma,
+                    cap,
+                    min,
+                } => {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    (median * (sigma * z).exp()).clamp(*min, *cap)
+                }
+                LeverageDist::Histogram { values, weights } => {
+                    let total: f64 = weights.iter().sum();
+                    let mut u = rng.random::<f64>() * total;
+                    let mut pick = values[values.len() - 1];
+                    for (v, w) in values.iter().zip(weights) {
+                        if u < *w {
+                            pick = *v;
+                            break;
+                        }
+                        u -= w;
+                    }
+                    pick
+                }
+            };
+            lev = lev.min(venue.max_leverage(size));
+            if let Some(cap) = imf_cap {
+                lev = lev.min(cap);
+            }
+            let (entry, k) = if n_e > 0 {
+                let k = rng.random_range(0..n_e);
+                (history.close[entries.start + k], Some(k))
+            } else {
+                (start_price, None)
+            };
+            let qty = size / entry;
+            let collateral = size / lev;
+            let mm = venue.margin.maintenance(size, qty);
+            let eps = 1e-7 * size;
+            let rate = (venue.margin.maintenance(size + eps, qty) - mm) / eps;
+            let rate = (rate * 1e9).round() / 1e9;
+            let cum = ((rate * size - mm) * 1e6).round() / 1e6;
+            let g = MarginGroup { rate, cum };
+            // Survived from entry to the start?
+            let kk = entry - f64::from(side) * (collateral + cum) / qty;
+            let liq = kk / (1.0 - f64::from(side) * rate);
+            if let Some(k) = k {
+                let crossed = if side > 0 {
+                    min_after[k] <= liq || history.close[hi.max(1) - 1] <= liq
+                } else {
+                    max_after[k] >= liq || history.close[hi.max(1) - 1] >= liq
+                };
+                if crossed {
+                    pop.dropped += 1;
+                    continue;
+                }
+            }
+            let gi = match group_of.iter().find(|(x, _)| *x == g) {
+                Some((_, i)) => *i,
+                None => {
+                    if group_of.len() >= 1024 {
+                        return Err(EngineError::config(
+                            "population",
+                            "the venue's margin model gives more than 1,024 distinct maintenance tiers for the crowd",
+                        ));
+                    }
+                    let i = group_of.len() as u16;
+                    group_of.push((g, i));
+                    pop.groups.push(g);
+                    i
+                }
+            };
+            pop.side.push(side);
+            pop.qty.push(qty);
+            pop.entry.push(entry);
+            pop.collateral.push(collateral);
+            pop.group.push(gi);
+        }
+        if pop.is_empty() {
+            return Err(EngineError::config(
+                "population",
+                format!(
+                    "every one of the {} accounts would have been liquidated before the start; lower the leverage or shorten entry_window",
+                    self.accounts
+                ),
+            ));
+        }
+        // Scale the survivors to the open interest (leverage unchanged).
+        let (l, s) = pop.open_interest();
+        let f = oi_target / (l + s);
+        for i in 0..pop.len() {
+            pop.qty[i] *= f;
+            pop.collateral[i] *= f;
+        }
+        // Tiers were chosen at the unscaled sizes; recompute each account's
+        // (rate, cum) at its final size so the requirement is the venue's.
+        if (f - 1.0).abs() > 1e-12 {
+            let mut groups: Vec<MarginGroup> = Vec::new();
+            for i in 0..pop.len() {
+                let size = pop.qty[i] * pop.entry[i];
+                let mm = venue.margin.maintenance(size, pop.qty[i]);
+                let eps = 1e-7 * size;
+                let rate = ((venue.margin.maintenance(size + eps, pop.qty[i]) - mm) / eps * 1e9)
+                    .round()
+                    / 1e9;
+                let cum = ((rate * size - mm) * 1e6).round() / 1e6;
+                let g = MarginGroup { rate, cum };
+                let gi = match groups.iter().position(|x| *x == g) {
+                    Some(i) => i,
+                    None => {
+                        groups.push(g);
+                        groups.len() - 1
+                    }
+                };
+                pop.group[i] = gi as u16;
+            }
+            if groups.len() > 1024 {
+                return Err(EngineError::config(
+                    "population",
+                    "the venue's margin model gives more than 1,024 distinct maintenance tiers for the crowd",
+                ));
+            }
+            pop.groups = groups;
+        }
+        Ok(pop)
+    }
+}

@@ -1,0 +1,174 @@
+//! Scenarios with a crowd (`[population]`): the market pass per path and
+//! venue configuration, determinism, shards, and what the crowd does to
+//! the subject's mark.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use levsim_scenario::{execute, merge_shards, write_shard, LoadedMarket, Scenario, Shard};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn parse(text: &str) -> Result<Scenario, String> {
+    Scenario::parse(text, &root().join("scenarios/test.toml")).map_err(|e| e.to_string())
+}
+
+const CROWD: &str = r#"
+name = "c"
+seed = 5
+[market]
+kind = "historical"
+file = "data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"
+start = "2020-03-12T00:00:00Z"
+end = "2020-03-12T14:00:00Z"
+[population]
+accounts = 3000
+open_interest = 2.0e8
+long_share = 0.7
+leverage = { dist = "lognormal", median = 12.0, sigma = 0.5, cap = 100.0 }
+entry_window = "12h"
+[liquidity]
+model = "sqrt"
+y_sigma = 0.02
+volume = 1000.0
+half_life_s = 60
+[[venue]]
+label = "full"
+profile = "binance-usdm"
+[[venue]]
+label = "partial"
+profile = "binance-usdm"
+crowd_liquidation = "partial"
+partial_fraction = 0.25
+[account]
+capital = 10000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = [5, 10]
+"#;
+
+/// The same seed gives the same cascades and runs on 1 and 2 threads, and
+/// two shards merged give the single run's market passes.
+#[test]
+fn crowd_runs_are_deterministic_across_threads_and_shards() {
+    let sc = parse(CROWD).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    assert_eq!(m.crowds.len(), 2);
+    assert!(
+        m.crowds[0].dropped > 0,
+        "some entries of 03-11 were liquidated before the start"
+    );
+    let one = execute(&sc, &m, 1, &|| {}).unwrap();
+    let two = execute(&sc, &m, 2, &|| {}).unwrap();
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a.output, b.output);
+        assert_eq!(a.market, b.market);
+    }
+    // Each venue's first point carries its pass; it saw a cascade.
+    let passes: Vec<_> = one.iter().filter_map(|r| r.market.as_deref()).collect();
+    assert_eq!(passes.len(), 2);
+    for p in &passes {
+        assert!(
+            p.metrics.liquidations > 0 && p.metrics.cascade_rounds_max > 1,
+            "{:?}",
+            p.metrics
+        );
+        assert!(p.metrics.conservation_error.abs() < 1e-6 * p.metrics.open_interest);
+        assert!(p.series.as_ref().unwrap().ts.len() == m.tape.len());
+    }
+    // Partial tranches liquidate less notional than full closes.
+    assert!(passes[1].metrics.liquidated_notional < passes[0].metrics.liquidated_notional);
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        let shard = Shard { index: i, count: 2 };
+        let part = levsim_scenario::execute_shard(&sc, &m, Some(shard), 1, &|| {}).unwrap();
+        write_shard(dir.path(), shard, &sc, &part).unwrap();
+    }
+    let merged = merge_shards(&[dir.path().to_path_buf()], &sc).unwrap();
+    for (a, b) in one.iter().zip(&merged) {
+        assert_eq!(a.market, b.market);
+        assert_eq!(a.output, b.output);
+    }
+}
+
+/// The crowd's forced selling moves the mark the subject trades against:
+/// a 10x long is liquidated no later than on the plain history, and the
+/// mark's low is below the historical low.
+#[test]
+fn the_crowd_pushes_the_subjects_mark_down() {
+    let sc = parse(CROWD).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let with = execute(&sc, &m, 2, &|| {}).unwrap();
+    let plain_text = CROWD.replace("[population]", "[ignored]");
+    let plain_text: String = {
+        // Drop the population table (its keys up to [liquidity]).
+        let a = plain_text.find("[ignored]").unwrap();
+        let b = plain_text.find("[liquidity]").unwrap();
+        format!("{}{}", &plain_text[..a], &plain_text[b..])
+    };
+    let sc2 = parse(&plain_text).unwrap();
+    let m2 = LoadedMarket::load(&sc2).unwrap();
+    let without = execute(&sc2, &m2, 2, &|| {}).unwrap();
+    let ten = |rs: &[levsim_scenario::RunResult]| {
+        rs.iter()
+            .find(|r| r.spec.run_id == "full/static[leverage=10]")
+            .unwrap()
+            .output
+            .metrics
+            .first_liquidation_ts
+            .unwrap()
+    };
+    assert!(ten(&with) <= ten(&without));
+    let pass = with.iter().find_map(|r| r.market.as_deref()).unwrap();
+    let s = pass.series.as_ref().unwrap();
+    let mark_low = s.mark_low.iter().copied().fold(f64::INFINITY, f64::min);
+    let hist_low = m.tape.low.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        mark_low < hist_low * 0.995,
+        "mark low {mark_low} vs historical {hist_low}"
+    );
+}
+
+#[test]
+fn bad_population_tables_name_their_field() {
+    for (from, to, field) in [
+        ("accounts = 3000", "accounts = 0", "population.accounts"),
+        (
+            "long_share = 0.7",
+            "long_share = 1.7",
+            "population.long_share",
+        ),
+        ("median = 12.0", "median = 0.5", "population.leverage"),
+        (
+            "open_interest = 2.0e8",
+            "open_interest = 2.0e8\nopen_interest_adv = 1.0",
+            "population.open_interest_adv",
+        ),
+        (
+            "entry_window = \"12h\"",
+            "entry_window = \"12q\"",
+            "population.entry_window",
+        ),
+        (
+            "entry_window = \"12h\"",
+            "entry_window = \"12h\"\ncrowd = 1",
+            "crowd",
+        ),
+        (
+            "partial_fraction = 0.25",
+            "partial_fraction = 1.25",
+            "partial_fraction",
+        ),
+    ] {
+        let e = parse(&CROWD.replace(from, to));
+        let e = match e {
+            Err(e) => e,
+            Ok(sc) => LoadedMarket::load(&sc).map(|_| ()).unwrap_err().to_string(),
+        };
+        assert!(e.contains(field), "{field}: {e}");
+    }
+}

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use levsim_core::{FundingSeries, MarketTape};
-use levsim_engine::crowd::{market_pass, market_pass_with, Crossing, MarginGroup, Population};
+use levsim_engine::crowd::{
+    market_pass, market_pass_with, Crossing, MarginGroup, PassOptions, Population, TopUpRule,
+};
 use levsim_engine::liquidity::{LinearImpact, SqrtImpact};
 use levsim_engine::{VenueConfig, VenueProfile};
 
@@ -164,6 +166,7 @@ fn money_is_conserved_and_deficits_are_covered_through_cascades() {
         pop.collateral.push(notional / lev);
         pop.group.push(u16::from(next() < 0.3));
     }
+    pop.topup = (0..pop.len()).map(|i| i % 3 == 0).collect();
     let mut tape = MarketTape {
         symbol: "X".into(),
         interval_ns: MINUTE,
@@ -203,20 +206,29 @@ fn money_is_conserved_and_deficits_are_covered_through_cascades() {
                 cfg.partial_fraction = Some(f);
             }
             let v = VenueProfile::resolve(&cfg, "BTCUSDT").unwrap();
+            // A third of the crowd tops up (half its margin, 2 minutes after
+            // the mark comes within 3 % of its liquidation price).
+            let topup = Some(TopUpRule {
+                trigger: 0.03,
+                amount: 0.5,
+                delay_ns: 2 * MINUTE,
+            });
             let mut liq = LinearImpact::new(1e9, 1.0, 120.0);
-            let pass = market_pass(&tape, Some(&funding), &v, &pop, &mut liq, 100);
+            let opts = PassOptions {
+                max_rounds: 100,
+                topup,
+                crossing: Crossing::Index,
+            };
+            let pass = market_pass_with(&tape, Some(&funding), &v, &pop, &mut liq, &opts);
             // The sorted index finds exactly what a scan of every account
             // finds: the whole pass is identical.
             let mut liq = LinearImpact::new(1e9, 1.0, 120.0);
-            let scan = market_pass_with(
-                &tape,
-                Some(&funding),
-                &v,
-                &pop,
-                &mut liq,
-                100,
-                Crossing::Scan,
-            );
+            let opts = PassOptions {
+                max_rounds: 100,
+                topup,
+                crossing: Crossing::Scan,
+            };
+            let scan = market_pass_with(&tape, Some(&funding), &v, &pop, &mut liq, &opts);
             assert!(
                 pass == scan,
                 "index and scan differ: {:?} vs {:?}",
@@ -224,6 +236,7 @@ fn money_is_conserved_and_deficits_are_covered_through_cascades() {
                 scan.metrics
             );
             let m = &pass.metrics;
+            assert!(m.topups > 0, "{m:?}");
             let money = pop.collateral.iter().sum::<f64>() + 20_000.0;
             assert!(
                 m.conservation_error.abs() < 1e-9 * money,
@@ -245,5 +258,63 @@ fn money_is_conserved_and_deficits_are_covered_through_cascades() {
                 assert!(m.adl_count == 0 && m.socialized_loss > 0.0, "{m:?}");
             }
         }
+    }
+}
+
+/// A crowd account that tops up: the top-up that lands before the mark
+/// reaches the liquidation price saves it; the one that lands after is too
+/// late. Index and scan agree, and the deposits keep the ledger balanced.
+#[test]
+fn a_timely_top_up_saves_an_account_and_a_late_one_does_not() {
+    // One long: 1 unit at 100 with 10 of margin, no maintenance: liquidated
+    // at 90. Doubling the margin moves that to 80.
+    let mut pop = uniform_longs(1, 0.0, 1.0);
+    pop.collateral[0] = 10.0;
+    pop.topup = vec![true];
+    // The price falls 1 per minute from 100 to 85.
+    let mut tape = MarketTape {
+        symbol: "X".into(),
+        interval_ns: MINUTE,
+        ..Default::default()
+    };
+    for k in 0..15 {
+        let (o, c) = (100.0 - k as f64, 99.0 - k as f64);
+        tape.push(k as i64 * MINUTE, o, o, c, c, 0.0);
+    }
+    // The trigger (mark within 5 % of 90, i.e. at 94.5) fires in the bar
+    // from 95 to 94; the mark reaches 90 about five minutes later.
+    let run = |delay_min: i64, crossing: Crossing| {
+        let opts = PassOptions {
+            max_rounds: 10,
+            topup: Some(TopUpRule {
+                trigger: 0.05,
+                amount: 1.0,
+                delay_ns: delay_min * MINUTE,
+            }),
+            crossing,
+        };
+        let mut liq = LinearImpact::new(1e12, 1.0, f64::INFINITY);
+        market_pass_with(&tape, None, &venue(true, 0.0), &pop, &mut liq, &opts)
+    };
+    let early = run(2, Crossing::Index);
+    assert_eq!(early.metrics.topups, 1);
+    assert_eq!(early.metrics.liquidations, 0, "{:?}", early.metrics);
+    assert!((early.metrics.topup_deposits - 10.0).abs() < 1e-12);
+    let late = run(30, Crossing::Index);
+    assert_eq!(late.metrics.liquidations, 1);
+    assert_eq!(late.metrics.topups, 0);
+    assert_eq!(
+        late.metrics.topups_too_late, 0,
+        "the pass ended before it landed"
+    );
+    let late_in_window = run(8, Crossing::Index);
+    assert_eq!(late_in_window.metrics.liquidations, 1);
+    assert_eq!(late_in_window.metrics.topups_too_late, 1);
+    for d in [2, 8, 30] {
+        assert!(
+            run(d, Crossing::Index) == run(d, Crossing::Scan),
+            "delay {d}"
+        );
+        assert!(run(d, Crossing::Index).metrics.conservation_error.abs() < 1e-9);
     }
 }

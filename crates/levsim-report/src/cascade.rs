@@ -80,6 +80,7 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
         "ADL notional",
         "socialized",
         "margin / exposure %",
+        "top-ups (too late)",
         "conservation error",
     ];
     let f = |v: &Value, d: usize| v.as_f64().map_or("–".into(), |x| num(x, d));
@@ -100,6 +101,7 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
                 m["margin_per_exposure"]
                     .as_f64()
                     .map_or("–".into(), |x| num(x * 100.0, 2)),
+                format!("{} ({})", m["topups"], m["topups_too_late"]),
                 format!(
                     "{:.1e}",
                     m["conservation_error"].as_f64().unwrap_or(f64::NAN)

@@ -80,9 +80,100 @@ struct Spec {
     bars: Vec<Bars>,
 }
 
+/// The tick step for a time span: the smallest of 1m … 1y giving at most
+/// eight ticks.
+fn tick_step(span_ns: f64) -> i64 {
+    const M: i64 = 60_000_000_000;
+    const STEPS: [i64; 18] = [
+        M,
+        5 * M,
+        15 * M,
+        30 * M,
+        60 * M,
+        3 * 60 * M,
+        6 * 60 * M,
+        12 * 60 * M,
+        DAY_NS,
+        2 * DAY_NS,
+        7 * DAY_NS,
+        14 * DAY_NS,
+        30 * DAY_NS,
+        61 * DAY_NS,
+        91 * DAY_NS,
+        182 * DAY_NS,
+        365 * DAY_NS,
+        730 * DAY_NS,
+    ];
+    STEPS
+        .into_iter()
+        .find(|&s| span_ns / s as f64 <= 8.0)
+        .unwrap_or(1461 * DAY_NS)
+}
+
+/// Ticks at whole multiples of the step in UTC (midnights, whole hours),
+/// so labels read 03-12 06:00, not 03-12 05:53.
+fn time_ticks(x0: f64, x1: f64) -> Vec<f64> {
+    let step = tick_step(x1 - x0);
+    let first = ((x0 as i64).div_euclid(step) + 1) * step;
+    let mut out = Vec::new();
+    let mut t = first;
+    // No tick at the right edge, where its label would be cut.
+    let last = x1 - 0.04 * (x1 - x0);
+    while (t as f64) <= last && out.len() < 20 {
+        out.push(t as f64);
+        t += step;
+    }
+    out
+}
+
+/// A time axis (ns as f64) whose ticks fall on whole UTC steps.
+#[derive(Debug, Clone)]
+struct TimeAxis {
+    range: std::ops::Range<f64>,
+    ticks: Vec<f64>,
+}
+
+impl TimeAxis {
+    fn new(x0: f64, x1: f64) -> Self {
+        Self {
+            range: x0..x1,
+            ticks: time_ticks(x0, x1),
+        }
+    }
+}
+
+impl plotters::coord::ranged1d::Ranged for TimeAxis {
+    type FormatOption = plotters::coord::ranged1d::NoDefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let span = (self.range.end - self.range.start).max(f64::MIN_POSITIVE);
+        let f = (value - self.range.start) / span;
+        limit.0 + (f * f64::from(limit.1 - limit.0)).round() as i32
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Light mesh lines: none beyond the ticks themselves.
+        if hint.max_num_points() == 0 || hint.weight().allow_light_points() {
+            return Vec::new();
+        }
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.clone()
+    }
+}
+
+impl plotters::coord::ranged1d::ValueFormatter<f64> for TimeAxis {
+    fn format_ext(&self, value: &f64) -> String {
+        time_label(*value, self.range.end - self.range.start)
+    }
+}
+
 fn time_label(x: f64, span_ns: f64) -> String {
     let iso = to_iso(x as i64);
-    if span_ns > 3.0 * DAY_NS as f64 {
+    if tick_step(span_ns) >= DAY_NS {
         iso.get(..10).unwrap_or(&iso).to_string()
     } else {
         iso.get(5..16).unwrap_or(&iso).replace('T', " ")
@@ -125,7 +216,7 @@ macro_rules! draw_body {
             .margin(14)
             .x_label_area_size(44)
             .y_label_area_size(84)
-            .build_cartesian_2d(spec.x_range.0..spec.x_range.1, $yr)
+            .build_cartesian_2d(TimeAxis::new(spec.x_range.0, spec.x_range.1), $yr)
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()

@@ -1,7 +1,7 @@
 //! Parallel execution of a run plan.
 
 use levsim_core::MarketTape;
-use levsim_engine::crowd::{market_pass, MarketMetrics, MarketSeries};
+use levsim_engine::crowd::{market_pass_with, Crossing, MarketMetrics, MarketSeries, PassOptions};
 use levsim_engine::{simulate_with, Market, RunOutput, SeriesRecorder};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -82,6 +82,7 @@ pub fn execute_shard(
     let first_point: Vec<Option<usize>> = (0..market.venues.len())
         .map(|v| plan.points.iter().position(|p| p.venue_index == v))
         .collect();
+    let coupled = sc.population.as_ref().is_some_and(|p| p.couple_subject);
     let run_one = |point: usize,
                    path: usize,
                    tape: &MarketTape,
@@ -99,8 +100,14 @@ pub fn execute_shard(
         } else {
             SeriesRecorder::disabled()
         };
+        // A coupled subject's orders already moved the market pass's mark.
+        let inner = if coupled {
+            levsim_engine::liquidity::LiquidityAny::None(levsim_engine::liquidity::NoImpact)
+        } else {
+            market.liquidity.clone()
+        };
         let mut liquidity = crate::shocks::Drained {
-            inner: market.liquidity.clone(),
+            inner,
             windows: drains.clone(),
         };
         let output = simulate_with(
@@ -113,7 +120,7 @@ pub fn execute_shard(
         )?;
         progress();
         let market = outcome
-            .filter(|_| first_point[spec.venue_index] == Some(point))
+            .filter(|_| coupled || first_point[spec.venue_index] == Some(point))
             .map(|o| Box::new(o.clone()));
         Ok(RunResult {
             spec,
@@ -121,6 +128,53 @@ pub fn execute_shard(
             series,
             market,
         })
+    };
+    // The market pass of one point with the subject's opening position in
+    // the crowd (couple_subject).
+    let coupled_pass = |pt: usize,
+                        path: usize,
+                        tape: &MarketTape,
+                        funding: Option<&levsim_core::FundingSeries>|
+     -> (MarketTape, MarketOutcome) {
+        let spec = &plan.points[pt];
+        let v = spec.venue_index;
+        let entry = tape.open[0];
+        let lev = spec.kind.opening_leverage();
+        let side = match sc.account.side {
+            levsim_core::Side::Long => 1,
+            levsim_core::Side::Short => -1,
+        };
+        let crowd = market.crowds[v].with_account(
+            side,
+            sc.account.capital * lev / entry,
+            entry,
+            sc.account.capital,
+            &market.venues[v],
+        );
+        let mut liquidity = crate::shocks::Drained {
+            inner: market.liquidity.clone(),
+            windows: drains.clone(),
+        };
+        let opts = PassOptions {
+            max_rounds: sc.population.as_ref().map_or(50, |p| p.max_rounds),
+            topup: sc.population.as_ref().and_then(|p| p.topup_rule()),
+            crossing: Crossing::Index,
+        };
+        let pass = market_pass_with(
+            tape,
+            funding,
+            &market.venues[v],
+            &crowd,
+            &mut liquidity,
+            &opts,
+        );
+        let outcome = MarketOutcome {
+            venue_index: v,
+            path,
+            metrics: pass.metrics,
+            series: (path == 0).then_some(pass.series),
+        };
+        (pass.tape, outcome)
     };
     let mut results: Vec<RunResult> = pool
         .install(|| {
@@ -142,6 +196,8 @@ pub fn execute_shard(
                     // on this path; the policies trade against its mark.
                     let passes: Vec<(MarketTape, MarketOutcome)> = market
                         .crowds
+                        .get(..if coupled { 0 } else { market.crowds.len() })
+                        .unwrap_or_default()
                         .par_iter()
                         .enumerate()
                         .map(|(v, crowd)| {
@@ -149,14 +205,18 @@ pub fn execute_shard(
                                 inner: market.liquidity.clone(),
                                 windows: drains.clone(),
                             };
-                            let max_rounds = sc.population.as_ref().map_or(50, |p| p.max_rounds);
-                            let pass = market_pass(
+                            let opts = PassOptions {
+                                max_rounds: sc.population.as_ref().map_or(50, |p| p.max_rounds),
+                                topup: sc.population.as_ref().and_then(|p| p.topup_rule()),
+                                crossing: Crossing::Index,
+                            };
+                            let pass = market_pass_with(
                                 tape,
                                 funding,
                                 &market.venues[v],
                                 crowd,
                                 &mut liquidity,
-                                max_rounds,
+                                &opts,
                             );
                             let outcome = MarketOutcome {
                                 venue_index: v,
@@ -170,9 +230,16 @@ pub fn execute_shard(
                     (0..plan.points.len())
                         .into_par_iter()
                         .filter(|&pt| owned(pt, path))
-                        .map(|pt| match passes.get(plan.points[pt].venue_index) {
-                            Some((t, o)) => run_one(pt, path, t, funding, Some(o)),
-                            None => run_one(pt, path, tape, funding, None),
+                        .map(|pt| {
+                            if coupled {
+                                // This point's own pass: the crowd plus the subject.
+                                let (t, o) = coupled_pass(pt, path, tape, funding);
+                                return run_one(pt, path, &t, funding, Some(&o));
+                            }
+                            match passes.get(plan.points[pt].venue_index) {
+                                Some((t, o)) => run_one(pt, path, t, funding, Some(o)),
+                                None => run_one(pt, path, tape, funding, None),
+                            }
                         })
                         .collect()
                 })

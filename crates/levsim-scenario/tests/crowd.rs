@@ -172,3 +172,42 @@ fn bad_population_tables_name_their_field() {
         assert!(e.contains(field), "{field}: {e}");
     }
 }
+
+/// `couple_subject`: a subject as large as half the crowd's open interest
+/// joins the market pass; when it is liquidated its forced sale moves the
+/// mark for everyone, so the crowd loses more than with the subject outside.
+#[test]
+fn a_coupled_large_subject_deepens_the_cascade() {
+    let text = CROWD
+        .replace(
+            "[[venue]]\nlabel = \"partial\"\nprofile = \"binance-usdm\"\ncrowd_liquidation = \"partial\"\npartial_fraction = 0.25\n",
+            "",
+        )
+        .replace("label = \"full\"\nprofile = \"binance-usdm\"", "label = \"full\"\nprofile = \"binance-usdm\"\nmaintenance_rate = 0.005")
+        .replace("capital = 10000.0", "capital = 1.0e7")
+        .replace("leverage = [5, 10]", "leverage = [10]");
+    let coupled_text = text.replace(
+        "entry_window = \"12h\"",
+        "entry_window = \"12h\"\ncouple_subject = true",
+    );
+    let run = |t: &str| {
+        let sc = parse(t).unwrap();
+        let m = LoadedMarket::load(&sc).unwrap();
+        let r = execute(&sc, &m, 2, &|| {}).unwrap();
+        assert_eq!(r.len(), 1);
+        let pass = r[0].market.as_deref().unwrap().metrics.clone();
+        (pass, r[0].output.metrics.first_liquidation_ts)
+    };
+    let (alone, _) = run(&text);
+    let (coupled, subject_liq) = run(&coupled_text);
+    assert!(subject_liq.is_some());
+    assert_eq!(coupled.accounts, alone.accounts + 1);
+    assert!(
+        coupled.liquidated_notional > alone.liquidated_notional + 5.0e7,
+        "coupled {} vs alone {}",
+        coupled.liquidated_notional,
+        alone.liquidated_notional
+    );
+    assert!(coupled.max_mark_deviation_pct > alone.max_mark_deviation_pct);
+    assert!(coupled.conservation_error.abs() < 1e-6 * coupled.open_interest);
+}

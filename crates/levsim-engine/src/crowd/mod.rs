@@ -17,6 +17,8 @@ mod population;
 mod rules;
 
 pub use index::SideIndex;
-pub use pass::{market_pass, market_pass_with, Crossing, MarketMetrics, MarketPass, MarketSeries};
-pub use population::{LeverageDist, MarginGroup, Population, PopulationConfig};
+pub use pass::{
+    market_pass, market_pass_with, Crossing, MarketMetrics, MarketPass, MarketSeries, PassOptions,
+};
+pub use population::{LeverageDist, MarginGroup, Population, PopulationConfig, TopUpRule};
 pub use rules::{CrowdLiquidation, CrowdRules, DynamicMargin, OiInitialMargin};

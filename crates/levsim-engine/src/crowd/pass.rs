@@ -119,6 +119,12 @@ pub struct MarketMetrics {
     pub uncovered_deficit: f64,
     /// Forced-order size the book could not fill (base units).
     pub unfilled: f64,
+    /// Crowd accounts whose margin top-up landed.
+    pub topups: u64,
+    /// Collateral they added (quote, from outside the venue).
+    pub topup_deposits: f64,
+    /// Top-ups that landed after their account was liquidated.
+    pub topups_too_late: u64,
     /// Imbalance of the money ledger (quote; ~0).
     pub conservation_error: f64,
 }
@@ -211,15 +217,32 @@ pub fn market_pass<L: LiquidityModel>(
     liquidity: &mut L,
     max_rounds: usize,
 ) -> MarketPass {
-    market_pass_with(
-        tape,
-        funding,
-        venue,
-        pop,
-        liquidity,
+    let opts = PassOptions {
         max_rounds,
-        Crossing::Index,
-    )
+        ..PassOptions::default()
+    };
+    market_pass_with(tape, funding, venue, pop, liquidity, &opts)
+}
+
+/// Options of a market pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PassOptions {
+    /// Most cascade rounds at one price point.
+    pub max_rounds: usize,
+    /// How crowd accounts flagged in [`Population::topup`] top up.
+    pub topup: Option<super::TopUpRule>,
+    /// How crossed accounts are found.
+    pub crossing: Crossing,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        Self {
+            max_rounds: 50,
+            topup: None,
+            crossing: Crossing::Index,
+        }
+    }
 }
 
 /// How a market pass finds the accounts a mark has crossed.
@@ -232,16 +255,17 @@ pub enum Crossing {
     Scan,
 }
 
-/// [`market_pass`] with the crossing search chosen.
+/// [`market_pass`] with all its options.
 pub fn market_pass_with<L: LiquidityModel>(
     tape: &MarketTape,
     funding: Option<&FundingSeries>,
     venue: &VenueProfile,
     pop: &Population,
     liquidity: &mut L,
-    max_rounds: usize,
-    crossing: Crossing,
+    opts: &PassOptions,
 ) -> MarketPass {
+    let (max_rounds, crossing) = (opts.max_rounds, opts.crossing);
+    let topup = opts.topup.filter(|_| pop.topup.iter().any(|&t| t));
     liquidity.reset();
     let n = pop.len();
     let groups = pop.groups.len();
@@ -280,6 +304,27 @@ pub fn market_pass_with<L: LiquidityModel>(
         }
     }
     let mut index: Vec<SideIndex> = buckets.into_iter().map(SideIndex::new).collect();
+    // Top-up triggers: the same keys, for the accounts that top up, crossed
+    // at a threshold `trigger` before the liquidation price.
+    let mut tbuckets: Vec<Vec<(f64, u32)>> = vec![Vec::new(); groups * 2];
+    let tkey: Vec<f64> = if topup.is_some() {
+        (0..n).map(|i| st.key(i)).collect()
+    } else {
+        Vec::new()
+    };
+    if topup.is_some() {
+        for i in (0..n).filter(|&i| pop.topup[i]) {
+            let b = st.group[i] as usize * 2 + usize::from(st.side[i] < 0);
+            tbuckets[b].push((st.key(i), i as u32));
+        }
+    }
+    let mut tindex: Vec<SideIndex> = tbuckets.into_iter().map(SideIndex::new).collect();
+    let mut triggered = vec![false; if topup.is_some() { n } else { 0 }];
+    let mut pending: std::collections::VecDeque<(TimestampNs, u32)> =
+        std::collections::VecDeque::new();
+    let init_coll = pop.collateral.clone();
+    let mut deposits = 0.0;
+    let mut fired: Vec<u32> = Vec::new();
     let (oi_l, oi_s) = pop.open_interest();
     let mut m = MarketMetrics {
         accounts: n,
@@ -352,6 +397,70 @@ pub fn market_pass_with<L: LiquidityModel>(
         let points = [tape.open[k], path[0], path[1], path[2]];
         for (j, &p) in points.iter().enumerate() {
             let t = t0 + tape.interval_ns * j as i64 / 4;
+            if let Some(rule) = topup {
+                // Land the top-ups that are due, then look for new triggers.
+                while pending.front().is_some_and(|&(due, _)| due <= t) {
+                    let Some((_, id)) = pending.pop_front() else {
+                        break;
+                    };
+                    let i = id as usize;
+                    if !st.alive[i] {
+                        m.topups_too_late += 1;
+                        continue;
+                    }
+                    let add = rule.amount * init_coll[i];
+                    st.coll[i] = st.coll_eff(i) + add;
+                    st.o_ins[i] = st.offset(st.side[i]);
+                    st.version[i] += 1;
+                    deposits += add;
+                    m.topups += 1;
+                    m.topup_deposits += add;
+                    if crossing == Crossing::Index {
+                        let b = st.group[i] as usize * 2 + usize::from(st.side[i] < 0);
+                        index[b].insert(st.key(i), id, st.version[i]);
+                    }
+                }
+                let mark = p * (1.0 + liquidity.impact(t));
+                fired.clear();
+                match crossing {
+                    Crossing::Index => {
+                        for g in 0..groups {
+                            let r = st.rate[g];
+                            let trig = &triggered;
+                            let a = &st.alive;
+                            let live = |id: u32, _: u32| a[id as usize] && !trig[id as usize];
+                            tindex[g * 2].pop_crossed(
+                                mark * (1.0 - r) / (1.0 + rule.trigger) - st.o_long,
+                                &live,
+                                &mut fired,
+                            );
+                            tindex[g * 2 + 1].pop_crossed(
+                                -(mark * (1.0 + r) / (1.0 - rule.trigger) - st.o_short),
+                                &live,
+                                &mut fired,
+                            );
+                        }
+                    }
+                    Crossing::Scan => {
+                        for i in (0..n).filter(|&i| pop.topup[i] && st.alive[i] && !triggered[i]) {
+                            let r = st.rate[st.group[i] as usize];
+                            let thr = if st.side[i] > 0 {
+                                mark * (1.0 - r) / (1.0 + rule.trigger) - st.o_long
+                            } else {
+                                -(mark * (1.0 + r) / (1.0 - rule.trigger) - st.o_short)
+                            };
+                            if tkey[i] >= thr {
+                                fired.push(i as u32);
+                            }
+                        }
+                    }
+                }
+                fired.sort_unstable();
+                for &id in &fired {
+                    triggered[id as usize] = true;
+                    pending.push_back((t + rule.delay_ns, id));
+                }
+            }
             let impact_before = liquidity.impact(t);
             let mut rounds = 0u32;
             let mut liq_here = false;
@@ -582,8 +691,10 @@ pub fn market_pass_with<L: LiquidityModel>(
         .filter(|&i| st.alive[i])
         .map(|i| st.coll_eff(i))
         .sum();
-    m.conservation_error =
-        crowd_cash + st.fund + st.paid_out + st.outside - m.uncovered_deficit - initial_money;
+    m.conservation_error = crowd_cash + st.fund + st.paid_out + st.outside
+        - m.uncovered_deficit
+        - initial_money
+        - deposits;
     MarketPass {
         tape: out,
         series,

@@ -87,6 +87,45 @@ pub struct PopulationConfig {
     /// Most cascade rounds per price point (the cap is recorded when hit).
     #[serde(default = "rounds")]
     pub max_rounds: usize,
+    /// Share of accounts that top up their margin (the rest hold static).
+    #[serde(default)]
+    pub topup_share: f64,
+    /// They act when the mark comes within this relative distance of their
+    /// liquidation price (e.g. 0.02 = 2 %).
+    #[serde(default = "topup_trigger")]
+    pub topup_trigger: f64,
+    /// They add this multiple of their initial collateral, once.
+    #[serde(default = "topup_amount")]
+    pub topup_amount: f64,
+    /// The top-up lands this long after the trigger (e.g. "10m": a person
+    /// noticing and wiring collateral); "0s" = at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topup_delay: Option<String>,
+    /// Put the subject's opening position into the market pass as one more
+    /// account (for a subject large enough to move the market): each
+    /// parameter point then gets its own market pass, and the subject's
+    /// account pass trades without a second impact of its own orders.
+    #[serde(default)]
+    pub couple_subject: bool,
+}
+
+fn topup_trigger() -> f64 {
+    0.02
+}
+
+fn topup_amount() -> f64 {
+    0.5
+}
+
+/// How top-up accounts act in a market pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopUpRule {
+    /// Relative distance to the liquidation price that triggers them.
+    pub trigger: f64,
+    /// Multiple of the initial collateral added.
+    pub amount: f64,
+    /// Delay from trigger to the collateral landing, ns.
+    pub delay_ns: i64,
 }
 
 /// A maintenance-margin group: accounts whose requirement is
@@ -112,6 +151,8 @@ pub struct Population {
     pub collateral: Vec<f64>,
     /// Index into `groups`.
     pub group: Vec<u16>,
+    /// Whether each account tops up its margin (empty: none does).
+    pub topup: Vec<bool>,
     /// Maintenance groups.
     pub groups: Vec<MarginGroup>,
     /// Candidates that would have been liquidated between their entry and
@@ -150,6 +191,42 @@ impl Population {
             }
         }
         oi
+    }
+
+    /// The crowd plus one more account (e.g. the subject): `side` +1/−1,
+    /// `qty` base units entered at `entry` with `collateral`, in the venue's
+    /// maintenance tier for its size. The new account is the last.
+    pub fn with_account(
+        &self,
+        side: i8,
+        qty: f64,
+        entry: f64,
+        collateral: f64,
+        venue: &VenueProfile,
+    ) -> Population {
+        let mut p = self.clone();
+        let size = qty * entry;
+        let mm = venue.margin.maintenance(size, qty);
+        let eps = 1e-7 * size;
+        let rate = ((venue.margin.maintenance(size + eps, qty) - mm) / eps * 1e9).round() / 1e9;
+        let cum = ((rate * size - mm) * 1e6).round() / 1e6;
+        let g = MarginGroup { rate, cum };
+        let gi = match p.groups.iter().position(|x| *x == g) {
+            Some(i) => i,
+            None => {
+                p.groups.push(g);
+                p.groups.len() - 1
+            }
+        };
+        p.side.push(side);
+        p.qty.push(qty);
+        p.entry.push(entry);
+        p.collateral.push(collateral);
+        p.group.push(gi as u16);
+        if !p.topup.is_empty() {
+            p.topup.push(false);
+        }
+        p
     }
 
     /// Mean margin locked per unit of exposure (Σ collateral / Σ notional).
@@ -203,6 +280,31 @@ impl PopulationConfig {
         if self.max_rounds == 0 {
             return bad("max_rounds", "must be at least 1".into());
         }
+        if !(0.0..=1.0).contains(&self.topup_share) {
+            return bad(
+                "topup_share",
+                format!("must be in [0, 1], got {}", self.topup_share),
+            );
+        }
+        if !(self.topup_trigger > 0.0 && self.topup_trigger < 1.0) {
+            return bad(
+                "topup_trigger",
+                format!("must be in (0, 1), got {}", self.topup_trigger),
+            );
+        }
+        if !(self.topup_amount > 0.0 && self.topup_amount.is_finite()) {
+            return bad(
+                "topup_amount",
+                format!("must be > 0, got {}", self.topup_amount),
+            );
+        }
+        if let Some(d) = &self.topup_delay {
+            match levsim_core::time::parse_duration(d) {
+                Ok(ns) if ns >= 0 => {}
+                Ok(_) => return bad("topup_delay", "must not be negative".into()),
+                Err(e) => return bad("topup_delay", e.to_string()),
+            }
+        }
         if let Some(w) = &self.entry_window {
             match levsim_core::time::parse_duration(w) {
                 Ok(ns) if ns >= 0 => {}
@@ -248,6 +350,19 @@ impl PopulationConfig {
             }
         }
         Ok(())
+    }
+
+    /// The top-up rule the market pass applies (None when nobody tops up).
+    pub fn topup_rule(&self) -> Option<TopUpRule> {
+        (self.topup_share > 0.0).then(|| TopUpRule {
+            trigger: self.topup_trigger,
+            amount: self.topup_amount,
+            delay_ns: self
+                .topup_delay
+                .as_deref()
+                .and_then(|w| levsim_core::time::parse_duration(w).ok())
+                .unwrap_or(0),
+        })
     }
 
     /// The entry window in ns (0 when absent).
@@ -329,6 +444,7 @@ impl PopulationConfig {
             } else {
                 -1
             };
+            let tops_up = self.topup_share > 0.0 && rng.random::<f64>() < self.topup_share;
             let z: f64 = StandardNormal.sample(&mut rng);
             let size =
                 mean_size * (self.size_sigma * z - 0.5 * self.size_sigma * self.size_sigma).exp();
@@ -408,6 +524,9 @@ impl PopulationConfig {
             pop.entry.push(entry);
             pop.collateral.push(collateral);
             pop.group.push(gi);
+            if self.topup_share > 0.0 {
+                pop.topup.push(tops_up);
+            }
         }
         if pop.is_empty() {
             return Err(EngineError::config(

@@ -78,6 +78,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sink
         );
     }
+    // The streaming sweep (what `levsim run --no-results` does): the same
+    // runs, four numbers kept per run; its time and the process's peak RSS.
+    let t0 = Instant::now();
+    let sweep = levsim_scenario::execute_sweep(&sc, &market, 2, &|| {}, false)?;
+    println!(
+        "levsim streaming sweep, 2 threads: {:.3} s, {} aggregates; peak RSS so far (before any full result set): {}",
+        t0.elapsed().as_secs_f64(),
+        sweep.aggregates.len(),
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")))
+            .unwrap_or_else(|| "unknown".into())
+    );
     let mut secs = Vec::new();
     let mut results = Vec::new();
     for threads in [1usize, 2] {
@@ -99,6 +112,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let aggs = aggregate(&results, market.tape.ts[0]);
     let p_levsim: Vec<f64> = aggs.iter().map(|a| a.p_liquidation).collect();
     println!("levsim P(liquidation) per leverage {LEVERAGES:?}: {p_levsim:.4?}");
+    println!(
+        "peak RSS after holding every run's full result: {}",
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(|l| l
+                .split_whitespace()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")))
+            .unwrap_or_else(|| "unknown".into())
+    );
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/bench_numba_mc.py");
     let out = Command::new("python3")

@@ -8,8 +8,8 @@ use levsim_report::{
     prepare_out_dir, write_report, write_results_to, ReportError, ReportInput, Timings,
 };
 use levsim_scenario::{
-    execute, execute_shard, merge_shards, shard_scenario, write_shard, LoadedMarket, Scenario,
-    Shard,
+    execute_shard, execute_sweep, merge_shards, shard_scenario, write_shard, LoadedMarket,
+    Scenario, Shard, Sweep,
 };
 
 use crate::Failure;
@@ -20,6 +20,7 @@ pub(crate) fn run(
     threads: usize,
     quiet: bool,
     shard: Option<&str>,
+    keep_rows: bool,
 ) -> Result<(), Failure> {
     let shard = shard
         .map(|s| Shard::parse(s).map_err(|e| Failure::input(anyhow::anyhow!("--shard: {e}"))))
@@ -38,7 +39,14 @@ pub(crate) fn run(
             execute_shard(&sc, &market, Some(shard), threads, &|| {}).map_err(Failure::input)?;
         let json = write_shard(&out, shard, &sc, &results).map_err(Failure::other)?;
         let pq = out.join(format!("{}.parquet", shard.stem()));
-        write_results_to(&pq, &results).map_err(Failure::other)?;
+        let rows: Vec<levsim_scenario::RunRow> = results
+            .iter()
+            .map(|r| levsim_scenario::RunRow {
+                index: r.spec.index,
+                metrics: r.output.metrics.clone(),
+            })
+            .collect();
+        write_results_to(&pq, &sc.plan, &rows).map_err(Failure::other)?;
         println!(
             "{}: shard {}/{}: {} runs → {} and {}",
             sc.name,
@@ -69,7 +77,8 @@ pub(crate) fn run(
         b
     };
     let t1 = Instant::now();
-    let results = execute(&sc, &market, threads, &|| bar.inc(1)).map_err(Failure::input)?;
+    let sweep =
+        execute_sweep(&sc, &market, threads, &|| bar.inc(1), keep_rows).map_err(Failure::input)?;
     bar.finish_and_clear();
     let simulate_s = t1.elapsed().as_secs_f64();
     let timings = Timings {
@@ -89,7 +98,7 @@ pub(crate) fn run(
         &ReportInput {
             scenario: &sc,
             market: &market,
-            results: &results,
+            sweep: &sweep,
             timings: &timings,
             command: &command,
         },
@@ -103,8 +112,7 @@ pub(crate) fn run(
         simulate_s
     );
     if sc.paths > 1 {
-        let start = market.tape.ts.first().copied().unwrap_or(0);
-        for a in levsim_scenario::aggregate(&results, start) {
+        for a in &sweep.aggregates {
             println!(
                 "  {:<40} P(liq) {:.4} [{:.4}, {:.4}]  return p05 {:>8.2}%  p50 {:>8.2}%",
                 a.point_id,
@@ -116,7 +124,7 @@ pub(crate) fn run(
             );
         }
     }
-    for r in results.iter().filter(|r| sc.paths == 1 && r.spec.path == 0) {
+    for r in sweep.kept.iter().filter(|_| sc.paths == 1) {
         let m = &r.output.metrics;
         println!(
             "  {:<40} return {:>9.2}%  liquidations {:>3}{}",
@@ -137,6 +145,9 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let sc = Scenario::load(&path).map_err(Failure::input)?;
     let market = LoadedMarket::load(&sc).map_err(Failure::input)?;
     let results = merge_shards(dirs, &sc).map_err(Failure::input)?;
+    let n = results.len();
+    let start = market.tape.ts.first().copied().unwrap_or(0);
+    let sweep = Sweep::from_results(&sc, results, start, true);
     prepare_out_dir(out).map_err(|e| match e {
         ReportError::ForeignDirectory(_) => Failure::input(e),
         other => Failure::other(other),
@@ -147,7 +158,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
         &ReportInput {
             scenario: &sc,
             market: &market,
-            results: &results,
+            sweep: &sweep,
             timings: &Timings::default(),
             command: &command.join(" "),
         },
@@ -156,7 +167,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
     println!(
         "{}: merged {} runs from {} dir(s); report: {}",
         sc.name,
-        results.len(),
+        n,
         dirs.len(),
         files.index_html.display()
     );

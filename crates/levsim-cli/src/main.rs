@@ -43,6 +43,11 @@ enum Command {
         /// `levsim merge` builds the report from all shards.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
+        /// Do not write results.parquet (one row per run): the sweep then
+        /// keeps only four numbers per run for the aggregates, and the runs
+        /// of path 0 whole.
+        #[arg(long)]
+        no_results: bool,
     },
     /// Merge shard directories into the report a single run builds; fails
     /// (exit 2) if a shard is missing, doubled or from another scenario.
@@ -188,7 +193,15 @@ fn main() -> ExitCode {
             threads,
             quiet,
             shard,
-        } => cmd_run::run(&scenario, out, threads, quiet, shard.as_deref()),
+            no_results,
+        } => cmd_run::run(
+            &scenario,
+            out,
+            threads,
+            quiet,
+            shard.as_deref(),
+            !no_results,
+        ),
         Command::Merge { dirs, out } => cmd_run::merge(&dirs, &out),
         Command::Data { command } => match command {
             DataCommand::Inspect { file, format, json } => {

@@ -17,9 +17,9 @@ pub(crate) fn summary(input: &ReportInput<'_>) -> Value {
     let mut out = Vec::new();
     for (v, venue) in input.market.venues.iter().enumerate() {
         let passes: Vec<&levsim_scenario::MarketOutcome> = input
-            .results
+            .sweep
+            .markets
             .iter()
-            .filter_map(|r| r.market.as_deref())
             .filter(|m| m.venue_index == v)
             .collect();
         let Some(first) = passes.iter().find(|m| m.path == 0).or(passes.first()) else {

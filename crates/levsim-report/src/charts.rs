@@ -385,7 +385,8 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     };
     let mut price_markers = Vec::new();
     for (i, r) in input
-        .results
+        .sweep
+        .kept
         .iter()
         .filter(|r| r.spec.path == 0)
         .enumerate()
@@ -427,7 +428,8 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     // One line per run of a recorded series, split where `keep` fails.
     let per_run = |values: fn(&levsim_engine::SeriesRecorder) -> &[f64], keep: fn(f64) -> bool| {
         input
-            .results
+            .sweep
+            .kept
             .iter()
             .filter(|r| r.spec.path == 0)
             .enumerate()
@@ -460,15 +462,20 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     // Historical price beside each run's simulated mark, when a liquidity
     // model moved it.
     let close_at = |ts: i64| t.ts.binary_search(&ts).ok().map(|k| t.close[k]);
-    let moved = input.results.iter().filter(|r| r.spec.path == 0).any(|r| {
-        r.series
-            .ts
-            .iter()
-            .zip(&r.series.mark)
-            .any(|(&ts, &m)| close_at(ts).is_some_and(|c| (m / c - 1.0).abs() > 1e-9))
-    });
+    let moved = input
+        .sweep
+        .kept
+        .iter()
+        .filter(|r| r.spec.path == 0)
+        .any(|r| {
+            r.series
+                .ts
+                .iter()
+                .zip(&r.series.mark)
+                .any(|(&ts, &m)| close_at(ts).is_some_and(|c| (m / c - 1.0).abs() > 1e-9))
+        });
     if moved {
-        let first = &input.results[0].series; // path 0 comes first in plan order
+        let first = &input.sweep.kept[0].series; // path 0 comes first in plan order
         let hist: Vec<(f64, f64)> = first
             .ts
             .iter()
@@ -481,7 +488,8 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         }];
         lines.extend(
             input
-                .results
+                .sweep
+                .kept
                 .iter()
                 .filter(|r| r.spec.path == 0)
                 .enumerate()
@@ -623,9 +631,9 @@ fn render_market(
     x_range: (f64, f64),
 ) -> Result<Vec<Chart>, ReportError> {
     let passes: Vec<(String, &levsim_engine::crowd::MarketSeries)> = input
-        .results
+        .sweep
+        .markets
         .iter()
-        .filter_map(|r| r.market.as_deref())
         .filter(|m| m.path == 0)
         .filter_map(|m| {
             let label = input.scenario.venues[m.venue_index]

@@ -158,8 +158,13 @@ pub(crate) fn write(
     }
     let _ = write!(
         h,
-        "<h2 id=\"reproduce\">Reproduce</h2><p><code>{}</code></p><p>Files: summary.json, summary.md, results.parquet, timeseries.parquet, manifest.json (seeds, versions, input sha256).</p><details><summary>Scenario file</summary><pre>{}</pre></details></body></html>",
+        "<h2 id=\"reproduce\">Reproduce</h2><p><code>{}</code></p><p>Files: summary.json, summary.md, {}timeseries.parquet, manifest.json (seeds, versions, input sha256).</p><details><summary>Scenario file</summary><pre>{}</pre></details></body></html>",
         esc(input.command),
+        if input.sweep.rows.is_some() {
+            "results.parquet (one row per run), "
+        } else {
+            ""
+        },
         esc(&sc.text)
     );
     let path = dir.join("index.html");

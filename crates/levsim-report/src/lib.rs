@@ -26,7 +26,7 @@ mod summary;
 
 use std::path::{Path, PathBuf};
 
-use levsim_scenario::{LoadedMarket, RunResult, Scenario};
+use levsim_scenario::{LoadedMarket, Scenario};
 
 pub use error::ReportError;
 pub use manifest::Timings;
@@ -39,8 +39,8 @@ pub struct ReportInput<'a> {
     pub scenario: &'a Scenario,
     /// Its market.
     pub market: &'a LoadedMarket,
-    /// Results in plan order.
-    pub results: &'a [RunResult],
+    /// The sweep: kept runs (path 0), rows, aggregates, market passes.
+    pub sweep: &'a levsim_scenario::Sweep,
     /// Wall-clock timings (go to the manifest only).
     pub timings: &'a Timings,
     /// The command line that produced the report.
@@ -62,7 +62,7 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
     let summary = summary::build(input);
     files.push(summary::write_json(dir, &summary)?);
     files.push(markdown::write(dir, input, &summary)?);
-    files.push(parquet::write_results(dir, input)?);
+    files.extend(parquet::write_results(dir, input)?);
     files.push(parquet::write_timeseries(dir, input)?);
     let charts = charts::render_all(dir, input)?;
     files.extend(charts.iter().flat_map(|c| [c.svg.clone(), c.png.clone()]));

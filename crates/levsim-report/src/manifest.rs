@@ -41,7 +41,8 @@ pub(crate) fn write(dir: &Path, input: &ReportInput<'_>) -> Result<PathBuf, Repo
         .map(|(p, sha)| json!({"path": p, "sha256": sha}))
         .collect();
     let seeds: Vec<_> = input
-        .results
+        .sweep
+        .kept
         .iter()
         .map(|r| json!({"run_id": r.spec.run_id, "seed": r.spec.seed}))
         .collect();

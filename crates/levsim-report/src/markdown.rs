@@ -94,7 +94,8 @@ pub(crate) fn run_rows(input: &ReportInput<'_>) -> (Vec<&'static str>, Vec<Vec<S
     ];
     // One row per run on market path 0 (all runs of a historical market).
     let rows = input
-        .results
+        .sweep
+        .kept
         .iter()
         .filter(|r| r.spec.path == 0)
         .map(|r| {

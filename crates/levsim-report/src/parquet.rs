@@ -26,59 +26,74 @@ fn write_df(path: &Path, df: &mut DataFrame) -> Result<(), ReportError> {
 /// Columns (units in the README): `run_id`, `policy`, `params_json`, `seed`,
 /// then every metric of `summary.json` under the same name, with
 /// `first_liquidation_ts` as ISO text and `first_liquidation_ts_ns` as i64.
-pub(crate) fn write_results(dir: &Path, input: &ReportInput<'_>) -> Result<PathBuf, ReportError> {
+pub(crate) fn write_results(
+    dir: &Path,
+    input: &ReportInput<'_>,
+) -> Result<Option<PathBuf>, ReportError> {
+    let Some(rows) = &input.sweep.rows else {
+        return Ok(None);
+    };
     let path = dir.join("results.parquet");
-    write_results_to(&path, input.results)?;
-    Ok(path)
+    write_results_to(&path, &input.scenario.plan, rows)?;
+    Ok(Some(path))
 }
 
 /// Writes result rows (one per run, the columns of `results.parquet`) to
-/// `path`, through a temporary file and a rename.
-pub fn write_results_to(path: &Path, rs: &[levsim_scenario::RunResult]) -> Result<(), ReportError> {
-    let n = rs.len();
+/// `path`, through a temporary file and a rename; each row's run is
+/// `plan.run(row.index)`.
+pub fn write_results_to(
+    path: &Path,
+    plan: &levsim_scenario::RunPlan,
+    rows: &[levsim_scenario::RunRow],
+) -> Result<(), ReportError> {
+    let n = rows.len();
+    let specs: Vec<levsim_scenario::RunSpec> = rows
+        .iter()
+        .map(|r| plan.run(r.index).unwrap_or_else(|| plan.run_at(0, 0)))
+        .collect();
     let s = |f: &dyn Fn(usize) -> String| -> Vec<String> { (0..n).map(f).collect() };
     let f = |g: &dyn Fn(&levsim_engine::RunMetrics) -> f64| -> Vec<f64> {
-        rs.iter().map(|r| g(&r.output.metrics)).collect()
+        rows.iter().map(|r| g(&r.metrics)).collect()
     };
     let o = |g: &dyn Fn(&levsim_engine::RunMetrics) -> Option<f64>| -> Vec<Option<f64>> {
-        rs.iter().map(|r| g(&r.output.metrics)).collect()
+        rows.iter().map(|r| g(&r.metrics)).collect()
     };
     let cols = vec![
-        Column::new("run_id".into(), s(&|i| rs[i].spec.run_id.clone())),
-        Column::new("point_id".into(), s(&|i| rs[i].spec.point_id.to_string())),
+        Column::new("run_id".into(), s(&|i| specs[i].run_id.clone())),
+        Column::new("point_id".into(), s(&|i| specs[i].point_id.to_string())),
         Column::new(
             "path".into(),
-            rs.iter().map(|r| r.spec.path as u64).collect::<Vec<u64>>(),
+            specs.iter().map(|r| r.path as u64).collect::<Vec<u64>>(),
         ),
-        Column::new("venue".into(), s(&|i| rs[i].spec.venue.to_string())),
-        Column::new("policy".into(), s(&|i| rs[i].spec.policy.to_string())),
+        Column::new("venue".into(), s(&|i| specs[i].venue.to_string())),
+        Column::new("policy".into(), s(&|i| specs[i].policy.to_string())),
         Column::new(
             "params_json".into(),
-            s(&|i| serde_json::to_string(&*rs[i].spec.params).unwrap_or_default()),
+            s(&|i| serde_json::to_string(&*specs[i].params).unwrap_or_default()),
         ),
         Column::new(
             "seed".into(),
-            rs.iter().map(|r| r.spec.seed).collect::<Vec<u64>>(),
+            specs.iter().map(|r| r.seed).collect::<Vec<u64>>(),
         ),
         Column::new("final_equity".into(), f(&|m| m.final_equity)),
         Column::new("return_pct".into(), f(&|m| m.return_pct)),
         Column::new("max_drawdown_pct".into(), f(&|m| m.max_drawdown_pct)),
         Column::new(
             "liquidations".into(),
-            rs.iter()
-                .map(|r| r.output.metrics.liquidations)
+            rows.iter()
+                .map(|r| r.metrics.liquidations)
                 .collect::<Vec<u32>>(),
         ),
         Column::new(
             "first_liquidation_ts".into(),
-            rs.iter()
-                .map(|r| r.output.metrics.first_liquidation_ts.map(to_iso))
+            rows.iter()
+                .map(|r| r.metrics.first_liquidation_ts.map(to_iso))
                 .collect::<Vec<Option<String>>>(),
         ),
         Column::new(
             "first_liquidation_ts_ns".into(),
-            rs.iter()
-                .map(|r| r.output.metrics.first_liquidation_ts)
+            rows.iter()
+                .map(|r| r.metrics.first_liquidation_ts)
                 .collect::<Vec<Option<i64>>>(),
         ),
         Column::new("liquidation_price".into(), o(&|m| m.liquidation_price)),
@@ -99,14 +114,12 @@ pub fn write_results_to(path: &Path, rs: &[levsim_scenario::RunResult]) -> Resul
         Column::new("time_in_market_pct".into(), f(&|m| m.time_in_market_pct)),
         Column::new(
             "trades".into(),
-            rs.iter()
-                .map(|r| r.output.metrics.trades)
-                .collect::<Vec<u32>>(),
+            rows.iter().map(|r| r.metrics.trades).collect::<Vec<u32>>(),
         ),
         Column::new(
             "refused_decisions".into(),
-            rs.iter()
-                .map(|r| r.output.metrics.refused_decisions)
+            rows.iter()
+                .map(|r| r.metrics.refused_decisions)
                 .collect::<Vec<u32>>(),
         ),
         Column::new(
@@ -115,9 +128,7 @@ pub fn write_results_to(path: &Path, rs: &[levsim_scenario::RunResult]) -> Resul
         ),
         Column::new(
             "bars".into(),
-            rs.iter()
-                .map(|r| r.output.metrics.bars)
-                .collect::<Vec<u64>>(),
+            rows.iter().map(|r| r.metrics.bars).collect::<Vec<u64>>(),
         ),
     ];
     let mut df = DataFrame::new(n, cols).map_err(perr(path))?;
@@ -131,7 +142,7 @@ pub(crate) fn write_timeseries(
 ) -> Result<PathBuf, ReportError> {
     let mut run_id = Vec::new();
     let (mut ts, mut eq, mut lev, mut lp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for r in input.results {
+    for r in &input.sweep.kept {
         let s = &r.series;
         run_id.extend(std::iter::repeat_n(r.spec.run_id.clone(), s.ts.len()));
         ts.extend_from_slice(&s.ts);

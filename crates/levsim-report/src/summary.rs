@@ -43,7 +43,8 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
     let mk = input.market;
     let t = &mk.tape;
     let runs: Vec<Value> = input
-        .results
+        .sweep
+        .kept
         .iter()
         .map(|r| {
             let liqs: Vec<Value> = r
@@ -122,7 +123,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
             "account": sc.account,
         },
         "runs": runs,
-        "aggregates": levsim_scenario::aggregate(input.results, t.ts.first().copied().unwrap_or(0)),
+        "aggregates": input.sweep.aggregates,
         "market": crate::cascade::summary(input),
     })
 }

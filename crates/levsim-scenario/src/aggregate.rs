@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::RunResult;
+use levsim_engine::RunMetrics;
+
+use crate::{RunResult, RunSpec};
 
 /// Statistics of one parameter point across market paths. Returns and
 /// drawdowns in percent.
@@ -64,61 +66,83 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
+/// The per-run numbers an aggregate needs, for one parameter point: four
+/// numbers a run, so a sweep keeps these instead of its runs.
+#[derive(Debug, Clone, Default)]
+pub struct PointValues {
+    returns: Vec<f64>,
+    drawdowns: Vec<f64>,
+    bad_debt: Vec<f64>,
+    /// Hours to the first liquidation, liquidated runs only.
+    ttl_h: Vec<f64>,
+    liquidated: usize,
+}
+
+impl PointValues {
+    /// Runs added.
+    pub fn runs(&self) -> usize {
+        self.returns.len()
+    }
+
+    /// Adds one run's metrics; `start_ns` is the market's start.
+    pub fn add(&mut self, m: &RunMetrics, start_ns: i64) {
+        self.returns.push(m.return_pct);
+        self.drawdowns.push(m.max_drawdown_pct);
+        self.bad_debt.push(m.bad_debt);
+        if let Some(t) = m.first_liquidation_ts {
+            self.ttl_h.push((t - start_ns) as f64 / 3.6e12);
+        }
+        if m.liquidations > 0 {
+            self.liquidated += 1;
+        }
+    }
+
+    /// The statistics of `point` (its path-0 run) over the runs added.
+    pub fn finish(self, point: &RunSpec) -> Aggregate {
+        let n = self.returns.len();
+        let returns = sorted(self.returns);
+        let dd = sorted(self.drawdowns);
+        let bad = sorted(self.bad_debt);
+        let ttl = sorted(self.ttl_h);
+        let tail = ((n as f64 * 0.05).ceil() as usize).clamp(1, n.max(1));
+        let es = returns.iter().take(tail).sum::<f64>() / tail as f64;
+        Aggregate {
+            point_id: point.point_id.to_string(),
+            policy: point.policy.to_string(),
+            venue: point.venue.to_string(),
+            params: (*point.params).clone(),
+            runs: n,
+            p_liquidation: self.liquidated as f64 / n.max(1) as f64,
+            p_liquidation_ci: wilson(self.liquidated, n),
+            return_pct_p05: quantile(&returns, 0.05),
+            return_pct_p50: quantile(&returns, 0.5),
+            max_drawdown_pct_p50: quantile(&dd, 0.5),
+            expected_shortfall_5pct: es,
+            time_to_liquidation_h_p50: (!ttl.is_empty()).then(|| quantile(&ttl, 0.5)),
+            bad_debt_var_99: quantile(&bad, 0.99),
+        }
+    }
+}
+
 /// Aggregates results by parameter point, in plan order of first appearance.
 pub fn aggregate(results: &[RunResult], start_ns: i64) -> Vec<Aggregate> {
-    let mut order: Vec<&str> = Vec::new();
-    let mut groups: std::collections::HashMap<&str, Vec<&RunResult>> =
-        std::collections::HashMap::new();
+    let mut order: Vec<&RunResult> = Vec::new();
+    let mut groups: std::collections::HashMap<&str, PointValues> = std::collections::HashMap::new();
     for r in results {
         let key: &str = &r.spec.point_id;
-        groups.entry(key).or_insert_with(|| {
-            order.push(key);
-            Vec::new()
-        });
-        if let Some(g) = groups.get_mut(key) {
-            g.push(r);
-        }
+        groups
+            .entry(key)
+            .or_insert_with(|| {
+                order.push(r);
+                PointValues::default()
+            })
+            .add(&r.output.metrics, start_ns);
     }
     order
         .into_iter()
-        .map(|key| {
-            let g = &groups[key];
-            let n = g.len();
-            let liquidated = g
-                .iter()
-                .filter(|r| r.output.metrics.liquidations > 0)
-                .count();
-            let returns = sorted(g.iter().map(|r| r.output.metrics.return_pct).collect());
-            let dd = sorted(
-                g.iter()
-                    .map(|r| r.output.metrics.max_drawdown_pct)
-                    .collect(),
-            );
-            let bad = sorted(g.iter().map(|r| r.output.metrics.bad_debt).collect());
-            let ttl = sorted(
-                g.iter()
-                    .filter_map(|r| r.output.metrics.first_liquidation_ts)
-                    .map(|t| (t - start_ns) as f64 / 3.6e12)
-                    .collect(),
-            );
-            let tail = ((n as f64 * 0.05).ceil() as usize).max(1);
-            let es = returns[..tail.min(n)].iter().sum::<f64>() / tail.min(n) as f64;
-            let first = g[0];
-            Aggregate {
-                point_id: key.to_string(),
-                policy: first.spec.policy.to_string(),
-                venue: first.spec.venue.to_string(),
-                params: (*first.spec.params).clone(),
-                runs: n,
-                p_liquidation: liquidated as f64 / n as f64,
-                p_liquidation_ci: wilson(liquidated, n),
-                return_pct_p05: quantile(&returns, 0.05),
-                return_pct_p50: quantile(&returns, 0.5),
-                max_drawdown_pct_p50: quantile(&dd, 0.5),
-                expected_shortfall_5pct: es,
-                time_to_liquidation_h_p50: (!ttl.is_empty()).then(|| quantile(&ttl, 0.5)),
-                bad_debt_var_99: quantile(&bad, 0.99),
-            }
+        .map(|r| {
+            let v = groups.remove(&*r.spec.point_id).unwrap_or_default();
+            v.finish(&r.spec)
         })
         .collect()
 }

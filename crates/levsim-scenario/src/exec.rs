@@ -59,13 +59,33 @@ pub fn execute_shard(
     threads: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunResult>, ScenarioError> {
-    let pool = rayon::ThreadPoolBuilder::new()
+    let pool = thread_pool(sc, threads)?;
+    execute_paths(sc, market, shard, &pool, 0..sc.plan.paths, progress)
+}
+
+/// A worker pool of `threads` threads (0 = all cores).
+pub(crate) fn thread_pool(
+    sc: &Scenario,
+    threads: usize,
+) -> Result<rayon::ThreadPool, ScenarioError> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| ScenarioError::Invalid {
             file: sc.path.clone(),
             problems: vec![format!("--threads: cannot start {threads} threads: {e}")],
-        })?;
+        })
+}
+
+/// The runs of `paths` (of one shard, or all) on `pool`, in plan order.
+pub(crate) fn execute_paths(
+    sc: &Scenario,
+    market: &LoadedMarket,
+    shard: Option<crate::Shard>,
+    pool: &rayon::ThreadPool,
+    paths: std::ops::Range<usize>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<RunResult>, ScenarioError> {
     let stride = market.tape.len().div_ceil(SERIES_POINTS).max(1);
     let view = Market {
         tape: &market.tape,
@@ -178,7 +198,8 @@ pub fn execute_shard(
     };
     let mut results: Vec<RunResult> = pool
         .install(|| {
-            (0..plan.paths)
+            paths
+                .clone()
                 .into_par_iter()
                 .filter(|&path| (0..plan.points.len()).any(|pt| owned(pt, path)))
                 .map(|path| -> Result<Vec<RunResult>, ScenarioError> {

@@ -20,8 +20,9 @@ mod market;
 mod seed;
 mod shard;
 pub mod shocks;
+mod sweep;
 
-pub use aggregate::{aggregate, quantile, wilson, Aggregate};
+pub use aggregate::{aggregate, quantile, wilson, Aggregate, PointValues};
 pub use error::ScenarioError;
 pub use exec::{execute, execute_shard, MarketOutcome, RunResult};
 pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};
@@ -30,3 +31,4 @@ pub use liquidity::{LiquidityConfig, LiquidityKind};
 pub use market::{sha256_file, LoadedMarket};
 pub use seed::run_seed;
 pub use shard::{merge_shards, shard_scenario, write_shard, Shard};
+pub use sweep::{execute_sweep, RunRow, Sweep};

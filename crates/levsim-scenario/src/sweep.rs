@@ -1,0 +1,155 @@
+//! A sweep whose results stream: each run, as it finishes, is reduced to
+//! the few numbers its aggregate needs (and to a compact row when
+//! `results.parquet` is asked for); only the runs on market path 0 are kept
+//! whole (time series, liquidation lists) for the report's tables and
+//! charts. Paths are run in chunks, so memory holds one chunk of full
+//! results at a time.
+
+use levsim_engine::RunMetrics;
+
+use crate::aggregate::PointValues;
+use crate::exec::{execute_paths, thread_pool};
+use crate::{Aggregate, LoadedMarket, MarketOutcome, RunResult, Scenario, ScenarioError};
+
+/// One run as `results.parquet` stores it: its plan index (the spec is
+/// `plan.run(index)`) and its metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// Position in the plan.
+    pub index: usize,
+    /// The run's metrics.
+    pub metrics: RunMetrics,
+}
+
+/// The outcome of a sweep.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The runs on market path 0 (every run of a historical market), whole,
+    /// in plan order.
+    pub kept: Vec<RunResult>,
+    /// One row per run in plan order, when asked for.
+    pub rows: Option<Vec<RunRow>>,
+    /// Per parameter point, over all its paths.
+    pub aggregates: Vec<Aggregate>,
+    /// Every crowd market pass, by (path, venue); series on path 0 only.
+    pub markets: Vec<MarketOutcome>,
+    /// Number of runs.
+    pub runs: usize,
+}
+
+/// Folds results, in any order, into a sweep.
+struct Folder {
+    kept: Vec<RunResult>,
+    rows: Option<Vec<RunRow>>,
+    values: Vec<PointValues>,
+    markets: Vec<MarketOutcome>,
+    runs: usize,
+    paths: usize,
+    start_ns: i64,
+}
+
+impl Folder {
+    fn new(sc: &Scenario, start_ns: i64, keep_rows: bool) -> Self {
+        Self {
+            kept: Vec::new(),
+            rows: keep_rows.then(Vec::new),
+            values: vec![PointValues::default(); sc.plan.points.len()],
+            markets: Vec::new(),
+            runs: 0,
+            paths: sc.plan.paths.max(1),
+            start_ns,
+        }
+    }
+
+    fn add(&mut self, mut r: RunResult) {
+        self.runs += 1;
+        self.values[r.spec.index / self.paths].add(&r.output.metrics, self.start_ns);
+        if let Some(rows) = &mut self.rows {
+            rows.push(RunRow {
+                index: r.spec.index,
+                metrics: r.output.metrics.clone(),
+            });
+        }
+        if let Some(m) = r.market.take() {
+            self.markets.push(*m);
+        }
+        if r.spec.path == 0 {
+            self.kept.push(r);
+        }
+    }
+
+    fn finish(mut self, sc: &Scenario) -> Sweep {
+        // Plan order, whatever order the chunks finished in.
+        self.kept.sort_by_key(|r| r.spec.index);
+        if let Some(rows) = &mut self.rows {
+            rows.sort_by_key(|r| r.index);
+        }
+        self.markets.sort_by_key(|m| (m.path, m.venue_index));
+        let aggregates = self
+            .values
+            .into_iter()
+            .zip(&sc.plan.points)
+            .filter(|(v, _)| v.runs() > 0)
+            .map(|(v, p)| v.finish(p))
+            .collect();
+        Sweep {
+            kept: self.kept,
+            rows: self.rows,
+            aggregates,
+            markets: self.markets,
+            runs: self.runs,
+        }
+    }
+}
+
+impl Sweep {
+    /// A sweep from results already in memory (e.g. merged shards).
+    pub fn from_results(
+        sc: &Scenario,
+        results: Vec<RunResult>,
+        start_ns: i64,
+        keep_rows: bool,
+    ) -> Self {
+        let mut f = Folder::new(sc, start_ns, keep_rows);
+        for r in results {
+            f.add(r);
+        }
+        f.finish(sc)
+    }
+
+    /// The path-0 market pass of venue configuration `venue_index`.
+    pub fn market_on_path0(&self, venue_index: usize) -> Option<&MarketOutcome> {
+        self.markets
+            .iter()
+            .find(|m| m.path == 0 && m.venue_index == venue_index)
+    }
+}
+
+/// Paths per chunk: enough to keep every thread busy, few enough that a
+/// chunk's full results stay small.
+const CHUNK_PATHS: usize = 256;
+
+/// Runs the whole plan on `threads` threads, streaming results into a
+/// [`Sweep`]; `keep_rows` keeps one compact row per run for
+/// `results.parquet`. Identical for any thread count.
+pub fn execute_sweep(
+    sc: &Scenario,
+    market: &LoadedMarket,
+    threads: usize,
+    progress: &(dyn Fn() + Sync),
+    keep_rows: bool,
+) -> Result<Sweep, ScenarioError> {
+    let pool = thread_pool(sc, threads)?;
+    let start_ns = market.tape.ts.first().copied().unwrap_or(0);
+    let mut f = Folder::new(sc, start_ns, keep_rows);
+    let paths = sc.plan.paths;
+    let mut from = 0;
+    while from < paths {
+        let to = (from + CHUNK_PATHS).min(paths);
+        for r in execute_paths(sc, market, None, &pool, from..to, progress)? {
+            f.add(r);
+        }
+        from = to;
+    }
+    Ok(f.finish(sc))
+}

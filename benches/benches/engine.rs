@@ -55,6 +55,7 @@ fn static_run_1h_history(c: &mut Criterion) {
                 Market {
                     tape: &tape,
                     funding: None,
+                    adl: &[],
                 },
                 &venue,
                 &account,
@@ -74,6 +75,7 @@ fn static_run_1h_history(c: &mut Criterion) {
                 Market {
                     tape: &synth,
                     funding: None,
+                    adl: &[],
                 },
                 &pv,
                 &pa,

@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Market {
                 tape: &tape,
                 funding: None,
+                adl: &[],
             },
             &venue,
             &account,

@@ -57,6 +57,13 @@ pub struct RunMetrics {
     pub min_distance_to_liquidation_pct: Option<f64>,
     /// Number of bars simulated.
     pub bars: u64,
+    /// Notional of the subject's positions closed by the crowd's ADL
+    /// (profitable positions taken to cover crowd deficits).
+    #[serde(default)]
+    pub adl_closed_notional: f64,
+    /// Unrealized profit those closes forfeited.
+    #[serde(default)]
+    pub adl_forfeited: f64,
 }
 
 /// Running accumulators for [`RunMetrics`].
@@ -80,6 +87,8 @@ pub(crate) struct MetricsAcc {
     pub trades: u32,
     pub refused: u32,
     pub min_dist: f64,
+    pub adl_closed_notional: f64,
+    pub adl_forfeited: f64,
 }
 
 impl MetricsAcc {
@@ -103,6 +112,8 @@ impl MetricsAcc {
             trades: 0,
             refused: 0,
             min_dist: f64::INFINITY,
+            adl_closed_notional: 0.0,
+            adl_forfeited: 0.0,
         }
     }
 
@@ -157,6 +168,8 @@ impl MetricsAcc {
                 .is_finite()
                 .then_some(self.min_dist * 100.0),
             bars: self.bars,
+            adl_closed_notional: self.adl_closed_notional,
+            adl_forfeited: self.adl_forfeited,
         }
     }
 }

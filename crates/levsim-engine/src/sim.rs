@@ -17,6 +17,10 @@ pub struct Market<'a> {
     pub tape: &'a MarketTape,
     /// Funding events; ignored when the venue has funding switched off.
     pub funding: Option<&'a FundingSeries>,
+    /// ADL events of a crowd market pass, in time order: at each, a
+    /// profitable subject position on that side ranked at or above the
+    /// cutoff is closed, giving up its profit (empty: none).
+    pub adl: &'a [crate::crowd::AdlEvent],
 }
 
 /// What a run returns: its metrics and every liquidation.
@@ -123,6 +127,8 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
         force_full: false,
     };
 
+    let adl = market.adl;
+    let mut ai = adl.partition_point(|e| e.ts < tape.ts[0]);
     let mut i = 0;
     while i < n {
         if i > 0 && !every_bar && cx.pos.is_open() && cx.liq.impact(tape.ts[i]) == 0.0 {
@@ -131,6 +137,11 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
             let to = match funding {
                 Some(f) if fi < f.ts.len() => i + tape.ts[i..].partition_point(|&t| t < f.ts[fi]),
                 Some(_) | None => n,
+            };
+            // Nor past the bar of the next crowd ADL event.
+            let to = match adl.get(ai) {
+                Some(e) => to.min(tape.ts.partition_point(|&t| t + tape.interval_ns <= e.ts)),
+                None => to,
             };
             i = quiet_bars(tape, i, to, &cx.pos, &mut cx.acc, &mut *cx.obs);
             if i == n {
@@ -183,6 +194,34 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
             }
         }
         let close = tape.close[i] * (1.0 + cx.liq.impact(ts + tape.interval_ns));
+        // Crowd ADL events in this bar, applied at its close: a profitable
+        // position on the deleveraged side ranked at or above the cutoff
+        // (PnL % × leverage) is closed at its entry price, giving up its
+        // profit to cover the crowd's deficits.
+        while ai < adl.len() && adl[ai].ts < ts + tape.interval_ns {
+            let e = adl[ai];
+            ai += 1;
+            let p = &cx.pos;
+            if !p.is_open() || (p.qty > 0.0) != (e.side > 0) {
+                continue;
+            }
+            let pnl = p.qty * (close - p.entry);
+            if pnl <= 0.0 || p.wallet <= 0.0 {
+                continue;
+            }
+            let score = pnl / p.wallet * (p.qty.abs() * close / (p.wallet + pnl));
+            if score >= e.cutoff {
+                cx.acc.adl_closed_notional += p.qty.abs() * close;
+                cx.acc.adl_forfeited += pnl;
+                cx.pos.qty = 0.0;
+                cx.pos.entry = 0.0;
+                cx.pos.refresh(venue);
+                // Like a liquidation: back in only if the account re-enters.
+                if !account.reenter {
+                    cx.stopped = true;
+                }
+            }
+        }
         cx.close_bar(ts, tape.close[i], close);
         if i + 1 < n && !cx.stopped {
             if cx.pos.is_open() {

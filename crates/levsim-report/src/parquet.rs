@@ -126,6 +126,8 @@ pub fn write_results_to(
             "min_distance_to_liquidation_pct".into(),
             o(&|m| m.min_distance_to_liquidation_pct),
         ),
+        Column::new("adl_closed_notional".into(), f(&|m| m.adl_closed_notional)),
+        Column::new("adl_forfeited".into(), f(&|m| m.adl_forfeited)),
         Column::new(
             "bars".into(),
             rows.iter().map(|r| r.metrics.bars).collect::<Vec<u64>>(),

@@ -35,7 +35,8 @@ pub(crate) fn metrics_json(m: &RunMetrics) -> Value {
         "refused_decisions": m.refused_decisions,
         "min_distance_to_liquidation_pct": m.min_distance_to_liquidation_pct,
         "bars": m.bars,
-    })
+        "adl_closed_notional": m.adl_closed_notional,
+        "adl_forfeited": m.adl_forfeited,})
 }
 
 pub(crate) fn build(input: &ReportInput<'_>) -> Value {

@@ -6,7 +6,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ScenarioError {
     /// The scenario file cannot be read.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     Io {
         /// Scenario path.
         file: PathBuf,

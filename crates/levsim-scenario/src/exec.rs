@@ -90,6 +90,7 @@ pub(crate) fn execute_paths(
     let view = Market {
         tape: &market.tape,
         funding: market.funding.as_ref(),
+        adl: &[],
     };
     let drains = crate::shocks::drain_windows(&sc.shocks);
     let plan = &sc.plan;
@@ -107,7 +108,8 @@ pub(crate) fn execute_paths(
                    path: usize,
                    tape: &MarketTape,
                    funding: Option<&levsim_core::FundingSeries>,
-                   outcome: Option<&MarketOutcome>| {
+                   outcome: Option<&MarketOutcome>,
+                   adl: &[levsim_engine::crowd::AdlEvent]| {
         let spec = plan.run_at(point, path);
         let mut policy = spec.kind.build().map_err(|e| ScenarioError::Invalid {
             file: sc.path.clone(),
@@ -131,7 +133,7 @@ pub(crate) fn execute_paths(
             windows: drains.clone(),
         };
         let output = simulate_with(
-            Market { tape, funding },
+            Market { tape, funding, adl },
             &market.venues[spec.venue_index],
             &sc.account,
             &mut policy,
@@ -155,7 +157,11 @@ pub(crate) fn execute_paths(
                         path: usize,
                         tape: &MarketTape,
                         funding: Option<&levsim_core::FundingSeries>|
-     -> (MarketTape, MarketOutcome) {
+     -> (
+        MarketTape,
+        MarketOutcome,
+        Vec<levsim_engine::crowd::AdlEvent>,
+    ) {
         let spec = &plan.points[pt];
         let v = spec.venue_index;
         let entry = tape.open[0];
@@ -194,7 +200,7 @@ pub(crate) fn execute_paths(
             metrics: pass.metrics,
             series: (path == 0).then_some(pass.series),
         };
-        (pass.tape, outcome)
+        (pass.tape, outcome, pass.adl_events)
     };
     let mut results: Vec<RunResult> = pool
         .install(|| {
@@ -215,7 +221,11 @@ pub(crate) fn execute_paths(
                     };
                     // With a crowd: one market pass per venue configuration
                     // on this path; the policies trade against its mark.
-                    let passes: Vec<(MarketTape, MarketOutcome)> = market
+                    let passes: Vec<(
+                        MarketTape,
+                        MarketOutcome,
+                        Vec<levsim_engine::crowd::AdlEvent>,
+                    )> = market
                         .crowds
                         .get(..if coupled { 0 } else { market.crowds.len() })
                         .unwrap_or_default()
@@ -245,7 +255,7 @@ pub(crate) fn execute_paths(
                                 metrics: pass.metrics,
                                 series: (path == 0).then_some(pass.series),
                             };
-                            (pass.tape, outcome)
+                            (pass.tape, outcome, pass.adl_events)
                         })
                         .collect();
                     (0..plan.points.len())
@@ -254,12 +264,12 @@ pub(crate) fn execute_paths(
                         .map(|pt| {
                             if coupled {
                                 // This point's own pass: the crowd plus the subject.
-                                let (t, o) = coupled_pass(pt, path, tape, funding);
-                                return run_one(pt, path, &t, funding, Some(&o));
+                                let (t, o, adl) = coupled_pass(pt, path, tape, funding);
+                                return run_one(pt, path, &t, funding, Some(&o), &adl);
                             }
                             match passes.get(plan.points[pt].venue_index) {
-                                Some((t, o)) => run_one(pt, path, t, funding, Some(o)),
-                                None => run_one(pt, path, tape, funding, None),
+                                Some((t, o, adl)) => run_one(pt, path, t, funding, Some(o), adl),
+                                None => run_one(pt, path, tape, funding, None, &[]),
                             }
                         })
                         .collect()

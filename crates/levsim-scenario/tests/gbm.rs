@@ -50,6 +50,7 @@ fn p_liquidation(lev: f64, days: usize, paths: usize) -> f64 {
             Market {
                 tape: &t,
                 funding: None,
+                adl: &[],
             },
             &venue,
             &acct,

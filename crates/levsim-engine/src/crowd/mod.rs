@@ -18,7 +18,8 @@ mod rules;
 
 pub use index::SideIndex;
 pub use pass::{
-    market_pass, market_pass_with, Crossing, MarketMetrics, MarketPass, MarketSeries, PassOptions,
+    market_pass, market_pass_with, AdlEvent, Crossing, MarketMetrics, MarketPass, MarketSeries,
+    PassOptions,
 };
 pub use population::{LeverageDist, MarginGroup, Population, PopulationConfig, TopUpRule};
 pub use rules::{CrowdLiquidation, CrowdRules, DynamicMargin, OiInitialMargin};

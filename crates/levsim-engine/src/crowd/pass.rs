@@ -129,6 +129,19 @@ pub struct MarketMetrics {
     pub conservation_error: f64,
 }
 
+/// A crowd ADL event, for the subject accounts of the account pass: at
+/// `ts`, profitable positions on `side` ranked at or above `cutoff`
+/// (PnL % × leverage, the lowest score the crowd's ADL reached) were closed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdlEvent {
+    /// When.
+    pub ts: TimestampNs,
+    /// +1: longs were deleveraged; −1: shorts.
+    pub side: i8,
+    /// Lowest ranking score reached.
+    pub cutoff: f64,
+}
+
 /// The result of a market pass.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarketPass {
@@ -139,6 +152,8 @@ pub struct MarketPass {
     pub series: MarketSeries,
     /// Summary.
     pub metrics: MarketMetrics,
+    /// The crowd's ADL events (for the subjects' account pass).
+    pub adl_events: Vec<AdlEvent>,
 }
 
 struct State {
@@ -364,6 +379,7 @@ pub fn market_pass_with<L: LiquidityModel>(
     let (mut r_num, mut r_den) = (0.0, 0.0);
     // Deficits of the current round from bankrupt longs and shorts.
     let mut round_bad = [0.0f64; 2];
+    let mut adl_events: Vec<AdlEvent> = Vec::new();
     for k in 0..tape.len() {
         let t0 = tape.ts[k];
         // Funding due at or before this bar's open, at the last mark.
@@ -622,8 +638,16 @@ pub fn market_pass_with<L: LiquidityModel>(
                             deficit * 0.5
                         };
                         if d > 0.0 {
-                            let (adl, social) =
-                                cover(&mut st, &mut index, d, opposite, mark, venue.adl, &mut m);
+                            let (adl, social) = cover(
+                                &mut st,
+                                &mut index,
+                                d,
+                                opposite,
+                                (t, mark),
+                                venue.adl,
+                                &mut m,
+                                &mut adl_events,
+                            );
                             bar_adl += adl;
                             bar_social += social;
                         }
@@ -699,6 +723,7 @@ pub fn market_pass_with<L: LiquidityModel>(
         tape: out,
         series,
         metrics: m,
+        adl_events,
     }
 }
 
@@ -706,14 +731,16 @@ pub fn market_pass_with<L: LiquidityModel>(
 /// ranked by PnL % × leverage (each gives up profit, closing that share of
 /// its position at the mark), or socialized over its open interest.
 /// Returns (ADL notional, socialized amount).
+#[allow(clippy::too_many_arguments)]
 fn cover(
     st: &mut State,
     index: &mut [SideIndex],
     deficit: f64,
     side: i8,
-    mark: f64,
+    (t, mark): (TimestampNs, f64),
     adl: bool,
     m: &mut MarketMetrics,
+    events: &mut Vec<AdlEvent>,
 ) -> (f64, f64) {
     let mut left = deficit;
     let mut adl_notional = 0.0;
@@ -730,10 +757,12 @@ fn cover(
             })
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, i) in ranked {
+        let mut cutoff = f64::INFINITY;
+        for (score, i) in ranked {
             if left <= 0.0 {
                 break;
             }
+            cutoff = score;
             let pnl = f64::from(side) * st.qty[i] * (mark - st.entry[i]);
             let take = pnl.min(left);
             let share = take / pnl;
@@ -764,6 +793,13 @@ fn cover(
         }
         m.adl_notional += adl_notional;
         m.adl_covered += deficit - left;
+        if cutoff.is_finite() {
+            events.push(AdlEvent {
+                ts: t,
+                side,
+                cutoff,
+            });
+        }
     }
     let mut social = 0.0;
     if left > 0.0 {

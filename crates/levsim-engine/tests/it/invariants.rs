@@ -98,7 +98,7 @@ proptest! {
             2 => LiquidityAny::Sqrt(SqrtImpact::new(0.02, 500.0, 1.0, 120.0)),
             _ => LiquidityAny::None(NoImpact),
         };
-        let out = levsim_engine::simulate_with(Market { tape: &t, funding: Some(&f) }, &venue, &account(side, reenter), &mut policy, &mut model, &mut cash).unwrap();
+        let out = levsim_engine::simulate_with(Market { tape: &t, funding: Some(&f), adl: &[] }, &venue, &account(side, reenter), &mut policy, &mut model, &mut cash).unwrap();
         let m = &out.metrics;
         // Holdings are valued at the final mark (the close moved by impact).
         let last = *t.close.last().unwrap() * (1.0 + model.impact(t.ts[t.len() - 1] + t.interval_ns));
@@ -150,7 +150,7 @@ proptest! {
         };
         let side = if short { Side::Short } else { Side::Long };
         let acct = account(side, reenter);
-        let market = Market { tape: &t, funding: Some(&f) };
+        let market = Market { tape: &t, funding: Some(&f), adl: &[] };
         let mut lean = StaticLeverage { leverage: lev };
         prop_assert_eq!(lean.cadence(), levsim_policy::Cadence::WhenFlat);
         let (mut r1, mut r2) = (SeriesRecorder::new(1), SeriesRecorder::new(1));

@@ -28,6 +28,7 @@ fn forced_sells_slip_and_move_the_mark() {
     let market = Market {
         tape: &t,
         funding: None,
+        adl: &[],
     };
     let acct = account(Side::Long, false);
     let run = |liq: &mut dyn FnMut(&mut SeriesRecorder) -> levsim_engine::RunOutput| {
@@ -95,6 +96,7 @@ fn sqrt_model_slippage_grows_with_size() {
     let market = Market {
         tape: &t,
         funding: None,
+        adl: &[],
     };
     let mut slip = Vec::new();
     for capital in [1_000.0, 4_000.0, 16_000.0] {

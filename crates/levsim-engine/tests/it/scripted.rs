@@ -121,6 +121,7 @@ fn reentry_counts_every_liquidation() {
         Market {
             tape: &t,
             funding: None,
+            adl: &[],
         },
         &venue,
         &acct,
@@ -167,6 +168,7 @@ fn funding_is_paid_on_the_notional_at_mark() {
         Market {
             tape: &t,
             funding: Some(&f),
+            adl: &[],
         },
         &venue,
         &account(Side::Long, false),
@@ -211,4 +213,64 @@ fn constant_leverage_rebalances_and_pays_fees() {
     );
     assert_eq!(st.metrics.trades, 1);
     assert!(out.metrics.trading_fees > st.metrics.trading_fees);
+}
+
+/// A 5x short profits as the price falls from 100 to 80; at minute 12 the
+/// crowd's ADL reaches shorts ranked down to a score the short beats: its
+/// position is closed at its entry price, giving up the profit, and it
+/// stays flat. With a cutoff above its score nothing happens.
+#[test]
+fn a_profitable_subject_is_caught_by_the_crowds_adl() {
+    use levsim_engine::crowd::AdlEvent;
+    let venue = flat_venue(0.005, 0.0, 0.0);
+    let mut rows = Vec::new();
+    for k in 0..20 {
+        let p = 100.0 - k as f64;
+        rows.push((p, p, p - 1.0, p - 1.0));
+    }
+    let t = tape(&rows);
+    let run_with = |events: &[AdlEvent]| {
+        simulate(
+            Market {
+                tape: &t,
+                funding: None,
+                adl: events,
+            },
+            &venue,
+            &account(Side::Short, false),
+            &mut StaticLeverage { leverage: 5.0 },
+            &mut SeriesRecorder::disabled(),
+        )
+        .unwrap()
+        .metrics
+    };
+    // At minute 12 the close is 87: PnL = 500 units × 13 = 6,500 on a
+    // 10,000 wallet (65 %), leverage 500 × 87 / 16,500 ≈ 2.64: score ≈ 1.71.
+    let at = 12 * MIN + 1;
+    let hit = run_with(&[AdlEvent {
+        ts: at,
+        side: -1,
+        cutoff: 1.5,
+    }]);
+    let miss = run_with(&[AdlEvent {
+        ts: at,
+        side: -1,
+        cutoff: 2.0,
+    }]);
+    let longs = run_with(&[AdlEvent {
+        ts: at,
+        side: 1,
+        cutoff: 0.0,
+    }]);
+    let none = run_with(&[]);
+    assert_eq!(miss, none);
+    assert_eq!(longs, none);
+    assert!((hit.adl_forfeited - 6_500.0).abs() < 1e-6, "{hit:?}");
+    assert!((hit.adl_closed_notional - 500.0 * 87.0).abs() < 1e-6);
+    assert_eq!(hit.trades, 1, "without re-entry it stays flat: {hit:?}");
+    assert!(
+        (hit.final_equity - 10_000.0).abs() < 1e-6,
+        "closed at its entry: {hit:?}"
+    );
+    assert!((none.final_equity - 20_000.0).abs() < 1e-6);
 }

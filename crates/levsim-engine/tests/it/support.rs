@@ -63,6 +63,7 @@ pub fn run<P: LeveragePolicy>(
         Market {
             tape: t,
             funding: None,
+            adl: &[],
         },
         venue,
         acct,

@@ -207,6 +207,7 @@ fn inverse_profiles_are_refused_by_the_loop() {
         Market {
             tape: &t,
             funding: None,
+            adl: &[],
         },
         &v,
         &account(Side::Long, false),

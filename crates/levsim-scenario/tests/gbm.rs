@@ -84,3 +84,72 @@ fn table_b_first_passage_probabilities() {
         );
     }
 }
+
+/// Standard normal CDF (Abramowitz–Stegun 7.1.26 on erf, |error| < 1.5e-7).
+fn phi(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-z * z).exp();
+    if x >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+/// P(min of ν t + σ W_t over [0, T] ≤ −a), a > 0 (continuous monitoring).
+fn p_cont(a: f64, nu: f64, sigma: f64, t: f64) -> f64 {
+    let s = sigma * t.sqrt();
+    phi((-a - nu * t) / s) + (-2.0 * nu * a / (sigma * sigma)).exp() * phi((-a + nu * t) / s)
+}
+
+/// How the estimate depends on the step (F4): on the same daily GBM paths,
+/// a 5x long checked against each bar's range (the bridge's exact extremes)
+/// gives the continuous first-passage probability whatever the step, while
+/// checking only the closes (discrete monitoring, Δt = 1 day) gives less,
+/// the continuous probability of a barrier moved β·σ·√Δt further away
+/// (Broadie–Glasserman–Kou, β = 0.5826). Tolerances: 4 Monte Carlo
+/// standard errors, plus 0.005 for the correction's own error at 30 steps.
+#[test]
+fn discrete_monitoring_understates_risk_as_f4_says() {
+    let (sigma, days, lev, m, paths) = (0.6, 30usize, 5.0, 0.005, 20_000u64);
+    let g = Gbm {
+        mu: 0.0,
+        sigma,
+        dt_ns: 24 * HOUR,
+        steps: days,
+        start_price: 100.0,
+        start_ns: 0,
+        model: levsim_scenario::generators::Model::Gbm,
+    };
+    let liq = 100.0 * (1.0 - 1.0 / lev) / (1.0 - m);
+    let (mut by_range, mut by_close) = (0u64, 0u64);
+    for k in 0..paths {
+        let t = g.path(run_seed(99, &format!("f4/{k}")));
+        by_range += u64::from(t.low.iter().any(|&l| l <= liq));
+        by_close += u64::from(t.close.iter().any(|&c| c <= liq));
+    }
+    let n = paths as f64;
+    let (pr, pc) = (by_range as f64 / n, by_close as f64 / n);
+    let a = (100.0 / liq).ln();
+    let (nu, big_t, dt): (f64, f64, f64) = (-0.5 * sigma * sigma, days as f64 / 365.0, 1.0 / 365.0);
+    let want_cont = p_cont(a, nu, sigma, big_t);
+    let want_disc = p_cont(a + 0.5826 * sigma * dt.sqrt(), nu, sigma, big_t);
+    let se = |p: f64| (p * (1.0 - p) / n).sqrt();
+    assert!(
+        (pr - want_cont).abs() < 4.0 * se(want_cont),
+        "range-checked {pr:.4} vs continuous {want_cont:.4}"
+    );
+    assert!(
+        (pc - want_disc).abs() < 4.0 * se(want_disc) + 0.005,
+        "close-checked {pc:.4} vs F4 {want_disc:.4}"
+    );
+    assert!(
+        pc < pr - 0.02,
+        "discrete monitoring should understate risk: {pc} vs {pr}"
+    );
+}

@@ -46,6 +46,8 @@ struct Ctx<'a, P, O, L> {
     last_partial: Option<TimestampNs>,
     /// Set while a liquidation must close the whole position.
     force_full: bool,
+    /// Bar length in years.
+    bar_years: f64,
 }
 
 /// Runs one policy over one market under one venue's rules.
@@ -125,6 +127,7 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
         stopped: false,
         last_partial: None,
         force_full: false,
+        bar_years: tape.interval_ns as f64 / (365.0 * 86_400e9),
     };
 
     let adl = market.adl;
@@ -271,6 +274,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
             ts,
             mark: price,
             closes,
+            bar_years: self.bar_years,
             side: self.account.side,
             equity,
             position_qty: self.pos.qty,

@@ -51,27 +51,39 @@ pub enum BuiltinPolicy {
     Static(StaticLeverage),
     /// See [`ConstantLeverage`].
     ConstantLeverage(ConstantLeverage),
+    /// See [`crate::VolTarget`].
+    VolTarget(crate::VolTarget),
+    /// See [`crate::LiquidationBuffer`].
+    LiquidationBuffer(crate::LiquidationBuffer),
+    /// See [`crate::Kelly`].
+    Kelly(crate::Kelly),
+    /// See [`crate::DrawdownControl`].
+    DrawdownControl(crate::DrawdownControl),
+}
+
+macro_rules! each {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            BuiltinPolicy::Static($p) => $e,
+            BuiltinPolicy::ConstantLeverage($p) => $e,
+            BuiltinPolicy::VolTarget($p) => $e,
+            BuiltinPolicy::LiquidationBuffer($p) => $e,
+            BuiltinPolicy::Kelly($p) => $e,
+            BuiltinPolicy::DrawdownControl($p) => $e,
+        }
+    };
 }
 
 impl LeveragePolicy for BuiltinPolicy {
     #[inline]
     fn decide(&mut self, obs: &Observation<'_>) -> Decision {
-        match self {
-            BuiltinPolicy::Static(p) => p.decide(obs),
-            BuiltinPolicy::ConstantLeverage(p) => p.decide(obs),
-        }
+        each!(self, p => p.decide(obs))
     }
     fn cadence(&self) -> Cadence {
-        match self {
-            BuiltinPolicy::Static(p) => p.cadence(),
-            BuiltinPolicy::ConstantLeverage(p) => p.cadence(),
-        }
+        each!(self, p => p.cadence())
     }
     fn reset(&mut self) {
-        match self {
-            BuiltinPolicy::Static(p) => p.reset(),
-            BuiltinPolicy::ConstantLeverage(p) => p.reset(),
-        }
+        each!(self, p => p.reset())
     }
 }
 
@@ -85,6 +97,7 @@ mod tests {
             ts: 0,
             mark: 100.0,
             closes: &[],
+            bar_years: 1.0 / 8760.0,
             side: Side::Long,
             equity: 1000.0,
             position_qty: qty,

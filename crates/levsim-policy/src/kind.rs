@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::dynamic::{BufferRule, DrawdownControl, Estimates, Kelly, LiquidationBuffer, VolTarget};
 use crate::{BuiltinPolicy, ConstantLeverage, PolicyError, StaticLeverage};
 
 /// A built-in policy with scalar parameters, as written in a scenario's
@@ -20,6 +21,133 @@ pub enum PolicyKind {
         #[serde(default = "default_band")]
         band: f64,
     },
+    /// `target_vol / σ̂` (EWMA realized volatility), capped.
+    VolTarget {
+        /// Target annual volatility of the position.
+        target_vol: f64,
+        /// Leverage cap (default 20).
+        #[serde(default = "default_cap")]
+        max_leverage: f64,
+        /// Rebalancing band (default 0.1).
+        #[serde(default = "default_band")]
+        band: f64,
+        /// EWMA half-life, hours (default 72).
+        #[serde(default = "default_halflife")]
+        halflife_h: f64,
+        /// σ before warm-up (default 0.8).
+        #[serde(default = "default_sigma")]
+        sigma_prior: f64,
+    },
+    /// The largest leverage whose liquidation price stays out of reach
+    /// within the horizon: F3 probability ≤ `epsilon`, or F7 `k`·σ̂·√h away.
+    LiquidationBuffer {
+        /// `first_passage` (F3, default) or `distance` (F7).
+        #[serde(default)]
+        rule: BufferRuleName,
+        /// F3: tolerated probability of touching (default 0.01).
+        #[serde(default = "default_epsilon")]
+        epsilon: f64,
+        /// F7: distance in σ (default 3).
+        #[serde(default = "default_k")]
+        k: f64,
+        /// Horizon, hours (default 24).
+        #[serde(default = "default_horizon")]
+        horizon_h: f64,
+        /// Maintenance rate the rule assumes (default 0.005).
+        #[serde(default = "default_mmr")]
+        mmr: f64,
+        /// Leverage cap (default 20).
+        #[serde(default = "default_cap")]
+        max_leverage: f64,
+        /// Rebalancing band (default 0.1).
+        #[serde(default = "default_band")]
+        band: f64,
+        /// EWMA half-life, hours (default 72).
+        #[serde(default = "default_halflife")]
+        halflife_h: f64,
+        /// σ before warm-up (default 0.8).
+        #[serde(default = "default_sigma")]
+        sigma_prior: f64,
+    },
+    /// Fractional Kelly `fraction·(μ̂ − r)/σ̂²`, capped by the F7 buffer.
+    Kelly {
+        /// Share of full Kelly (default 0.5).
+        #[serde(default = "default_fraction")]
+        fraction: f64,
+        /// Risk-free rate, annual (default 0).
+        #[serde(default)]
+        rate: f64,
+        /// μ before warm-up (default 0: flat until the estimate says so).
+        #[serde(default)]
+        mu_prior: f64,
+        /// Cap: F7 distance in σ (default 3).
+        #[serde(default = "default_k")]
+        k: f64,
+        /// Cap horizon, hours (default 24).
+        #[serde(default = "default_horizon")]
+        horizon_h: f64,
+        /// Maintenance rate for the cap (default 0.005).
+        #[serde(default = "default_mmr")]
+        mmr: f64,
+        /// Leverage cap (default 20).
+        #[serde(default = "default_cap")]
+        max_leverage: f64,
+        /// Rebalancing band (default 0.1).
+        #[serde(default = "default_band")]
+        band: f64,
+        /// EWMA half-life, hours (default 72).
+        #[serde(default = "default_halflife")]
+        halflife_h: f64,
+        /// σ before warm-up (default 0.8).
+        #[serde(default = "default_sigma")]
+        sigma_prior: f64,
+    },
+    /// `leverage·max(0, 1 − drawdown/max_drawdown)`.
+    DrawdownControl {
+        /// Leverage at no drawdown.
+        leverage: f64,
+        /// Drawdown (fraction) at which it is flat.
+        max_drawdown: f64,
+        /// Rebalancing band (default 0.1).
+        #[serde(default = "default_band")]
+        band: f64,
+    },
+}
+
+/// `liquidation_buffer`'s rule, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferRuleName {
+    /// F3 first-passage probability.
+    #[default]
+    FirstPassage,
+    /// F7 distance in σ.
+    Distance,
+}
+
+fn default_cap() -> f64 {
+    20.0
+}
+fn default_halflife() -> f64 {
+    72.0
+}
+fn default_sigma() -> f64 {
+    0.8
+}
+fn default_epsilon() -> f64 {
+    0.01
+}
+fn default_k() -> f64 {
+    3.0
+}
+fn default_horizon() -> f64 {
+    24.0
+}
+fn default_mmr() -> f64 {
+    0.005
+}
+fn default_fraction() -> f64 {
+    0.5
 }
 
 fn default_band() -> f64 {
@@ -32,16 +160,23 @@ impl PolicyKind {
         match self {
             PolicyKind::Static { .. } => "static",
             PolicyKind::ConstantLeverage { .. } => "constant_leverage",
+            PolicyKind::VolTarget { .. } => "vol_target",
+            PolicyKind::LiquidationBuffer { .. } => "liquidation_buffer",
+            PolicyKind::Kelly { .. } => "kelly",
+            PolicyKind::DrawdownControl { .. } => "drawdown_control",
         }
     }
 
-    /// The leverage the policy opens at (used to check the venue's maximum
-    /// before a run starts).
+    /// The leverage the policy opens at, or the most it may (its cap), for
+    /// checking the venue's maximum before a run starts.
     pub fn opening_leverage(&self) -> f64 {
         match self {
-            PolicyKind::Static { leverage } | PolicyKind::ConstantLeverage { leverage, .. } => {
-                *leverage
-            }
+            PolicyKind::Static { leverage }
+            | PolicyKind::ConstantLeverage { leverage, .. }
+            | PolicyKind::DrawdownControl { leverage, .. } => *leverage,
+            PolicyKind::VolTarget { max_leverage, .. }
+            | PolicyKind::LiquidationBuffer { max_leverage, .. }
+            | PolicyKind::Kelly { max_leverage, .. } => *max_leverage,
         }
     }
 
@@ -57,17 +192,96 @@ impl PolicyKind {
                 })
             }
         };
+        let range = |field: &'static str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && v > lo && v < hi {
+                Ok(())
+            } else {
+                Err(PolicyError {
+                    field,
+                    message: format!("must be in ({lo}, {hi}), got {v}"),
+                })
+            }
+        };
+        let cap_ok = |l: f64| {
+            if l.is_finite() && l >= 1.0 {
+                Ok(())
+            } else {
+                Err(PolicyError {
+                    field: "max_leverage",
+                    message: format!("must be ≥ 1, got {l}"),
+                })
+            }
+        };
         match *self {
             PolicyKind::Static { leverage } => lev_ok(leverage),
             PolicyKind::ConstantLeverage { leverage, band } => {
                 lev_ok(leverage)?;
-                if !(band > 0.0 && band < 1.0) {
-                    return Err(PolicyError {
-                        field: "band",
-                        message: format!("must be in (0, 1), got {band}"),
-                    });
-                }
-                Ok(())
+                range("band", band, 0.0, 1.0)
+            }
+            PolicyKind::VolTarget {
+                target_vol,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+            } => {
+                range("target_vol", target_vol, 0.0, 20.0)?;
+                cap_ok(max_leverage)?;
+                range("band", band, 0.0, 1.0)?;
+                range("halflife_h", halflife_h, 0.0, 1e6)?;
+                range("sigma_prior", sigma_prior, 0.0, 20.0)
+            }
+            PolicyKind::LiquidationBuffer {
+                epsilon,
+                k,
+                horizon_h,
+                mmr,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+                ..
+            } => {
+                range("epsilon", epsilon, 0.0, 1.0)?;
+                range("k", k, 0.0, 100.0)?;
+                range("horizon_h", horizon_h, 0.0, 1e6)?;
+                range("mmr", mmr, 0.0, 0.5)?;
+                cap_ok(max_leverage)?;
+                range("band", band, 0.0, 1.0)?;
+                range("halflife_h", halflife_h, 0.0, 1e6)?;
+                range("sigma_prior", sigma_prior, 0.0, 20.0)
+            }
+            PolicyKind::Kelly {
+                fraction,
+                rate,
+                mu_prior,
+                k,
+                horizon_h,
+                mmr,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+            } => {
+                range("fraction", fraction, 0.0, 10.0)?;
+                range("rate", rate, -1.0, 1.0)?;
+                range("mu_prior", mu_prior, -100.0, 100.0)?;
+                range("k", k, 0.0, 100.0)?;
+                range("horizon_h", horizon_h, 0.0, 1e6)?;
+                range("mmr", mmr, 0.0, 0.5)?;
+                cap_ok(max_leverage)?;
+                range("band", band, 0.0, 1.0)?;
+                range("halflife_h", halflife_h, 0.0, 1e6)?;
+                range("sigma_prior", sigma_prior, 0.0, 20.0)
+            }
+            PolicyKind::DrawdownControl {
+                leverage,
+                max_drawdown,
+                band,
+            } => {
+                lev_ok(leverage)?;
+                range("max_drawdown", max_drawdown, 0.0, 1.0 + 1e-12)?;
+                range("band", band, 0.0, 1.0)
             }
         }
     }
@@ -80,6 +294,73 @@ impl PolicyKind {
             PolicyKind::ConstantLeverage { leverage, band } => {
                 BuiltinPolicy::ConstantLeverage(ConstantLeverage { leverage, band })
             }
+            PolicyKind::VolTarget {
+                target_vol,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+            } => BuiltinPolicy::VolTarget(VolTarget {
+                target_vol,
+                max_leverage,
+                band,
+                est: Estimates::new(halflife_h, sigma_prior),
+            }),
+            PolicyKind::LiquidationBuffer {
+                rule,
+                epsilon,
+                k,
+                horizon_h,
+                mmr,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+            } => BuiltinPolicy::LiquidationBuffer(LiquidationBuffer {
+                rule: match rule {
+                    BufferRuleName::FirstPassage => BufferRule::FirstPassage,
+                    BufferRuleName::Distance => BufferRule::Distance,
+                },
+                epsilon,
+                k,
+                horizon_h,
+                mmr,
+                max_leverage,
+                band,
+                est: Estimates::new(halflife_h, sigma_prior),
+            }),
+            PolicyKind::Kelly {
+                fraction,
+                rate,
+                mu_prior,
+                k,
+                horizon_h,
+                mmr,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+            } => BuiltinPolicy::Kelly(Kelly {
+                fraction,
+                rate,
+                mu_prior,
+                k,
+                horizon_h,
+                mmr,
+                max_leverage,
+                band,
+                est: Estimates::new(halflife_h, sigma_prior),
+            }),
+            PolicyKind::DrawdownControl {
+                leverage,
+                max_drawdown,
+                band,
+            } => BuiltinPolicy::DrawdownControl(DrawdownControl {
+                leverage,
+                max_drawdown,
+                band,
+                peak: 0.0,
+            }),
         })
     }
 }

@@ -20,13 +20,16 @@
 //! ```
 
 mod builtin;
+mod dynamic;
 mod error;
+pub mod estimate;
 mod kind;
 mod observation;
 
 pub use builtin::{BuiltinPolicy, ConstantLeverage, StaticLeverage};
+pub use dynamic::{BufferRule, DrawdownControl, Estimates, Kelly, LiquidationBuffer, VolTarget};
 pub use error::PolicyError;
-pub use kind::PolicyKind;
+pub use kind::{BufferRuleName, PolicyKind};
 pub use observation::{Decision, Observation};
 
 /// A leverage policy: one required method, called at every decision point.

@@ -10,6 +10,8 @@ pub struct Observation<'a> {
     pub mark: f64,
     /// Bar closes from the start of the run up to and including the current bar.
     pub closes: &'a [f64],
+    /// Bar length in years (365-day), for annualizing estimates.
+    pub bar_years: f64,
     /// Side the account trades (from the scenario's `[account] side`).
     pub side: Side,
     /// Account equity at mark (wallet + unrealized PnL), quote currency.

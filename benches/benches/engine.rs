@@ -46,6 +46,7 @@ fn static_run_1h_history(c: &mut Criterion) {
         margin_mode: MarginMode::Isolated,
         reenter: true,
         min_equity: Some(1e-6),
+        ..Default::default()
     };
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(tape.len() as u64));

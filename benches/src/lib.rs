@@ -82,6 +82,7 @@ pub fn peer_account() -> AccountConfig {
         margin_mode: MarginMode::Isolated,
         reenter: true,
         min_equity: Some(1e-300),
+        ..Default::default()
     }
 }
 

@@ -38,6 +38,151 @@ pub struct AccountConfig {
     /// 1 % of `capital`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_equity: Option<f64>,
+    /// Collateral held outside the position (quote) that a policy can move
+    /// in (`TopUp`) and out (`Withdraw`); committed capital is
+    /// `capital + reserve`.
+    #[serde(default)]
+    pub reserve: f64,
+    /// Annual yield the reserve earns (simple, accrued per bar).
+    #[serde(default)]
+    pub reserve_yield: f64,
+    /// Time a top-up takes to leave the reserve and land as margin (e.g.
+    /// "30m" for a bank or chain withdrawal), on top of the decision latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal_delay: Option<String>,
+    /// How late the policy's decisions land (default: at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    /// Seed of the run's latency draws (set per run by the scenario).
+    #[serde(skip)]
+    pub seed: u64,
+}
+
+impl Default for AccountConfig {
+    /// 10,000 of capital, long, isolated, no re-entry, no reserve.
+    fn default() -> Self {
+        Self {
+            capital: 10_000.0,
+            side: Side::Long,
+            margin_mode: MarginMode::Isolated,
+            reenter: false,
+            min_equity: None,
+            reserve: 0.0,
+            reserve_yield: 0.0,
+            withdrawal_delay: None,
+            latency: None,
+            seed: 0,
+        }
+    }
+}
+
+/// The delay between a policy's decision and its execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Latency {
+    /// Always `value` (e.g. "5s", "2h").
+    Constant {
+        /// The delay.
+        value: String,
+    },
+    /// Uniform between `min` and `max`.
+    Uniform {
+        /// Shortest delay.
+        min: String,
+        /// Longest delay.
+        max: String,
+    },
+    /// Log-normal with this median and log-spread.
+    Lognormal {
+        /// Median delay.
+        median: String,
+        /// Standard deviation of ln(delay).
+        sigma: f64,
+    },
+    /// Congestion: `base·(σ̂/sigma_ref)^elasticity`, σ̂ the realized
+    /// volatility of the last day of closes (annual): busy markets are slow.
+    Congestion {
+        /// Delay at the reference volatility.
+        base: String,
+        /// Reference volatility (annual).
+        sigma_ref: f64,
+        /// How fast the delay grows with volatility.
+        elasticity: f64,
+    },
+}
+
+fn dur(field: &str, s: &str) -> Result<i64, EngineError> {
+    match levsim_core::time::parse_duration(s) {
+        Ok(ns) if ns >= 0 => Ok(ns),
+        Ok(_) => Err(EngineError::config(field, "must not be negative")),
+        Err(e) => Err(EngineError::config(field, e.to_string())),
+    }
+}
+
+impl Latency {
+    /// Checks the durations and parameters.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        match self {
+            Latency::Constant { value } => dur("account.latency.value", value).map(|_| ()),
+            Latency::Uniform { min, max } => {
+                let (a, b) = (
+                    dur("account.latency.min", min)?,
+                    dur("account.latency.max", max)?,
+                );
+                if b < a {
+                    return Err(EngineError::config("account.latency.max", "must be ≥ min"));
+                }
+                Ok(())
+            }
+            Latency::Lognormal { median, sigma } => {
+                dur("account.latency.median", median)?;
+                if !(*sigma >= 0.0 && sigma.is_finite()) {
+                    return Err(EngineError::config(
+                        "account.latency.sigma",
+                        format!("must be ≥ 0, got {sigma}"),
+                    ));
+                }
+                Ok(())
+            }
+            Latency::Congestion {
+                base,
+                sigma_ref,
+                elasticity,
+            } => {
+                dur("account.latency.base", base)?;
+                if !(*sigma_ref > 0.0 && sigma_ref.is_finite()) {
+                    return Err(EngineError::config(
+                        "account.latency.sigma_ref",
+                        format!("must be > 0, got {sigma_ref}"),
+                    ));
+                }
+                if !(elasticity.is_finite() && *elasticity >= 0.0) {
+                    return Err(EngineError::config(
+                        "account.latency.elasticity",
+                        format!("must be ≥ 0, got {elasticity}"),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One delay in ns; `u`, `z` are a uniform and a standard normal draw and
+    /// `sigma_hat` the current realized volatility (annual).
+    pub fn draw(&self, u: f64, z: f64, sigma_hat: f64) -> i64 {
+        let d = |s: &str| levsim_core::time::parse_duration(s).unwrap_or(0) as f64;
+        let ns = match self {
+            Latency::Constant { value } => d(value),
+            Latency::Uniform { min, max } => d(min) + u * (d(max) - d(min)),
+            Latency::Lognormal { median, sigma } => d(median) * (sigma * z).exp(),
+            Latency::Congestion {
+                base,
+                sigma_ref,
+                elasticity,
+            } => d(base) * (sigma_hat.max(0.0) / sigma_ref).powf(*elasticity),
+        };
+        ns.clamp(0.0, 1e18) as i64
+    }
 }
 
 impl AccountConfig {
@@ -57,7 +202,39 @@ impl AccountConfig {
                 ));
             }
         }
+        if !(self.reserve.is_finite() && self.reserve >= 0.0) {
+            return Err(EngineError::config(
+                "account.reserve",
+                format!("must be a finite amount ≥ 0, got {}", self.reserve),
+            ));
+        }
+        if !(self.reserve_yield.is_finite()
+            && self.reserve_yield > -1.0
+            && self.reserve_yield < 1.0)
+        {
+            return Err(EngineError::config(
+                "account.reserve_yield",
+                format!(
+                    "must be an annual rate in (−1, 1), got {}",
+                    self.reserve_yield
+                ),
+            ));
+        }
+        if let Some(w) = &self.withdrawal_delay {
+            dur("account.withdrawal_delay", w)?;
+        }
+        if let Some(l) = &self.latency {
+            l.validate()?;
+        }
         Ok(())
+    }
+
+    /// The withdrawal delay in ns (0 when absent).
+    pub fn withdrawal_delay_ns(&self) -> i64 {
+        self.withdrawal_delay
+            .as_deref()
+            .and_then(|w| levsim_core::time::parse_duration(w).ok())
+            .unwrap_or(0)
     }
 
     /// The effective re-entry threshold.
@@ -77,6 +254,9 @@ pub(crate) struct Position {
     pub entry: f64,
     /// Cached liquidation price (NaN when flat or none).
     pub liq: f64,
+    /// Maintenance rate of the position's size at entry (for the margin
+    /// utilization metric).
+    pub mmr: f64,
 }
 
 impl Position {
@@ -86,6 +266,7 @@ impl Position {
             qty: 0.0,
             entry: 0.0,
             liq: f64::NAN,
+            mmr: 0.0,
         }
     }
 
@@ -102,6 +283,12 @@ impl Position {
     /// Recomputes the cached liquidation price after any change of wallet,
     /// size or entry.
     pub fn refresh(&mut self, venue: &VenueProfile) {
+        let n = self.qty.abs() * self.entry;
+        self.mmr = if n > 0.0 {
+            venue.margin.maintenance(n, self.qty.abs()) / n
+        } else {
+            0.0
+        };
         self.liq = if self.qty == 0.0 {
             f64::NAN
         } else {

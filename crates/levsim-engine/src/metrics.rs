@@ -64,6 +64,35 @@ pub struct RunMetrics {
     /// Unrealized profit those closes forfeited.
     #[serde(default)]
     pub adl_forfeited: f64,
+    /// Decisions that landed after the account was liquidated (latency).
+    #[serde(default)]
+    pub decisions_too_late: u32,
+    /// Top-ups moved from the reserve into the margin.
+    #[serde(default)]
+    pub topups: u32,
+    /// Collateral they moved (quote).
+    #[serde(default)]
+    pub topped_up: f64,
+    /// Reserve at the end (quote, with its yield).
+    #[serde(default)]
+    pub reserve_end: f64,
+    /// `(final equity + reserve) / (capital + initial reserve) − 1`, percent.
+    #[serde(default)]
+    pub return_on_committed_pct: f64,
+    /// Annualized log growth of the committed capital,
+    /// `ln((final equity + reserve) / committed) / years` (−∞ when wiped out
+    /// is reported as NaN-free −1e9).
+    #[serde(default)]
+    pub log_growth: f64,
+    /// Mean position notional per unit of committed capital, over bars.
+    #[serde(default)]
+    pub avg_exposure_per_committed: f64,
+    /// Mean share of the account's money idle in the reserve, percent.
+    #[serde(default)]
+    pub idle_collateral_pct: f64,
+    /// Mean maintenance margin / equity over bars in the market, percent.
+    #[serde(default)]
+    pub margin_utilization_pct: f64,
 }
 
 /// Running accumulators for [`RunMetrics`].
@@ -89,6 +118,15 @@ pub(crate) struct MetricsAcc {
     pub min_dist: f64,
     pub adl_closed_notional: f64,
     pub adl_forfeited: f64,
+    pub too_late: u32,
+    pub topups: u32,
+    pub topped_up: f64,
+    pub exposure_sum: f64,
+    pub idle_sum: f64,
+    pub util_sum: f64,
+    pub reserve_end: f64,
+    pub committed: f64,
+    pub years: f64,
 }
 
 impl MetricsAcc {
@@ -114,6 +152,15 @@ impl MetricsAcc {
             min_dist: f64::INFINITY,
             adl_closed_notional: 0.0,
             adl_forfeited: 0.0,
+            too_late: 0,
+            topups: 0,
+            topped_up: 0.0,
+            exposure_sum: 0.0,
+            idle_sum: 0.0,
+            util_sum: 0.0,
+            reserve_end: 0.0,
+            committed: capital,
+            years: 0.0,
         }
     }
 
@@ -170,6 +217,37 @@ impl MetricsAcc {
             bars: self.bars,
             adl_closed_notional: self.adl_closed_notional,
             adl_forfeited: self.adl_forfeited,
+            decisions_too_late: self.too_late,
+            topups: self.topups,
+            topped_up: self.topped_up,
+            reserve_end: self.reserve_end,
+            return_on_committed_pct: ((final_equity + self.reserve_end) / self.committed - 1.0)
+                * 100.0,
+            log_growth: {
+                let w = (final_equity + self.reserve_end) / self.committed;
+                if w > 0.0 && self.years > 0.0 {
+                    w.ln() / self.years
+                } else if self.years > 0.0 {
+                    -1e9
+                } else {
+                    0.0
+                }
+            },
+            avg_exposure_per_committed: if self.bars > 0 {
+                self.exposure_sum / self.bars as f64
+            } else {
+                0.0
+            },
+            idle_collateral_pct: if self.bars > 0 {
+                self.idle_sum / self.bars as f64 * 100.0
+            } else {
+                0.0
+            },
+            margin_utilization_pct: if self.bars_in_market > 0 {
+                self.util_sum / self.bars_in_market as f64 * 100.0
+            } else {
+                0.0
+            },
         }
     }
 }

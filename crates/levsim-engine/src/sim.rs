@@ -48,6 +48,15 @@ struct Ctx<'a, P, O, L> {
     force_full: bool,
     /// Bar length in years.
     bar_years: f64,
+    /// Collateral outside the position.
+    reserve: f64,
+    /// Bar length, ns.
+    bar_ns: i64,
+    /// Decisions waiting for their latency: (due, decision, liquidations
+    /// when decided).
+    pending: std::collections::VecDeque<(TimestampNs, Decision, u32)>,
+    /// Draws of the decision latency.
+    rng: rand_pcg::Pcg64Mcg,
 }
 
 /// Runs one policy over one market under one venue's rules.
@@ -128,13 +137,23 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
         last_partial: None,
         force_full: false,
         bar_years: tape.interval_ns as f64 / (365.0 * 86_400e9),
+        reserve: account.reserve,
+        bar_ns: tape.interval_ns,
+        pending: std::collections::VecDeque::new(),
+        rng: rand::SeedableRng::seed_from_u64(account.seed),
     };
+    cx.acc.committed = account.capital + account.reserve;
+    cx.acc.reserve_end = account.reserve;
+    cx.acc.years = n as f64 * cx.bar_years;
+    // Latency, a reserve or a withdrawal delay make every bar matter.
+    let lean_ok =
+        account.latency.is_none() && account.reserve == 0.0 && account.withdrawal_delay_ns() == 0;
 
     let adl = market.adl;
     let mut ai = adl.partition_point(|e| e.ts < tape.ts[0]);
     let mut i = 0;
     while i < n {
-        if i > 0 && !every_bar && cx.pos.is_open() && cx.liq.impact(tape.ts[i]) == 0.0 {
+        if i > 0 && lean_ok && !every_bar && cx.pos.is_open() && cx.liq.impact(tape.ts[i]) == 0.0 {
             // Up to the next funding time nothing but the price can change
             // this position: run those bars on the lean path.
             let to = match funding {
@@ -154,6 +173,17 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
         let ts = tape.ts[i];
         // The mark: the exogenous price moved by the impact of our own orders.
         let open = tape.open[i] * (1.0 + cx.liq.impact(ts));
+        // Decisions whose latency has run out land at this bar's open.
+        while cx.pending.front().is_some_and(|p| p.0 <= ts) {
+            if let Some((_, d, liqs)) = cx.pending.pop_front() {
+                if cx.acc.liquidations > liqs && !matches!(d, Decision::Hold) {
+                    // The account was liquidated while the decision travelled.
+                    cx.acc.too_late += 1;
+                    continue;
+                }
+                cx.apply(ts, open, d);
+            }
+        }
         if let Some(f) = funding {
             while fi < f.ts.len() && f.ts[fi] <= ts {
                 if cx.pos.is_open() {
@@ -250,7 +280,15 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
 
 impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
     fn close_bar(&mut self, ts: TimestampNs, close: f64, mark: f64) {
+        self.reserve *= 1.0 + self.account.reserve_yield * self.bar_years;
         let state = close_metrics(&mut self.acc, &self.pos, ts, close, mark);
+        // The reserve's share of the money (exposure and margin use are
+        // accumulated in `close_metrics`, which the lean path shares).
+        let equity = state.equity;
+        if equity + self.reserve > 0.0 {
+            self.acc.idle_sum += self.reserve / (equity + self.reserve);
+        }
+        self.acc.reserve_end = self.reserve;
         self.obs.on_bar(&state);
     }
 
@@ -286,10 +324,68 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
                 0.0
             },
             liquidation_price: self.pos.liq.is_finite().then_some(self.pos.liq),
-            reserve: 0.0,
+            reserve: self.reserve,
+            pending: self.pending.len() as u32,
             liquidations: self.acc.liquidations,
         };
-        let target = match self.policy.decide(&observation) {
+        let decision = self.policy.decide(&observation);
+        if matches!(decision, Decision::Hold) {
+            return;
+        }
+        // Decisions land after the latency (plus the withdrawal delay for a
+        // top-up); with neither they are carried out at once.
+        let mut delay = 0;
+        if let Some(l) = &self.account.latency {
+            let u: f64 = rand::RngExt::random(&mut self.rng);
+            let z: f64 =
+                rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut self.rng);
+            delay += l.draw(u, z, realized_vol(closes, self.bar_years));
+        }
+        if matches!(decision, Decision::TopUp(_)) {
+            delay += self.account.withdrawal_delay_ns();
+        }
+        if delay > 0 {
+            self.pending
+                .push_back((ts + self.bar_ns + delay, decision, self.acc.liquidations));
+            return;
+        }
+        self.apply(ts, price, decision);
+    }
+
+    /// Carries out a decision at `price`.
+    fn apply(&mut self, ts: TimestampNs, price: f64, decision: Decision) {
+        let open = self.pos.is_open();
+        let target = match decision {
+            Decision::TopUp(x) => {
+                let x = x.min(self.reserve).max(0.0);
+                if x > 0.0 {
+                    self.reserve -= x;
+                    self.pos.wallet += x;
+                    self.pos.refresh(self.venue);
+                    self.acc.topups += 1;
+                    self.acc.topped_up += x;
+                }
+                return;
+            }
+            Decision::Withdraw(x) => {
+                // Only margin above what the position needs to open again.
+                let q = self.pos.qty.abs();
+                let need = if q > 0.0 {
+                    q * price / self.venue.max_leverage(q * price)
+                } else {
+                    0.0
+                };
+                let x = x.min(self.pos.equity(price) - need).max(0.0);
+                if x > 0.0 {
+                    self.pos.wallet -= x;
+                    self.reserve += x;
+                    self.pos.refresh(self.venue);
+                }
+                return;
+            }
+            _ => decision,
+        };
+        let target = match target {
             Decision::Hold => return,
             Decision::Close => 0.0,
             Decision::TargetLeverage(l) if l.is_finite() && l >= 0.0 => {
@@ -302,7 +398,6 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
                 }
                 q
             }
-            // No reserve exists yet, so collateral moves cannot be honoured.
             Decision::TargetLeverage(_) | Decision::TopUp(_) | Decision::Withdraw(_) => {
                 self.acc.refused += 1;
                 return;
@@ -524,6 +619,10 @@ fn close_metrics(
         leverage = pos.qty.abs() * close / equity;
         acc.bars_in_market += 1;
         acc.lev_sum += leverage;
+        acc.exposure_sum += pos.qty.abs() * close / acc.committed;
+        if equity > 0.0 {
+            acc.util_sum += pos.mmr * pos.qty.abs() * close / equity;
+        }
         let gap = (close - pos.liq).abs();
         if gap < acc.min_dist * close {
             acc.min_dist = gap / close;
@@ -538,6 +637,20 @@ fn close_metrics(
         liquidation_price: pos.liq,
         position_qty: pos.qty,
     }
+}
+
+/// Annualized realized volatility of the last day of closes (at least two
+/// returns; 0 before).
+fn realized_vol(closes: &[f64], bar_years: f64) -> f64 {
+    let per_day = ((1.0 / 365.0) / bar_years).round().max(2.0) as usize;
+    let w = &closes[closes.len().saturating_sub(per_day + 1)..];
+    if w.len() < 3 {
+        return 0.0;
+    }
+    let r: Vec<f64> = w.windows(2).map(|p| (p[1] / p[0]).ln()).collect();
+    let n = r.len() as f64;
+    let m = r.iter().sum::<f64>() / n;
+    (r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0) / bar_years).sqrt()
 }
 
 /// The lean path for bars `from..to` of an open position that nothing but

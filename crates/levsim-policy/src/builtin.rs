@@ -59,6 +59,8 @@ pub enum BuiltinPolicy {
     Kelly(crate::Kelly),
     /// See [`crate::DrawdownControl`].
     DrawdownControl(crate::DrawdownControl),
+    /// See [`crate::MarginTopup`].
+    MarginTopup(crate::MarginTopup),
 }
 
 macro_rules! each {
@@ -70,6 +72,7 @@ macro_rules! each {
             BuiltinPolicy::LiquidationBuffer($p) => $e,
             BuiltinPolicy::Kelly($p) => $e,
             BuiltinPolicy::DrawdownControl($p) => $e,
+            BuiltinPolicy::MarginTopup($p) => $e,
         }
     };
 }
@@ -106,6 +109,7 @@ mod tests {
             margin_ratio: 0.0,
             liquidation_price: None,
             reserve: 0.0,
+            pending: 0,
             liquidations: 0,
         }
     }

@@ -231,6 +231,36 @@ impl LeveragePolicy for DrawdownControl {
     }
 }
 
+/// `margin_topup`: open at `leverage` and keep the margin ratio
+/// (maintenance / equity) at or under `threshold` by moving collateral from
+/// the reserve, enough to bring it to `target`; one request in flight at a
+/// time (requests land after the decision latency and withdrawal delay).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarginTopup {
+    /// Opening leverage.
+    pub leverage: f64,
+    /// Margin ratio that triggers a top-up (e.g. 0.25).
+    pub threshold: f64,
+    /// Margin ratio a top-up restores (e.g. 0.05).
+    pub target: f64,
+}
+
+impl LeveragePolicy for MarginTopup {
+    fn decide(&mut self, obs: &Observation<'_>) -> Decision {
+        if obs.pending > 0 {
+            return Decision::Hold;
+        }
+        if obs.is_flat() {
+            return Decision::TargetLeverage(self.leverage);
+        }
+        if obs.reserve <= 0.0 || obs.margin_ratio <= self.threshold {
+            return Decision::Hold;
+        }
+        let mm = obs.margin_ratio * obs.equity;
+        Decision::TopUp((mm / self.target - obs.equity).max(0.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +279,7 @@ mod tests {
             margin_ratio: 0.0,
             liquidation_price: None,
             reserve: 0.0,
+            pending: 0,
             liquidations: 0,
         }
     }

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::dynamic::{BufferRule, DrawdownControl, Estimates, Kelly, LiquidationBuffer, VolTarget};
+use crate::dynamic::{
+    BufferRule, DrawdownControl, Estimates, Kelly, LiquidationBuffer, MarginTopup, VolTarget,
+};
 use crate::{BuiltinPolicy, ConstantLeverage, PolicyError, StaticLeverage};
 
 /// A built-in policy with scalar parameters, as written in a scenario's
@@ -102,6 +104,18 @@ pub enum PolicyKind {
         #[serde(default = "default_sigma")]
         sigma_prior: f64,
     },
+    /// Open at `leverage`; top up from the reserve when maintenance / equity
+    /// passes `threshold`, back to `target`.
+    MarginTopup {
+        /// Opening leverage.
+        leverage: f64,
+        /// Margin ratio that triggers a top-up (default 0.25).
+        #[serde(default = "default_threshold")]
+        threshold: f64,
+        /// Margin ratio a top-up restores (default 0.05).
+        #[serde(default = "default_target")]
+        target: f64,
+    },
     /// `leverage·max(0, 1 − drawdown/max_drawdown)`.
     DrawdownControl {
         /// Leverage at no drawdown.
@@ -149,6 +163,12 @@ fn default_mmr() -> f64 {
 fn default_fraction() -> f64 {
     0.5
 }
+fn default_threshold() -> f64 {
+    0.25
+}
+fn default_target() -> f64 {
+    0.05
+}
 
 fn default_band() -> f64 {
     0.1
@@ -164,6 +184,7 @@ impl PolicyKind {
             PolicyKind::LiquidationBuffer { .. } => "liquidation_buffer",
             PolicyKind::Kelly { .. } => "kelly",
             PolicyKind::DrawdownControl { .. } => "drawdown_control",
+            PolicyKind::MarginTopup { .. } => "margin_topup",
         }
     }
 
@@ -173,7 +194,8 @@ impl PolicyKind {
         match self {
             PolicyKind::Static { leverage }
             | PolicyKind::ConstantLeverage { leverage, .. }
-            | PolicyKind::DrawdownControl { leverage, .. } => *leverage,
+            | PolicyKind::DrawdownControl { leverage, .. }
+            | PolicyKind::MarginTopup { leverage, .. } => *leverage,
             PolicyKind::VolTarget { max_leverage, .. }
             | PolicyKind::LiquidationBuffer { max_leverage, .. }
             | PolicyKind::Kelly { max_leverage, .. } => *max_leverage,
@@ -274,6 +296,15 @@ impl PolicyKind {
                 range("halflife_h", halflife_h, 0.0, 1e6)?;
                 range("sigma_prior", sigma_prior, 0.0, 20.0)
             }
+            PolicyKind::MarginTopup {
+                leverage,
+                threshold,
+                target,
+            } => {
+                lev_ok(leverage)?;
+                range("threshold", threshold, 0.0, 1.0)?;
+                range("target", target, 0.0, threshold)
+            }
             PolicyKind::DrawdownControl {
                 leverage,
                 max_drawdown,
@@ -350,6 +381,15 @@ impl PolicyKind {
                 max_leverage,
                 band,
                 est: Estimates::new(halflife_h, sigma_prior),
+            }),
+            PolicyKind::MarginTopup {
+                leverage,
+                threshold,
+                target,
+            } => BuiltinPolicy::MarginTopup(MarginTopup {
+                leverage,
+                threshold,
+                target,
             }),
             PolicyKind::DrawdownControl {
                 leverage,

@@ -27,7 +27,9 @@ mod kind;
 mod observation;
 
 pub use builtin::{BuiltinPolicy, ConstantLeverage, StaticLeverage};
-pub use dynamic::{BufferRule, DrawdownControl, Estimates, Kelly, LiquidationBuffer, VolTarget};
+pub use dynamic::{
+    BufferRule, DrawdownControl, Estimates, Kelly, LiquidationBuffer, MarginTopup, VolTarget,
+};
 pub use error::PolicyError;
 pub use kind::{BufferRuleName, PolicyKind};
 pub use observation::{Decision, Observation};

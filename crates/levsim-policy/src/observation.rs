@@ -28,6 +28,8 @@ pub struct Observation<'a> {
     pub liquidation_price: Option<f64>,
     /// Collateral held outside the position (quote), available for top-ups.
     pub reserve: f64,
+    /// Decisions made but not yet landed (decision latency, withdrawals).
+    pub pending: u32,
     /// Number of liquidations so far in this run.
     pub liquidations: u32,
 }

@@ -129,6 +129,32 @@ pub fn write_results_to(
         Column::new("adl_closed_notional".into(), f(&|m| m.adl_closed_notional)),
         Column::new("adl_forfeited".into(), f(&|m| m.adl_forfeited)),
         Column::new(
+            "decisions_too_late".into(),
+            rows.iter()
+                .map(|r| r.metrics.decisions_too_late)
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "topups".into(),
+            rows.iter().map(|r| r.metrics.topups).collect::<Vec<u32>>(),
+        ),
+        Column::new("topped_up".into(), f(&|m| m.topped_up)),
+        Column::new("reserve_end".into(), f(&|m| m.reserve_end)),
+        Column::new(
+            "return_on_committed_pct".into(),
+            f(&|m| m.return_on_committed_pct),
+        ),
+        Column::new("log_growth".into(), f(&|m| m.log_growth)),
+        Column::new(
+            "avg_exposure_per_committed".into(),
+            f(&|m| m.avg_exposure_per_committed),
+        ),
+        Column::new("idle_collateral_pct".into(), f(&|m| m.idle_collateral_pct)),
+        Column::new(
+            "margin_utilization_pct".into(),
+            f(&|m| m.margin_utilization_pct),
+        ),
+        Column::new(
             "bars".into(),
             rows.iter().map(|r| r.metrics.bars).collect::<Vec<u64>>(),
         ),

@@ -36,7 +36,16 @@ pub(crate) fn metrics_json(m: &RunMetrics) -> Value {
         "min_distance_to_liquidation_pct": m.min_distance_to_liquidation_pct,
         "bars": m.bars,
         "adl_closed_notional": m.adl_closed_notional,
-        "adl_forfeited": m.adl_forfeited,})
+        "adl_forfeited": m.adl_forfeited,
+        "decisions_too_late": m.decisions_too_late,
+        "topups": m.topups,
+        "topped_up": m.topped_up,
+        "reserve_end": m.reserve_end,
+        "return_on_committed_pct": m.return_on_committed_pct,
+        "log_growth": m.log_growth,
+        "avg_exposure_per_committed": m.avg_exposure_per_committed,
+        "idle_collateral_pct": m.idle_collateral_pct,
+        "margin_utilization_pct": m.margin_utilization_pct,})
 }
 
 pub(crate) fn build(input: &ReportInput<'_>) -> Value {

@@ -132,10 +132,15 @@ pub(crate) fn execute_paths(
             inner,
             windows: drains.clone(),
         };
+        // The run's own seed drives its latency draws.
+        let account = levsim_engine::AccountConfig {
+            seed: spec.seed,
+            ..sc.account.clone()
+        };
         let output = simulate_with(
             Market { tape, funding, adl },
             &market.venues[spec.venue_index],
-            &sc.account,
+            &account,
             &mut policy,
             &mut liquidity,
             &mut series,

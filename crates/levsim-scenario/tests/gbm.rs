@@ -33,6 +33,7 @@ fn p_liquidation(lev: f64, days: usize, paths: usize) -> f64 {
         margin_mode: MarginMode::Isolated,
         reenter: false,
         min_equity: None,
+        ..Default::default()
     };
     let g = Gbm {
         mu: 0.0,

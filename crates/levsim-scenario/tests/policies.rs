@@ -36,6 +36,7 @@ fn account() -> AccountConfig {
         margin_mode: MarginMode::Isolated,
         reenter: true,
         min_equity: None,
+        ..Default::default()
     }
 }
 

@@ -274,3 +274,73 @@ fn a_profitable_subject_is_caught_by_the_crowds_adl() {
     );
     assert!((none.final_equity - 20_000.0).abs() < 1e-6);
 }
+
+/// Decision latency: every decision lands late, the opening one too (here
+/// while the price is flat at 100). A 10x long (1,000 of capital, 9,000 in
+/// reserve; liquidation price ≈ 90.45) sees the price fall 1 a minute from
+/// bar 12 and asks for a top-up when maintenance / equity passes 10 %
+/// (close 95, bar 16). Landing 2 minutes later (bar 19, at 93) it saves
+/// the account, which rides the fall to 82; landing 10 minutes later (bar
+/// 27) it arrives after the liquidation (bar 21, low 90) and is counted as
+/// too late.
+#[test]
+fn a_top_up_that_lands_in_time_saves_the_account_and_a_late_one_does_not() {
+    use levsim_engine::{AccountConfig, Latency};
+    use levsim_policy::MarginTopup;
+    let venue = flat_venue(0.005, 0.0, 0.0);
+    let rows: Vec<_> = (0..30)
+        .map(|k| {
+            if k < 12 {
+                return flat(100.0);
+            }
+            let p = 100.0 - (k - 12) as f64;
+            (p, p, p - 1.0, p - 1.0)
+        })
+        .collect();
+    let t = tape(&rows);
+    let run_with = |latency: &str| {
+        let acct = AccountConfig {
+            capital: 1_000.0,
+            reserve: 9_000.0,
+            latency: Some(Latency::Constant {
+                value: latency.into(),
+            }),
+            ..AccountConfig::default()
+        };
+        simulate(
+            Market {
+                tape: &t,
+                funding: None,
+                adl: &[],
+            },
+            &venue,
+            &acct,
+            &mut MarginTopup {
+                leverage: 10.0,
+                threshold: 0.1,
+                target: 0.02,
+            },
+            &mut SeriesRecorder::disabled(),
+        )
+        .unwrap()
+        .metrics
+    };
+    let fast = run_with("2m");
+    assert_eq!(fast.topups, 1, "{fast:?}");
+    assert_eq!(fast.liquidations, 0, "{fast:?}");
+    assert!(fast.topped_up > 1_000.0 && fast.reserve_end < 9_000.0);
+    // Committed capital 10,000; the position (100 units from 100) lost 18
+    // a unit by the final close of 82.
+    let loss = 100.0 * 18.0;
+    assert!(
+        (fast.return_on_committed_pct + loss / 100.0).abs() < 1e-6,
+        "{fast:?}"
+    );
+    assert_eq!(fast.trades, 1);
+    let slow = run_with("10m");
+    assert_eq!(slow.liquidations, 1, "{slow:?}");
+    assert_eq!(slow.decisions_too_late, 1);
+    assert_eq!(slow.topups, 0);
+    assert!((slow.reserve_end - 9_000.0).abs() < 1e-9);
+    assert!(slow.idle_collateral_pct > 80.0, "{slow:?}");
+}

@@ -31,6 +31,7 @@ pub fn account(side: Side, reenter: bool) -> AccountConfig {
         margin_mode: MarginMode::Isolated,
         reenter,
         min_equity: None,
+        ..Default::default()
     }
 }
 

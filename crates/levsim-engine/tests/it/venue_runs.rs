@@ -28,6 +28,7 @@ fn big_account() -> AccountConfig {
         margin_mode: MarginMode::Isolated,
         reenter: false,
         min_equity: None,
+        ..Default::default()
     }
 }
 

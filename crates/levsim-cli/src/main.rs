@@ -5,6 +5,7 @@
 
 mod cmd_data;
 mod cmd_margin;
+mod cmd_optimize;
 mod cmd_run;
 mod cmd_venues;
 
@@ -58,6 +59,34 @@ enum Command {
         /// Report directory.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Search each policy's parameters for the best objective within a risk
+    /// constraint, over the scenario's paths (common random numbers).
+    /// Ranges (`leverage = { min = 1.0, max = 50.0 }`) are searched
+    /// (bisection on the constraint, then golden section on the objective;
+    /// several ranges: grid refinement); lists are evaluated as a grid.
+    ///
+    /// JSON (--json): one object per policy with policy, best_params,
+    /// objective, p_liquidation, p_liquidation_ci, evaluated.
+    Optimize {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// return_on_capital | log_growth | capital_efficiency.
+        #[arg(long, default_value = "capital_efficiency")]
+        objective: String,
+        /// e.g. "p_liquidation <= 0.01" or "expected_shortfall_5pct <= 30".
+        #[arg(long, default_value = "p_liquidation <= 0.01")]
+        constraint: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also write optimize.json (every candidate: the frontier) and
+        /// optimize.md into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
     /// Inspect or convert market-data files.
     Data {
@@ -203,6 +232,21 @@ fn main() -> ExitCode {
             !no_results,
         ),
         Command::Merge { dirs, out } => cmd_run::merge(&dirs, &out),
+        Command::Optimize {
+            scenario,
+            objective,
+            constraint,
+            json,
+            out,
+            threads,
+        } => cmd_optimize::run(
+            &scenario,
+            &objective,
+            &constraint,
+            json,
+            out.as_deref(),
+            threads,
+        ),
         Command::Data { command } => match command {
             DataCommand::Inspect { file, format, json } => {
                 cmd_data::inspect(&file, format.as_deref(), json)

@@ -37,6 +37,12 @@ pub struct Aggregate {
     pub time_to_liquidation_h_p50: Option<f64>,
     /// 99th percentile of bad debt (quote).
     pub bad_debt_var_99: f64,
+    /// Median return on committed capital (capital + reserve), percent.
+    pub return_on_committed_pct_p50: f64,
+    /// Median annualized log growth of the committed capital.
+    pub log_growth_p50: f64,
+    /// Median exposure per unit of committed capital (capital efficiency).
+    pub exposure_per_committed_p50: f64,
 }
 
 /// Linear-interpolated quantile of sorted data (`q` in [0, 1]).
@@ -76,6 +82,9 @@ pub struct PointValues {
     /// Hours to the first liquidation, liquidated runs only.
     ttl_h: Vec<f64>,
     liquidated: usize,
+    roc: Vec<f64>,
+    growth: Vec<f64>,
+    exposure: Vec<f64>,
 }
 
 impl PointValues {
@@ -89,6 +98,9 @@ impl PointValues {
         self.returns.push(m.return_pct);
         self.drawdowns.push(m.max_drawdown_pct);
         self.bad_debt.push(m.bad_debt);
+        self.roc.push(m.return_on_committed_pct);
+        self.growth.push(m.log_growth);
+        self.exposure.push(m.avg_exposure_per_committed);
         if let Some(t) = m.first_liquidation_ts {
             self.ttl_h.push((t - start_ns) as f64 / 3.6e12);
         }
@@ -120,6 +132,9 @@ impl PointValues {
             expected_shortfall_5pct: es,
             time_to_liquidation_h_p50: (!ttl.is_empty()).then(|| quantile(&ttl, 0.5)),
             bad_debt_var_99: quantile(&bad, 0.99),
+            return_on_committed_pct_p50: quantile(&sorted(self.roc), 0.5),
+            log_growth_p50: quantile(&sorted(self.growth), 0.5),
+            exposure_per_committed_p50: quantile(&sorted(self.exposure), 0.5),
         }
     }
 }

@@ -170,6 +170,13 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                     ok = false;
                 }
                 toml::Value::Array(a) => axes.push((k.clone(), a.clone())),
+                toml::Value::Table(_) => {
+                    problems.push(format!(
+                        "{}: a range {{ min, max }} is searched by `levsim optimize`; `levsim run` needs a number or a list",
+                        at(k)
+                    ));
+                    ok = false;
+                }
                 other => axes.push((k.clone(), vec![other.clone()])),
             }
         }

@@ -17,6 +17,7 @@ pub mod generators;
 mod grid;
 mod liquidity;
 mod market;
+pub mod optimize;
 mod seed;
 mod shard;
 pub mod shocks;

@@ -150,3 +150,78 @@ fn liquidation_buffer_sizes_at_the_closed_form_leverage() {
     );
     assert!(trades > 1, "it rebalances");
 }
+
+/// The optimizer on a GBM scenario with one leverage range: the most
+/// capital-efficient static leverage whose simulated probability of
+/// liquidation within a day is at most 10 % is where F3's probability
+/// crosses 10 % (within 4 Monte Carlo standard errors, plus the bisection's
+/// last step).
+#[test]
+fn the_optimizer_finds_the_leverage_where_p_liquidation_crosses_epsilon() {
+    use levsim_scenario::optimize::{optimize, Constraint, Objective};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("opt.toml");
+    std::fs::write(
+        &path,
+        r#"
+name = "opt"
+seed = 3
+[market]
+kind = "gbm"
+sigma = 0.8
+dt = "1h"
+horizon = "1d"
+paths = 4000
+start_price = 100.0
+[venue]
+profile = "binance-usdm"
+maintenance_rate = 0.005
+taker_fee = 0.0
+liquidation_fee = 0.0
+funding = false
+[account]
+capital = 10000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = { min = 1.0, max = 60.0 }
+"#,
+    )
+    .unwrap();
+    let eps = 0.1;
+    let res = optimize(
+        &path,
+        Objective::CapitalEfficiency,
+        Constraint::parse(&format!("p_liquidation <= {eps}")).unwrap(),
+        2,
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(res.len(), 1);
+    let r = &res[0];
+    let l = r.best_params.as_ref().unwrap()["leverage"]
+        .as_f64()
+        .unwrap();
+    assert!(r.p_liquidation.unwrap() <= eps);
+    let p_closed = levsim_policy::estimate::first_passage(
+        levsim_policy::estimate::liquidation_distance(l, 0.005, true),
+        0.8,
+        1.0 / 365.0,
+        true,
+    );
+    let se = (eps * (1.0 - eps) / 4000.0).sqrt();
+    let want = buffer_leverage(eps, 0.8, 1.0 / 365.0, 0.005, true, 1.0, 60.0);
+    assert!(
+        (p_closed - eps).abs() < 4.0 * se + 0.01,
+        "found {l}x (F3 P = {p_closed}), closed form {want}x"
+    );
+    assert!(r.evaluated >= 10 && r.candidates.iter().any(|c| !c.feasible));
+    // `levsim run` refuses a range, naming the field and the command that takes it.
+    let e = levsim_scenario::Scenario::load(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("policy[0].leverage") && e.contains("levsim optimize"),
+        "{e}"
+    );
+}

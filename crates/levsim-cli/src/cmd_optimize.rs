@@ -1,0 +1,88 @@
+//! `levsim optimize`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use levsim_scenario::optimize::{optimize, Constraint, Objective};
+use serde_json::json;
+
+use crate::Failure;
+
+pub(crate) fn run(
+    scenario: &Path,
+    objective: &str,
+    constraint: &str,
+    json_out: bool,
+    out: Option<&Path>,
+    threads: usize,
+) -> Result<(), Failure> {
+    let obj = Objective::parse(objective)
+        .map_err(|e| Failure::input(anyhow::anyhow!("--objective: {e}")))?;
+    let con = Constraint::parse(constraint)
+        .map_err(|e| Failure::input(anyhow::anyhow!("--constraint: {e}")))?;
+    let res = optimize(scenario, obj, con, threads, &|msg| {
+        if !json_out {
+            eprint!("\r{msg}    ");
+        }
+    })
+    .map_err(Failure::input)?;
+    if !json_out {
+        eprintln!();
+    }
+    let summary: Vec<serde_json::Value> = res
+        .iter()
+        .map(|r| {
+            json!({
+                "policy": r.policy,
+                "best_params": r.best_params,
+                "objective": r.objective,
+                "p_liquidation": r.p_liquidation,
+                "p_liquidation_ci": r.p_liquidation_ci,
+                "evaluated": r.evaluated,
+            })
+        })
+        .collect();
+    let mut md = format!(
+        "# optimize {}\n\nObjective: {objective}; constraint: {constraint}.\n\n| policy | best parameters | objective | P(liquidation) | 95 % CI | evaluated |\n|---|---|---|---|---|---|\n",
+        scenario.display()
+    );
+    for r in &res {
+        let _ =
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} |",
+                r.policy,
+                r.best_params.as_ref().map_or("none feasible".into(), |p| {
+                    serde_json::Value::Object(p.clone()).to_string()
+                }),
+                r.objective.map_or("–".into(), |v| format!("{v:.4}")),
+                r.p_liquidation.map_or("–".into(), |v| format!("{v:.4}")),
+                r.p_liquidation_ci
+                    .map_or("–".into(), |c| format!("{:.4} – {:.4}", c[0], c[1])),
+                r.evaluated
+            );
+    }
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(Failure::other)?;
+        let full = json!({
+            "scenario": scenario.display().to_string(),
+            "objective": obj,
+            "constraint": con,
+            "policies": res,
+        });
+        std::fs::write(
+            dir.join("optimize.json"),
+            serde_json::to_string_pretty(&full).unwrap_or_default() + "\n",
+        )
+        .map_err(Failure::other)?;
+        std::fs::write(dir.join("optimize.md"), &md).map_err(Failure::other)?;
+    }
+    if json_out {
+        for s in summary {
+            println!("{s}");
+        }
+    } else {
+        print!("{md}");
+    }
+    Ok(())
+}

@@ -47,20 +47,19 @@ pub(crate) fn run(
         scenario.display()
     );
     for r in &res {
-        let _ =
-            writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} |",
-                r.policy,
-                r.best_params.as_ref().map_or("none feasible".into(), |p| {
-                    serde_json::Value::Object(p.clone()).to_string()
-                }),
-                r.objective.map_or("–".into(), |v| format!("{v:.4}")),
-                r.p_liquidation.map_or("–".into(), |v| format!("{v:.4}")),
-                r.p_liquidation_ci
-                    .map_or("–".into(), |c| format!("{:.4} – {:.4}", c[0], c[1])),
-                r.evaluated
-            );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.policy,
+            r.best_params.as_ref().map_or("none feasible".into(), |p| {
+                serde_json::Value::Object(p.clone()).to_string()
+            }),
+            r.objective.map_or("–".into(), |v| format!("{v:.4}")),
+            r.p_liquidation.map_or("–".into(), |v| format!("{v:.4}")),
+            r.p_liquidation_ci
+                .map_or("–".into(), |c| format!("{:.4} – {:.4}", c[0], c[1])),
+            r.evaluated
+        );
     }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(Failure::other)?;
@@ -76,6 +75,23 @@ pub(crate) fn run(
         )
         .map_err(Failure::other)?;
         std::fs::write(dir.join("optimize.md"), &md).map_err(Failure::other)?;
+        let series: Vec<levsim_report::FrontierSeries> = res
+            .iter()
+            .map(|r| levsim_report::FrontierSeries {
+                name: r.policy.clone(),
+                points: r
+                    .candidates
+                    .iter()
+                    .map(|c| (c.p_liquidation, c.objective, c.feasible))
+                    .collect(),
+                chosen: r.p_liquidation.zip(r.objective),
+            })
+            .collect();
+        let bound = match con.metric {
+            levsim_scenario::optimize::ConstraintMetric::PLiquidation => con.bound,
+            levsim_scenario::optimize::ConstraintMetric::ExpectedShortfall => f64::NAN,
+        };
+        levsim_report::render_frontier(dir, &series, objective, bound).map_err(Failure::other)?;
     }
     if json_out {
         for s in summary {

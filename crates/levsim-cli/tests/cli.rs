@@ -644,3 +644,62 @@ fn shards_merge_into_the_single_run_report() {
     );
     assert_eq!(levsim(&["run", s, "--shard", "3/3"]).status.code(), Some(2));
 }
+
+/// `levsim optimize`: one JSON line per policy with the documented keys, the
+/// frontier and candidates written with --out, and bad arguments exit 2.
+#[test]
+fn optimize_prints_json_and_writes_the_frontier() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("o.toml");
+    std::fs::write(
+        &sc,
+        "name = \"o\"\nseed = 2\n[market]\nkind = \"gbm\"\nsigma = 0.8\ndt = \"1h\"\nhorizon = \"2d\"\npaths = 300\nstart_price = 100.0\n\
+         [venue]\nprofile = \"binance-usdm\"\nmaintenance_rate = 0.005\n[account]\ncapital = 1000.0\nside = \"long\"\n\
+         [[policy]]\nkind = \"static\"\nleverage = { min = 1.0, max = 30.0 }\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("opt");
+    let o = levsim(&[
+        "optimize",
+        sc.to_str().unwrap(),
+        "--constraint",
+        "p_liquidation <= 0.05",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    for k in [
+        "policy",
+        "best_params",
+        "objective",
+        "p_liquidation",
+        "p_liquidation_ci",
+        "evaluated",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}: {line}");
+    }
+    assert!(v["p_liquidation"].as_f64().unwrap() <= 0.05);
+    for f in [
+        "optimize.json",
+        "optimize.md",
+        "frontier.svg",
+        "frontier.png",
+    ] {
+        assert!(out.join(f).metadata().unwrap().len() > 0, "{f}");
+    }
+    let o = levsim(&[
+        "optimize",
+        sc.to_str().unwrap(),
+        "--constraint",
+        "sharpe >= 1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--constraint"), "{}", stderr(&o));
+}

@@ -824,3 +824,146 @@ fn render_market(
 fn fmt_interval(ns: i64) -> String {
     levsim_core::time::fmt_duration(ns.max(1))
 }
+
+/// One policy family on the efficiency–risk frontier: every candidate as
+/// (risk, objective, feasible), and the chosen one.
+pub struct FrontierSeries {
+    /// Policy name.
+    pub name: String,
+    /// (probability of liquidation, objective, meets the constraint).
+    pub points: Vec<(f64, f64, bool)>,
+    /// The chosen (risk, objective), if any.
+    pub chosen: Option<(f64, f64)>,
+}
+
+/// Renders `DIR/frontier.svg` and `.png`: the objective against the
+/// probability of liquidation for every candidate `levsim optimize`
+/// evaluated, one colour per policy (filled: feasible, hollow: not), the
+/// chosen points ringed and the constraint as a vertical line.
+pub fn render_frontier(
+    dir: &Path,
+    series: &[FrontierSeries],
+    objective: &str,
+    bound: f64,
+) -> Result<Vec<PathBuf>, ReportError> {
+    ensure_font();
+    let pts = series.iter().flat_map(|s| s.points.iter());
+    let (mut x1, mut y0, mut y1) = (bound * 1.2, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y, _) in pts {
+        if x.is_finite() && y.is_finite() {
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+    }
+    if !y0.is_finite() {
+        (y0, y1) = (0.0, 1.0);
+    }
+    let pad = ((y1 - y0) * 0.08).max(1e-6);
+    let (y0, y1, x1) = (y0 - pad, y1 + pad, (x1 * 1.05).min(1.0).max(bound * 1.2));
+    std::fs::create_dir_all(dir).map_err(crate::error::io(dir))?;
+    let svg = dir.join("frontier.svg");
+    let png = dir.join("frontier.png");
+    let err = |message: String| ReportError::Chart {
+        name: "frontier".into(),
+        message,
+    };
+    let r = (x1, y0, y1);
+    draw_frontier(
+        &SVGBackend::new(&svg, (1000, 620)).into_drawing_area(),
+        series,
+        objective,
+        bound,
+        r,
+    )
+    .map_err(err)?;
+    draw_frontier(
+        &BitMapBackend::new(&png, (1000, 620)).into_drawing_area(),
+        series,
+        objective,
+        bound,
+        r,
+    )
+    .map_err(err)?;
+    Ok(vec![svg, png])
+}
+/// Draws the frontier on `root` (see [`render_frontier`]).
+fn draw_frontier<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[FrontierSeries],
+    objective: &str,
+    bound: f64,
+    (x1, y0, y1): (f64, f64, f64),
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(root)
+        .caption("Efficiency–risk frontier", ("sans-serif", 24))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(84)
+        .build_cartesian_2d(0.0..x1, y0..y1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("probability of liquidation")
+        .y_desc(objective)
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    if bound.is_finite() {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(bound, y0), (bound, y1)],
+                ShapeStyle::from(&RGBColor(120, 120, 120)).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?
+            .label(format!("constraint: P(liquidation) ≤ {bound}"))
+            .legend(|(x, y)| {
+                PathElement::new(
+                    vec![(x, y), (x + 22, y)],
+                    ShapeStyle::from(&RGBColor(120, 120, 120)),
+                )
+            });
+    }
+    for (i, s) in series.iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(
+                s.points
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                    .map(|&(x, y, ok)| {
+                        let style = if ok {
+                            ShapeStyle::from(&c).filled()
+                        } else {
+                            ShapeStyle::from(&c).stroke_width(1)
+                        };
+                        Circle::new((x, y), 4, style)
+                    }),
+            )
+            .map_err(|e| e.to_string())?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Circle::new((x + 11, y), 5, ShapeStyle::from(&c).filled()));
+        if let Some((x, y)) = s.chosen {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (x, y),
+                    9,
+                    ShapeStyle::from(&BLACK).stroke_width(2),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}

@@ -21,6 +21,7 @@ mod markdown;
 mod outdir;
 mod parquet;
 
+pub use charts::{render_frontier, FrontierSeries};
 pub use parquet::write_results_to;
 mod summary;
 

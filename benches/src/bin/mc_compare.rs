@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     // The streaming sweep (what `levsim run --no-results` does): the same
-    // runs, four numbers kept per run; its time and the process's peak RSS.
+    // runs, seven numbers kept per run; its time and the process's peak RSS.
     let t0 = Instant::now();
     let sweep = levsim_scenario::execute_sweep(&sc, &market, 2, &|| {}, false)?;
     println!(

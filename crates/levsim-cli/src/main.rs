@@ -45,7 +45,7 @@ enum Command {
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
         /// Do not write results.parquet (one row per run): the sweep then
-        /// keeps only four numbers per run for the aggregates, and the runs
+        /// keeps only seven numbers per run for the aggregates, and the runs
         /// of path 0 whole.
         #[arg(long)]
         no_results: bool,

@@ -575,7 +575,7 @@ fn a_stale_mark_liquidates_later_and_deeper() {
     );
 }
 
-/// The streaming sweep (chunks of paths, four numbers kept per run) gives
+/// The streaming sweep (chunks of paths, seven numbers kept per run) gives
 /// the aggregates of the whole result set, rows in plan order, and keeps
 /// only path 0 whole; any thread count gives the same.
 #[test]

@@ -2,10 +2,9 @@
 //! cluster, and the Slurm array template (`scripts/slurm_sweep.sbatch`) run
 //! as its array tasks would be; both must give the single-machine report.
 //!
-//! The Ray test needs a Python with Ray: `scripts/setup-python.sh` makes one
-//! in `$HOME/.cache/levsim-venv` (or set `LEVSIM_PYTHON`). It is `#[ignore]`d
-//! so `cargo test` works without Python; the README's test command
-//! (`scripts/test.sh`) and CI run it with `--include-ignored`.
+//! The Ray test needs a Python with Ray: it uses `LEVSIM_PYTHON` when set,
+//! else runs `scripts/setup-python.sh`, which makes (once) a virtualenv in
+//! `$HOME/.cache/levsim-venv` with a pinned Ray from PyPI.
 
 #![allow(clippy::unwrap_used)]
 
@@ -71,30 +70,40 @@ fn pids_mentioning(needle: &str) -> Vec<u32> {
     out
 }
 
+/// A Python with Ray: `LEVSIM_PYTHON`, else the virtualenv
+/// `scripts/setup-python.sh` makes (or finds) and prints.
 fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("LEVSIM_PYTHON") {
         return PathBuf::from(p);
     }
-    let home = std::env::var_os("HOME").unwrap_or_default();
-    PathBuf::from(home).join(".cache/levsim-venv/bin/python")
+    let o = Command::new("bash")
+        .arg(root().join("scripts/setup-python.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "scripts/setup-python.sh failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
 }
 
 /// A local Ray cluster (2 CPUs) started by the test, the sweep as 3 shards
 /// with one shard failing once (retried), merged into the single-machine
 /// report; the cluster is stopped and none of its processes is left.
 #[test]
-#[ignore = "needs Python with Ray: scripts/setup-python.sh, then --include-ignored"]
 fn ray_sweep_on_a_local_cluster_matches_a_single_run() {
     let py = python();
     assert!(
         py.exists(),
-        "{} not found: run scripts/setup-python.sh or set LEVSIM_PYTHON",
+        "{} not found: set LEVSIM_PYTHON to a Python with Ray",
         py.display()
     );
     let tmp = tempfile::tempdir().unwrap();
     let (sc, single) = single_run(tmp.path());
-    // Ray's sockets need a short path.
-    let ray_dir = PathBuf::from(format!("/tmp/lsray-{}", std::process::id()));
+    // Ray's sockets need a short path: a short name in the system's
+    // temporary directory.
+    let ray_dir = std::env::temp_dir().join(format!("lsray-{}", std::process::id()));
     let ray_bin = py.parent().unwrap().join("ray");
     let port = 26_379 + (std::process::id() % 1_000) as u16;
     let start = Command::new(&ray_bin)

@@ -647,10 +647,16 @@ fn realized_vol(closes: &[f64], bar_years: f64) -> f64 {
     if w.len() < 3 {
         return 0.0;
     }
-    let r: Vec<f64> = w.windows(2).map(|p| (p[1] / p[0]).ln()).collect();
-    let n = r.len() as f64;
-    let m = r.iter().sum::<f64>() / n;
-    (r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0) / bar_years).sqrt()
+    let (mut n, mut sum, mut sq) = (0.0, 0.0, 0.0);
+    for p in w.windows(2) {
+        let r = (p[1] / p[0]).ln();
+        n += 1.0;
+        sum += r;
+        sq += r * r;
+    }
+    ((sq - sum * sum / n) / (n - 1.0) / bar_years)
+        .max(0.0)
+        .sqrt()
 }
 
 /// The lean path for bars `from..to` of an open position that nothing but

@@ -26,6 +26,23 @@ figure{margin:1rem 0}figure svg{width:100%;height:auto}figcaption{color:#555;fon
 .meta{color:#555}pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:.8rem}\
 @media print{figure{page-break-inside:avoid}body{margin:0}}";
 
+/// Appends a plain table (every cell escaped).
+fn table<S: AsRef<str>>(h: &mut String, head: &[S], rows: &[Vec<String>]) {
+    let _ = write!(h, "<table><thead><tr>");
+    for c in head {
+        let _ = write!(h, "<th>{}</th>", esc(c.as_ref()));
+    }
+    let _ = write!(h, "</tr></thead><tbody>");
+    for r in rows {
+        let _ = write!(h, "<tr>");
+        for cell in r {
+            let _ = write!(h, "<td>{}</td>", esc(cell));
+        }
+        let _ = write!(h, "</tr>");
+    }
+    let _ = write!(h, "</tbody></table>");
+}
+
 pub(crate) fn write(
     dir: &Path,
     input: &ReportInput<'_>,
@@ -53,61 +70,25 @@ pub(crate) fn write(
         if let Some(v) = crate::cascade::verdict(summary) {
             let _ = write!(h, "<p><strong>{}</strong></p>", esc(&v));
         }
-        let _ = write!(h, "<table><thead><tr>");
-        for c in &head {
-            let _ = write!(h, "<th>{}</th>", esc(c));
-        }
-        let _ = write!(h, "</tr></thead><tbody>");
-        for r in rows {
-            let _ = write!(h, "<tr>");
-            for cell in r {
-                let _ = write!(h, "<td>{}</td>", esc(&cell));
-            }
-            let _ = write!(h, "</tr>");
-        }
+        table(&mut h, &head, &rows);
         let _ = write!(
             h,
-            "</tbody></table><p class=\"meta\">The crowd's market pass (path 0): notional at fill prices; rounds: liquidation rounds at one price point; R: the cascade ratio, impact of the liquidations over the total move (exogenous + impact) at the points where accounts were liquidated; margin / exposure: the crowd's collateral per unit of position at the start (capital efficiency); conservation error: imbalance of the money ledger (quote).</p>"
+            "<p class=\"meta\">The crowd's market pass (path 0): notional at fill prices; rounds: liquidation rounds at one price point; R: the cascade ratio, impact of the liquidations over the total move (exogenous + impact) at the points where accounts were liquidated; margin / exposure: the crowd's collateral per unit of position at the start (capital efficiency); conservation error: imbalance of the money ledger (quote).</p>"
         );
         if let Some((head, rows)) = crate::cascade::path_rows(summary) {
-            let _ = write!(h, "<table><thead><tr>");
-            for c in &head {
-                let _ = write!(h, "<th>{}</th>", esc(c));
-            }
-            let _ = write!(h, "</tr></thead><tbody>");
-            for r in rows {
-                let _ = write!(h, "<tr>");
-                for cell in r {
-                    let _ = write!(h, "<td>{}</td>", esc(&cell));
-                }
-                let _ = write!(h, "</tr>");
-            }
+            table(&mut h, &head, &rows);
             let _ = write!(
                 h,
-                "</tbody></table><p class=\"meta\">The same over every Monte Carlo path.</p>"
+                "<p class=\"meta\">The same over every Monte Carlo path.</p>"
             );
         }
     }
     if let Some((head, rows)) = crate::markdown::aggregate_rows(summary) {
+        let _ = write!(h, "<h2 id=\"aggregates\">Across {} paths</h2>", sc.paths);
+        table(&mut h, &head, &rows);
         let _ = write!(
             h,
-            "<h2 id=\"aggregates\">Across {} paths</h2><table><thead><tr>",
-            sc.paths
-        );
-        for c in &head {
-            let _ = write!(h, "<th>{}</th>", esc(c));
-        }
-        let _ = write!(h, "</tr></thead><tbody>");
-        for r in rows {
-            let _ = write!(h, "<tr>");
-            for cell in r {
-                let _ = write!(h, "<td>{}</td>", esc(&cell));
-            }
-            let _ = write!(h, "</tr>");
-        }
-        let _ = write!(
-            h,
-            "</tbody></table><p class=\"meta\">P(liquidation): share of paths with at least one liquidation, with its Wilson 95 % interval. ES 5 %: mean return of the worst 5 % of paths. The runs table and the charts show path 0; results.parquet has every run.</p>"
+            "<p class=\"meta\">P(liquidation): share of paths with at least one liquidation, with its Wilson 95 % interval. ES 5 %: mean return of the worst 5 % of paths. The runs table and the charts show path 0; results.parquet has every run.</p>"
         );
     }
     let _ = write!(h, "<h2 id=\"runs\">Runs</h2><table><thead><tr>");

@@ -26,6 +26,16 @@ pub struct RunResult {
     pub market: Option<Box<MarketOutcome>>,
 }
 
+/// A market pass as the runs of its path use it.
+struct Pass {
+    /// The simulated mark.
+    tape: MarketTape,
+    /// What the results keep.
+    outcome: MarketOutcome,
+    /// The crowd's ADL events.
+    adl: Vec<levsim_engine::crowd::AdlEvent>,
+}
+
 /// A crowd market pass as results keep it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarketOutcome {
@@ -156,56 +166,65 @@ pub(crate) fn execute_paths(
             market,
         })
     };
-    // The market pass of one point with the subject's opening position in
-    // the crowd (couple_subject).
+    // One crowd market pass on `tape` under venue configuration `v`: the
+    // simulated mark the runs trade on, the outcome kept, and the crowd's
+    // ADL events (which reach the subject too).
+    let pass_opts = PassOptions {
+        max_rounds: sc.population.as_ref().map_or(50, |p| p.max_rounds),
+        topup: sc.population.as_ref().and_then(|p| p.topup_rule()),
+        crossing: Crossing::Index,
+    };
+    let run_pass = |v: usize,
+                    crowd: &levsim_engine::crowd::Population,
+                    path: usize,
+                    tape: &MarketTape,
+                    funding: Option<&levsim_core::FundingSeries>|
+     -> Pass {
+        let mut liquidity = crate::shocks::Drained {
+            inner: market.liquidity.clone(),
+            windows: drains.clone(),
+        };
+        let pass = market_pass_with(
+            tape,
+            funding,
+            &market.venues[v],
+            crowd,
+            &mut liquidity,
+            &pass_opts,
+        );
+        Pass {
+            tape: pass.tape,
+            outcome: MarketOutcome {
+                venue_index: v,
+                path,
+                metrics: pass.metrics,
+                series: (path == 0).then_some(pass.series),
+            },
+            adl: pass.adl_events,
+        }
+    };
+    // couple_subject: the pass of one point, with the subject's opening
+    // position in the crowd.
     let coupled_pass = |pt: usize,
                         path: usize,
                         tape: &MarketTape,
                         funding: Option<&levsim_core::FundingSeries>|
-     -> (
-        MarketTape,
-        MarketOutcome,
-        Vec<levsim_engine::crowd::AdlEvent>,
-    ) {
+     -> Result<Pass, ScenarioError> {
         let spec = &plan.points[pt];
         let v = spec.venue_index;
         let entry = tape.open[0];
-        let lev = spec.kind.opening_leverage();
         let side = match sc.account.side {
             levsim_core::Side::Long => 1,
             levsim_core::Side::Short => -1,
         };
         let crowd = market.crowds[v].with_account(
             side,
-            sc.account.capital * lev / entry,
+            sc.account.capital * spec.kind.opening_leverage() / entry,
             entry,
             sc.account.capital,
             &market.venues[v],
-        );
-        let mut liquidity = crate::shocks::Drained {
-            inner: market.liquidity.clone(),
-            windows: drains.clone(),
-        };
-        let opts = PassOptions {
-            max_rounds: sc.population.as_ref().map_or(50, |p| p.max_rounds),
-            topup: sc.population.as_ref().and_then(|p| p.topup_rule()),
-            crossing: Crossing::Index,
-        };
-        let pass = market_pass_with(
-            tape,
-            funding,
-            &market.venues[v],
-            &crowd,
-            &mut liquidity,
-            &opts,
-        );
-        let outcome = MarketOutcome {
-            venue_index: v,
-            path,
-            metrics: pass.metrics,
-            series: (path == 0).then_some(pass.series),
-        };
-        (pass.tape, outcome, pass.adl_events)
+        )?;
+        Ok(run_pass(v, &crowd, path, tape, funding))
     };
     let mut results: Vec<RunResult> = pool
         .install(|| {
@@ -226,54 +245,36 @@ pub(crate) fn execute_paths(
                     };
                     // With a crowd: one market pass per venue configuration
                     // on this path; the policies trade against its mark.
-                    let passes: Vec<(
-                        MarketTape,
-                        MarketOutcome,
-                        Vec<levsim_engine::crowd::AdlEvent>,
-                    )> = market
-                        .crowds
-                        .get(..if coupled { 0 } else { market.crowds.len() })
-                        .unwrap_or_default()
-                        .par_iter()
-                        .enumerate()
-                        .map(|(v, crowd)| {
-                            let mut liquidity = crate::shocks::Drained {
-                                inner: market.liquidity.clone(),
-                                windows: drains.clone(),
-                            };
-                            let opts = PassOptions {
-                                max_rounds: sc.population.as_ref().map_or(50, |p| p.max_rounds),
-                                topup: sc.population.as_ref().and_then(|p| p.topup_rule()),
-                                crossing: Crossing::Index,
-                            };
-                            let pass = market_pass_with(
-                                tape,
-                                funding,
-                                &market.venues[v],
-                                crowd,
-                                &mut liquidity,
-                                &opts,
-                            );
-                            let outcome = MarketOutcome {
-                                venue_index: v,
-                                path,
-                                metrics: pass.metrics,
-                                series: (path == 0).then_some(pass.series),
-                            };
-                            (pass.tape, outcome, pass.adl_events)
-                        })
-                        .collect();
+                    let passes: Vec<Pass> = if coupled {
+                        Vec::new()
+                    } else {
+                        market
+                            .crowds
+                            .par_iter()
+                            .enumerate()
+                            .map(|(v, crowd)| run_pass(v, crowd, path, tape, funding))
+                            .collect()
+                    };
                     (0..plan.points.len())
                         .into_par_iter()
                         .filter(|&pt| owned(pt, path))
                         .map(|pt| {
                             if coupled {
                                 // This point's own pass: the crowd plus the subject.
-                                let (t, o, adl) = coupled_pass(pt, path, tape, funding);
-                                return run_one(pt, path, &t, funding, Some(&o), &adl);
+                                let p = coupled_pass(pt, path, tape, funding)?;
+                                return run_one(
+                                    pt,
+                                    path,
+                                    &p.tape,
+                                    funding,
+                                    Some(&p.outcome),
+                                    &p.adl,
+                                );
                             }
                             match passes.get(plan.points[pt].venue_index) {
-                                Some((t, o, adl)) => run_one(pt, path, t, funding, Some(o), adl),
+                                Some(p) => {
+                                    run_one(pt, path, &p.tape, funding, Some(&p.outcome), &p.adl)
+                                }
                                 None => run_one(pt, path, tape, funding, None, &[]),
                             }
                         })

@@ -5,6 +5,7 @@
 
 use levsim_core::Side;
 use levsim_engine::{simulate, AccountConfig, MarginMode, Market, VenueConfig, VenueProfile};
+use levsim_policy::estimate::first_passage;
 use levsim_policy::StaticLeverage;
 use levsim_scenario::generators::Gbm;
 use levsim_scenario::run_seed;
@@ -86,28 +87,6 @@ fn table_b_first_passage_probabilities() {
     }
 }
 
-/// Standard normal CDF (Abramowitz–Stegun 7.1.26 on erf, |error| < 1.5e-7).
-fn phi(x: f64) -> f64 {
-    let z = x.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * z);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erf = 1.0 - poly * (-z * z).exp();
-    if x >= 0.0 {
-        0.5 * (1.0 + erf)
-    } else {
-        0.5 * (1.0 - erf)
-    }
-}
-
-/// P(min of ν t + σ W_t over [0, T] ≤ −a), a > 0 (continuous monitoring).
-fn p_cont(a: f64, nu: f64, sigma: f64, t: f64) -> f64 {
-    let s = sigma * t.sqrt();
-    phi((-a - nu * t) / s) + (-2.0 * nu * a / (sigma * sigma)).exp() * phi((-a + nu * t) / s)
-}
-
 /// How the estimate depends on the step (F4): on the same daily GBM paths,
 /// a 5x long checked against each bar's range (the bridge's exact extremes)
 /// gives the continuous first-passage probability whatever the step, while
@@ -137,9 +116,11 @@ fn discrete_monitoring_understates_risk_as_f4_says() {
     let n = paths as f64;
     let (pr, pc) = (by_range as f64 / n, by_close as f64 / n);
     let a = (100.0 / liq).ln();
-    let (nu, big_t, dt): (f64, f64, f64) = (-0.5 * sigma * sigma, days as f64 / 365.0, 1.0 / 365.0);
-    let want_cont = p_cont(a, nu, sigma, big_t);
-    let want_disc = p_cont(a + 0.5826 * sigma * dt.sqrt(), nu, sigma, big_t);
+    let (big_t, dt): (f64, f64) = (days as f64 / 365.0, 1.0 / 365.0);
+    // F3 for a long (the closed form of `levsim_policy::estimate`, checked
+    // against Table B there).
+    let want_cont = first_passage(a, sigma, big_t, true);
+    let want_disc = first_passage(a + 0.5826 * sigma * dt.sqrt(), sigma, big_t, true);
     let se = |p: f64| (p * (1.0 - p) / n).sqrt();
     assert!(
         (pr - want_cont).abs() < 4.0 * se(want_cont),

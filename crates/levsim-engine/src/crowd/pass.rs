@@ -212,6 +212,11 @@ impl State {
         }
     }
 
+    /// Index of account `i`'s (group, side) in the per-bucket indexes.
+    fn bucket(&self, i: usize) -> usize {
+        self.group[i] as usize * 2 + usize::from(self.side[i] < 0)
+    }
+
     fn remove_qty(&mut self, i: usize, q: f64) {
         if self.side[i] > 0 {
             self.q_long -= q;
@@ -308,7 +313,7 @@ pub fn market_pass_with<L: LiquidityModel>(
     let initial_money: f64 = pop.collateral.iter().sum::<f64>() + venue.insurance_fund;
     let mut buckets: Vec<Vec<(f64, u32)>> = vec![Vec::new(); groups * 2];
     for i in 0..n {
-        let b = st.group[i] as usize * 2 + usize::from(st.side[i] < 0);
+        let b = st.bucket(i);
         buckets[b].push((st.key(i), i as u32));
         if st.side[i] > 0 {
             st.q_long += st.qty[i];
@@ -329,8 +334,7 @@ pub fn market_pass_with<L: LiquidityModel>(
     };
     if topup.is_some() {
         for i in (0..n).filter(|&i| pop.topup[i]) {
-            let b = st.group[i] as usize * 2 + usize::from(st.side[i] < 0);
-            tbuckets[b].push((st.key(i), i as u32));
+            tbuckets[st.bucket(i)].push((tkey[i], i as u32));
         }
     }
     let mut tindex: Vec<SideIndex> = tbuckets.into_iter().map(SideIndex::new).collect();
@@ -432,7 +436,7 @@ pub fn market_pass_with<L: LiquidityModel>(
                     m.topups += 1;
                     m.topup_deposits += add;
                     if crossing == Crossing::Index {
-                        let b = st.group[i] as usize * 2 + usize::from(st.side[i] < 0);
+                        let b = st.bucket(i);
                         index[b].insert(st.key(i), id, st.version[i]);
                     }
                 }
@@ -530,7 +534,7 @@ pub fn market_pass_with<L: LiquidityModel>(
                     // The cap binds: put them back, untouched.
                     for &id in &crossed {
                         let i = id as usize;
-                        let b = st.group[i] as usize * 2 + usize::from(st.side[i] < 0);
+                        let b = st.bucket(i);
                         index[b].insert(st.key(i), id, st.version[i]);
                     }
                     // (The scan finds them again at the next check.)
@@ -660,7 +664,7 @@ pub fn market_pass_with<L: LiquidityModel>(
                 let i = id as usize;
                 cool[i] = false;
                 if st.alive[i] && crossing == Crossing::Index {
-                    let b = st.group[i] as usize * 2 + usize::from(st.side[i] < 0);
+                    let b = st.bucket(i);
                     index[b].insert(st.key(i), id, st.version[i]);
                 }
             }
@@ -785,7 +789,7 @@ fn cover(
                 st.paid_out += st.coll[i];
                 st.coll[i] = 0.0;
             } else {
-                let b = st.group[i] as usize * 2 + usize::from(side < 0);
+                let b = st.bucket(i);
                 index[b].insert(st.key(i), i as u32, st.version[i]);
             }
             st.fund -= take;

@@ -138,6 +138,21 @@ pub struct MarginGroup {
     pub cum: f64,
 }
 
+impl MarginGroup {
+    /// The venue's requirement around a position of `qty` at `price`, as
+    /// `rate·notional − cum`: the local slope of its maintenance margin and
+    /// the amount that makes the line meet it (rounded, so the accounts of
+    /// one bracket share a group).
+    pub fn of(venue: &VenueProfile, qty: f64, price: f64) -> Self {
+        let size = qty * price;
+        let mm = venue.margin.maintenance(size, qty);
+        let eps = 1e-7 * size;
+        let rate = ((venue.margin.maintenance(size + eps, qty) - mm) / eps * 1e9).round() / 1e9;
+        let cum = ((rate * size - mm) * 1e6).round() / 1e6;
+        Self { rate, cum }
+    }
+}
+
 /// The crowd, as columns. `side` is +1 long, −1 short.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Population {
@@ -203,30 +218,33 @@ impl Population {
         entry: f64,
         collateral: f64,
         venue: &VenueProfile,
-    ) -> Population {
+    ) -> Result<Population, EngineError> {
         let mut p = self.clone();
-        let size = qty * entry;
-        let mm = venue.margin.maintenance(size, qty);
-        let eps = 1e-7 * size;
-        let rate = ((venue.margin.maintenance(size + eps, qty) - mm) / eps * 1e9).round() / 1e9;
-        let cum = ((rate * size - mm) * 1e6).round() / 1e6;
-        let g = MarginGroup { rate, cum };
-        let gi = match p.groups.iter().position(|x| *x == g) {
-            Some(i) => i,
-            None => {
-                p.groups.push(g);
-                p.groups.len() - 1
-            }
-        };
+        let gi = p.intern(MarginGroup::of(venue, qty, entry))?;
         p.side.push(side);
         p.qty.push(qty);
         p.entry.push(entry);
         p.collateral.push(collateral);
-        p.group.push(gi as u16);
+        p.group.push(gi);
         if !p.topup.is_empty() {
             p.topup.push(false);
         }
-        p
+        Ok(p)
+    }
+
+    /// The index of maintenance group `g`, added if new (at most 1,024).
+    fn intern(&mut self, g: MarginGroup) -> Result<u16, EngineError> {
+        if let Some(i) = self.groups.iter().position(|x| *x == g) {
+            return Ok(i as u16);
+        }
+        if self.groups.len() >= 1024 {
+            return Err(EngineError::config(
+                "population",
+                "the venue's margin model gives more than 1,024 distinct maintenance tiers for the crowd",
+            ));
+        }
+        self.groups.push(g);
+        Ok((self.groups.len() - 1) as u16)
     }
 
     /// Mean margin locked per unit of exposure (Σ collateral / Σ notional).
@@ -436,7 +454,6 @@ impl PopulationConfig {
             1.0 / o.imf(imf0, oi_target)
         });
         let mut pop = Population::default();
-        let mut group_of: Vec<(MarginGroup, u16)> = Vec::new();
         let mean_size = oi_target / self.accounts as f64;
         for _ in 0..self.accounts {
             let side: i8 = if rng.random::<f64>() < self.long_share {
@@ -484,12 +501,7 @@ impl PopulationConfig {
             };
             let qty = size / entry;
             let collateral = size / lev;
-            let mm = venue.margin.maintenance(size, qty);
-            let eps = 1e-7 * size;
-            let rate = (venue.margin.maintenance(size + eps, qty) - mm) / eps;
-            let rate = (rate * 1e9).round() / 1e9;
-            let cum = ((rate * size - mm) * 1e6).round() / 1e6;
-            let g = MarginGroup { rate, cum };
+            let MarginGroup { rate, cum } = MarginGroup::of(venue, qty, entry);
             // Survived from entry to the start?
             let kk = entry - f64::from(side) * (collateral + cum) / qty;
             let liq = kk / (1.0 - f64::from(side) * rate);
@@ -504,26 +516,10 @@ impl PopulationConfig {
                     continue;
                 }
             }
-            let gi = match group_of.iter().find(|(x, _)| *x == g) {
-                Some((_, i)) => *i,
-                None => {
-                    if group_of.len() >= 1024 {
-                        return Err(EngineError::config(
-                            "population",
-                            "the venue's margin model gives more than 1,024 distinct maintenance tiers for the crowd",
-                        ));
-                    }
-                    let i = group_of.len() as u16;
-                    group_of.push((g, i));
-                    pop.groups.push(g);
-                    i
-                }
-            };
             pop.side.push(side);
             pop.qty.push(qty);
             pop.entry.push(entry);
             pop.collateral.push(collateral);
-            pop.group.push(gi);
             if self.topup_share > 0.0 {
                 pop.topup.push(tops_up);
             }
@@ -544,35 +540,10 @@ impl PopulationConfig {
             pop.qty[i] *= f;
             pop.collateral[i] *= f;
         }
-        // Tiers were chosen at the unscaled sizes; recompute each account's
-        // (rate, cum) at its final size so the requirement is the venue's.
-        if (f - 1.0).abs() > 1e-12 {
-            let mut groups: Vec<MarginGroup> = Vec::new();
-            for i in 0..pop.len() {
-                let size = pop.qty[i] * pop.entry[i];
-                let mm = venue.margin.maintenance(size, pop.qty[i]);
-                let eps = 1e-7 * size;
-                let rate = ((venue.margin.maintenance(size + eps, pop.qty[i]) - mm) / eps * 1e9)
-                    .round()
-                    / 1e9;
-                let cum = ((rate * size - mm) * 1e6).round() / 1e6;
-                let g = MarginGroup { rate, cum };
-                let gi = match groups.iter().position(|x| *x == g) {
-                    Some(i) => i,
-                    None => {
-                        groups.push(g);
-                        groups.len() - 1
-                    }
-                };
-                pop.group[i] = gi as u16;
-            }
-            if groups.len() > 1024 {
-                return Err(EngineError::config(
-                    "population",
-                    "the venue's margin model gives more than 1,024 distinct maintenance tiers for the crowd",
-                ));
-            }
-            pop.groups = groups;
+        // Each account's maintenance group at its final size.
+        for i in 0..pop.len() {
+            let gi = pop.intern(MarginGroup::of(venue, pop.qty[i], pop.entry[i]))?;
+            pop.group.push(gi);
         }
         Ok(pop)
     }

@@ -234,7 +234,7 @@ impl MetricsAcc {
                 }
             },
             avg_exposure_per_committed: if self.bars > 0 {
-                self.exposure_sum / self.bars as f64
+                self.exposure_sum / self.committed / self.bars as f64
             } else {
                 0.0
             },

@@ -285,7 +285,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
         // The reserve's share of the money (exposure and margin use are
         // accumulated in `close_metrics`, which the lean path shares).
         let equity = state.equity;
-        if equity + self.reserve > 0.0 {
+        if self.reserve > 0.0 && equity + self.reserve > 0.0 {
             self.acc.idle_sum += self.reserve / (equity + self.reserve);
         }
         self.acc.reserve_end = self.reserve;
@@ -616,12 +616,16 @@ fn close_metrics(
     acc.bars += 1;
     let mut leverage = 0.0;
     if pos.is_open() {
-        leverage = pos.qty.abs() * close / equity;
+        // One division per bar: the committed capital divides at the end.
+        // (Both paths accumulate here, bar by bar, so the lean path stays
+        // bit-identical to the full loop.)
+        let notional = pos.qty.abs() * close;
+        leverage = notional / equity;
         acc.bars_in_market += 1;
         acc.lev_sum += leverage;
-        acc.exposure_sum += pos.qty.abs() * close / acc.committed;
+        acc.exposure_sum += notional;
         if equity > 0.0 {
-            acc.util_sum += pos.mmr * pos.qty.abs() * close / equity;
+            acc.util_sum += pos.mmr * leverage;
         }
         let gap = (close - pos.liq).abs();
         if gap < acc.min_dist * close {

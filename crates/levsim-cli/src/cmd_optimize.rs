@@ -35,26 +35,31 @@ pub(crate) fn run(
             json!({
                 "policy": r.policy,
                 "best_params": r.best_params,
+                "best_params_ci": r.best_params_ci,
                 "objective": r.objective,
-                "p_liquidation": r.p_liquidation,
+                "objective_ci": r.objective_ci,"p_liquidation": r.p_liquidation,
                 "p_liquidation_ci": r.p_liquidation_ci,
                 "evaluated": r.evaluated,
             })
         })
         .collect();
     let mut md = format!(
-        "# optimize {}\n\nObjective: {objective}; constraint: {constraint}.\n\n| policy | best parameters | objective | P(liquidation) | 95 % CI | evaluated |\n|---|---|---|---|---|---|\n",
-        scenario.display()
+        "# optimize {}\n\nObjective: {objective}; constraint: {constraint}.\n\n| policy | best parameters | 95 % range | objective | 95 % CI | P(liquidation) | 95 % CI | evaluated |\n|---|---|---|---|---|---|---|---|\n",scenario.display()
     );
     for r in &res {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.policy,
             r.best_params.as_ref().map_or("none feasible".into(), |p| {
                 serde_json::Value::Object(p.clone()).to_string()
             }),
+            r.best_params_ci.as_ref().map_or("–".into(), |p| {
+                serde_json::Value::Object(p.clone()).to_string()
+            }),
             r.objective.map_or("–".into(), |v| format!("{v:.4}")),
+            r.objective_ci
+                .map_or("–".into(), |c| format!("{:.4} – {:.4}", c[0], c[1])),
             r.p_liquidation.map_or("–".into(), |v| format!("{v:.4}")),
             r.p_liquidation_ci
                 .map_or("–".into(), |c| format!("{:.4} – {:.4}", c[0], c[1])),

@@ -61,6 +61,18 @@ pub enum BuiltinPolicy {
     DrawdownControl(crate::DrawdownControl),
     /// See [`crate::MarginTopup`].
     MarginTopup(crate::MarginTopup),
+    /// Any of the above with a [`crate::TopupRule`] on top.
+    WithTopup(Box<crate::WithTopup<BuiltinPolicy>>),
+}
+
+impl BuiltinPolicy {
+    /// This policy with `rule` on top (`None`: unchanged).
+    pub fn with_topup(self, rule: Option<crate::TopupRule>) -> Self {
+        match rule {
+            Some(rule) => Self::WithTopup(Box::new(crate::WithTopup { inner: self, rule })),
+            None => self,
+        }
+    }
 }
 
 macro_rules! each {
@@ -73,6 +85,7 @@ macro_rules! each {
             BuiltinPolicy::Kelly($p) => $e,
             BuiltinPolicy::DrawdownControl($p) => $e,
             BuiltinPolicy::MarginTopup($p) => $e,
+            BuiltinPolicy::WithTopup($p) => $e,
         }
     };
 }

@@ -167,6 +167,8 @@ pub struct Kelly {
     pub rate: f64,
     /// Drift assumed before warm-up (annual).
     pub mu_prior: f64,
+    /// A drift view replacing the estimate (annual), if any.
+    pub mu_view: Option<f64>,
     /// Cap: F7 distance in σ.
     pub k: f64,
     /// Cap horizon, hours.
@@ -184,10 +186,11 @@ pub struct Kelly {
 impl LeveragePolicy for Kelly {
     fn decide(&mut self, obs: &Observation<'_>) -> Decision {
         let sigma = self.est.sigma(obs);
-        let mu = self
+        let estimated = self
             .est
             .ewma
             .mu(obs.bar_years, self.mu_prior, self.est.warmup);
+        let mu = self.mu_view.unwrap_or(estimated);
         let long = obs.side == Side::Long;
         let edge = if long { mu - self.rate } else { self.rate - mu };
         let full = edge / (sigma * sigma);
@@ -253,11 +256,81 @@ impl LeveragePolicy for MarginTopup {
         if obs.is_flat() {
             return Decision::TargetLeverage(self.leverage);
         }
-        if obs.reserve <= 0.0 || obs.margin_ratio <= self.threshold {
-            return Decision::Hold;
+        TopupRule {
+            threshold: self.threshold,
+            target: self.target,
+        }
+        .decide(obs)
+        .unwrap_or(Decision::Hold)
+    }
+}
+
+/// The top-up rule of `margin_topup`, which any other policy can carry too
+/// (`topup_threshold` and `topup_target` in its `[[policy]]` table): when
+/// the margin ratio (maintenance / equity) passes `threshold` and nothing
+/// is in flight, move enough of the reserve to bring it to `target`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopupRule {
+    /// Margin ratio that triggers a top-up.
+    pub threshold: f64,
+    /// Margin ratio a top-up restores.
+    pub target: f64,
+}
+
+impl TopupRule {
+    /// Checks `0 < target < threshold < 1`; problems name the
+    /// `topup_threshold` / `topup_target` keys.
+    pub fn validate(&self) -> Result<(), crate::PolicyError> {
+        if !(self.threshold.is_finite() && self.threshold > 0.0 && self.threshold < 1.0) {
+            return Err(crate::PolicyError {
+                field: "topup_threshold",
+                message: format!("must be in (0, 1), got {}", self.threshold),
+            });
+        }
+        if !(self.target.is_finite() && self.target > 0.0 && self.target < self.threshold) {
+            return Err(crate::PolicyError {
+                field: "topup_target",
+                message: format!(
+                    "must be in (0, topup_threshold = {}), got {}",
+                    self.threshold, self.target
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The top-up this observation calls for, if any.
+    pub fn decide(&self, obs: &Observation<'_>) -> Option<Decision> {
+        if obs.pending > 0
+            || obs.is_flat()
+            || obs.reserve <= 0.0
+            || obs.margin_ratio <= self.threshold
+        {
+            return None;
         }
         let mm = obs.margin_ratio * obs.equity;
-        Decision::TopUp((mm / self.target - obs.equity).max(0.0))
+        Some(Decision::TopUp((mm / self.target - obs.equity).max(0.0)))
+    }
+}
+
+/// A policy with the [`TopupRule`] on top: the inner policy decides at
+/// every bar (so its estimates stay current); a due top-up takes the bar's
+/// place of its decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithTopup<P> {
+    /// The sizing policy.
+    pub inner: P,
+    /// The top-up rule.
+    pub rule: TopupRule,
+}
+
+impl<P: LeveragePolicy> LeveragePolicy for WithTopup<P> {
+    fn decide(&mut self, obs: &Observation<'_>) -> Decision {
+        let d = self.inner.decide(obs);
+        self.rule.decide(obs).unwrap_or(d)
+    }
+    fn reset(&mut self) {
+        self.inner.reset();
     }
 }
 
@@ -342,11 +415,55 @@ mod tests {
     }
 
     #[test]
+    fn a_topup_rule_overrides_the_inner_decision_only_when_due() {
+        let rule = TopupRule {
+            threshold: 0.25,
+            target: 0.05,
+        };
+        assert!(rule.validate().is_ok());
+        assert_eq!(
+            TopupRule {
+                threshold: 0.2,
+                target: 0.3
+            }
+            .validate()
+            .unwrap_err()
+            .field,
+            "topup_target"
+        );
+        let mut p = WithTopup {
+            inner: crate::StaticLeverage { leverage: 5.0 },
+            rule,
+        };
+        let c = [100.0];
+        // Flat: the inner policy opens.
+        assert_eq!(
+            p.decide(&obs(&c, 0.0, 0.0, 1000.0)),
+            Decision::TargetLeverage(5.0)
+        );
+        let mut o = obs(&c, 1.0, 5.0, 1000.0);
+        o.reserve = 5000.0;
+        o.margin_ratio = 0.2;
+        assert_eq!(p.decide(&o), Decision::Hold);
+        // Margin ratio 0.5 of equity 1000 (maintenance 500): to 0.05 needs
+        // equity 10,000, a top-up of 9,000.
+        o.margin_ratio = 0.5;
+        assert_eq!(p.decide(&o), Decision::TopUp(9000.0));
+        // One request in flight at a time; nothing without a reserve.
+        o.pending = 1;
+        assert_eq!(p.decide(&o), Decision::Hold);
+        o.pending = 0;
+        o.reserve = 0.0;
+        assert_eq!(p.decide(&o), Decision::Hold);
+    }
+
+    #[test]
     fn kelly_is_flat_without_an_edge_and_capped_by_the_buffer() {
         let base = Kelly {
             fraction: 0.5,
             rate: 0.0,
             mu_prior: 0.0,
+            mu_view: None,
             k: 3.0,
             horizon_h: 24.0,
             mmr: 0.005,
@@ -376,6 +493,19 @@ mod tests {
             p.decide(&obs(&[100.0], 0.0, 0.0, 1.0)),
             Decision::TargetLeverage(cap)
         );
+        // A drift view replaces the estimate: a falling path does not move it.
+        let mut p = Kelly {
+            mu_view: Some(0.4),
+            ..p
+        };
+        p.reset();
+        let falling: Vec<f64> = (0..500)
+            .map(|i| 100.0 * (-0.001 * i as f64).exp())
+            .collect();
+        match p.decide(&obs(&falling, 0.0, 0.0, 1.0)) {
+            Decision::TargetLeverage(l) => assert!(l > 0.0, "{l}"),
+            d => panic!("{d:?}"),
+        }
     }
 
     /// The buffer leverage at σ̂ is the one F3 / F7 give for that σ.

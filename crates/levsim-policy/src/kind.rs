@@ -82,6 +82,11 @@ pub enum PolicyKind {
         /// μ before warm-up (default 0: flat until the estimate says so).
         #[serde(default)]
         mu_prior: f64,
+        /// A drift view (annual): when given, used instead of the EWMA
+        /// drift estimate, which is too noisy to size on over short
+        /// half-lives; σ is still estimated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mu: Option<f64>,
         /// Cap: F7 distance in σ (default 3).
         #[serde(default = "default_k")]
         k: f64,
@@ -277,6 +282,7 @@ impl PolicyKind {
                 fraction,
                 rate,
                 mu_prior,
+                mu,
                 k,
                 horizon_h,
                 mmr,
@@ -288,6 +294,9 @@ impl PolicyKind {
                 range("fraction", fraction, 0.0, 10.0)?;
                 range("rate", rate, -1.0, 1.0)?;
                 range("mu_prior", mu_prior, -100.0, 100.0)?;
+                if let Some(m) = mu {
+                    range("mu", m, -100.0, 100.0)?;
+                }
                 range("k", k, 0.0, 100.0)?;
                 range("horizon_h", horizon_h, 0.0, 1e6)?;
                 range("mmr", mmr, 0.0, 0.5)?;
@@ -364,6 +373,7 @@ impl PolicyKind {
                 fraction,
                 rate,
                 mu_prior,
+                mu,
                 k,
                 horizon_h,
                 mmr,
@@ -375,6 +385,7 @@ impl PolicyKind {
                 fraction,
                 rate,
                 mu_prior,
+                mu_view: mu,
                 k,
                 horizon_h,
                 mmr,

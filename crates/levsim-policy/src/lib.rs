@@ -28,7 +28,8 @@ mod observation;
 
 pub use builtin::{BuiltinPolicy, ConstantLeverage, StaticLeverage};
 pub use dynamic::{
-    BufferRule, DrawdownControl, Estimates, Kelly, LiquidationBuffer, MarginTopup, VolTarget,
+    BufferRule, DrawdownControl, Estimates, Kelly, LiquidationBuffer, MarginTopup, TopupRule,
+    VolTarget, WithTopup,
 };
 pub use error::PolicyError;
 pub use kind::{BufferRuleName, PolicyKind};

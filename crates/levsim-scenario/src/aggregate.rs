@@ -39,10 +39,37 @@ pub struct Aggregate {
     pub bad_debt_var_99: f64,
     /// Median return on committed capital (capital + reserve), percent.
     pub return_on_committed_pct_p50: f64,
+    /// Its distribution-free 95 % interval ([`median_ci`]).
+    pub return_on_committed_pct_p50_ci: [f64; 2],
+    /// 5th percentile of the return on committed capital, percent.
+    pub return_on_committed_pct_p05: f64,
     /// Median annualized log growth of the committed capital.
     pub log_growth_p50: f64,
+    /// Its distribution-free 95 % interval.
+    pub log_growth_p50_ci: [f64; 2],
     /// Median exposure per unit of committed capital (capital efficiency).
     pub exposure_per_committed_p50: f64,
+    /// Its distribution-free 95 % interval.
+    pub exposure_per_committed_p50_ci: [f64; 2],
+    /// Median of all fees paid (quote).
+    pub fees_p50: f64,
+    /// Median of the net funding paid (quote; negative: received).
+    pub funding_p50: f64,
+}
+
+/// Distribution-free 95 % interval of the median of sorted data: the order
+/// statistics of ranks ⌊n/2 − 0.98√n⌋ and ⌈1 + n/2 + 0.98√n⌉ (1-based),
+/// from the binomial(n, ½) count below the median; the whole range below
+/// 6 values.
+pub fn median_ci(sorted: &[f64]) -> [f64; 2] {
+    let n = sorted.len();
+    if n == 0 {
+        return [f64::NAN, f64::NAN];
+    }
+    let (nf, h) = (n as f64, 0.5 * 1.959_963_984_540_054 * (n as f64).sqrt());
+    let j = ((0.5 * nf - h).floor() as usize).clamp(1, n);
+    let k = ((1.0 + 0.5 * nf + h).ceil() as usize).clamp(1, n);
+    [sorted[j - 1], sorted[k - 1]]
 }
 
 /// Linear-interpolated quantile of sorted data (`q` in [0, 1]).
@@ -64,7 +91,10 @@ pub fn wilson(k: usize, n: usize) -> [f64; 2] {
     let d = 1.0 + z * z / n;
     let c = (p + z * z / (2.0 * n)) / d;
     let h = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
-    [(c - h).max(0.0), (c + h).min(1.0)]
+    // Exact ends when nothing (or everything) happened.
+    let lo = if k == 0 { 0.0 } else { (c - h).max(0.0) };
+    let hi = if k as f64 >= n { 1.0 } else { (c + h).min(1.0) };
+    [lo, hi]
 }
 
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
@@ -85,6 +115,8 @@ pub struct PointValues {
     roc: Vec<f64>,
     growth: Vec<f64>,
     exposure: Vec<f64>,
+    fees: Vec<f64>,
+    funding: Vec<f64>,
 }
 
 impl PointValues {
@@ -101,6 +133,8 @@ impl PointValues {
         self.roc.push(m.return_on_committed_pct);
         self.growth.push(m.log_growth);
         self.exposure.push(m.avg_exposure_per_committed);
+        self.fees.push(m.fees);
+        self.funding.push(m.funding);
         if let Some(t) = m.first_liquidation_ts {
             self.ttl_h.push((t - start_ns) as f64 / 3.6e12);
         }
@@ -118,6 +152,8 @@ impl PointValues {
         let ttl = sorted(self.ttl_h);
         let tail = ((n as f64 * 0.05).ceil() as usize).clamp(1, n.max(1));
         let es = returns.iter().take(tail).sum::<f64>() / tail as f64;
+        let (roc, growth, exposure) =
+            (sorted(self.roc), sorted(self.growth), sorted(self.exposure));
         Aggregate {
             point_id: point.point_id.to_string(),
             policy: point.policy.to_string(),
@@ -132,9 +168,15 @@ impl PointValues {
             expected_shortfall_5pct: es,
             time_to_liquidation_h_p50: (!ttl.is_empty()).then(|| quantile(&ttl, 0.5)),
             bad_debt_var_99: quantile(&bad, 0.99),
-            return_on_committed_pct_p50: quantile(&sorted(self.roc), 0.5),
-            log_growth_p50: quantile(&sorted(self.growth), 0.5),
-            exposure_per_committed_p50: quantile(&sorted(self.exposure), 0.5),
+            return_on_committed_pct_p50: quantile(&roc, 0.5),
+            return_on_committed_pct_p50_ci: median_ci(&roc),
+            return_on_committed_pct_p05: quantile(&roc, 0.05),
+            log_growth_p50: quantile(&growth, 0.5),
+            log_growth_p50_ci: median_ci(&growth),
+            exposure_per_committed_p50: quantile(&exposure, 0.5),
+            exposure_per_committed_p50_ci: median_ci(&exposure),
+            fees_p50: quantile(&sorted(self.fees), 0.5),
+            funding_p50: quantile(&sorted(self.funding), 0.5),
         }
     }
 }
@@ -179,5 +221,18 @@ mod tests {
             "{lo} {hi}"
         );
         assert_eq!(wilson(0, 0), [0.0, 1.0]);
+    }
+
+    /// The order statistics of the median's 95 % interval: ranks 40 and 61
+    /// for n = 100, 10 and 22 for n = 31, the exact binomial(n, ½) limits
+    /// (P(B ≤ 39) = 0.0176 for n = 100 and P(B ≤ 9) = 0.0147 for n = 31,
+    /// each the largest rank with a tail ≤ 0.025, computed independently).
+    #[test]
+    fn median_interval_uses_the_binomial_ranks() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(median_ci(&v), [40.0, 61.0]);
+        let v: Vec<f64> = (1..=31).map(f64::from).collect();
+        assert_eq!(median_ci(&v), [10.0, 22.0]);
+        assert_eq!(median_ci(&[3.0, 5.0]), [3.0, 5.0]);
     }
 }

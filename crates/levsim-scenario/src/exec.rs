@@ -121,10 +121,14 @@ pub(crate) fn execute_paths(
                    outcome: Option<&MarketOutcome>,
                    adl: &[levsim_engine::crowd::AdlEvent]| {
         let spec = plan.run_at(point, path);
-        let mut policy = spec.kind.build().map_err(|e| ScenarioError::Invalid {
-            file: sc.path.clone(),
-            problems: vec![format!("policy[{}].{e}", spec.policy_index)],
-        })?;
+        let mut policy = spec
+            .kind
+            .build()
+            .map_err(|e| ScenarioError::Invalid {
+                file: sc.path.clone(),
+                problems: vec![format!("policy[{}].{e}", spec.policy_index)],
+            })?
+            .with_topup(spec.topup);
         // Path 0 is the market already loaded, and the only one whose time
         // series are kept.
         let mut series = if path == 0 {

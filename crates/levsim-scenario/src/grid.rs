@@ -33,6 +33,10 @@ pub struct RunSpec {
     /// The validated policy.
     #[serde(skip)]
     pub kind: PolicyKind,
+    /// Margin top-ups on top of the policy (`topup_threshold` and
+    /// `topup_target` in its table), if any.
+    #[serde(skip)]
+    pub topup: Option<levsim_policy::TopupRule>,
     /// Seed of this run, from the scenario seed and `run_id`.
     pub seed: u64,
 }
@@ -205,7 +209,36 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                 label.push(format!("{k}={}", fmt_value(&v)));
                 point.insert(k.clone(), v);
             }
-            let parsed: Result<PolicyKind, _> = point.clone().try_into();
+            // Top-up keys ride on any policy; the policy itself never sees them.
+            let mut bare = point.clone();
+            let topup = match (
+                bare.remove("topup_threshold").map(|v| v.as_float()),
+                bare.remove("topup_target").map(|v| v.as_float()),
+            ) {
+                (None, None) => None,
+                (Some(Some(threshold)), target)
+                    if kind != "margin_topup" && !matches!(target, Some(None)) =>
+                {
+                    let target = target.flatten();
+                    let rule = levsim_policy::TopupRule {
+                        threshold,
+                        target: target.unwrap_or(0.05),
+                    };
+                    if let Err(e) = rule.validate() {
+                        point_problems.push(format!("{}: {}", at(e.field), e.message));
+                        continue;
+                    }
+                    Some(rule)
+                }
+                _ => {
+                    point_problems.push(format!(
+                        "{}: needs a number `topup_threshold` (and optionally `topup_target`), on any policy but margin_topup (which has `threshold` and `target`)",
+                        at("topup_threshold")
+                    ));
+                    break;
+                }
+            };
+            let parsed: Result<PolicyKind, _> = bare.try_into();
             let kind_val = match parsed {
                 Ok(p) => p,
                 Err(e) => {
@@ -240,6 +273,7 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                 policy: kind.into(),
                 params: Arc::new(params),
                 kind: kind_val,
+                topup,
             });
         }
         problems.extend(point_problems);

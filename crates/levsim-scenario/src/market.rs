@@ -264,6 +264,15 @@ fn resolve_venues(sc: &Scenario, symbol: &str) -> Result<Vec<VenueProfile>, Scen
                     r.policy_index, venue.name, r.point_id
                 ));
             }
+            let tops_up = r.topup.is_some()
+                || matches!(r.kind, levsim_policy::PolicyKind::MarginTopup { .. });
+            let msg = format!(
+                "policy[{}]: tops up from the reserve, but [account] reserve is {} (give it one, e.g. reserve = 10000.0)",
+                r.policy_index, sc.account.reserve
+            );
+            if tops_up && !(sc.account.reserve > 0.0) && !problems.contains(&msg) {
+                problems.push(msg);
+            }
         }
     }
     if problems.is_empty() {

@@ -49,6 +49,14 @@ impl Objective {
             Self::CapitalEfficiency => a.exposure_per_committed_p50,
         }
     }
+
+    fn ci(self, a: &Aggregate) -> [f64; 2] {
+        match self {
+            Self::ReturnOnCapital => a.return_on_committed_pct_p50_ci,
+            Self::LogGrowth => a.log_growth_p50_ci,
+            Self::CapitalEfficiency => a.exposure_per_committed_p50_ci,
+        }
+    }
 }
 
 /// A risk constraint, `metric <= bound`.
@@ -107,6 +115,24 @@ impl Constraint {
     fn ok(self, a: &Aggregate) -> bool {
         self.risk(a) <= self.bound
     }
+
+    /// Whether the constraint could hold at 95 %: the risk interval reaches
+    /// the bound (p_liquidation; ES has no interval, so its value decides).
+    fn plausible(self, c: &Candidate) -> bool {
+        match self.metric {
+            ConstraintMetric::PLiquidation => c.p_liquidation_ci[0] <= self.bound,
+            ConstraintMetric::ExpectedShortfall => c.feasible,
+        }
+    }
+
+    /// Whether the constraint holds at 95 %: the whole risk interval is
+    /// within the bound.
+    fn sure(self, c: &Candidate) -> bool {
+        match self.metric {
+            ConstraintMetric::PLiquidation => c.p_liquidation_ci[1] <= self.bound,
+            ConstraintMetric::ExpectedShortfall => c.feasible,
+        }
+    }
 }
 
 /// One evaluated candidate.
@@ -116,6 +142,8 @@ pub struct Candidate {
     pub params: serde_json::Map<String, serde_json::Value>,
     /// The objective.
     pub objective: f64,
+    /// The objective's 95 % interval (it is a median over paths).
+    pub objective_ci: [f64; 2],
     /// Probability of liquidation.
     pub p_liquidation: f64,
     /// Its Wilson 95 % interval.
@@ -135,6 +163,13 @@ pub struct PolicyOptimum {
     pub best_params: Option<serde_json::Map<String, serde_json::Value>>,
     /// Its objective.
     pub objective: Option<f64>,
+    /// The objective's 95 % interval.
+    pub objective_ci: Option<[f64; 2]>,
+    /// Per searched or listed numeric parameter, the range of evaluated
+    /// values that could be the optimum at 95 %: candidates whose risk
+    /// interval reaches the bound and that no candidate surely within the
+    /// bound beats with a disjoint objective interval.
+    pub best_params_ci: Option<serde_json::Map<String, serde_json::Value>>,
     /// Its probability of liquidation.
     pub p_liquidation: Option<f64>,
     /// Its Wilson 95 % interval.
@@ -252,6 +287,7 @@ pub fn optimize(
                 cands.borrow_mut().push(Candidate {
                     params: a.params.clone(),
                     objective: objective.value(a),
+                    objective_ci: objective.ci(a),
                     p_liquidation: a.p_liquidation,
                     p_liquidation_ci: a.p_liquidation_ci,
                     expected_shortfall_5pct: a.expected_shortfall_5pct,
@@ -363,6 +399,8 @@ pub fn optimize(
             policy,
             best_params: best.as_ref().map(|b| b.params.clone()),
             objective: best.as_ref().map(|b| b.objective),
+            objective_ci: best.as_ref().map(|b| b.objective_ci),
+            best_params_ci: best.as_ref().map(|b| params_ci(b, &cands, constraint)),
             p_liquidation: best.as_ref().map(|b| b.p_liquidation),
             p_liquidation_ci: best.as_ref().map(|b| b.p_liquidation_ci),
             evaluated: cands.len(),
@@ -370,6 +408,36 @@ pub fn optimize(
         });
     }
     Ok(out)
+}
+
+/// Per numeric parameter of `best`, the [min, max] over the candidates
+/// that cannot be told apart from it (see [`PolicyOptimum::best_params_ci`]).
+fn params_ci(
+    best: &Candidate,
+    cands: &[Candidate],
+    constraint: Constraint,
+) -> serde_json::Map<String, serde_json::Value> {
+    // Candidates surely within the constraint.
+    let sure: Vec<&Candidate> = cands.iter().filter(|c| constraint.sure(c)).collect();
+    // A candidate could be the optimum if it may meet the constraint and
+    // no sure candidate is confidently better.
+    let near: Vec<&Candidate> = cands
+        .iter()
+        .filter(|c| {
+            constraint.plausible(c)
+                && c.objective.is_finite()
+                && !sure.iter().any(|d| d.objective_ci[0] > c.objective_ci[1])
+        })
+        .collect();
+    best.params
+        .iter()
+        .filter_map(|(k, v)| {
+            let v = v.as_f64()?;
+            let vals = near.iter().filter_map(|c| c.params.get(k)?.as_f64());
+            let (lo, hi) = vals.fold((v, v), |(lo, hi), x| (lo.min(x), hi.max(x)));
+            Some((k.clone(), serde_json::json!([lo, hi])))
+        })
+        .collect()
 }
 
 /// The feasible candidate with the best objective (first on ties).
@@ -404,6 +472,36 @@ mod tests {
         assert!(Objective::parse("alpha")
             .unwrap_err()
             .contains("log_growth"));
+    }
+
+    /// The best parameter's range: candidates that may meet the bound and
+    /// that no sure candidate beats outright.
+    #[test]
+    fn the_parameter_range_holds_the_candidates_that_could_be_best() {
+        let c = |lev: f64, obj: f64, p: [f64; 2]| Candidate {
+            params: serde_json::json!({ "leverage": lev })
+                .as_object()
+                .unwrap()
+                .clone(),
+            objective: obj,
+            objective_ci: [obj - 0.05, obj + 0.05],
+            p_liquidation: 0.5 * (p[0] + p[1]),
+            p_liquidation_ci: p,
+            expected_shortfall_5pct: 0.0,
+            feasible: 0.5 * (p[0] + p[1]) <= 0.05,
+        };
+        let cands = vec![
+            c(3.0, 3.0, [0.0, 0.02]),   // sure, but beaten by 4.0 (sure)
+            c(4.0, 4.0, [0.01, 0.045]), // sure
+            c(4.5, 4.5, [0.03, 0.06]),  // best: feasible, not sure
+            c(5.0, 5.0, [0.04, 0.07]),  // infeasible but plausible
+            c(6.0, 6.0, [0.06, 0.09]),  // surely out
+        ];
+        let con = Constraint::parse("p_liquidation <= 0.05").unwrap();
+        let best = best_of(&cands).unwrap();
+        assert_eq!(best.params["leverage"], 4.5);
+        let ci = params_ci(best, &cands, con);
+        assert_eq!(ci["leverage"], serde_json::json!([4.0, 5.0]));
     }
 
     #[test]

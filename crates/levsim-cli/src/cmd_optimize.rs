@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use levsim_scenario::optimize::{optimize, Constraint, Objective};
+use levsim_scenario::optimize::{optimize, scenario_identity, Constraint, Objective};
 use serde_json::json;
 
 use crate::Failure;
@@ -66,11 +66,17 @@ pub(crate) fn run(
             r.evaluated
         );
     }
-    if let Some(dir) = out {
-        std::fs::create_dir_all(dir).map_err(Failure::other)?;
+    let (name, sha) = scenario_identity(scenario).map_err(Failure::input)?;
+    let dir = out.map_or_else(|| Path::new("reports").join(&name), Path::to_path_buf);
+    {
+        let dir = dir.as_path();
+        levsim_report::prepare_out_dir(dir).map_err(|e| match e {
+            levsim_report::ReportError::ForeignDirectory(_) => Failure::input(e),
+            other => Failure::other(other),
+        })?;
         let full = json!({
             "scenario": scenario.display().to_string(),
-            "objective": obj,
+            "scenario_sha256": sha,"objective": obj,
             "constraint": con,
             "policies": res,
         });
@@ -97,6 +103,13 @@ pub(crate) fn run(
             levsim_scenario::optimize::ConstraintMetric::ExpectedShortfall => f64::NAN,
         };
         levsim_report::render_frontier(dir, &series, objective, bound).map_err(Failure::other)?;
+        if !json_out {
+            eprintln!(
+                "wrote {0}/optimize.json, optimize.md and frontier.svg; `levsim run {1} --out {0}` puts the recommendations in the report",
+                dir.display(),
+                scenario.display()
+            );
+        }
     }
     if json_out {
         for s in summary {

@@ -80,8 +80,10 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Also write optimize.json (every candidate: the frontier) and
-        /// optimize.md into this directory.
+        /// Where to write optimize.json (every candidate: the frontier),
+        /// optimize.md and frontier.svg/png (default: reports/NAME, the
+        /// scenario's report directory, whose next report then shows the
+        /// recommendations).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Worker threads (default: all cores).

@@ -11,9 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{python, root};
 
 const SCENARIO: &str = "name = \"ray\"\nseed = 5\n[market]\nkind = \"gbm\"\nsigma = 0.9\ndt = \"1h\"\nhorizon = \"3d\"\npaths = 40\nstart_price = 100.0\n\
      [venue]\nprofile = \"binance-usdm\"\nmaintenance_rate = 0.005\n[account]\ncapital = 1000.0\nside = \"long\"\n\
@@ -68,24 +67,6 @@ fn pids_mentioning(needle: &str) -> Vec<u32> {
         }
     }
     out
-}
-
-/// A Python with Ray: `LEVSIM_PYTHON`, else the virtualenv
-/// `scripts/setup-python.sh` makes (or finds) and prints.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("LEVSIM_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let o = Command::new("bash")
-        .arg(root().join("scripts/setup-python.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "scripts/setup-python.sh failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
 }
 
 /// A local Ray cluster (2 CPUs) started by the test, the sweep as 3 shards

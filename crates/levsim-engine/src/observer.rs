@@ -20,6 +20,10 @@ pub struct BarState {
     pub liquidation_price: f64,
     /// Signed position size (base units).
     pub position_qty: f64,
+    /// Margin ratio: maintenance margin over equity (the position's
+    /// maintenance rate at entry × effective leverage), 0 when flat; the
+    /// venue liquidates at 1.
+    pub margin_ratio: f64,
 }
 
 /// Receives events from the simulation loop. Every method has a no-op
@@ -32,9 +36,18 @@ pub trait Observer {
     fn on_fill(&mut self, _fill: &Fill) {}
     /// Called for every liquidation.
     fn on_liquidation(&mut self, _event: &LiquidationEvent) {}
+    /// Whether bar states are kept (the engine skips filling in what only
+    /// a recorder needs when not); default true.
+    fn records_bars(&self) -> bool {
+        true
+    }
 }
 
-impl Observer for () {}
+impl Observer for () {
+    fn records_bars(&self) -> bool {
+        false
+    }
+}
 
 /// Records the bar states as columns, keeping every `stride`-th bar (and
 /// always the bars where a liquidation happened), for charts and time-series
@@ -54,6 +67,8 @@ pub struct SeriesRecorder {
     pub mark: Vec<f64>,
     /// Liquidation price at close (NaN when none).
     pub liquidation_price: Vec<f64>,
+    /// Margin ratio at close (maintenance / equity).
+    pub margin_ratio: Vec<f64>,
 }
 
 impl SeriesRecorder {
@@ -73,6 +88,7 @@ impl SeriesRecorder {
         leverage: Vec<f64>,
         liquidation_price: Vec<f64>,
         mark: Vec<f64>,
+        margin_ratio: Vec<f64>,
     ) -> Self {
         Self {
             stride: 0,
@@ -81,6 +97,7 @@ impl SeriesRecorder {
             leverage,
             liquidation_price,
             mark,
+            margin_ratio,
             ..Default::default()
         }
     }
@@ -95,6 +112,9 @@ impl SeriesRecorder {
 }
 
 impl Observer for SeriesRecorder {
+    fn records_bars(&self) -> bool {
+        self.stride != 0
+    }
     fn on_bar(&mut self, s: &BarState) {
         if self.stride == 0 {
             return;
@@ -105,6 +125,7 @@ impl Observer for SeriesRecorder {
             self.leverage.push(s.leverage);
             self.mark.push(s.mark);
             self.liquidation_price.push(s.liquidation_price);
+            self.margin_ratio.push(s.margin_ratio);
             self.force_next = false;
         }
         self.seen += 1;

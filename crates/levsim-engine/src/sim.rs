@@ -289,6 +289,14 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
             self.acc.idle_sum += self.reserve / (equity + self.reserve);
         }
         self.acc.reserve_end = self.reserve;
+        let mut state = state;
+        if self.obs.records_bars() && self.pos.is_open() && equity > 0.0 {
+            // As the policy's observation computes it (the venue's
+            // maintenance at this size), only when someone keeps it.
+            let notional = self.pos.qty.abs() * mark;
+            state.margin_ratio =
+                self.venue.margin.maintenance(notional, self.pos.qty.abs()) / equity;
+        }
         self.obs.on_bar(&state);
     }
 
@@ -640,6 +648,7 @@ fn close_metrics(
         leverage,
         liquidation_price: pos.liq,
         position_qty: pos.qty,
+        margin_ratio: 0.0,
     }
 }
 

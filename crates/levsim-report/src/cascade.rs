@@ -114,7 +114,8 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
 
 /// The answer in one paragraph: which configuration had the smallest
 /// cascade, who paid, and its capital-efficiency cost against the first.
-pub(crate) fn verdict(summary: &Value) -> Option<String> {
+/// The cascade verdict: a headline, then who paid under each configuration.
+pub(crate) fn verdict(summary: &Value) -> Option<Vec<String>> {
     let ms = summary["market"].as_array().filter(|a| !a.is_empty())?;
     let g = |m: &Value, k: &str| m[k].as_f64().unwrap_or(f64::NAN);
     let name = |m: &Value| m["venue"].as_str().unwrap_or("").to_string();
@@ -175,7 +176,9 @@ pub(crate) fn verdict(summary: &Value) -> Option<String> {
             ),
         );
     }
+    let mut out = vec![s.trim_end().to_string()];
     for m in ms {
+        let mut s = String::new();
         let bad = g(m, "bad_debt");
         if bad > 0.0 {
             let fund = g(m, "insurance_fund_start") + g(m, "insurance_fund_income")
@@ -199,8 +202,9 @@ pub(crate) fn verdict(summary: &Value) -> Option<String> {
         } else {
             let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{}: no bad debt. ", name(m)));
         }
+        out.push(s.trim_end().to_string());
     }
-    Some(s.trim_end().to_string())
+    Some(out)
 }
 
 /// For Monte Carlo markets: each venue configuration's cascades over paths.

@@ -14,7 +14,7 @@ static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static FONT_ONCE: Once = Once::new();
 
 /// Registers the embedded DejaVu Sans as plotters' `sans-serif`.
-fn ensure_font() {
+pub(crate) fn ensure_font() {
     FONT_ONCE.call_once(|| {
         // The font is compiled in and known to be valid; a failure here would
         // show as missing text, never as a crash.
@@ -458,6 +458,15 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         x_range,
         bars: vec![],
     };
+    let margin = Spec {
+        title: "Margin ratio per run (maintenance margin / equity; liquidation at 1)".into(),
+        y_desc: "margin ratio".into(),
+        log_y: true,
+        lines: per_run(|s| &s.margin_ratio, |y| y.is_finite() && y > 0.0),
+        markers: vec![],
+        x_range,
+        bars: vec![],
+    };
     let mut charts = Vec::new();
     // Historical price beside each run's simulated mark, when a liquidity
     // model moved it.
@@ -533,6 +542,12 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             &leverage,
             "Effective leverage at each bar close; a line ends where the run was liquidated and stayed flat.".into(),
         )?,
+        render(
+            dir,
+            "margin-ratio",
+            &margin,
+            "Maintenance margin over equity at each bar close, as the venue computes it for the position's size: the venue liquidates when it reaches 1; top-up policies act on it.".into(),
+        )?,
     ];
     base.extend(charts);
     Ok(base)
@@ -593,6 +608,40 @@ fn render_fan(
         RGBColor(255, 127, 14),
         RGBColor(40, 40, 40),
     ];
+    // The opening liquidation price of each path-0 run, drawn across the
+    // fan where it falls within the 5–95 % band's range.
+    let (lo5, hi95) = (
+        bands[0].iter().map(|p| p.1).fold(f64::INFINITY, f64::min),
+        bands[4]
+            .iter()
+            .map(|p| p.1)
+            .fold(f64::NEG_INFINITY, f64::max),
+    );
+    let mut liq_lines = Vec::new();
+    for (i, r) in input
+        .sweep
+        .kept
+        .iter()
+        .filter(|r| r.spec.path == 0)
+        .enumerate()
+    {
+        let Some(lp) = r
+            .series
+            .liquidation_price
+            .iter()
+            .copied()
+            .find(|x| x.is_finite())
+        else {
+            continue;
+        };
+        if lp >= 0.8 * lo5 && lp <= 1.2 * hi95 {
+            liq_lines.push(Series {
+                name: format!("liq. price {}", r.spec.run_id),
+                color: color(i),
+                segments: vec![vec![(x_range.0, lp), (x_range.1, lp)]],
+            });
+        }
+    }
     for (b, band) in bands.into_iter().enumerate() {
         let (name, color) = match b {
             0 | 4 => (if b == 0 { names[0] } else { "" }, styles[0]),
@@ -605,6 +654,7 @@ fn render_fan(
             segments: vec![band],
         });
     }
+    lines.extend(liq_lines);
     let spec = Spec {
         title: format!("Generated paths: quantiles over {n} of {} paths", sc.paths),
         y_desc: "price (quote)".into(),
@@ -618,8 +668,7 @@ fn render_fan(
         dir,
         "fan",
         &spec,
-        format!("Closes of the generated paths ({}): 5–95 % and 25–75 % quantile bands, the median, and 20 sample paths in grey.", g.label()),
-    )
+        format!("Closes of the generated paths ({}): 5–95 % and 25–75 % quantile bands, the median, and 20 sample paths in grey; coloured horizontal lines: each policy's liquidation price at opening (on path 0), where it falls within the fan.", g.label()),)
 }
 
 /// The crowd's market passes (path 0), one colour per venue configuration:
@@ -846,6 +895,21 @@ pub fn render_frontier(
     objective: &str,
     bound: f64,
 ) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(crate::error::io(dir))?;
+    let svg = dir.join("frontier.svg");
+    let png = dir.join("frontier.png");
+    render_frontier_at(&svg, &png, series, objective, bound)?;
+    Ok(vec![svg, png])
+}
+
+/// [`render_frontier`] into the given files.
+pub(crate) fn render_frontier_at(
+    svg: &Path,
+    png: &Path,
+    series: &[FrontierSeries],
+    objective: &str,
+    bound: f64,
+) -> Result<(), ReportError> {
     ensure_font();
     let pts = series.iter().flat_map(|s| s.points.iter());
     let (mut x1, mut y0, mut y1) = (bound * 1.2, f64::INFINITY, f64::NEG_INFINITY);
@@ -861,16 +925,13 @@ pub fn render_frontier(
     }
     let pad = ((y1 - y0) * 0.08).max(1e-6);
     let (y0, y1, x1) = (y0 - pad, y1 + pad, (x1 * 1.05).min(1.0).max(bound * 1.2));
-    std::fs::create_dir_all(dir).map_err(crate::error::io(dir))?;
-    let svg = dir.join("frontier.svg");
-    let png = dir.join("frontier.png");
     let err = |message: String| ReportError::Chart {
         name: "frontier".into(),
         message,
     };
     let r = (x1, y0, y1);
     draw_frontier(
-        &SVGBackend::new(&svg, (1000, 620)).into_drawing_area(),
+        &SVGBackend::new(svg, (1000, 620)).into_drawing_area(),
         series,
         objective,
         bound,
@@ -878,14 +939,14 @@ pub fn render_frontier(
     )
     .map_err(err)?;
     draw_frontier(
-        &BitMapBackend::new(&png, (1000, 620)).into_drawing_area(),
+        &BitMapBackend::new(png, (1000, 620)).into_drawing_area(),
         series,
         objective,
         bound,
         r,
     )
     .map_err(err)?;
-    Ok(vec![svg, png])
+    Ok(())
 }
 /// Draws the frontier on `root` (see [`render_frontier`]).
 fn draw_frontier<DB: DrawingBackend>(
@@ -901,7 +962,7 @@ fn draw_frontier<DB: DrawingBackend>(
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(84)
-        .build_cartesian_2d(0.0..x1, y0..y1)
+        .build_cartesian_2d(-0.02 * x1..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()

@@ -14,11 +14,13 @@
 
 mod cascade;
 mod charts;
+mod dist;
 mod error;
 mod html;
 mod manifest;
 mod markdown;
 mod outdir;
+mod overview;
 mod parquet;
 
 pub use charts::{render_frontier, FrontierSeries};
@@ -62,13 +64,31 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
     let mut files = Vec::new();
     let summary = summary::build(input);
     files.push(summary::write_json(dir, &summary)?);
-    files.push(markdown::write(dir, input, &summary)?);
+    let (optimized, note) = overview::load_optimize(dir, &input.scenario.text);
+    let mut ov = overview::build(&summary, optimized.as_ref());
+    ov.optimize_note = note;
+    files.push(markdown::write(dir, input, &summary, &ov)?);
     files.extend(parquet::write_results(dir, input)?);
     files.push(parquet::write_timeseries(dir, input)?);
-    let charts = charts::render_all(dir, input)?;
+    let mut charts = charts::render_all(dir, input)?;
+    charts.extend(dist::render(dir, input, &ov.chosen)?);
     files.extend(charts.iter().flat_map(|c| [c.svg.clone(), c.png.clone()]));
-    let index_html = html::write(dir, input, &summary, &charts)?;
+    let manifest = manifest::build(input);
+    let index_html = html::write(
+        dir,
+        input,
+        &html::Parts {
+            summary: &summary,
+            overview: &ov,
+            charts: &charts,
+            manifest: &manifest,
+            optimize_frontier: optimized
+                .is_some()
+                .then(|| dir.join("frontier.svg"))
+                .filter(|p| p.exists()),
+        },
+    )?;
     files.push(index_html.clone());
-    files.push(manifest::write(dir, input)?);
+    files.push(manifest::write(dir, &manifest)?);
     Ok(ReportFiles { index_html, files })
 }

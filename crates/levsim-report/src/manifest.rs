@@ -32,7 +32,8 @@ fn git_revision() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-pub(crate) fn write(dir: &Path, input: &ReportInput<'_>) -> Result<PathBuf, ReportError> {
+/// The manifest's content.
+pub(crate) fn build(input: &ReportInput<'_>) -> serde_json::Value {
     let sc = input.scenario;
     let files: Vec<_> = input
         .market
@@ -46,7 +47,7 @@ pub(crate) fn write(dir: &Path, input: &ReportInput<'_>) -> Result<PathBuf, Repo
         .iter()
         .map(|r| json!({"run_id": r.spec.run_id, "seed": r.spec.seed}))
         .collect();
-    let m = json!({
+    json!({
         "levsim_version": env!("CARGO_PKG_VERSION"),
         "git_revision": git_revision(),
         "command": input.command,
@@ -58,11 +59,15 @@ pub(crate) fn write(dir: &Path, input: &ReportInput<'_>) -> Result<PathBuf, Repo
         "data_files": files,
         "timings": input.timings,
         "platform": {"os": std::env::consts::OS, "arch": std::env::consts::ARCH},
-    });
+    })
+}
+
+/// Writes `manifest.json`.
+pub(crate) fn write(dir: &Path, m: &serde_json::Value) -> Result<PathBuf, ReportError> {
     let path = dir.join("manifest.json");
     std::fs::write(
         &path,
-        serde_json::to_string_pretty(&m).unwrap_or_default() + "\n",
+        serde_json::to_string_pretty(m).unwrap_or_default() + "\n",
     )
     .map_err(io(&path))?;
     Ok(path)

@@ -133,6 +133,7 @@ pub(crate) fn write(
     dir: &Path,
     input: &ReportInput<'_>,
     summary: &Value,
+    ov: &crate::overview::Overview,
 ) -> Result<PathBuf, ReportError> {
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", input.scenario.name);
@@ -146,12 +147,36 @@ pub(crate) fn write(
     for line in crate::summary::scenario_lines(summary, input) {
         let _ = writeln!(s, "- {line}");
     }
+    let _ = writeln!(s, "\n## Summary\n");
+    if let Some((first, rest)) = crate::cascade::verdict(summary)
+        .as_ref()
+        .and_then(|v| v.split_first())
+    {
+        let _ = writeln!(s, "**Cascades.** {first}\n");
+        for line in rest {
+            let _ = writeln!(s, "- {line}");
+        }
+        let _ = writeln!(s);
+    }
+    if let Some((first, rest)) = ov.answer.split_first() {
+        let _ = writeln!(s, "**{first}**\n");
+        for a in rest {
+            let _ = writeln!(s, "- {a}");
+        }
+        let _ = writeln!(s);
+    }
+    table(&mut s, &ov.head, &ov.rows);
     let _ = writeln!(s);
+    if let Some((head, rows)) = &ov.recommended {
+        let _ = writeln!(s, "Recommended by `levsim optimize`:\n");
+        table(&mut s, head, rows);
+        let _ = writeln!(s);
+    }
+    if let Some(n) = &ov.optimize_note {
+        let _ = writeln!(s, "{n}\n");
+    }
     if let Some((head, rows)) = crate::cascade::rows(summary) {
         let _ = writeln!(s, "## Cascades\n");
-        if let Some(v) = crate::cascade::verdict(summary) {
-            let _ = writeln!(s, "**{v}**\n");
-        }
         table(&mut s, &head, &rows);
         let _ = writeln!(s);
         if let Some((head, rows)) = crate::cascade::path_rows(summary) {

@@ -163,19 +163,23 @@ pub fn write_results_to(
     write_df(path, &mut df)
 }
 
-/// Long format: `run_id`, `ts_ns`, `equity`, `leverage`, `liquidation_price`.
+/// Long format: `run_id`, `ts_ns`, `equity`, `leverage`, `liquidation_price`,
+/// `mark`, `margin_ratio`.
 pub(crate) fn write_timeseries(
     dir: &Path,
     input: &ReportInput<'_>,
 ) -> Result<PathBuf, ReportError> {
     let mut run_id = Vec::new();
     let (mut ts, mut eq, mut lev, mut lp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut mark, mut mr) = (Vec::new(), Vec::new());
     for r in &input.sweep.kept {
         let s = &r.series;
         run_id.extend(std::iter::repeat_n(r.spec.run_id.clone(), s.ts.len()));
         ts.extend_from_slice(&s.ts);
         eq.extend_from_slice(&s.equity);
         lev.extend_from_slice(&s.leverage);
+        mark.extend_from_slice(&s.mark);
+        mr.extend_from_slice(&s.margin_ratio);
         lp.extend(
             s.liquidation_price
                 .iter()
@@ -192,6 +196,8 @@ pub(crate) fn write_timeseries(
             Column::new("equity".into(), eq),
             Column::new("leverage".into(), lev),
             Column::new("liquidation_price".into(), lp),
+            Column::new("mark".into(), mark),
+            Column::new("margin_ratio".into(), mr),
         ],
     )
     .map_err(perr(&path))?;

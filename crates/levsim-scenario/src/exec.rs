@@ -146,9 +146,11 @@ pub(crate) fn execute_paths(
             inner,
             windows: drains.clone(),
         };
-        // The run's own seed drives its latency draws.
+        // Latency draws come from the path's seed: every policy point on a
+        // path sees the same sequence of delays (common random numbers), so
+        // policies differ by what they decide, not by their luck.
         let account = levsim_engine::AccountConfig {
-            seed: spec.seed,
+            seed: crate::run_seed(path_seed(sc.seed, path), "latency"),
             ..sc.account.clone()
         };
         let output = simulate_with(

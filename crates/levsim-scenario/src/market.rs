@@ -38,6 +38,14 @@ pub struct LoadedMarket {
     pub crowds: Vec<levsim_engine::crowd::Population>,
 }
 
+/// Hex SHA-256 of a text (a scenario file's text identifies it).
+pub fn text_sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Hex SHA-256 of a file's bytes.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();

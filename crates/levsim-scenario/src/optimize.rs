@@ -440,6 +440,27 @@ fn params_ci(
         .collect()
 }
 
+/// The scenario's `name` and the SHA-256 of its text (what a report checks
+/// an `optimize.json` against).
+pub fn scenario_identity(path: &Path) -> Result<(String, String), ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ScenarioError::Parse {
+            file: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let name = doc
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("scenario")
+        .to_string();
+    Ok((name, crate::text_sha256(&text)))
+}
+
 /// The feasible candidate with the best objective (first on ties).
 fn best_of(cands: &[Candidate]) -> Option<&Candidate> {
     cands

@@ -63,6 +63,9 @@ struct StoredRun {
     /// NaN (none) is stored as null.
     liquidation_price: Vec<Option<f64>>,
     mark: Vec<f64>,
+    /// Margin ratio per kept bar.
+    #[serde(default)]
+    margin_ratio: Vec<f64>,
     /// The crowd market pass this run carries, if any.
     #[serde(default)]
     market: Option<Box<crate::MarketOutcome>>,
@@ -114,6 +117,7 @@ pub fn write_shard(
                     .map(|v| v.is_finite().then_some(*v))
                     .collect(),
                 mark: r.series.mark.clone(),
+                margin_ratio: r.series.margin_ratio.clone(),
                 market: r.market.clone(),
             })
             .collect(),
@@ -229,6 +233,7 @@ pub fn merge_shards(dirs: &[PathBuf], sc: &Scenario) -> Result<Vec<RunResult>, S
                         .map(|v| v.unwrap_or(f64::NAN))
                         .collect(),
                     r.mark,
+                    r.margin_ratio,
                 );
                 slots[r.index] = Some(RunResult {
                     spec,

@@ -1,0 +1,295 @@
+//! Charts across Monte Carlo paths: the distribution of outcomes (ECDF of
+//! the return on committed capital), the survival curve (share of paths
+//! not yet liquidated against time) and the efficiency–risk frontier of the
+//! scenario's own parameter points.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::charts::{color, ensure_font, Chart, FrontierSeries};
+use crate::{ReportError, ReportInput};
+
+/// A step or line series on numeric axes.
+struct Xy {
+    name: String,
+    color: RGBColor,
+    points: Vec<(f64, f64)>,
+}
+
+struct XySpec<'a> {
+    title: &'a str,
+    x_desc: &'a str,
+    y_desc: &'a str,
+    x: (f64, f64),
+    y: (f64, f64),
+    series: &'a [Xy],
+}
+
+fn draw_xy<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &XySpec<'_>,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(s.title, ("sans-serif", 24))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(s.x.0..s.x.1, s.y.0..s.y.1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(s.x_desc)
+        .y_desc(s.y_desc)
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for x in s.series {
+        let c = x.color;
+        chart
+            .draw_series(LineSeries::new(
+                x.points.iter().copied(),
+                ShapeStyle::from(&c).stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?
+            .label(x.name.clone())
+            .legend(move |(a, b)| {
+                PathElement::new(
+                    vec![(a, b), (a + 22, b)],
+                    ShapeStyle::from(&c).stroke_width(3),
+                )
+            });
+    }
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+fn render_xy(
+    dir: &Path,
+    name: &str,
+    spec: &XySpec<'_>,
+    caption: String,
+) -> Result<Chart, ReportError> {
+    ensure_font();
+    let svg = dir.join("charts").join(format!("{name}.svg"));
+    let png = dir.join("charts").join(format!("{name}.png"));
+    let err = |message: String| ReportError::Chart {
+        name: name.to_string(),
+        message,
+    };
+    draw_xy(
+        &SVGBackend::new(&svg, (1200, 560)).into_drawing_area(),
+        spec,
+    )
+    .map_err(err)?;
+    draw_xy(
+        &BitMapBackend::new(&png, (1200, 560)).into_drawing_area(),
+        spec,
+    )
+    .map_err(err)?;
+    Ok(Chart {
+        title: spec.title.to_string(),
+        caption,
+        svg,
+        png,
+    })
+}
+
+/// A step function through sorted `xs`: the share of values ≤ x.
+fn ecdf(mut xs: Vec<f64>) -> Vec<(f64, f64)> {
+    xs.retain(|x| x.is_finite());
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len() as f64;
+    let mut out = Vec::with_capacity(2 * xs.len());
+    for (i, &x) in xs.iter().enumerate() {
+        out.push((x, i as f64 / n));
+        out.push((x, (i + 1) as f64 / n));
+    }
+    out
+}
+
+/// Share of runs not yet liquidated at each hour a run was, as a step
+/// function from 1 at the start to the end of the window (`end_h`).
+fn survival(mut hours: Vec<f64>, runs: usize, end_h: f64) -> Vec<(f64, f64)> {
+    hours.sort_by(f64::total_cmp);
+    let n = runs.max(1) as f64;
+    let mut out = vec![(0.0, 1.0)];
+    for (i, &h) in hours.iter().enumerate() {
+        out.push((h, 1.0 - i as f64 / n));
+        out.push((h, 1.0 - (i + 1) as f64 / n));
+    }
+    out.push((end_h, 1.0 - hours.len() as f64 / n));
+    out
+}
+
+/// The ECDF, survival and frontier charts; empty for a single path or when
+/// the per-run rows were not kept (`--no-results`).
+pub(crate) fn render(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    chosen: &[String],
+) -> Result<Vec<Chart>, ReportError> {
+    let plan = &input.scenario.plan;
+    let Some(rows) = &input.sweep.rows else {
+        return Ok(Vec::new());
+    };
+    if plan.paths < 2 || plan.points.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = &input.market.tape;
+    let start = t.ts.first().copied().unwrap_or(0);
+    let end_h = (t.end_ns().unwrap_or(start) - start) as f64 / 3.6e12;
+    let n_points = plan.points.len();
+    let mut roc = vec![Vec::new(); n_points];
+    let mut ttl = vec![Vec::new(); n_points];
+    for r in rows {
+        let p = r.index / plan.paths;
+        if p < n_points {
+            roc[p].push(r.metrics.return_on_committed_pct);
+            if let Some(ts) = r.metrics.first_liquidation_ts {
+                ttl[p].push((ts - start) as f64 / 3.6e12);
+            }
+        }
+    }
+    let label = |i: usize| plan.points[i].point_id.to_string();
+    let ecdfs: Vec<Xy> = (0..n_points)
+        .map(|i| Xy {
+            name: label(i),
+            color: color(i),
+            points: ecdf(roc[i].clone()),
+        })
+        .collect();
+    let (x0, x1) = ecdfs
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+    let pad = ((x1 - x0) * 0.03).max(0.5);
+    let mut charts = vec![render_xy(
+        dir,
+        "ecdf",
+        &XySpec {
+            title: "Outcomes across paths",
+            x_desc: "return on committed capital (%)",
+            y_desc: "share of paths ≤ x",
+            x: (x0 - pad, x1 + pad),
+            y: (0.0, 1.0),
+            series: &ecdfs,
+        },
+        format!(
+            "Empirical distribution of each policy point's return on committed capital (margin + reserve) over the {} paths: read the share of paths that did worse than a given return; the further right, the better.",
+            plan.paths
+        ),
+    )?];
+    let surv: Vec<Xy> = (0..n_points)
+        .filter(|&i| !ttl[i].is_empty())
+        .map(|i| Xy {
+            name: label(i),
+            color: color(i),
+            points: survival(ttl[i].clone(), roc[i].len(), end_h),
+        })
+        .collect();
+    if !surv.is_empty() {
+        let lo = surv
+            .iter()
+            .filter_map(|s| s.points.last().map(|p| p.1))
+            .fold(1.0f64, f64::min);
+        charts.push(render_xy(
+            dir,
+            "survival",
+            &XySpec {
+                title: "Time to liquidation",
+                x_desc: "hours since start",
+                y_desc: "share of paths not liquidated",
+                x: (0.0, end_h.max(1e-3)),
+                y: ((lo - 0.05).max(0.0), 1.0),
+                series: &surv,
+            },
+            "Survival curve: the share of paths on which the point has not yet been liquidated, against time since the start (points never liquidated are left out).".into(),
+        )?);
+    }
+    // The frontier of the scenario's own points: one series per family.
+    let mut fams: Vec<(String, FrontierSeries)> = Vec::new();
+    for a in &input.sweep.aggregates {
+        let fam = if a.venue.is_empty() {
+            a.policy.clone()
+        } else {
+            format!("{}/{}", a.venue, a.policy)
+        };
+        let pt = (
+            a.p_liquidation,
+            a.exposure_per_committed_p50,
+            a.p_liquidation_ci[1] <= crate::overview::ANSWER_BOUND,
+        );
+        let is_chosen = chosen.contains(&a.point_id);
+        match fams.iter_mut().find(|(k, _)| *k == fam) {
+            Some((_, s)) => {
+                s.points.push(pt);
+                if is_chosen {
+                    s.chosen = Some((pt.0, pt.1));
+                }
+            }
+            None => fams.push((
+                fam.clone(),
+                FrontierSeries {
+                    name: fam,
+                    points: vec![pt],
+                    chosen: is_chosen.then_some((pt.0, pt.1)),
+                },
+            )),
+        }
+    }
+    if input.sweep.aggregates.len() > 1 {
+        let series: Vec<FrontierSeries> = fams.into_iter().map(|(_, s)| s).collect();
+        let svg = dir.join("charts").join("frontier.svg");
+        let png = dir.join("charts").join("frontier.png");
+        crate::charts::render_frontier_at(
+            &svg,
+            &png,
+            &series,
+            "exposure per unit of committed capital",
+            crate::overview::ANSWER_BOUND,
+        )?;
+        charts.push(Chart {
+            title: "Efficiency–risk frontier".into(),
+            caption: format!(
+                "Each parameter point's median exposure per unit of committed capital against its probability of liquidation over the paths, one colour per policy; filled: P(liquidation) below {} % with 95 % confidence; ringed: the answer's choice per policy.",
+                100.0 * crate::overview::ANSWER_BOUND
+            ),
+            svg,
+            png,
+        });
+    }
+    Ok(charts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecdf_and_survival_are_step_functions() {
+        let e = ecdf(vec![3.0, 1.0, f64::NAN, 2.0]);
+        assert_eq!(e.first(), Some(&(1.0, 0.0)));
+        assert_eq!(e.last(), Some(&(3.0, 1.0)));
+        assert!(e.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 >= w[0].1));
+        // 2 of 4 runs liquidated, at 5 h and 1 h: half survive to the end.
+        let s = survival(vec![5.0, 1.0], 4, 10.0);
+        assert_eq!(s.first(), Some(&(0.0, 1.0)));
+        assert_eq!(s[2], (1.0, 0.75));
+        assert_eq!(s.last(), Some(&(10.0, 0.5)));
+    }
+}

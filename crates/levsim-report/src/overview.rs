@@ -1,0 +1,304 @@
+//! The report's first screen: the answer in sentences and the policy table
+//! (from `summary.json`'s aggregates), plus what `levsim optimize`
+//! recommended when its `optimize.json` sits beside the report and was made
+//! from the same scenario text.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::markdown::num;
+
+/// Risk bound of the answer: the 95 % upper limit of P(liquidation).
+pub(crate) const ANSWER_BOUND: f64 = 0.05;
+
+/// The first screen, as display strings.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overview {
+    /// The answer, one sentence per line (the first introduces the rest).
+    pub answer: Vec<String>,
+    /// Policy table header.
+    pub head: Vec<&'static str>,
+    /// Policy table rows, one per parameter point.
+    pub rows: Vec<Vec<String>>,
+    /// The answer's point per policy family (`point_id`), for charts.
+    pub chosen: Vec<String>,
+    /// `levsim optimize`'s recommendations (header, rows), if any.
+    pub recommended: Option<(Vec<&'static str>, Vec<Vec<String>>)>,
+    /// A note when an `optimize.json` was found but not used.
+    pub optimize_note: Option<String>,
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+fn pct(p: f64) -> String {
+    if p > 0.0 && p < 0.001 {
+        "< 0.1 %".into()
+    } else {
+        format!("{} %", num(100.0 * p, 1))
+    }
+}
+
+/// The family a point belongs to: venue label (if any) and policy kind.
+fn family(a: &Value) -> String {
+    let venue = a["venue"].as_str().unwrap_or("");
+    let policy = a["policy"].as_str().unwrap_or("");
+    if venue.is_empty() {
+        policy.to_string()
+    } else {
+        format!("{venue}/{policy}")
+    }
+}
+
+/// Reads `dir/optimize.json` when it was made from `scenario_text`.
+pub(crate) fn load_optimize(dir: &Path, scenario_text: &str) -> (Option<Value>, Option<String>) {
+    let path = dir.join("optimize.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return (None, None);
+    };
+    let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        return (
+            None,
+            Some("optimize.json beside this report is not valid JSON; it was left out.".into()),
+        );
+    };
+    if v["scenario_sha256"].as_str() != Some(&levsim_scenario::text_sha256(scenario_text)) {
+        return (
+            None,
+            Some("optimize.json beside this report was made from another version of the scenario; rerun `levsim optimize` to include its recommendations.".into()),
+        );
+    }
+    (Some(v), None)
+}
+
+/// Builds the overview from the summary and an optimize result.
+pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
+    let aggs: Vec<Value> = summary["aggregates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mc = aggs.iter().any(|a| a["runs"].as_u64().unwrap_or(0) > 1);
+    let paths = aggs.first().and_then(|a| a["runs"].as_u64()).unwrap_or(0);
+    let mut families: Vec<(String, Vec<&Value>)> = Vec::new();
+    for a in &aggs {
+        let fam = family(a);
+        match families.iter_mut().find(|(k, _)| *k == fam) {
+            Some((_, v)) => v.push(a),
+            None => families.push((fam, vec![a])),
+        }
+    }
+    let eff = |a: &Value| f(&a["exposure_per_committed_p50"]);
+    let mut answer = vec![if mc {
+        format!(
+            "How much leverage: per policy, the most capital-efficient point whose probability of liquidation stays below {} with 95 % confidence, over {paths} paths.",
+            pct(ANSWER_BOUND)
+        )
+    } else {
+        "How much leverage this history allowed: per policy, the most capital-efficient point that was never liquidated.".to_string()
+    }];
+    let mut chosen = Vec::new();
+    for (fam, points) in &families {
+        let ok = |a: &&&Value| {
+            if mc {
+                f(&a["p_liquidation_ci"][1]) <= ANSWER_BOUND
+            } else {
+                f(&a["p_liquidation"]) == 0.0
+            }
+        };
+        let best = points
+            .iter()
+            .filter(ok)
+            .max_by(|a, b| eff(a).total_cmp(&eff(b)));
+        let id = |a: &Value| a["point_id"].as_str().unwrap_or("").to_string();
+        match best {
+            Some(a) => {
+                chosen.push(id(a));
+                answer.push(if mc {
+                    format!(
+                        "{fam}: {}: {}x exposure per unit of committed capital, P(liquidation) {} (95 % CI {} – {}), median return on committed capital {} %.",
+                        id(a),
+                        num(eff(a), 2),
+                        pct(f(&a["p_liquidation"])),
+                        pct(f(&a["p_liquidation_ci"][0])),
+                        pct(f(&a["p_liquidation_ci"][1])),
+                        num(f(&a["return_on_committed_pct_p50"]), 2)
+                    )
+                } else {
+                    format!(
+                        "{fam}: {}: {}x exposure per unit of committed capital, return on committed capital {} %, max drawdown {} %.",
+                        id(a),
+                        num(eff(a), 2),
+                        num(f(&a["return_on_committed_pct_p50"]), 2),
+                        num(f(&a["max_drawdown_pct_p50"]), 2)
+                    )
+                });
+            }
+            None => {
+                let safest = points
+                    .iter()
+                    .min_by(|a, b| f(&a["p_liquidation"]).total_cmp(&f(&b["p_liquidation"])));
+                answer.push(match safest {
+                    Some(a) if mc => format!(
+                        "{fam}: no point meets the bound; the safest, {}, is liquidated on {} of paths.",
+                        id(a),
+                        pct(f(&a["p_liquidation"]))
+                    ),
+                    _ => format!("{fam}: every point was liquidated."),
+                });
+            }
+        }
+    }
+    // With nothing chosen anywhere, one line says so instead of one per family.
+    if chosen.is_empty() && families.len() > 1 {
+        answer.truncate(1);
+        answer.push(if mc {
+            "No policy point meets the bound under any configuration.".into()
+        } else {
+            "Every policy point was liquidated under every configuration.".into()
+        });
+    }
+    let liquidated: Vec<String> = aggs
+        .iter()
+        .filter(|a| f(&a["p_liquidation"]) > 0.5)
+        .map(|a| a["point_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    if liquidated.len() == aggs.len() {
+        // Said above.
+    } else if liquidated.len() > 6 {
+        answer.push(format!(
+            "{} of {} points were liquidated{}; the table has each.",
+            liquidated.len(),
+            aggs.len(),
+            if mc {
+                " on more than half of the paths"
+            } else {
+                ""
+            }
+        ));
+    } else if !liquidated.is_empty() {
+        answer.push(if mc {
+            format!(
+                "Liquidated on more than half of the paths: {}.",
+                liquidated.join(", ")
+            )
+        } else {
+            format!("Liquidated: {}.", liquidated.join(", "))
+        });
+    }
+    let head = if mc {
+        vec![
+            "point",
+            "P(liquidation)",
+            "95 % CI",
+            "return on committed p50 %",
+            "p05 %",
+            "max DD p50 %",
+            "exposure / committed",
+            "fees p50",
+            "funding p50",
+        ]
+    } else {
+        vec![
+            "point",
+            "liquidated",
+            "return on committed %",
+            "max DD %",
+            "exposure / committed",
+            "fees",
+            "funding",
+        ]
+    };
+    let rows = aggs
+        .iter()
+        .map(|a| {
+            let mut r = vec![a["point_id"].as_str().unwrap_or("").to_string()];
+            if mc {
+                r.push(num(f(&a["p_liquidation"]), 4));
+                r.push(format!(
+                    "{} – {}",
+                    num(f(&a["p_liquidation_ci"][0]), 4),
+                    num(f(&a["p_liquidation_ci"][1]), 4)
+                ));
+                r.push(num(f(&a["return_on_committed_pct_p50"]), 2));
+                r.push(num(f(&a["return_on_committed_pct_p05"]), 2));
+            } else {
+                r.push(
+                    if f(&a["p_liquidation"]) > 0.0 {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                    .into(),
+                );
+                r.push(num(f(&a["return_on_committed_pct_p50"]), 2));
+            }
+            r.push(num(f(&a["max_drawdown_pct_p50"]), 2));
+            r.push(num(eff(a), 2));
+            r.push(num(f(&a["fees_p50"]), 2));
+            r.push(num(f(&a["funding_p50"]), 2));
+            r
+        })
+        .collect();
+    let recommended = optimize.map(|o| {
+        let s = |v: &Value| match v {
+            Value::Null => "–".to_string(),
+            other => other.to_string(),
+        };
+        let rows = o["policies"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| {
+                        vec![
+                            p["policy"].as_str().unwrap_or("").to_string(),
+                            if p["best_params"].is_null() {
+                                "none meets the constraint".into()
+                            } else {
+                                s(&p["best_params"])
+                            },
+                            s(&p["best_params_ci"]),
+                            p["objective"].as_f64().map_or("–".into(), |v| num(v, 3)),
+                            p["objective_ci"].as_array().map_or("–".into(), |c| {
+                                format!("{} – {}", num(f(&c[0]), 3), num(f(&c[1]), 3))
+                            }),
+                            p["p_liquidation"]
+                                .as_f64()
+                                .map_or("–".into(), |v| num(v, 4)),
+                            p["evaluated"].to_string(),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            vec![
+                "policy",
+                "recommended parameters",
+                "95 % range",
+                "objective",
+                "95 % CI",
+                "P(liquidation)",
+                "evaluated",
+            ],
+            rows,
+        )
+    });
+    if let Some(o) = optimize {
+        answer.push(format!(
+            "levsim optimize (objective {}, constraint {} ≤ {}) recommends the parameters in the table below.",
+            o["objective"].as_str().unwrap_or("?"),
+            o["constraint"]["metric"].as_str().unwrap_or("?"),
+            o["constraint"]["bound"]
+        ));
+    }
+    Overview {
+        answer,
+        head,
+        rows,
+        chosen,
+        recommended,
+        optimize_note: None,
+    }
+}

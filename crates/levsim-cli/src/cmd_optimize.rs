@@ -103,12 +103,32 @@ pub(crate) fn run(
             levsim_scenario::optimize::ConstraintMetric::ExpectedShortfall => f64::NAN,
         };
         levsim_report::render_frontier(dir, &series, objective, bound).map_err(Failure::other)?;
+        // A report already in the directory gets the recommendations now.
+        let has_report = dir.join("manifest.json").exists() && dir.join("results.parquet").exists();
+        let rebuilt = if has_report {
+            match levsim_report::rebuild_report(dir) {
+                Ok(_) => true,
+                Err(e) => {
+                    eprintln!("could not rebuild the report in {}: {e}", dir.display());
+                    false
+                }
+            }
+        } else {
+            false
+        };
         if !json_out {
-            eprintln!(
-                "wrote {0}/optimize.json, optimize.md and frontier.svg; `levsim run {1} --out {0}` puts the recommendations in the report",
-                dir.display(),
-                scenario.display()
-            );
+            if rebuilt {
+                eprintln!(
+                    "wrote {0}/optimize.json, optimize.md and frontier.svg, and rebuilt {0}/index.html with the recommendations",
+                    dir.display()
+                );
+            } else {
+                eprintln!(
+                    "wrote {0}/optimize.json, optimize.md and frontier.svg; `levsim run {1} --out {0}` puts the recommendations in a report",
+                    dir.display(),
+                    scenario.display()
+                );
+            }
         }
     }
     if json_out {

@@ -140,6 +140,16 @@ pub(crate) fn run(
     Ok(())
 }
 
+/// `levsim report DIR`.
+pub(crate) fn report(dir: &Path) -> Result<(), Failure> {
+    let files = levsim_report::rebuild_report(dir).map_err(|e| match e {
+        ReportError::Io { .. } | ReportError::Chart { .. } => Failure::other(e),
+        other => Failure::input(other),
+    })?;
+    println!("report: {}", files.index_html.display());
+    Ok(())
+}
+
 pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let path = shard_scenario(dirs).map_err(Failure::input)?;
     let sc = Scenario::load(&path).map_err(Failure::input)?;

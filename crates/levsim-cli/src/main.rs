@@ -60,6 +60,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Rebuild a report directory's index.html, summary.md, charts and
+    /// manifest from its own results.parquet, timeseries.parquet,
+    /// summary.json and markets.json (and optimize.json, when `levsim
+    /// optimize` wrote one for the same scenario), without simulating again;
+    /// the market data must still have the hashes manifest.json recorded.
+    Report {
+        /// A directory `levsim run` (or `levsim merge`) wrote.
+        dir: PathBuf,
+    },
     /// Search each policy's parameters for the best objective within a risk
     /// constraint, over the scenario's paths (common random numbers).
     /// Ranges (`leverage = { min = 1.0, max = 50.0 }`) are searched
@@ -234,6 +243,7 @@ fn main() -> ExitCode {
             !no_results,
         ),
         Command::Merge { dirs, out } => cmd_run::merge(&dirs, &out),
+        Command::Report { dir } => cmd_run::report(&dir),
         Command::Optimize {
             scenario,
             objective,

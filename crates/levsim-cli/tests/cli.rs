@@ -703,3 +703,112 @@ fn optimize_prints_json_and_writes_the_frontier() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--constraint"), "{}", stderr(&o));
 }
+
+/// `levsim report DIR` rebuilds the pages from the directory's own files,
+/// byte for byte; `levsim optimize --out DIR` folds its recommendations
+/// into that report; a stale optimize.json, a missing directory and a
+/// changed data file are each refused or reported by name.
+#[test]
+fn report_rebuilds_from_its_files_and_takes_optimize_recommendations() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A copy of the bundled file, to change later.
+    let data = tmp.path().join("bt.csv.gz");
+    std::fs::copy(
+        root().join("data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"),
+        &data,
+    )
+    .unwrap();
+    let sc = tmp.path().join("r.toml");
+    std::fs::write(
+        &sc,
+        format!(
+            "name = \"r\"\nseed = 3\n[market]\nkind = \"bootstrap\"\nfile = \"{}\"\nformat = \"binance-klines\"\n\
+             start = \"2020-03-11T00:00:00Z\"\nend = \"2020-03-13T00:00:00Z\"\nhorizon = \"1d\"\nblock = \"1h\"\npaths = 200\n\
+             symbol = \"BTCUSDT\"\n[venue]\nprofile = \"binance-usdm\"\n[account]\ncapital = 1000.0\nside = \"long\"\n\
+             [[policy]]\nkind = \"static\"\nleverage = [2, 5, 10, 20]\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("rep");
+    let o = levsim(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pages = [
+        "index.html",
+        "summary.md",
+        "charts/ecdf.svg",
+        "charts/price.svg",
+        "manifest.json",
+    ];
+    let before: Vec<Vec<u8>> = pages
+        .iter()
+        .map(|p| std::fs::read(out.join(p)).unwrap())
+        .collect();
+    // The pages go; manifest.json (an input of the rebuild) is rewritten.
+    for p in &pages[..4] {
+        std::fs::remove_file(out.join(p)).unwrap();
+    }
+    let o = levsim(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (p, b) in pages.iter().zip(&before) {
+        assert!(
+            std::fs::read(out.join(p)).unwrap() == *b,
+            "{p} differs after the rebuild"
+        );
+    }
+
+    // optimize into the report directory: the report shows its choice.
+    let o = levsim(&[
+        "optimize",
+        sc.to_str().unwrap(),
+        "--constraint",
+        "p_liquidation <= 0.05",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("rebuilt"), "{}", stderr(&o));
+    let opt = read_json(&out.join("optimize.json"));
+    let best = opt["policies"][0]["best_params"]["leverage"]
+        .as_f64()
+        .unwrap();
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Recommended by levsim optimize"));
+    assert!(
+        html.contains(&format!("{{&quot;leverage&quot;:{best:?}}}")),
+        "best {best} not in the report"
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("Recommended by `levsim optimize`"));
+
+    // An optimize.json from another scenario text is left out, with a note.
+    let mut stale = opt.clone();
+    stale["scenario_sha256"] = "0".repeat(64).into();
+    std::fs::write(out.join("optimize.json"), stale.to_string()).unwrap();
+    let o = levsim(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!html.contains("Recommended by levsim optimize"));
+    assert!(html.contains("another version of the scenario"));
+
+    // Not a report; a changed input.
+    let o = levsim(&["report", tmp.path().join("nope").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a levsim report"), "{}", stderr(&o));
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&data, bytes).unwrap();
+    let o = levsim(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bt.csv.gz") && e.contains("changed since"),
+        "{e}"
+    );
+}

@@ -6,13 +6,12 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ReportError {
     /// A file could not be written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// File or directory.
         path: PathBuf,
-        /// Underlying error.
-        #[source]
-        source: std::io::Error,
+        /// Underlying error (in the message, not repeated as a cause).
+        error: std::io::Error,
     },
     /// The output directory holds files levsim did not write.
     #[error("{0} exists and was not created by levsim (no {marker} inside); choose another --out or remove it yourself", marker = crate::MARKER_FILE)]
@@ -23,6 +22,14 @@ pub enum ReportError {
         /// File.
         path: PathBuf,
         /// Message.
+        message: String,
+    },
+    /// A report directory could not be rebuilt (`levsim report`).
+    #[error("{dir}: {message}")]
+    Rebuild {
+        /// The report directory (or file).
+        dir: PathBuf,
+        /// What is wrong.
         message: String,
     },
     /// Chart rendering failed.
@@ -36,8 +43,8 @@ pub enum ReportError {
 }
 
 pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
-    move |source| ReportError::Io {
+    move |error| ReportError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }

@@ -22,6 +22,7 @@ mod markdown;
 mod outdir;
 mod overview;
 mod parquet;
+mod rebuild;
 
 pub use charts::{render_frontier, FrontierSeries};
 pub use parquet::write_results_to;
@@ -34,6 +35,7 @@ use levsim_scenario::{LoadedMarket, Scenario};
 pub use error::ReportError;
 pub use manifest::Timings;
 pub use outdir::{prepare_out_dir, MARKER_FILE};
+pub use rebuild::rebuild_report;
 
 /// Everything a report is made of.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +72,13 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
     files.push(markdown::write(dir, input, &summary, &ov)?);
     files.extend(parquet::write_results(dir, input)?);
     files.push(parquet::write_timeseries(dir, input)?);
+    if !input.sweep.markets.is_empty() {
+        // The crowd market passes, for `levsim report` to rebuild from.
+        let path = dir.join("markets.json");
+        let text = serde_json::to_string(&input.sweep.markets).unwrap_or_default();
+        std::fs::write(&path, text).map_err(error::io(&path))?;
+        files.push(path);
+    }
     let mut charts = charts::render_all(dir, input)?;
     charts.extend(dist::render(dir, input, &ov.chosen)?);
     files.extend(charts.iter().flat_map(|c| [c.svg.clone(), c.png.clone()]));

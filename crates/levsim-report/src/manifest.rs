@@ -10,7 +10,8 @@ use crate::{ReportError, ReportInput};
 
 /// Wall-clock timings of a run, in seconds (manifest only: results never
 /// contain wall-clock values).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Timings {
     /// Loading and validating data.
     pub load_s: f64,

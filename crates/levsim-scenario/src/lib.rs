@@ -23,7 +23,7 @@ mod shard;
 pub mod shocks;
 mod sweep;
 
-pub use aggregate::{aggregate, quantile, wilson, Aggregate, PointValues};
+pub use aggregate::{aggregate, median_ci, quantile, wilson, Aggregate, PointValues};
 pub use error::ScenarioError;
 pub use exec::{execute, execute_shard, MarketOutcome, RunResult};
 pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};

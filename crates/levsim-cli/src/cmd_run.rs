@@ -157,7 +157,9 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let results = merge_shards(dirs, &sc).map_err(Failure::input)?;
     let n = results.len();
     let start = market.tape.ts.first().copied().unwrap_or(0);
-    let sweep = Sweep::from_results(&sc, results, start, true);
+    let sweep = Sweep::from_results(&sc, results, start, true)
+        .with_representatives(&sc, &market, 0)
+        .map_err(Failure::input)?;
     prepare_out_dir(out).map_err(|e| match e {
         ReportError::ForeignDirectory(_) => Failure::input(e),
         other => Failure::other(other),

@@ -1028,3 +1028,91 @@ fn draw_frontier<DB: DrawingBackend>(
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
 }
+
+/// A lighter shade of `c` (towards white by `t` in [0, 1]).
+fn lighter(c: RGBColor, t: f64) -> RGBColor {
+    let m = |x: u8| (f64::from(x) + (255.0 - f64::from(x)) * t).round() as u8;
+    RGBColor(m(c.0), m(c.1), m(c.2))
+}
+
+/// Equity, effective leverage and margin ratio of the representative runs
+/// (per point: the run at the median return on committed capital, in the
+/// point's colour, and the one at the 5th percentile, lighter); none for a
+/// single path.
+pub(crate) fn render_representative(
+    dir: &Path,
+    input: &ReportInput<'_>,
+) -> Result<Vec<Chart>, ReportError> {
+    let reps = &input.sweep.representative;
+    if reps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roles = crate::summary::roles(input);
+    let t = &input.market.tape;
+    let x_range = (t.ts[0] as f64, t.end_ns().unwrap_or(t.ts[0] + 1) as f64);
+    let paths = input.scenario.plan.paths.max(1);
+    let lines = |values: fn(&levsim_engine::SeriesRecorder) -> &[f64], keep: fn(f64) -> bool| {
+        let mut out = Vec::new();
+        for (idx, role) in &roles {
+            let Some(r) = reps.iter().find(|r| r.spec.index == *idx) else {
+                continue;
+            };
+            let base = color(idx / paths);
+            out.push(Series {
+                name: format!("{} · {role} (path {})", r.spec.point_id, r.spec.path),
+                color: if *role == "median" {
+                    base
+                } else {
+                    lighter(base, 0.55)
+                },
+                segments: segments(&r.series.ts, values(&r.series), keep),
+            });
+        }
+        out
+    };
+    let specs = [
+        (
+            "rep-equity",
+            Spec {
+                title: "Equity of the representative runs".into(),
+                y_desc: "equity (quote)".into(),
+                log_y: false,
+                lines: lines(|s| &s.equity, |y| y.is_finite()),
+                markers: vec![],
+                x_range,
+                bars: vec![],
+            },
+            "For each policy point, the path at its median return on committed capital (full colour) and the one at its 5th percentile (light): equity at each bar close.",
+        ),
+        (
+            "rep-leverage",
+            Spec {
+                title: "Effective leverage of the representative runs (log scale)".into(),
+                y_desc: "leverage (x)".into(),
+                log_y: true,
+                lines: lines(|s| &s.leverage, |y| y.is_finite() && y > 0.0),
+                markers: vec![],
+                x_range,
+                bars: vec![],
+            },
+            "Notional over equity at each bar close for the median (full colour) and worst-5 % (light) runs; a line ends where the run was liquidated.",
+        ),
+        (
+            "rep-margin-ratio",
+            Spec {
+                title: "Margin ratio of the representative runs (liquidation at 1)".into(),
+                y_desc: "maintenance / equity".into(),
+                log_y: true,
+                lines: lines(|s| &s.margin_ratio, |y| y.is_finite() && y > 0.0),
+                markers: vec![],
+                x_range,
+                bars: vec![],
+            },
+            "Maintenance margin over equity for the median (full colour) and worst-5 % (light) runs: how close each came to the venue's liquidation line at 1.",
+        ),
+    ];
+    specs
+        .into_iter()
+        .map(|(name, spec, caption)| render(dir, name, &spec, caption.into()))
+        .collect()
+}

@@ -71,7 +71,8 @@ fn section_of(c: &Chart) -> &'static str {
     match stem {
         "price" | "mark" | "fan" => "market",
         "cascade-price" | "cascade-volume" | "insurance-fund" | "adl" => "cascade",
-        "frontier" | "heatmap" => "sweeps",
+        "frontier" => "sweeps",
+        s if s.starts_with("heatmap") => "sweeps",
         _ => "policies",
     }
 }
@@ -173,7 +174,7 @@ pub(crate) fn write(
     table(&mut h, &ov.head, &ov.rows);
     let _ = write!(
         h,
-        "<p class=\"meta\">{}Return on committed capital: final equity plus reserve over margin plus reserve committed, percent. Exposure / committed: median average position notional per unit of committed capital (capital efficiency). Fees and funding in quote currency (funding: paid, negative when received).</p>",
+        "<p class=\"meta\">{}Return on committed capital: final equity plus reserve over margin plus reserve committed, percent. Exposure / committed: median average position notional per unit of committed capital (capital efficiency). Fees and funding in quote currency (funding: net received, negative when paid).</p>",
         if sc.paths > 1 {
             "One row per policy point over all paths: P(liquidation) is the share of paths with a liquidation, with its Wilson 95 % interval; p50 and p05 are the median and 5th percentile across paths. "
         } else {

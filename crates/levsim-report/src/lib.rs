@@ -16,6 +16,7 @@ mod cascade;
 mod charts;
 mod dist;
 mod error;
+mod heatmap;
 mod html;
 mod manifest;
 mod markdown;
@@ -80,7 +81,9 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
         files.push(path);
     }
     let mut charts = charts::render_all(dir, input)?;
+    charts.extend(charts::render_representative(dir, input)?);
     charts.extend(dist::render(dir, input, &ov.chosen)?);
+    charts.extend(heatmap::render_all(dir, input)?);
     files.extend(charts.iter().flat_map(|c| [c.svg.clone(), c.png.clone()]));
     let manifest = manifest::build(input);
     let index_html = html::write(

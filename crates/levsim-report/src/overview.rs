@@ -12,6 +12,11 @@ use crate::markdown::num;
 /// Risk bound of the answer: the 95 % upper limit of P(liquidation).
 pub(crate) const ANSWER_BOUND: f64 = 0.05;
 
+/// On history, a point "came through" if it was never liquidated and its
+/// drawdown stayed below this (percent): deleveraging all the way down is
+/// not surviving.
+pub(crate) const HISTORY_MAX_DD_PCT: f64 = 50.0;
+
 /// The first screen, as display strings.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Overview {
@@ -73,6 +78,78 @@ pub(crate) fn load_optimize(dir: &Path, scenario_text: &str) -> (Option<Value>, 
     (Some(v), None)
 }
 
+/// With several venue configurations: which one treats the same policy
+/// points best (median return on committed capital), and by how much.
+fn venue_comparison(aggs: &[Value], mc: bool) -> Option<String> {
+    let venues: Vec<&str> = {
+        let mut v: Vec<&str> = aggs.iter().filter_map(|a| a["venue"].as_str()).collect();
+        v.dedup();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    if venues.len() < 2 || venues.iter().any(|v| v.is_empty()) {
+        return None;
+    }
+    // Points without the venue prefix.
+    let key = |a: &Value| {
+        let id = a["point_id"].as_str().unwrap_or("");
+        id.split_once('/').map_or(id, |(_, rest)| rest).to_string()
+    };
+    let mut groups: Vec<(String, Vec<&Value>)> = Vec::new();
+    for a in aggs {
+        let k = key(a);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, v)) => v.push(a),
+            None => groups.push((k, vec![a])),
+        }
+    }
+    let roc = |a: &Value| f(&a["return_on_committed_pct_p50"]);
+    let mut wins: Vec<(&str, usize)> = venues.iter().map(|v| (*v, 0)).collect();
+    let mut widest: Option<(f64, String, &Value, &Value)> = None;
+    for (k, g) in &groups {
+        if g.len() < 2 {
+            continue;
+        }
+        let best = g.iter().max_by(|a, b| roc(a).total_cmp(&roc(b)))?;
+        let worst = g.iter().min_by(|a, b| roc(a).total_cmp(&roc(b)))?;
+        if roc(best) > roc(worst) + MATERIAL_PP {
+            if let Some(w) = wins
+                .iter_mut()
+                .find(|(v, _)| Some(*v) == best["venue"].as_str())
+            {
+                w.1 += 1;
+            }
+        }
+        let gap = roc(best) - roc(worst);
+        if widest.as_ref().is_none_or(|w| gap > w.0) {
+            widest = Some((gap, k.clone(), best, worst));
+        }
+    }
+    let (venue, n) = wins.iter().max_by_key(|w| w.1).copied()?;
+    let (_, point, best, worst) = widest?;
+    if n == 0 {
+        return Some(format!(
+            "Across venue configurations the policy points' {}return on committed capital is the same within {MATERIAL_PP} percentage points.",
+            if mc { "median " } else { "" }
+        ));
+    }
+    Some({
+        format!(
+            "Across venue configurations, {venue} gives the best {}return on committed capital for {n} of {} policy points; the widest gap: {point} at {} % under {} against {} % under {}.",
+            if mc { "median " } else { "" },
+            groups.iter().filter(|(_, g)| g.len() > 1).count(),
+            num(roc(best), 2),
+            best["venue"].as_str().unwrap_or(""),
+            num(roc(worst), 2),
+            worst["venue"].as_str().unwrap_or("")
+        )
+    })
+}
+
+/// A difference in return (percentage points) worth a sentence.
+const MATERIAL_PP: f64 = 0.5;
+
 /// Builds the overview from the summary and an optimize result.
 pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
     let aggs: Vec<Value> = summary["aggregates"]
@@ -96,7 +173,9 @@ pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
             pct(ANSWER_BOUND)
         )
     } else {
-        "How much leverage this history allowed: per policy, the most capital-efficient point that was never liquidated.".to_string()
+        format!(
+            "How much leverage this history allowed: per policy, the most capital-efficient point that came through, never liquidated and with a drawdown below {HISTORY_MAX_DD_PCT} %."
+        )
     }];
     let mut chosen = Vec::new();
     for (fam, points) in &families {
@@ -104,7 +183,7 @@ pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
             if mc {
                 f(&a["p_liquidation_ci"][1]) <= ANSWER_BOUND
             } else {
-                f(&a["p_liquidation"]) == 0.0
+                f(&a["p_liquidation"]) == 0.0 && f(&a["max_drawdown_pct_p50"]) < HISTORY_MAX_DD_PCT
             }
         };
         let best = points
@@ -145,8 +224,9 @@ pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
                         id(a),
                         pct(f(&a["p_liquidation"]))
                     ),
-                    _ => format!("{fam}: every point was liquidated."),
-                });
+                    _ => format!(
+                        "{fam}: none came through (each was liquidated or lost half its equity or more)."
+                    ),});
             }
         }
     }
@@ -156,8 +236,12 @@ pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
         answer.push(if mc {
             "No policy point meets the bound under any configuration.".into()
         } else {
-            "Every policy point was liquidated under every configuration.".into()
+            "No policy point came through: each was liquidated or lost half its equity or more."
+                .into()
         });
+    }
+    if let Some(line) = venue_comparison(&aggs, mc) {
+        answer.push(line);
     }
     let liquidated: Vec<String> = aggs
         .iter()
@@ -202,7 +286,7 @@ pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
     } else {
         vec![
             "point",
-            "liquidated",
+            "liquidations",
             "return on committed %",
             "max DD %",
             "exposure / committed",
@@ -224,14 +308,7 @@ pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
                 r.push(num(f(&a["return_on_committed_pct_p50"]), 2));
                 r.push(num(f(&a["return_on_committed_pct_p05"]), 2));
             } else {
-                r.push(
-                    if f(&a["p_liquidation"]) > 0.0 {
-                        "yes"
-                    } else {
-                        "no"
-                    }
-                    .into(),
-                );
+                r.push(num(f(&a["liquidations_mean"]), 0));
                 r.push(num(f(&a["return_on_committed_pct_p50"]), 2));
             }
             r.push(num(f(&a["max_drawdown_pct_p50"]), 2));

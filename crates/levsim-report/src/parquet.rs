@@ -164,7 +164,8 @@ pub fn write_results_to(
 }
 
 /// Long format: `run_id`, `ts_ns`, `equity`, `leverage`, `liquidation_price`,
-/// `mark`, `margin_ratio`.
+/// `mark`, `margin_ratio`, for the runs of path 0 and the representative
+/// runs.
 pub(crate) fn write_timeseries(
     dir: &Path,
     input: &ReportInput<'_>,
@@ -172,7 +173,13 @@ pub(crate) fn write_timeseries(
     let mut run_id = Vec::new();
     let (mut ts, mut eq, mut lev, mut lp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut mark, mut mr) = (Vec::new(), Vec::new());
-    for r in &input.sweep.kept {
+    // Path 0's runs, then the representative runs not on path 0.
+    let rep = input
+        .sweep
+        .representative
+        .iter()
+        .filter(|r| r.spec.path != 0);
+    for r in input.sweep.kept.iter().chain(rep) {
         let s = &r.series;
         run_id.extend(std::iter::repeat_n(r.spec.run_id.clone(), s.ts.len()));
         ts.extend_from_slice(&s.ts);

@@ -224,13 +224,15 @@ fn read_series(path: &Path) -> Result<HashMap<String, SeriesRecorder>, ReportErr
         .collect())
 }
 
-/// Path-0 liquidations from `summary.json`, by run id.
+/// Liquidations from `summary.json` (`runs` or `representative_runs`), by
+/// run id.
 fn read_events(
     dir: &Path,
     summary: &Value,
+    list: &str,
 ) -> Result<HashMap<String, Vec<LiquidationEvent>>, ReportError> {
     let mut out = HashMap::new();
-    for r in summary["runs"].as_array().into_iter().flatten() {
+    for r in summary[list].as_array().into_iter().flatten() {
         let id = r["run_id"].as_str().unwrap_or("").to_string();
         let mut evs = Vec::new();
         for e in r["liquidation_events"].as_array().into_iter().flatten() {
@@ -291,8 +293,9 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
         ));
     }
     let mut rows = read_rows(&results)?;
-    let mut series = read_series(&dir.join("timeseries.parquet"))?;
-    let mut events = read_events(dir, &summary)?;
+    let series = read_series(&dir.join("timeseries.parquet"))?;
+    let mut events = read_events(dir, &summary, "runs")?;
+    let rep_events = read_events(dir, &summary, "representative_runs")?;
     let markets: Vec<MarketOutcome> = if dir.join("markets.json").exists() {
         serde_json::from_value(read_json(&dir.join("markets.json"))?)
             .map_err(|e| bad(dir, format!("markets.json: {e}")))?
@@ -328,7 +331,8 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
             (
                 events.remove(&spec.run_id).unwrap_or_default(),
                 series
-                    .remove(&spec.run_id)
+                    .get(&spec.run_id)
+                    .cloned()
                     .unwrap_or_else(SeriesRecorder::disabled),
             )
         } else {
@@ -355,7 +359,40 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
         ));
     }
     let start = market.tape.ts.first().copied().unwrap_or(0);
-    let sweep = Sweep::from_results(&sc, results_v, start, true);
+    let mut sweep = Sweep::from_results(&sc, results_v, start, true);
+    // The representative runs: the same choice from the same rows, their
+    // series and liquidations as the run stored them.
+    if let Some(rows) = &sweep.rows {
+        let picks: std::collections::BTreeSet<usize> =
+            levsim_scenario::representative_runs(plan, rows)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+        let mut reps = Vec::new();
+        for i in picks {
+            let (Some(spec), Some(row)) = (plan.run(i), rows.get(i).filter(|r| r.index == i))
+            else {
+                continue;
+            };
+            let rec = series.get(&spec.run_id).cloned().ok_or_else(|| {
+                bad(
+                    dir,
+                    format!("timeseries.parquet has no series for {}", spec.run_id),
+                )
+            })?;
+            let liquidations = rep_events.get(&spec.run_id).cloned().unwrap_or_default();
+            reps.push(RunResult {
+                output: RunOutput {
+                    metrics: row.metrics.clone(),
+                    liquidations,
+                },
+                spec,
+                series: rec,
+                market: None,
+            });
+        }
+        sweep.representative = reps;
+    }
     let timings: Timings = serde_json::from_value(manifest["timings"].clone()).unwrap_or_default();
     let command = manifest["command"].as_str().unwrap_or("").to_string();
     write_report(

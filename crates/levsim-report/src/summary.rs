@@ -48,38 +48,77 @@ pub(crate) fn metrics_json(m: &RunMetrics) -> Value {
         "margin_utilization_pct": m.margin_utilization_pct,})
 }
 
+/// The role(s) of each representative run, by run index ("median",
+/// "worst 5 %").
+pub(crate) fn roles(input: &ReportInput<'_>) -> Vec<(usize, &'static str)> {
+    input
+        .sweep
+        .rows
+        .as_ref()
+        .map(|rows| levsim_scenario::representative_runs(&input.scenario.plan, rows))
+        .unwrap_or_default()
+}
+
 pub(crate) fn build(input: &ReportInput<'_>) -> Value {
     let sc = input.scenario;
     let mk = input.market;
     let t = &mk.tape;
-    let runs: Vec<Value> = input
-        .sweep
-        .kept
-        .iter()
-        .map(|r| {
-            let liqs: Vec<Value> = r
-                .output
-                .liquidations
-                .iter()
-                .map(|e| {
-                    // The event as the engine defines it, with its time in ISO 8601.
-                    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
-                    v["ts"] = Value::String(to_iso(e.ts));
-                    v
-                })
-                .collect();
-            json!({
-                "run_id": r.spec.run_id,
-                "venue": mk.venues[r.spec.venue_index].name,
-                "venue_label": r.spec.venue,
-                "policy": r.spec.policy,
-                "params": r.spec.params,
-                "seed": r.spec.seed,
-                "metrics": metrics_json(&r.output.metrics),
-                "liquidation_events": liqs,
+    let roles = roles(input);
+    let runs = run_list(input, input.sweep.kept.iter());
+    let mut representative = run_list(input, input.sweep.representative.iter());
+    for (v, r) in representative.iter_mut().zip(&input.sweep.representative) {
+        let role: Vec<&str> = roles
+            .iter()
+            .filter(|(i, _)| *i == r.spec.index)
+            .map(|(_, role)| *role)
+            .collect();
+        v["role"] = json!(role.join(", "));
+        v["point_id"] = json!(r.spec.point_id);
+        v["path"] = json!(r.spec.path);
+    }
+    build_rest(input, sc, mk, t, runs, representative)
+}
+
+/// Each run as `summary.json` lists it.
+fn run_list<'a>(
+    input: &ReportInput<'_>,
+    runs: impl Iterator<Item = &'a levsim_scenario::RunResult>,
+) -> Vec<Value> {
+    let mk = input.market;
+    runs.map(|r| {
+        let liqs: Vec<Value> = r
+            .output
+            .liquidations
+            .iter()
+            .map(|e| {
+                // The event as the engine defines it, with its time in ISO 8601.
+                let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+                v["ts"] = Value::String(to_iso(e.ts));
+                v
             })
+            .collect();
+        json!({
+            "run_id": r.spec.run_id,
+            "venue": mk.venues[r.spec.venue_index].name,
+            "venue_label": r.spec.venue,
+            "policy": r.spec.policy,
+            "params": r.spec.params,
+            "seed": r.spec.seed,
+            "metrics": metrics_json(&r.output.metrics),
+            "liquidation_events": liqs,
         })
-        .collect();
+    })
+    .collect()
+}
+
+fn build_rest(
+    input: &ReportInput<'_>,
+    sc: &levsim_scenario::Scenario,
+    mk: &levsim_scenario::LoadedMarket,
+    t: &levsim_core::MarketTape,
+    runs: Vec<Value>,
+    representative: Vec<Value>,
+) -> Value {
     let gaps_in_window = match (t.ts.first(), t.ts.last()) {
         (Some(&a), Some(&b)) => mk.report.gaps_within(a, b).count(),
         _ => 0,
@@ -133,8 +172,8 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Value {
             "account": sc.account,
         },
         "runs": runs,
-        "aggregates": input.sweep.aggregates,
-        "market": crate::cascade::summary(input),
+        "representative_runs": representative,
+        "aggregates": input.sweep.aggregates,"market": crate::cascade::summary(input),
     })
 }
 

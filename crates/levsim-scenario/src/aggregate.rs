@@ -53,8 +53,11 @@ pub struct Aggregate {
     pub exposure_per_committed_p50_ci: [f64; 2],
     /// Median of all fees paid (quote).
     pub fees_p50: f64,
-    /// Median of the net funding paid (quote; negative: received).
+    /// Median of the net funding received (quote; negative: paid).
     pub funding_p50: f64,
+    /// Mean number of liquidations per run (re-entering accounts can be
+    /// liquidated more than once).
+    pub liquidations_mean: f64,
 }
 
 /// Distribution-free 95 % interval of the median of sorted data: the order
@@ -117,6 +120,7 @@ pub struct PointValues {
     exposure: Vec<f64>,
     fees: Vec<f64>,
     funding: Vec<f64>,
+    liquidation_count: u64,
 }
 
 impl PointValues {
@@ -141,6 +145,7 @@ impl PointValues {
         if m.liquidations > 0 {
             self.liquidated += 1;
         }
+        self.liquidation_count += u64::from(m.liquidations);
     }
 
     /// The statistics of `point` (its path-0 run) over the runs added.
@@ -177,6 +182,7 @@ impl PointValues {
             exposure_per_committed_p50_ci: median_ci(&exposure),
             fees_p50: quantile(&sorted(self.fees), 0.5),
             funding_p50: quantile(&sorted(self.funding), 0.5),
+            liquidations_mean: self.liquidation_count as f64 / n.max(1) as f64,
         }
     }
 }

@@ -70,7 +70,31 @@ pub fn execute_shard(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunResult>, ScenarioError> {
     let pool = thread_pool(sc, threads)?;
-    execute_paths(sc, market, shard, &pool, 0..sc.plan.paths, progress)
+    let select = shard.map_or(Select::All, Select::Shard);
+    execute_paths(sc, market, &select, &pool, 0..sc.plan.paths, progress)
+}
+
+/// Which runs [`execute_paths`] runs.
+pub(crate) enum Select {
+    /// Every run; series kept on path 0.
+    All,
+    /// The runs of one shard; series kept on path 0.
+    Shard(crate::Shard),
+    /// These run indices, each with its series kept.
+    Runs(std::collections::BTreeSet<usize>),
+}
+
+impl Select {
+    fn owns(&self, run: usize) -> bool {
+        match self {
+            Self::All => true,
+            Self::Shard(s) => s.owns(run),
+            Self::Runs(r) => r.contains(&run),
+        }
+    }
+    fn records(&self, path: usize) -> bool {
+        path == 0 || matches!(self, Self::Runs(_))
+    }
 }
 
 /// A worker pool of `threads` threads (0 = all cores).
@@ -91,7 +115,7 @@ pub(crate) fn thread_pool(
 pub(crate) fn execute_paths(
     sc: &Scenario,
     market: &LoadedMarket,
-    shard: Option<crate::Shard>,
+    select: &Select,
     pool: &rayon::ThreadPool,
     paths: std::ops::Range<usize>,
     progress: &(dyn Fn() + Sync),
@@ -104,7 +128,7 @@ pub(crate) fn execute_paths(
     };
     let drains = crate::shocks::drain_windows(&sc.shocks);
     let plan = &sc.plan;
-    let owned = |point: usize, path: usize| shard.is_none_or(|s| s.owns(point * plan.paths + path));
+    let owned = |point: usize, path: usize| select.owns(point * plan.paths + path);
     // Path-major: each market path is drawn once (never stored beyond its
     // runs) and every parameter point runs on it (common random numbers);
     // the points of a path run in parallel too, so a historical sweep (one
@@ -130,8 +154,8 @@ pub(crate) fn execute_paths(
             })?
             .with_topup(spec.topup);
         // Path 0 is the market already loaded, and the only one whose time
-        // series are kept.
-        let mut series = if path == 0 {
+        // series are kept (besides runs selected for their series).
+        let mut series = if select.records(path) {
             SeriesRecorder::new(stride)
         } else {
             SeriesRecorder::disabled()

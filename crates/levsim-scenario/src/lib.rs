@@ -32,4 +32,4 @@ pub use liquidity::{LiquidityConfig, LiquidityKind};
 pub use market::{sha256_file, text_sha256, LoadedMarket};
 pub use seed::run_seed;
 pub use shard::{merge_shards, shard_scenario, write_shard, Shard};
-pub use sweep::{execute_sweep, RunRow, Sweep};
+pub use sweep::{execute_sweep, representative_runs, RunRow, Sweep};

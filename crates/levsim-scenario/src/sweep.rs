@@ -8,7 +8,7 @@
 use levsim_engine::RunMetrics;
 
 use crate::aggregate::PointValues;
-use crate::exec::{execute_paths, thread_pool};
+use crate::exec::{execute_paths, thread_pool, Select};
 use crate::{Aggregate, LoadedMarket, MarketOutcome, RunResult, Scenario, ScenarioError};
 
 /// One run as `results.parquet` stores it: its plan index (the spec is
@@ -35,6 +35,38 @@ pub struct Sweep {
     pub markets: Vec<MarketOutcome>,
     /// Number of runs.
     pub runs: usize,
+    /// The representative runs of a Monte Carlo sweep (see
+    /// [`representative_runs`]), whole, in plan order; empty for one path
+    /// or without rows.
+    pub representative: Vec<RunResult>,
+}
+
+/// Which runs represent each parameter point of a Monte Carlo sweep: the
+/// run at the median and the one at the 5th percentile of the return on
+/// committed capital (order statistics ⌊(n−1)/2⌋ and ⌊0.05·(n−1)⌋, ties by
+/// path), as (run index, role) with role `"median"` or `"worst 5 %"`, in
+/// plan order of points. Empty for a single path.
+pub fn representative_runs(plan: &crate::RunPlan, rows: &[RunRow]) -> Vec<(usize, &'static str)> {
+    if plan.paths < 2 {
+        return Vec::new();
+    }
+    let mut by_point: Vec<Vec<(f64, usize)>> = vec![Vec::new(); plan.points.len()];
+    for r in rows {
+        if let Some(v) = by_point.get_mut(r.index / plan.paths) {
+            v.push((r.metrics.return_on_committed_pct, r.index));
+        }
+    }
+    let mut out = Vec::new();
+    for mut v in by_point {
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let n = v.len();
+        out.push((v[(n - 1) / 2].1, "median"));
+        out.push((v[(0.05 * (n - 1) as f64).floor() as usize].1, "worst 5 %"));
+    }
+    out
 }
 
 /// Folds results, in any order, into a sweep.
@@ -98,6 +130,7 @@ impl Folder {
             aggregates,
             markets: self.markets,
             runs: self.runs,
+            representative: Vec::new(),
         }
     }
 }
@@ -115,6 +148,40 @@ impl Sweep {
             f.add(r);
         }
         f.finish(sc)
+    }
+
+    /// Runs the representative runs again with their series kept (they are
+    /// deterministic: the same path and seed give the same run) and stores
+    /// them in [`Sweep::representative`]; nothing without rows or with one
+    /// path.
+    pub fn with_representatives(
+        mut self,
+        sc: &Scenario,
+        market: &LoadedMarket,
+        threads: usize,
+    ) -> Result<Self, ScenarioError> {
+        let Some(rows) = &self.rows else {
+            return Ok(self);
+        };
+        let picks: std::collections::BTreeSet<usize> = representative_runs(&sc.plan, rows)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        if picks.is_empty() {
+            return Ok(self);
+        }
+        let paths: Vec<usize> = picks.iter().map(|i| i % sc.plan.paths).collect();
+        let (lo, hi) = (
+            paths.iter().copied().min().unwrap_or(0),
+            paths.iter().copied().max().unwrap_or(0) + 1,
+        );
+        let pool = thread_pool(sc, threads)?;
+        let mut runs = execute_paths(sc, market, &Select::Runs(picks), &pool, lo..hi, &|| {})?;
+        for r in &mut runs {
+            r.market = None;
+        }
+        self.representative = runs;
+        Ok(self)
     }
 
     /// The path-0 market pass of venue configuration `venue_index`.
@@ -146,10 +213,10 @@ pub fn execute_sweep(
     let mut from = 0;
     while from < paths {
         let to = (from + CHUNK_PATHS).min(paths);
-        for r in execute_paths(sc, market, None, &pool, from..to, progress)? {
+        for r in execute_paths(sc, market, &Select::All, &pool, from..to, progress)? {
             f.add(r);
         }
         from = to;
     }
-    Ok(f.finish(sc))
+    f.finish(sc).with_representatives(sc, market, threads)
 }

@@ -616,6 +616,28 @@ leverage = [5, 20]
             assert_eq!(row.index, full.spec.index);
             assert_eq!(row.metrics, full.output.metrics);
         }
+        // The representative runs, run again with their series, are the runs
+        // at the median and 5th percentile of the return on committed
+        // capital, with the metrics the sweep had for them.
+        let picks = levsim_scenario::representative_runs(&sc.plan, &rows);
+        assert_eq!(picks.len(), 4);
+        for (point, chunk) in picks.chunks(2).enumerate() {
+            let mut roc: Vec<f64> = all[point * 700..(point + 1) * 700]
+                .iter()
+                .map(|r| r.output.metrics.return_on_committed_pct)
+                .collect();
+            roc.sort_by(f64::total_cmp);
+            assert_eq!(chunk[0].1, "median");
+            assert_eq!(rows[chunk[0].0].metrics.return_on_committed_pct, roc[349]);
+            assert_eq!(chunk[1].1, "worst 5 %");
+            assert_eq!(rows[chunk[1].0].metrics.return_on_committed_pct, roc[34]);
+        }
+        assert!(!s.representative.is_empty());
+        for r in &s.representative {
+            assert!(picks.iter().any(|p| p.0 == r.spec.index));
+            assert_eq!(r.output.metrics, all[r.spec.index].output.metrics);
+            assert!(!r.series.equity.is_empty(), "{}", r.spec.run_id);
+        }
     }
     let lean = levsim_scenario::execute_sweep(&sc, &m, 2, &|| {}, false).unwrap();
     assert!(lean.rows.is_none());

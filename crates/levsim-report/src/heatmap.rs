@@ -137,6 +137,12 @@ fn varies(values: &[Vec<f64>], tol: f64) -> bool {
     hi - lo > tol
 }
 
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
 fn label(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
@@ -240,7 +246,10 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
                 values,
                 probability,
             },
-            format!("{metric_name} of {fam} over its two swept parameters, {xk} and {yk}; darker is worse."),
+            format!(
+                "{} of {fam} over its two swept parameters, {xk} and {yk}; darker is worse.",
+                capitalized(metric_name)
+            ),
         )?);
     }
     // Venue configuration × policy point.
@@ -293,7 +302,10 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
                 values,
                 probability,
             },
-            format!("{metric_name} of each policy point under each venue configuration; darker is worse."),
+            format!(
+                "{} of each policy point under each venue configuration; darker is worse.",
+                capitalized(metric_name)
+            ),
         )?);
     }
     Ok(charts)

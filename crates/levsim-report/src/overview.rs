@@ -379,3 +379,76 @@ pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
         optimize_note: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn agg(id: &str, venue: &str, p: f64, ci: [f64; 2], eff: f64, roc: f64, dd: f64) -> Value {
+        json!({
+            "point_id": id, "policy": "static", "venue": venue, "runs": 1000,
+            "p_liquidation": p, "p_liquidation_ci": ci,
+            "exposure_per_committed_p50": eff, "return_on_committed_pct_p50": roc,
+            "return_on_committed_pct_p05": roc - 10.0, "max_drawdown_pct_p50": dd,
+            "fees_p50": 1.0, "funding_p50": 0.0, "liquidations_mean": p,
+        })
+    }
+
+    /// Monte Carlo: the most efficient point whose upper 95 % bound is
+    /// within 5 %, not the one whose estimate is.
+    #[test]
+    fn the_answer_takes_the_upper_bound_of_the_risk() {
+        let s = json!({ "aggregates": [
+            agg("static[leverage=2]", "", 0.0, [0.0, 0.004], 1.9, -1.0, 20.0),
+            agg("static[leverage=5]", "", 0.047, [0.038, 0.057], 4.9, -5.0, 50.0),
+            agg("static[leverage=20]", "", 0.7, [0.68, 0.72], 7.6, -99.0, 99.0),
+        ]});
+        let o = build(&s, None);
+        assert_eq!(o.chosen, vec!["static[leverage=2]".to_string()]);
+        assert_eq!(o.rows.len(), 3);
+        assert!(o
+            .answer
+            .iter()
+            .any(|a| a.contains("more than half") && a.contains("leverage=20")));
+    }
+
+    /// History: never liquidated is not enough with a drawdown of half the
+    /// equity or more; a venue comparison names the better venue.
+    #[test]
+    fn history_needs_a_bounded_drawdown_and_venues_are_compared() {
+        let mut a = agg(
+            "a/static[leverage=3]",
+            "a",
+            0.0,
+            [0.0, 0.8],
+            3.0,
+            -20.0,
+            60.0,
+        );
+        let mut b = agg(
+            "b/static[leverage=3]",
+            "b",
+            0.0,
+            [0.0, 0.8],
+            2.0,
+            -5.0,
+            30.0,
+        );
+        a["runs"] = json!(1);
+        b["runs"] = json!(1);
+        let o = build(&json!({ "aggregates": [a, b] }), None);
+        assert_eq!(o.chosen, vec!["b/static[leverage=3]".to_string()]);
+        assert!(o
+            .answer
+            .iter()
+            .any(|l| l.starts_with("a/static: none came through")));
+        assert!(
+            o.answer
+                .iter()
+                .any(|l| l.contains("b gives the best return") && l.contains("1 of 1")),
+            "{:?}",
+            o.answer
+        );
+    }
+}

@@ -175,6 +175,7 @@ pub(crate) fn execute_paths(
         // policies differ by what they decide, not by their luck.
         let account = levsim_engine::AccountConfig {
             seed: crate::run_seed(path_seed(sc.seed, path), "latency"),
+            latency: spec.latency.clone().or_else(|| sc.account.latency.clone()),
             ..sc.account.clone()
         };
         let output = simulate_with(

@@ -37,6 +37,10 @@ pub struct RunSpec {
     /// `topup_target` in its table), if any.
     #[serde(skip)]
     pub topup: Option<levsim_policy::TopupRule>,
+    /// A constant decision latency for this policy (`latency = "5m"` in its
+    /// table, a grid axis like any other), replacing `[account] latency`.
+    #[serde(skip)]
+    pub latency: Option<levsim_engine::Latency>,
     /// Seed of this run, from the scenario seed and `run_id`.
     pub seed: u64,
 }
@@ -238,6 +242,28 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                     break;
                 }
             };
+            // So is a constant latency: how fast this policy's decisions land.
+            let latency = match bare.remove("latency") {
+                None => None,
+                Some(toml::Value::String(s)) => match levsim_core::time::parse_duration(&s) {
+                    Ok(ns) if ns >= 0 => Some(levsim_engine::Latency::Constant { value: s }),
+                    Ok(_) => {
+                        point_problems.push(format!("{}: must not be negative", at("latency")));
+                        continue;
+                    }
+                    Err(e) => {
+                        point_problems.push(format!("{}: {e}", at("latency")));
+                        continue;
+                    }
+                },
+                Some(_) => {
+                    point_problems.push(format!(
+                        "{}: a duration such as \"5m\" (or a list of them): this policy's decisions land that long after they are made",
+                        at("latency")
+                    ));
+                    break;
+                }
+            };
             let parsed: Result<PolicyKind, _> = bare.try_into();
             let kind_val = match parsed {
                 Ok(p) => p,
@@ -274,6 +300,7 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                 params: Arc::new(params),
                 kind: kind_val,
                 topup,
+                latency,
             });
         }
         problems.extend(point_problems);

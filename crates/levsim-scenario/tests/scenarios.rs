@@ -643,3 +643,46 @@ leverage = [5, 20]
     assert!(lean.rows.is_none());
     assert_eq!(lean.aggregates, want);
 }
+
+/// A policy's `latency` and top-up keys are grid axes on any policy: they
+/// name the runs, reach the engine (a slower decision opens later, at
+/// another price), and bad values name their field.
+#[test]
+fn latency_and_topup_keys_ride_on_any_policy() {
+    let text = GOOD.replace(
+        "kind = \"constant_leverage\"\nleverage = [3]",
+        "kind = \"constant_leverage\"\nleverage = [3]\nlatency = [\"0s\", \"30m\"]\ntopup_threshold = 0.5",
+    )
+    .replace("side = \"long\"", "side = \"long\"\nreserve = 5000.0");
+    let sc = parse(&text).unwrap();
+    let ids: Vec<&str> = sc.plan.points.iter().map(|p| p.run_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "static[leverage=2]",
+            "static[leverage=10]",
+            "constant_leverage[leverage=3,latency=0s,topup_threshold=0.5]",
+            "constant_leverage[leverage=3,latency=30m,topup_threshold=0.5]",
+        ]
+    );
+    assert!(sc.plan.points[2].topup.is_some());
+    let m = LoadedMarket::load(&sc).unwrap();
+    let out = execute(&sc, &m, 1, &|| {}).unwrap();
+    // Opened at once vs 30 minutes later: different fees on a different notional.
+    assert_ne!(out[2].output.metrics.fees, out[3].output.metrics.fees);
+    for (bad, field) in [
+        ("latency = [\"0s\", \"-5m\"]", "policy[1].latency"),
+        ("latency = [\"0s\", \"soon\"]", "policy[1].latency"),
+        ("latency = 5", "policy[1].latency"),
+    ] {
+        let e = parse(&text.replace("latency = [\"0s\", \"30m\"]", bad)).unwrap_err();
+        assert!(e.contains(field), "{bad}: {e}");
+    }
+    let e = parse(&text.replace("topup_threshold = 0.5", "topup_threshold = 1.5")).unwrap_err();
+    assert!(e.contains("policy[1].topup_threshold"), "{e}");
+    // Top-ups need a reserve.
+    let e = LoadedMarket::load(&parse(&text.replace("reserve = 5000.0", "reserve = 0.0")).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("reserve"), "{e}");
+}

@@ -243,16 +243,7 @@ pub fn optimize(
     threads: usize,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<PolicyOptimum>, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-        file: path.to_path_buf(),
-        source,
-    })?;
-    let doc: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ScenarioError::Parse {
-            file: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let (_, doc) = read_doc(path)?;
     let invalid = |m: String| ScenarioError::Invalid {
         file: path.to_path_buf(),
         problems: vec![m],
@@ -440,19 +431,25 @@ fn params_ci(
         .collect()
 }
 
-/// The scenario's `name` and the SHA-256 of its text (what a report checks
-/// an `optimize.json` against).
-pub fn scenario_identity(path: &Path) -> Result<(String, String), ScenarioError> {
+/// A scenario file's text and its TOML document.
+fn read_doc(path: &Path) -> Result<(String, toml::Table), ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
         file: path.to_path_buf(),
         source,
     })?;
-    let doc: toml::Table = text
+    let doc = text
         .parse()
         .map_err(|e: toml::de::Error| ScenarioError::Parse {
             file: path.to_path_buf(),
             message: e.to_string(),
         })?;
+    Ok((text, doc))
+}
+
+/// The scenario's `name` and the SHA-256 of its text (what a report checks
+/// an `optimize.json` against).
+pub fn scenario_identity(path: &Path) -> Result<(String, String), ScenarioError> {
+    let (text, doc) = read_doc(path)?;
     let name = doc
         .get("name")
         .and_then(|v| v.as_str())

@@ -226,15 +226,17 @@ leverage = { min = 1.0, max = 60.0 }
     );
 }
 
-/// CLOSED_FORM F5 / Table D (μ 40 %, σ 60 %, r = 0): a constant leverage
-/// rebalanced every day grows at g(L) = L·μ − L²σ²/2 — 0.2222 at the Kelly
-/// leverage L* = μ/σ² = 1.111 and 0.1667 at L*/2 — measured as the mean of
-/// the runs' `log_growth` over 400 GBM paths of 20 years. Tolerance: 4
-/// standard errors (L·σ/√(T·paths)) plus 0.01 for daily rather than
-/// continuous rebalancing.
-#[test]
-fn constant_leverage_grows_at_the_f5_rate() {
-    let (mu, sigma, years, paths) = (0.4, 0.6, 20usize, 400u64);
+/// Mean `log_growth` and mean average leverage of `kind` over `paths` daily
+/// GBM paths (μ, σ) of `years` years, with no fees or funding; asserts no
+/// run was liquidated.
+fn f5_growth(
+    kind: &PolicyKind,
+    mu: f64,
+    sigma: f64,
+    years: usize,
+    paths: u64,
+    tag: &str,
+) -> (f64, f64) {
     let venue = VenueProfile::resolve(
         &VenueConfig {
             profile: "binance-usdm".into(),
@@ -247,40 +249,54 @@ fn constant_leverage_grows_at_the_f5_rate() {
         "BTCUSDT",
     )
     .unwrap();
+    let (mut growth, mut lev) = (0.0, 0.0);
+    for k in 0..paths {
+        let t = Gbm {
+            mu,
+            sigma,
+            dt_ns: 24 * HOUR,
+            steps: 365 * years,
+            start_price: 100.0,
+            start_ns: 0,
+            model: Model::Gbm,
+        }
+        .path(levsim_scenario::run_seed(5, &format!("{tag}/{k}")));
+        let mut policy = kind.build().unwrap();
+        let out = simulate(
+            Market {
+                tape: &t,
+                funding: None,
+                adl: &[],
+            },
+            &venue,
+            &account(),
+            &mut policy,
+            &mut SeriesRecorder::disabled(),
+        )
+        .unwrap();
+        assert_eq!(out.metrics.liquidations, 0);
+        growth += out.metrics.log_growth;
+        lev += out.metrics.avg_leverage;
+    }
+    (growth / paths as f64, lev / paths as f64)
+}
+
+/// CLOSED_FORM F5 / Table D (μ 40 %, σ 60 %, r = 0): a constant leverage
+/// rebalanced every day grows at g(L) = L·μ − L²σ²/2 — 0.2222 at the Kelly
+/// leverage L* = μ/σ² = 1.111 and 0.1667 at L*/2 — measured as the mean of
+/// the runs' `log_growth` over 400 GBM paths of 20 years. Tolerance: 4
+/// standard errors (L·σ/√(T·paths)) plus 0.01 for daily rather than
+/// continuous rebalancing.
+#[test]
+fn constant_leverage_grows_at_the_f5_rate() {
+    let (mu, sigma, years, paths) = (0.4, 0.6, 20usize, 400u64);
     let l_star = mu / (sigma * sigma);
     for (lev, want) in [(l_star, 0.2222), (l_star / 2.0, 0.1667)] {
         let kind = PolicyKind::ConstantLeverage {
             leverage: lev,
             band: 1e-6,
         };
-        let mut sum = 0.0;
-        for k in 0..paths {
-            let t = Gbm {
-                mu,
-                sigma,
-                dt_ns: 24 * HOUR,
-                steps: 365 * years,
-                start_price: 100.0,
-                start_ns: 0,
-                model: Model::Gbm,
-            }
-            .path(levsim_scenario::run_seed(5, &format!("f5/{k}")));
-            let mut policy = kind.build().unwrap();
-            let out = simulate(
-                Market {
-                    tape: &t,
-                    funding: None,
-                    adl: &[],
-                },
-                &venue,
-                &account(),
-                &mut policy,
-                &mut SeriesRecorder::disabled(),
-            )
-            .unwrap();
-            sum += out.metrics.log_growth;
-        }
-        let g = sum / paths as f64;
+        let (g, _) = f5_growth(&kind, mu, sigma, years, paths, "f5");
         let se = lev * sigma / ((years as f64) * paths as f64).sqrt();
         assert!(
             (g - want).abs() < 4.0 * se + 0.01,
@@ -300,18 +316,6 @@ fn constant_leverage_grows_at_the_f5_rate() {
 #[test]
 fn kelly_grows_at_the_f5_rate() {
     let (mu, sigma, years, paths) = (0.4, 0.6, 20usize, 300u64);
-    let venue = VenueProfile::resolve(
-        &VenueConfig {
-            profile: "binance-usdm".into(),
-            maintenance_rate: Some(0.005),
-            taker_fee: Some(0.0),
-            liquidation_fee: Some(0.0),
-            funding: Some(false),
-            ..Default::default()
-        },
-        "BTCUSDT",
-    )
-    .unwrap();
     let l_star = mu / (sigma * sigma);
     for (fraction, want) in [(1.0, 0.2222), (0.5, 0.1667), (2.0, 0.0)] {
         let kind: PolicyKind = toml::from_str(&format!(
@@ -319,39 +323,8 @@ fn kelly_grows_at_the_f5_rate() {
              sigma_prior = {sigma}\nmax_leverage = 20.0\nband = 0.000001\nk = 10.0"
         ))
         .unwrap();
-        let mut sum = 0.0;
-        let mut lev_sum = 0.0;
-        for k in 0..paths {
-            let t = Gbm {
-                mu,
-                sigma,
-                dt_ns: 24 * HOUR,
-                steps: 365 * years,
-                start_price: 100.0,
-                start_ns: 0,
-                model: Model::Gbm,
-            }
-            .path(levsim_scenario::run_seed(7, &format!("kelly/{k}")));
-            let mut policy = kind.build().unwrap();
-            let out = simulate(
-                Market {
-                    tape: &t,
-                    funding: None,
-                    adl: &[],
-                },
-                &venue,
-                &account(),
-                &mut policy,
-                &mut SeriesRecorder::disabled(),
-            )
-            .unwrap();
-            assert_eq!(out.metrics.liquidations, 0);
-            sum += out.metrics.log_growth;
-            lev_sum += out.metrics.avg_leverage;
-        }
-        let g = sum / paths as f64;
+        let (g, avg_lev) = f5_growth(&kind, mu, sigma, years, paths, "kelly");
         let lev = fraction * l_star;
-        let avg_lev = lev_sum / paths as f64;
         assert!(
             (avg_lev / lev - 1.0).abs() < 0.05,
             "fraction {fraction}: average leverage {avg_lev:.3} vs {lev:.3}"

@@ -2,10 +2,14 @@
 # The Python environment levsim's tests use: Ray for the scale-out test,
 # pyarrow for the test that reads results.parquet as a Python user would.
 # Creates (or reuses) a virtualenv at $LEVSIM_VENV (default
-# $HOME/.cache/levsim-venv) and installs pinned packages into it; prints
-# the interpreter's path.
+# ${XDG_CACHE_HOME:-$HOME/.cache}/levsim-venv), installs pinned packages
+# into it and prints the interpreter's path.
 set -euo pipefail
-venv="${LEVSIM_VENV:-${HOME:-/root}/.cache/levsim-venv}"
+venv="${LEVSIM_VENV:-}"
+if [ -z "$venv" ]; then
+    cache="${XDG_CACHE_HOME:-${HOME:?set HOME, XDG_CACHE_HOME or LEVSIM_VENV}/.cache}"
+    venv="$cache/levsim-venv"
+fi
 want=(ray==2.52.0 pyarrow==26.0.1)
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" >&2

@@ -4,8 +4,9 @@
 //! protocol. After the load event it checks that every image and inline SVG
 //! is present and non-empty, that no resource failed to load and nothing
 //! was logged as an error, and that the summary table has a row per policy
-//! point; it saves a full-page screenshot under the target directory
-//! (`…/tmp/browser/<scenario>.png`).
+//! point; it saves a full-page screenshot, and one per section, in
+//! `browser/` under Cargo's temporary directory for integration tests
+//! (`CARGO_TARGET_TMPDIR`, `target/tmp` by default).
 //!
 //! The DevTools client is the few calls the test needs, over a WebSocket
 //! (tungstenite): the `headless_chrome` crate generates its protocol

@@ -167,19 +167,48 @@ impl Latency {
         }
     }
 
-    /// One delay in ns; `u`, `z` are a uniform and a standard normal draw and
-    /// `sigma_hat` the current realized volatility (annual).
-    pub fn draw(&self, u: f64, z: f64, sigma_hat: f64) -> i64 {
+    /// The distribution with its durations in ns, parsed once (a run
+    /// draws from it at every decision).
+    pub fn resolve(&self) -> LatencyNs {
         let d = |s: &str| levsim_core::time::parse_duration(s).unwrap_or(0) as f64;
-        let ns = match self {
-            Latency::Constant { value } => d(value),
-            Latency::Uniform { min, max } => d(min) + u * (d(max) - d(min)),
-            Latency::Lognormal { median, sigma } => d(median) * (sigma * z).exp(),
+        match self {
+            Latency::Constant { value } => LatencyNs::Constant(d(value)),
+            Latency::Uniform { min, max } => LatencyNs::Uniform(d(min), d(max)),
+            Latency::Lognormal { median, sigma } => LatencyNs::Lognormal(d(median), *sigma),
             Latency::Congestion {
                 base,
                 sigma_ref,
                 elasticity,
-            } => d(base) * (sigma_hat.max(0.0) / sigma_ref).powf(*elasticity),
+            } => LatencyNs::Congestion(d(base), *sigma_ref, *elasticity),
+        }
+    }
+}
+
+/// A [`Latency`] with its durations in ns (see [`Latency::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LatencyNs {
+    /// Always this delay.
+    Constant(f64),
+    /// Uniform between the two.
+    Uniform(f64, f64),
+    /// Median and log-spread.
+    Lognormal(f64, f64),
+    /// Base delay, reference volatility, elasticity.
+    Congestion(f64, f64, f64),
+}
+
+impl LatencyNs {
+    /// One delay in ns; `u`, `z` are a uniform and a standard normal draw;
+    /// `sigma_hat` gives the current realized volatility (annual), asked
+    /// for only by the congestion model.
+    pub fn draw(&self, u: f64, z: f64, sigma_hat: impl FnOnce() -> f64) -> i64 {
+        let ns = match *self {
+            LatencyNs::Constant(v) => v,
+            LatencyNs::Uniform(a, b) => a + u * (b - a),
+            LatencyNs::Lognormal(m, s) => m * (s * z).exp(),
+            LatencyNs::Congestion(base, sigma_ref, elasticity) => {
+                base * (sigma_hat().max(0.0) / sigma_ref).powf(elasticity)
+            }
         };
         ns.clamp(0.0, 1e18) as i64
     }
@@ -401,5 +430,33 @@ mod tests {
         p.trade_to(0.0, 90.0, 0.0);
         assert!((p.wallet - 1_020.0).abs() < 1e-9);
         assert!(!p.is_open());
+    }
+
+    #[test]
+    fn latencies_resolve_once_and_draw_in_ns() {
+        let min = 60e9;
+        let c = Latency::Constant { value: "5m".into() }.resolve();
+        assert_eq!(c.draw(0.3, 1.0, || unreachable!()), (5.0 * min) as i64);
+        let u = Latency::Uniform {
+            min: "1m".into(),
+            max: "3m".into(),
+        }
+        .resolve();
+        assert_eq!(u.draw(0.5, 0.0, || unreachable!()), (2.0 * min) as i64);
+        let l = Latency::Lognormal {
+            median: "10m".into(),
+            sigma: 1.0,
+        }
+        .resolve();
+        assert_eq!(l.draw(0.9, 0.0, || unreachable!()), (10.0 * min) as i64);
+        // Only congestion asks for the volatility: twice the reference,
+        // elasticity 2, four times the base.
+        let g = Latency::Congestion {
+            base: "10s".into(),
+            sigma_ref: 0.5,
+            elasticity: 2.0,
+        }
+        .resolve();
+        assert_eq!(g.draw(0.0, 0.0, || 1.0), 40_000_000_000);
     }
 }

@@ -22,7 +22,7 @@ mod path;
 mod sim;
 pub mod venue;
 
-pub use account::{AccountConfig, Latency, MarginMode};
+pub use account::{AccountConfig, Latency, LatencyNs, MarginMode};
 pub use error::EngineError;
 pub use metrics::RunMetrics;
 pub use observer::{BarState, Observer, SeriesRecorder};

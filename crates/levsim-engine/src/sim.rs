@@ -57,6 +57,10 @@ struct Ctx<'a, P, O, L> {
     pending: std::collections::VecDeque<(TimestampNs, Decision, u32)>,
     /// Draws of the decision latency.
     rng: rand_pcg::Pcg64Mcg,
+    /// The decision latency, parsed once.
+    latency: Option<crate::account::LatencyNs>,
+    /// The withdrawal delay, ns.
+    withdrawal_ns: i64,
 }
 
 /// Runs one policy over one market under one venue's rules.
@@ -141,13 +145,14 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
         bar_ns: tape.interval_ns,
         pending: std::collections::VecDeque::new(),
         rng: rand::SeedableRng::seed_from_u64(account.seed),
+        latency: account.latency.as_ref().map(crate::Latency::resolve),
+        withdrawal_ns: account.withdrawal_delay_ns(),
     };
     cx.acc.committed = account.capital + account.reserve;
     cx.acc.reserve_end = account.reserve;
     cx.acc.years = n as f64 * cx.bar_years;
     // Latency, a reserve or a withdrawal delay make every bar matter.
-    let lean_ok =
-        account.latency.is_none() && account.reserve == 0.0 && account.withdrawal_delay_ns() == 0;
+    let lean_ok = cx.latency.is_none() && account.reserve == 0.0 && cx.withdrawal_ns == 0;
 
     let adl = market.adl;
     let mut ai = adl.partition_point(|e| e.ts < tape.ts[0]);
@@ -281,7 +286,7 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
 impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
     fn close_bar(&mut self, ts: TimestampNs, close: f64, mark: f64) {
         self.reserve *= 1.0 + self.account.reserve_yield * self.bar_years;
-        let state = close_metrics(&mut self.acc, &self.pos, ts, close, mark);
+        let mut state = close_metrics(&mut self.acc, &self.pos, ts, close, mark);
         // The reserve's share of the money (exposure and margin use are
         // accumulated in `close_metrics`, which the lean path shares).
         let equity = state.equity;
@@ -289,7 +294,6 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
             self.acc.idle_sum += self.reserve / (equity + self.reserve);
         }
         self.acc.reserve_end = self.reserve;
-        let mut state = state;
         if self.obs.records_bars() && self.pos.is_open() && equity > 0.0 {
             // As the policy's observation computes it (the venue's
             // maintenance at this size), only when someone keeps it.
@@ -343,14 +347,14 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
         // Decisions land after the latency (plus the withdrawal delay for a
         // top-up); with neither they are carried out at once.
         let mut delay = 0;
-        if let Some(l) = &self.account.latency {
+        if let Some(l) = self.latency {
             let u: f64 = rand::RngExt::random(&mut self.rng);
             let z: f64 =
                 rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut self.rng);
-            delay += l.draw(u, z, realized_vol(closes, self.bar_years));
+            delay += l.draw(u, z, || realized_vol(closes, self.bar_years));
         }
         if matches!(decision, Decision::TopUp(_)) {
-            delay += self.account.withdrawal_delay_ns();
+            delay += self.withdrawal_ns;
         }
         if delay > 0 {
             self.pending

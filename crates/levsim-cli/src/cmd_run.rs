@@ -91,8 +91,7 @@ pub(crate) fn run(
         },
         started_at,
     };
-    let command: Vec<String> = std::env::args().collect();
-    let command = command.join(" ");
+    let command = command_line();
     let files = write_report(
         &out,
         &ReportInput {
@@ -140,6 +139,15 @@ pub(crate) fn run(
     Ok(())
 }
 
+/// The command line as a user would type it again: the program as
+/// `levsim`, not the path it was started from.
+fn command_line() -> String {
+    std::iter::once("levsim".to_string())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `levsim report DIR`.
 pub(crate) fn report(dir: &Path) -> Result<(), Failure> {
     let files = levsim_report::rebuild_report(dir).map_err(|e| match e {
@@ -164,7 +172,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
         ReportError::ForeignDirectory(_) => Failure::input(e),
         other => Failure::other(other),
     })?;
-    let command: Vec<String> = std::env::args().collect();
+    let command = command_line();
     let files = write_report(
         out,
         &ReportInput {
@@ -172,7 +180,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
             market: &market,
             sweep: &sweep,
             timings: &Timings::default(),
-            command: &command.join(" "),
+            command: &command,
         },
     )
     .map_err(Failure::other)?;

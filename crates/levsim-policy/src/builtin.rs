@@ -35,11 +35,7 @@ pub struct ConstantLeverage {
 
 impl LeveragePolicy for ConstantLeverage {
     fn decide(&mut self, obs: &Observation<'_>) -> Decision {
-        if obs.is_flat() || (obs.leverage / self.leverage - 1.0).abs() > self.band {
-            Decision::TargetLeverage(self.leverage)
-        } else {
-            Decision::Hold
-        }
+        crate::dynamic::rebalance(obs, self.leverage, self.band)
     }
 }
 

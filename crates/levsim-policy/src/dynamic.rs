@@ -51,8 +51,9 @@ impl Estimates {
 }
 
 /// Trades to `target` if flat or if the leverage is off by more than `band`;
-/// closes when the target is (near) zero.
-fn rebalance(obs: &Observation<'_>, target: f64, band: f64) -> Decision {
+/// closes when the target is (near) zero. Every rebalancing policy decides
+/// through it.
+pub(crate) fn rebalance(obs: &Observation<'_>, target: f64, band: f64) -> Decision {
     if !(target.is_finite()) || target < 1e-6 {
         return if obs.is_flat() {
             Decision::Hold
@@ -186,11 +187,11 @@ pub struct Kelly {
 impl LeveragePolicy for Kelly {
     fn decide(&mut self, obs: &Observation<'_>) -> Decision {
         let sigma = self.est.sigma(obs);
-        let estimated = self
-            .est
-            .ewma
-            .mu(obs.bar_years, self.mu_prior, self.est.warmup);
-        let mu = self.mu_view.unwrap_or(estimated);
+        let mu = self.mu_view.unwrap_or_else(|| {
+            self.est
+                .ewma
+                .mu(obs.bar_years, self.mu_prior, self.est.warmup)
+        });
         let long = obs.side == Side::Long;
         let edge = if long { mu - self.rate } else { self.rate - mu };
         let full = edge / (sigma * sigma);

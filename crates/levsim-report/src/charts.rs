@@ -48,6 +48,9 @@ pub(crate) struct Chart {
     pub caption: String,
     pub svg: PathBuf,
     pub png: PathBuf,
+    /// The SVG as written to `svg` (the page inlines it without reading
+    /// the file back).
+    pub markup: String,
 }
 
 struct Series {
@@ -323,28 +326,68 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec) -> Resul
     root.present().map_err(|e| e.to_string())
 }
 
-fn render(dir: &Path, name: &str, spec: &Spec, caption: String) -> Result<Chart, ReportError> {
+/// A figure plotters can draw on any backend: each chart kind implements
+/// it, and [`render_files`] writes it as SVG and PNG.
+pub(crate) trait Figure {
+    /// Size in pixels.
+    fn size(&self) -> (u32, u32);
+    /// Draws the figure on `root`.
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+impl Figure for Spec {
+    fn size(&self) -> (u32, u32) {
+        (1200, 560)
+    }
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw(root, self)
+    }
+}
+
+/// Writes `fig` to `svg` and `png` and returns the SVG markup; errors name
+/// the chart `name`.
+pub(crate) fn render_files<F: Figure>(
+    name: &str,
+    svg: &Path,
+    png: &Path,
+    fig: &F,
+) -> Result<String, ReportError> {
     ensure_font();
-    let svg = dir.join("charts").join(format!("{name}.svg"));
-    let png = dir.join("charts").join(format!("{name}.png"));
     let err = |message: String| ReportError::Chart {
         name: name.to_string(),
         message,
     };
-    {
-        let root = SVGBackend::new(&svg, (1200, 560)).into_drawing_area();
-        draw(&root, spec).map_err(err)?;
-    }
-    {
-        let root = BitMapBackend::new(&png, (1200, 560)).into_drawing_area();
-        draw(&root, spec).map_err(err)?;
-    }
+    let mut markup = String::new();
+    fig.draw_on(&SVGBackend::with_string(&mut markup, fig.size()).into_drawing_area())
+        .map_err(err)?;
+    std::fs::write(svg, &markup).map_err(crate::error::io(svg))?;
+    fig.draw_on(&BitMapBackend::new(png, fig.size()).into_drawing_area())
+        .map_err(err)?;
+    Ok(markup)
+}
+
+/// `charts/NAME.svg` and `.png` of `fig`, as a chart of the report.
+pub(crate) fn render_chart<F: Figure>(
+    dir: &Path,
+    name: &str,
+    title: &str,
+    fig: &F,
+    caption: String,
+) -> Result<Chart, ReportError> {
+    let svg = dir.join("charts").join(format!("{name}.svg"));
+    let png = dir.join("charts").join(format!("{name}.png"));
+    let markup = render_files(name, &svg, &png, fig)?;
     Ok(Chart {
-        title: spec.title.clone(),
+        title: title.to_string(),
         caption,
         svg,
         png,
+        markup,
     })
+}
+
+fn render(dir: &Path, name: &str, spec: &Spec, caption: String) -> Result<Chart, ReportError> {
+    render_chart(dir, name, &spec.title, spec, caption)
 }
 
 /// Splits a series into segments where `keep` holds (so flat periods are gaps).
@@ -440,33 +483,6 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             })
             .collect()
     };
-    let equity = Spec {
-        title: "Equity per run".into(),
-        y_desc: "equity (quote)".into(),
-        log_y: false,
-        lines: per_run(|s| &s.equity, |y| y.is_finite()),
-        markers: vec![],
-        x_range,
-        bars: vec![],
-    };
-    let leverage = Spec {
-        title: "Effective leverage per run (notional / equity, log scale)".into(),
-        y_desc: "leverage (x)".into(),
-        log_y: true,
-        lines: per_run(|s| &s.leverage, |y| y.is_finite() && y > 0.0),
-        markers: vec![],
-        x_range,
-        bars: vec![],
-    };
-    let margin = Spec {
-        title: "Margin ratio per run (maintenance margin / equity; liquidation at 1)".into(),
-        y_desc: "margin ratio".into(),
-        log_y: true,
-        lines: per_run(|s| &s.margin_ratio, |y| y.is_finite() && y > 0.0),
-        markers: vec![],
-        x_range,
-        bars: vec![],
-    };
     let mut charts = Vec::new();
     // Historical price beside each run's simulated mark, when a liquidity
     // model moved it.
@@ -528,27 +544,29 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         charts.push(render_fan(dir, input, g, x_range)?);
     }
     charts.extend(render_market(dir, input, x_range)?);
-    let mut base = vec![
-        render(
-            dir,
-            "price",
-            &price,
-            "Close (dark) and the lowest low of each plotted interval (light); triangles mark each run's liquidations at their fill price.".into(),
-        )?,
-        render(dir, "equity", &equity, "Equity at each bar close, in quote currency.".into())?,
-        render(
-            dir,
-            "leverage",
-            &leverage,
-            "Effective leverage at each bar close; a line ends where the run was liquidated and stayed flat.".into(),
-        )?,
-        render(
-            dir,
-            "margin-ratio",
-            &margin,
-            "Maintenance margin over equity at each bar close, as the venue computes it for the position's size: the venue liquidates when it reaches 1; top-up policies act on it.".into(),
-        )?,
-    ];
+    let mut base = vec![render(
+        dir,
+        "price",
+        &price,
+        "Close (dark) and the lowest low of each plotted interval (light); triangles mark each run's liquidations at their fill price.".into(),
+    )?];
+    base.extend(render_run_series(
+        dir,
+        "",
+        x_range,
+        per_run,
+        [
+            ("Equity per run", "Equity at each bar close, in quote currency."),
+            (
+                "Effective leverage per run (notional / equity, log scale)",
+                "Effective leverage at each bar close; a line ends where the run was liquidated and stayed flat.",
+            ),
+            (
+                "Margin ratio per run (maintenance margin / equity; liquidation at 1)",
+                "Maintenance margin over equity at each bar close, as the venue computes it for the position's size: the venue liquidates when it reaches 1; top-up policies act on it.",
+            ),
+        ],
+    )?);
     base.extend(charts);
     Ok(base)
 }
@@ -902,15 +920,14 @@ pub fn render_frontier(
     Ok(vec![svg, png])
 }
 
-/// [`render_frontier`] into the given files.
+/// [`render_frontier`] into the given files; returns the SVG markup.
 pub(crate) fn render_frontier_at(
     svg: &Path,
     png: &Path,
     series: &[FrontierSeries],
     objective: &str,
     bound: f64,
-) -> Result<(), ReportError> {
-    ensure_font();
+) -> Result<String, ReportError> {
     let pts = series.iter().flat_map(|s| s.points.iter());
     let (mut x1, mut y0, mut y1) = (bound * 1.2, f64::INFINITY, f64::NEG_INFINITY);
     for &(x, y, _) in pts {
@@ -925,28 +942,30 @@ pub(crate) fn render_frontier_at(
     }
     let pad = ((y1 - y0) * 0.08).max(1e-6);
     let (y0, y1, x1) = (y0 - pad, y1 + pad, (x1 * 1.05).min(1.0).max(bound * 1.2));
-    let err = |message: String| ReportError::Chart {
-        name: "frontier".into(),
-        message,
+    let fig = Frontier {
+        series,
+        objective,
+        bound,
+        range: (x1, y0, y1),
     };
-    let r = (x1, y0, y1);
-    draw_frontier(
-        &SVGBackend::new(svg, (1000, 620)).into_drawing_area(),
-        series,
-        objective,
-        bound,
-        r,
-    )
-    .map_err(err)?;
-    draw_frontier(
-        &BitMapBackend::new(png, (1000, 620)).into_drawing_area(),
-        series,
-        objective,
-        bound,
-        r,
-    )
-    .map_err(err)?;
-    Ok(())
+    render_files("frontier", svg, png, &fig)
+}
+
+/// The frontier as a [`Figure`], with its axis ranges.
+struct Frontier<'a> {
+    series: &'a [FrontierSeries],
+    objective: &'a str,
+    bound: f64,
+    range: (f64, f64, f64),
+}
+
+impl Figure for Frontier<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1000, 620)
+    }
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw_frontier(root, self.series, self.objective, self.bound, self.range)
+    }
 }
 /// Draws the frontier on `root` (see [`render_frontier`]).
 fn draw_frontier<DB: DrawingBackend>(
@@ -1047,13 +1066,13 @@ pub(crate) fn render_representative(
     if reps.is_empty() {
         return Ok(Vec::new());
     }
-    let roles = crate::summary::roles(input);
+    let roles = &input.sweep.representative_roles;
     let t = &input.market.tape;
     let x_range = (t.ts[0] as f64, t.end_ns().unwrap_or(t.ts[0] + 1) as f64);
     let paths = input.scenario.plan.paths.max(1);
     let lines = |values: fn(&levsim_engine::SeriesRecorder) -> &[f64], keep: fn(f64) -> bool| {
         let mut out = Vec::new();
-        for (idx, role) in &roles {
+        for (idx, role) in roles {
             let Some(r) = reps.iter().find(|r| r.spec.index == *idx) else {
                 continue;
             };
@@ -1070,49 +1089,79 @@ pub(crate) fn render_representative(
         }
         out
     };
-    let specs = [
+    render_run_series(
+        dir,
+        "rep-",
+        x_range,
+        lines,
+        [
+            (
+                "Equity of the representative runs",
+                "For each policy point, the path at its median return on committed capital (full colour) and the one at its 5th percentile (light): equity at each bar close.",
+            ),
+            (
+                "Effective leverage of the representative runs (log scale)",
+                "Notional over equity at each bar close for the median (full colour) and worst-5 % (light) runs; a line ends where the run was liquidated.",
+            ),
+            (
+                "Margin ratio of the representative runs (liquidation at 1)",
+                "Maintenance margin over equity for the median (full colour) and worst-5 % (light) runs: how close each came to the venue's liquidation line at 1.",
+            ),
+        ],
+    )
+}
+
+/// A column of the recorded series.
+type Column = fn(&levsim_engine::SeriesRecorder) -> &[f64];
+/// Which values of a column to draw.
+type Keep = fn(f64) -> bool;
+/// One chart of [`render_run_series`]: file name, y axis, log scale,
+/// column, values drawn.
+type SeriesChart = (&'static str, &'static str, bool, Column, Keep);
+
+/// The equity, effective leverage (log) and margin ratio (log) charts of a
+/// set of runs, `NAMEequity`, `NAMEleverage` and `NAMEmargin-ratio`: `lines`
+/// draws one chart's series from a column; `text` gives each chart's title
+/// and caption.
+fn render_run_series(
+    dir: &Path,
+    prefix: &str,
+    x_range: (f64, f64),
+    lines: impl Fn(Column, Keep) -> Vec<Series>,
+    text: [(&str, &str); 3],
+) -> Result<Vec<Chart>, ReportError> {
+    let positive = |y: f64| y.is_finite() && y > 0.0;
+    let charts: [SeriesChart; 3] = [
         (
-            "rep-equity",
-            Spec {
-                title: "Equity of the representative runs".into(),
-                y_desc: "equity (quote)".into(),
-                log_y: false,
-                lines: lines(|s| &s.equity, |y| y.is_finite()),
-                markers: vec![],
-                x_range,
-                bars: vec![],
-            },
-            "For each policy point, the path at its median return on committed capital (full colour) and the one at its 5th percentile (light): equity at each bar close.",
+            "equity",
+            "equity (quote)",
+            false,
+            |s| &s.equity,
+            |y| y.is_finite(),
         ),
+        ("leverage", "leverage (x)", true, |s| &s.leverage, positive),
         (
-            "rep-leverage",
-            Spec {
-                title: "Effective leverage of the representative runs (log scale)".into(),
-                y_desc: "leverage (x)".into(),
-                log_y: true,
-                lines: lines(|s| &s.leverage, |y| y.is_finite() && y > 0.0),
-                markers: vec![],
-                x_range,
-                bars: vec![],
-            },
-            "Notional over equity at each bar close for the median (full colour) and worst-5 % (light) runs; a line ends where the run was liquidated.",
-        ),
-        (
-            "rep-margin-ratio",
-            Spec {
-                title: "Margin ratio of the representative runs (liquidation at 1)".into(),
-                y_desc: "maintenance / equity".into(),
-                log_y: true,
-                lines: lines(|s| &s.margin_ratio, |y| y.is_finite() && y > 0.0),
-                markers: vec![],
-                x_range,
-                bars: vec![],
-            },
-            "Maintenance margin over equity for the median (full colour) and worst-5 % (light) runs: how close each came to the venue's liquidation line at 1.",
+            "margin-ratio",
+            "maintenance / equity",
+            true,
+            |s| &s.margin_ratio,
+            positive,
         ),
     ];
-    specs
+    charts
         .into_iter()
-        .map(|(name, spec, caption)| render(dir, name, &spec, caption.into()))
+        .zip(text)
+        .map(|((name, y_desc, log_y, column, keep), (title, caption))| {
+            let spec = Spec {
+                title: title.into(),
+                y_desc: y_desc.into(),
+                log_y,
+                lines: lines(column, keep),
+                markers: vec![],
+                x_range,
+                bars: vec![],
+            };
+            render(dir, &format!("{prefix}{name}"), &spec, caption.into())
+        })
         .collect()
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::charts::{color, ensure_font, Chart, FrontierSeries};
+use crate::charts::{color, render_chart, Chart, Figure, FrontierSeries};
 use crate::{ReportError, ReportInput};
 
 /// A step or line series on numeric axes.
@@ -76,35 +76,22 @@ fn draw_xy<DB: DrawingBackend>(
     root.present().map_err(|e| e.to_string())
 }
 
+impl Figure for XySpec<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1200, 560)
+    }
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw_xy(root, self)
+    }
+}
+
 fn render_xy(
     dir: &Path,
     name: &str,
     spec: &XySpec<'_>,
     caption: String,
 ) -> Result<Chart, ReportError> {
-    ensure_font();
-    let svg = dir.join("charts").join(format!("{name}.svg"));
-    let png = dir.join("charts").join(format!("{name}.png"));
-    let err = |message: String| ReportError::Chart {
-        name: name.to_string(),
-        message,
-    };
-    draw_xy(
-        &SVGBackend::new(&svg, (1200, 560)).into_drawing_area(),
-        spec,
-    )
-    .map_err(err)?;
-    draw_xy(
-        &BitMapBackend::new(&png, (1200, 560)).into_drawing_area(),
-        spec,
-    )
-    .map_err(err)?;
-    Ok(Chart {
-        title: spec.title.to_string(),
-        caption,
-        svg,
-        png,
-    })
+    render_chart(dir, name, spec.title, spec, caption)
 }
 
 /// A step function through sorted `xs`: the share of values ≤ x.
@@ -224,11 +211,7 @@ pub(crate) fn render(
     // The frontier of the scenario's own points: one series per family.
     let mut fams: Vec<(String, FrontierSeries)> = Vec::new();
     for a in &input.sweep.aggregates {
-        let fam = if a.venue.is_empty() {
-            a.policy.clone()
-        } else {
-            format!("{}/{}", a.venue, a.policy)
-        };
+        let fam = crate::overview::family_label(&a.venue, &a.policy);
         let pt = (
             a.p_liquidation,
             a.exposure_per_committed_p50,
@@ -256,7 +239,7 @@ pub(crate) fn render(
         let series: Vec<FrontierSeries> = fams.into_iter().map(|(_, s)| s).collect();
         let svg = dir.join("charts").join("frontier.svg");
         let png = dir.join("charts").join("frontier.png");
-        crate::charts::render_frontier_at(
+        let markup = crate::charts::render_frontier_at(
             &svg,
             &png,
             &series,
@@ -271,6 +254,7 @@ pub(crate) fn render(
             ),
             svg,
             png,
+            markup,
         });
     }
     Ok(charts)

@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::charts::{ensure_font, Chart};
+use crate::charts::{render_chart, Chart, Figure};
 use crate::markdown::num;
 use crate::{ReportError, ReportInput};
 
@@ -98,23 +98,20 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, g: &Grid) -> Result<(
     root.present().map_err(|e| e.to_string())
 }
 
+impl Figure for Grid {
+    fn size(&self) -> (u32, u32) {
+        (
+            1100,
+            (140 + 60 * self.y_labels.len()).clamp(320, 900) as u32,
+        )
+    }
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw(root, self)
+    }
+}
+
 fn render(dir: &Path, name: &str, g: &Grid, caption: String) -> Result<Chart, ReportError> {
-    ensure_font();
-    let svg = dir.join("charts").join(format!("{name}.svg"));
-    let png = dir.join("charts").join(format!("{name}.png"));
-    let h = (140 + 60 * g.y_labels.len()).clamp(320, 900) as u32;
-    let err = |message: String| ReportError::Chart {
-        name: name.to_string(),
-        message,
-    };
-    draw(&SVGBackend::new(&svg, (1100, h)).into_drawing_area(), g).map_err(err)?;
-    draw(&BitMapBackend::new(&png, (1100, h)).into_drawing_area(), g).map_err(err)?;
-    Ok(Chart {
-        title: g.title.clone(),
-        caption,
-        svg,
-        png,
-    })
+    render_chart(dir, name, &g.title, g, caption)
 }
 
 /// The label of a category (its centre), empty elsewhere.
@@ -228,11 +225,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         let Some((values, probability, metric_name)) = choose(&fill) else {
             continue;
         };
-        let fam = if venue.is_empty() {
-            policy.clone()
-        } else {
-            format!("{venue}/{policy}")
-        };
+        let fam = crate::overview::family_label(venue, policy);
         let name = format!("heatmap-{}", charts.len() + 1);
         charts.push(render(
             dir,
@@ -264,9 +257,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     };
     if venues.len() > 1 {
         let point = |a: &levsim_scenario::Aggregate| {
-            a.point_id
-                .split_once('/')
-                .map_or(a.point_id.clone(), |(_, r)| r.to_string())
+            crate::overview::point_label(&a.point_id, &a.venue).to_string()
         };
         let mut xs: Vec<String> = Vec::new();
         for a in aggs {

@@ -46,15 +46,6 @@ fn table<S: AsRef<str>>(h: &mut String, head: &[S], rows: &[Vec<String>]) {
     let _ = write!(h, "</tbody></table>");
 }
 
-/// The command line with the program shown as `levsim` (not the path it
-/// was started from).
-fn display_command(cmd: &str) -> String {
-    match cmd.split_once(' ') {
-        Some((prog, rest)) if prog.ends_with("levsim") => format!("levsim {rest}"),
-        _ => cmd.to_string(),
-    }
-}
-
 /// What the page is made of besides the scenario.
 pub(crate) struct Parts<'a> {
     pub summary: &'a Value,
@@ -77,18 +68,15 @@ fn section_of(c: &Chart) -> &'static str {
     }
 }
 
-/// An SVG file's markup without its XML declaration.
-fn inline_svg(path: &Path) -> Result<String, ReportError> {
-    let svg = std::fs::read_to_string(path).map_err(io(path))?;
+/// SVG markup without its XML declaration, to inline in the page.
+fn inline_svg(svg: &str) -> &str {
     let svg = svg.trim_start_matches(|ch| ch != '<');
-    Ok(svg
-        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+    svg.strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
         .unwrap_or(svg)
-        .to_string())
 }
 
 fn figure(h: &mut String, dir: &Path, c: &Chart) -> Result<(), ReportError> {
-    let svg = inline_svg(&c.svg)?;
+    let svg = inline_svg(&c.markup);
     let png = c
         .png
         .strip_prefix(dir)
@@ -246,7 +234,7 @@ pub(crate) fn write(
             let _ = write!(
                 h,
                 "<figure role=\"img\" aria-label=\"levsim optimize frontier\">{}<figcaption>Every candidate levsim optimize evaluated: objective against P(liquidation), filled where it meets the constraint, the chosen point ringed (PNG: <a href=\"frontier.png\">frontier.png</a>).</figcaption></figure>",
-                inline_svg(f)?
+                inline_svg(&std::fs::read_to_string(f).map_err(io(f))?)
             );
         }
     }
@@ -292,7 +280,7 @@ pub(crate) fn write(
     let _ = write!(
         h,
         "<h2 id=\"reproduce\">Reproducibility</h2><p>Command: <code>{}</code></p>",
-        esc(&display_command(input.command))
+        esc(input.command)
     );
     let mut facts: Vec<Vec<String>> = vec![
         vec!["levsim version".to_string(), st(&m["levsim_version"])],

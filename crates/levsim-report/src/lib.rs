@@ -68,8 +68,7 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
     let summary = summary::build(input);
     files.push(summary::write_json(dir, &summary)?);
     let (optimized, note) = overview::load_optimize(dir, &input.scenario.text);
-    let mut ov = overview::build(&summary, optimized.as_ref());
-    ov.optimize_note = note;
+    let ov = overview::build(&summary, optimized.as_ref(), note);
     files.push(markdown::write(dir, input, &summary, &ov)?);
     files.extend(parquet::write_results(dir, input)?);
     files.push(parquet::write_timeseries(dir, input)?);

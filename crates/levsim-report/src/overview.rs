@@ -46,15 +46,30 @@ fn pct(p: f64) -> String {
     }
 }
 
-/// The family a point belongs to: venue label (if any) and policy kind.
-fn family(a: &Value) -> String {
-    let venue = a["venue"].as_str().unwrap_or("");
-    let policy = a["policy"].as_str().unwrap_or("");
+/// The family a point belongs to, `venue/policy` (the policy kind alone
+/// with one venue): the answer, frontier and heatmaps group by it.
+pub(crate) fn family_label(venue: &str, policy: &str) -> String {
     if venue.is_empty() {
         policy.to_string()
     } else {
         format!("{venue}/{policy}")
     }
+}
+
+/// A point's id without its venue label (`venue/static[...]` →
+/// `static[...]`), to line the same point up across venues.
+pub(crate) fn point_label<'a>(point_id: &'a str, venue: &str) -> &'a str {
+    point_id
+        .strip_prefix(venue)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(point_id)
+}
+
+fn family(a: &Value) -> String {
+    family_label(
+        a["venue"].as_str().unwrap_or(""),
+        a["policy"].as_str().unwrap_or(""),
+    )
 }
 
 /// Reads `dir/optimize.json` when it was made from `scenario_text`.
@@ -83,7 +98,6 @@ pub(crate) fn load_optimize(dir: &Path, scenario_text: &str) -> (Option<Value>, 
 fn venue_comparison(aggs: &[Value], mc: bool) -> Option<String> {
     let venues: Vec<&str> = {
         let mut v: Vec<&str> = aggs.iter().filter_map(|a| a["venue"].as_str()).collect();
-        v.dedup();
         v.sort_unstable();
         v.dedup();
         v
@@ -93,8 +107,11 @@ fn venue_comparison(aggs: &[Value], mc: bool) -> Option<String> {
     }
     // Points without the venue prefix.
     let key = |a: &Value| {
-        let id = a["point_id"].as_str().unwrap_or("");
-        id.split_once('/').map_or(id, |(_, rest)| rest).to_string()
+        point_label(
+            a["point_id"].as_str().unwrap_or(""),
+            a["venue"].as_str().unwrap_or(""),
+        )
+        .to_string()
     };
     let mut groups: Vec<(String, Vec<&Value>)> = Vec::new();
     for a in aggs {
@@ -150,8 +167,13 @@ fn venue_comparison(aggs: &[Value], mc: bool) -> Option<String> {
 /// A difference in return (percentage points) worth a sentence.
 const MATERIAL_PP: f64 = 0.5;
 
-/// Builds the overview from the summary and an optimize result.
-pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
+/// Builds the overview from the summary, an optimize result and the note
+/// on an `optimize.json` left out (see [`load_optimize`]).
+pub(crate) fn build(
+    summary: &Value,
+    optimize: Option<&Value>,
+    optimize_note: Option<String>,
+) -> Overview {
     let aggs: Vec<Value> = summary["aggregates"]
         .as_array()
         .cloned()
@@ -376,7 +398,7 @@ pub(crate) fn build(summary: &Value, optimize: Option<&Value>) -> Overview {
         rows,
         chosen,
         recommended,
-        optimize_note: None,
+        optimize_note,
     }
 }
 
@@ -404,7 +426,7 @@ mod tests {
             agg("static[leverage=5]", "", 0.047, [0.038, 0.057], 4.9, -5.0, 50.0),
             agg("static[leverage=20]", "", 0.7, [0.68, 0.72], 7.6, -99.0, 99.0),
         ]});
-        let o = build(&s, None);
+        let o = build(&s, None, None);
         assert_eq!(o.chosen, vec!["static[leverage=2]".to_string()]);
         assert_eq!(o.rows.len(), 3);
         assert!(o
@@ -437,7 +459,7 @@ mod tests {
         );
         a["runs"] = json!(1);
         b["runs"] = json!(1);
-        let o = build(&json!({ "aggregates": [a, b] }), None);
+        let o = build(&json!({ "aggregates": [a, b] }), None, None);
         assert_eq!(o.chosen, vec!["b/static[leverage=3]".to_string()]);
         assert!(o
             .answer

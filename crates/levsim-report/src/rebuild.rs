@@ -359,40 +359,37 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
         ));
     }
     let start = market.tape.ts.first().copied().unwrap_or(0);
-    let mut sweep = Sweep::from_results(&sc, results_v, start, true);
     // The representative runs: the same choice from the same rows, their
     // series and liquidations as the run stored them.
-    if let Some(rows) = &sweep.rows {
-        let picks: std::collections::BTreeSet<usize> =
-            levsim_scenario::representative_runs(plan, rows)
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect();
-        let mut reps = Vec::new();
-        for i in picks {
-            let (Some(spec), Some(row)) = (plan.run(i), rows.get(i).filter(|r| r.index == i))
-            else {
-                continue;
-            };
-            let rec = series.get(&spec.run_id).cloned().ok_or_else(|| {
-                bad(
-                    dir,
-                    format!("timeseries.parquet has no series for {}", spec.run_id),
-                )
-            })?;
-            let liquidations = rep_events.get(&spec.run_id).cloned().unwrap_or_default();
-            reps.push(RunResult {
-                output: RunOutput {
-                    metrics: row.metrics.clone(),
-                    liquidations,
-                },
-                spec,
-                series: rec,
-                market: None,
-            });
-        }
-        sweep.representative = reps;
-    }
+    let sweep = Sweep::from_results(&sc, results_v, start, true).with_representatives_from(
+        plan,
+        |picks, rows| {
+            let mut reps = Vec::new();
+            for &i in picks {
+                let (Some(spec), Some(row)) = (plan.run(i), rows.get(i).filter(|r| r.index == i))
+                else {
+                    continue;
+                };
+                let rec = series.get(&spec.run_id).cloned().ok_or_else(|| {
+                    bad(
+                        dir,
+                        format!("timeseries.parquet has no series for {}", spec.run_id),
+                    )
+                })?;
+                let liquidations = rep_events.get(&spec.run_id).cloned().unwrap_or_default();
+                reps.push(RunResult {
+                    output: RunOutput {
+                        metrics: row.metrics.clone(),
+                        liquidations,
+                    },
+                    spec,
+                    series: rec,
+                    market: None,
+                });
+            }
+            Ok(reps)
+        },
+    )?;
     let timings: Timings = serde_json::from_value(manifest["timings"].clone()).unwrap_or_default();
     let command = manifest["command"].as_str().unwrap_or("").to_string();
     write_report(

@@ -48,22 +48,11 @@ pub(crate) fn metrics_json(m: &RunMetrics) -> Value {
         "margin_utilization_pct": m.margin_utilization_pct,})
 }
 
-/// The role(s) of each representative run, by run index ("median",
-/// "worst 5 %").
-pub(crate) fn roles(input: &ReportInput<'_>) -> Vec<(usize, &'static str)> {
-    input
-        .sweep
-        .rows
-        .as_ref()
-        .map(|rows| levsim_scenario::representative_runs(&input.scenario.plan, rows))
-        .unwrap_or_default()
-}
-
 pub(crate) fn build(input: &ReportInput<'_>) -> Value {
     let sc = input.scenario;
     let mk = input.market;
     let t = &mk.tape;
-    let roles = roles(input);
+    let roles = &input.sweep.representative_roles;
     let runs = run_list(input, input.sweep.kept.iter());
     let mut representative = run_list(input, input.sweep.representative.iter());
     for (v, r) in representative.iter_mut().zip(&input.sweep.representative) {

@@ -309,6 +309,30 @@ fn bridge_extremes(rng: &mut Pcg64Mcg, x: f64, y: f64, var: f64) -> (f64, f64) {
 mod tests {
     use super::*;
 
+    /// Mean of `x` and its batch-means standard error (batches of `len`).
+    fn batch_mean(x: &[f64], len: usize) -> (f64, f64) {
+        let batches: Vec<f64> = x
+            .chunks(len)
+            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+            .collect();
+        let k = batches.len() as f64;
+        let mean = batches.iter().sum::<f64>() / k;
+        let sd = (batches.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
+        (mean, sd / k.sqrt())
+    }
+
+    /// Sample autocorrelation of `x` at `lag`.
+    fn autocorrelation(x: &[f64], lag: usize) -> f64 {
+        let n = x.len() as f64;
+        let m = x.iter().sum::<f64>() / n;
+        let var = x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n;
+        x.windows(lag + 1)
+            .map(|w| (w[0] - m) * (w[lag] - m))
+            .sum::<f64>()
+            / n
+            / var
+    }
+
     #[test]
     fn paths_are_reproducible_and_consistent() {
         let g = Gbm {
@@ -456,29 +480,16 @@ mod tests {
         let want = (1.0 - pi_s) * g.sigma.powi(2) + pi_s * r.sigma.powi(2);
         // Batch means: 40 batches of 50,000 bars (about 5.7 years, some 60
         // stress spells each) give an honest standard error.
-        let batches: Vec<f64> = sq
-            .chunks(50_000)
-            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-            .collect();
-        let k = batches.len() as f64;
-        let mean = batches.iter().sum::<f64>() / k;
-        let sd = (batches.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
+        let (mean, se) = batch_mean(&sq, 50_000);
         assert!(
-            (mean - want).abs() < 4.0 * sd / k.sqrt(),
-            "E[r²]/dt {mean} vs {want} (se {})",
-            sd / k.sqrt()
+            (mean - want).abs() < 4.0 * se,
+            "E[r²]/dt {mean} vs {want} (se {se})"
         );
         // Volatility clusters: squared returns are correlated at lag 1, where
         // iid returns (one state) give 0 ± 1/sqrt(n).
         let n = sq.len() as f64;
-        let m = sq.iter().sum::<f64>() / n;
-        let var = sq.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
-        let cov = sq.windows(2).map(|w| (w[0] - m) * (w[1] - m)).sum::<f64>() / n;
-        assert!(
-            cov / var > 10.0 / n.sqrt(),
-            "lag-1 autocorrelation {}",
-            cov / var
-        );
+        let rho = autocorrelation(&sq, 1);
+        assert!(rho > 10.0 / n.sqrt(), "lag-1 autocorrelation {rho}");
     }
 
     #[test]
@@ -508,32 +519,17 @@ mod tests {
         // Long-run variance σ², with a batch-means standard error (40
         // batches of 50,000 bars, far longer than the 1/(1 − α − β) = 10-bar
         // memory).
-        let batches: Vec<f64> = sq
-            .chunks(50_000)
-            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-            .collect();
-        let k = batches.len() as f64;
-        let mean = batches.iter().sum::<f64>() / k;
-        let sd = (batches.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
+        let (mean, se) = batch_mean(&sq, 50_000);
         let want = g.sigma * g.sigma;
         assert!(
-            (mean - want).abs() < 4.0 * sd / k.sqrt(),
-            "E[r²]/dt {mean} vs {want} (se {})",
-            sd / k.sqrt()
+            (mean - want).abs() < 4.0 * se,
+            "E[r²]/dt {mean} vs {want} (se {se})"
         );
         // Persistence: squared returns of a GARCH(1,1) have autocorrelations
         // ρ_k = ρ_1·(α + β)^(k − 1), so (ρ_5/ρ_1)^(1/4) = α + β. Over five
         // seeds the estimate stayed within 0.01 of it; the tolerance is 0.03.
         let n = sq.len() as f64;
-        let m = sq.iter().sum::<f64>() / n;
-        let var = sq.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
-        let acf = |lag: usize| {
-            sq.windows(lag + 1)
-                .map(|w| (w[0] - m) * (w[lag] - m))
-                .sum::<f64>()
-                / n
-                / var
-        };
+        let acf = |lag: usize| autocorrelation(&sq, lag);
         let persistence = (acf(5) / acf(1)).powf(0.25);
         assert!(
             (persistence - (gp.alpha + gp.beta)).abs() < 0.03,

@@ -245,17 +245,21 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
             // So is a constant latency: how fast this policy's decisions land.
             let latency = match bare.remove("latency") {
                 None => None,
-                Some(toml::Value::String(s)) => match levsim_core::time::parse_duration(&s) {
-                    Ok(ns) if ns >= 0 => Some(levsim_engine::Latency::Constant { value: s }),
-                    Ok(_) => {
-                        point_problems.push(format!("{}: must not be negative", at("latency")));
-                        continue;
+                Some(toml::Value::String(value)) => {
+                    // The engine's own check, reported under this key.
+                    let l = levsim_engine::Latency::Constant { value };
+                    match l.validate() {
+                        Ok(()) => Some(l),
+                        Err(levsim_engine::EngineError::Config { message, .. }) => {
+                            point_problems.push(format!("{}: {message}", at("latency")));
+                            continue;
+                        }
+                        Err(e) => {
+                            point_problems.push(format!("{}: {e}", at("latency")));
+                            continue;
+                        }
                     }
-                    Err(e) => {
-                        point_problems.push(format!("{}: {e}", at("latency")));
-                        continue;
-                    }
-                },
+                }
                 Some(_) => {
                     point_problems.push(format!(
                         "{}: a duration such as \"5m\" (or a list of them): this policy's decisions land that long after they are made",

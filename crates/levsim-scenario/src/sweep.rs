@@ -39,6 +39,9 @@ pub struct Sweep {
     /// [`representative_runs`]), whole, in plan order; empty for one path
     /// or without rows.
     pub representative: Vec<RunResult>,
+    /// Their roles, (run index, `"median"` or `"worst 5 %"`), in plan order
+    /// of points (a run may have both).
+    pub representative_roles: Vec<(usize, &'static str)>,
 }
 
 /// Which runs represent each parameter point of a Monte Carlo sweep: the
@@ -131,6 +134,7 @@ impl Folder {
             markets: self.markets,
             runs: self.runs,
             representative: Vec::new(),
+            representative_roles: Vec::new(),
         }
     }
 }
@@ -155,32 +159,50 @@ impl Sweep {
     /// them in [`Sweep::representative`]; nothing without rows or with one
     /// path.
     pub fn with_representatives(
-        mut self,
+        self,
         sc: &Scenario,
         market: &LoadedMarket,
         threads: usize,
     ) -> Result<Self, ScenarioError> {
+        self.with_representatives_from(&sc.plan, |picks, _| {
+            let paths = picks.iter().map(|i| i % sc.plan.paths);
+            let lo = paths.clone().min().unwrap_or(0);
+            let hi = paths.max().unwrap_or(0) + 1;
+            let pool = thread_pool(sc, threads)?;
+            let mut runs = execute_paths(
+                sc,
+                market,
+                &Select::Runs(picks.clone()),
+                &pool,
+                lo..hi,
+                &|| {},
+            )?;
+            for r in &mut runs {
+                r.market = None;
+            }
+            Ok(runs)
+        })
+    }
+
+    /// Chooses the representative runs ([`representative_runs`]) once and
+    /// stores them with their roles, the runs themselves from `load` (given
+    /// their indices and the rows; it simulates them, or reads them back
+    /// from a report). Nothing without rows or with one path.
+    pub fn with_representatives_from<E>(
+        mut self,
+        plan: &crate::RunPlan,
+        load: impl FnOnce(&std::collections::BTreeSet<usize>, &[RunRow]) -> Result<Vec<RunResult>, E>,
+    ) -> Result<Self, E> {
         let Some(rows) = &self.rows else {
             return Ok(self);
         };
-        let picks: std::collections::BTreeSet<usize> = representative_runs(&sc.plan, rows)
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect();
+        let roles = representative_runs(plan, rows);
+        let picks: std::collections::BTreeSet<usize> = roles.iter().map(|(i, _)| *i).collect();
         if picks.is_empty() {
             return Ok(self);
         }
-        let paths: Vec<usize> = picks.iter().map(|i| i % sc.plan.paths).collect();
-        let (lo, hi) = (
-            paths.iter().copied().min().unwrap_or(0),
-            paths.iter().copied().max().unwrap_or(0) + 1,
-        );
-        let pool = thread_pool(sc, threads)?;
-        let mut runs = execute_paths(sc, market, &Select::Runs(picks), &pool, lo..hi, &|| {})?;
-        for r in &mut runs {
-            r.market = None;
-        }
-        self.representative = runs;
+        self.representative = load(&picks, rows)?;
+        self.representative_roles = roles;
         Ok(self)
     }
 

@@ -51,6 +51,18 @@ kind = "constant_leverage"
 leverage = [3]
 "#;
 
+/// Runs `sc` on one and on two threads, asserts the outputs are identical,
+/// and returns the runs.
+fn same_on_one_and_two_threads(sc: &Scenario, m: &LoadedMarket) -> Vec<levsim_scenario::RunResult> {
+    let one = execute(sc, m, 1, &|| {}).unwrap();
+    let two = execute(sc, m, 2, &|| {}).unwrap();
+    assert_eq!(one.len(), two.len());
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a.output, b.output);
+    }
+    one
+}
+
 fn parse(text: &str) -> Result<Scenario, String> {
     Scenario::parse(text, &root().join("scenarios/test.toml")).map_err(|e| e.to_string())
 }
@@ -215,11 +227,7 @@ leverage = [5, 20]
     assert_eq!(sc.plan.len(), 80);
     assert_eq!(sc.plan.run(41).unwrap().run_id, "static[leverage=20]#1");
     let m = LoadedMarket::load(&sc).unwrap();
-    let one = execute(&sc, &m, 1, &|| {}).unwrap();
-    let two = execute(&sc, &m, 2, &|| {}).unwrap();
-    for (a, b) in one.iter().zip(&two) {
-        assert_eq!(a.output, b.output);
-    }
+    let one = same_on_one_and_two_threads(&sc, &m);
     // Both leverages ran on the same path 7: the same bars, so the 20x long
     // is liquidated no later than the 5x one.
     let t = |id: &str| {
@@ -365,12 +373,8 @@ leverage = [10]
 "#;
     let sc = parse(text).unwrap();
     let m = LoadedMarket::load(&sc).unwrap();
-    let one = execute(&sc, &m, 1, &|| {}).unwrap();
-    let two = execute(&sc, &m, 2, &|| {}).unwrap();
+    let one = same_on_one_and_two_threads(&sc, &m);
     assert_eq!(one.len(), 300);
-    for (a, b) in one.iter().zip(&two) {
-        assert_eq!(a.output, b.output);
-    }
     let e = parse(&text.replace("stress_sigma = 1.6\n", "")).unwrap_err();
     assert!(
         e.contains("market.stress_sigma: required for kind = \"regime\""),
@@ -407,12 +411,8 @@ leverage = [5]
 "#;
     let sc = parse(text).unwrap();
     let m = LoadedMarket::load(&sc).unwrap();
-    let one = execute(&sc, &m, 1, &|| {}).unwrap();
-    let two = execute(&sc, &m, 2, &|| {}).unwrap();
+    let one = same_on_one_and_two_threads(&sc, &m);
     assert_eq!(one.len(), 200);
-    for (a, b) in one.iter().zip(&two) {
-        assert_eq!(a.output, b.output);
-    }
     let e = parse(&text.replace("garch_beta = 0.85", "garch_beta = 0.95")).unwrap_err();
     assert!(
         e.contains("market.garch_beta") && e.contains("α + β < 1"),
@@ -463,12 +463,8 @@ fn a_bootstrap_market_resamples_history_after_its_window() {
         label.contains("mean block 12 bars") && label.contains(&bars),
         "{label}"
     );
-    let one = execute(&sc, &m, 1, &|| {}).unwrap();
-    let two = execute(&sc, &m, 2, &|| {}).unwrap();
+    let one = same_on_one_and_two_threads(&sc, &m);
     assert_eq!(one.len(), 120);
-    for (a, b) in one.iter().zip(&two) {
-        assert_eq!(a.output, b.output);
-    }
     let aggs = levsim_scenario::aggregate(&one, m.tape.ts[0]);
     assert!(aggs[1].p_liquidation > aggs[0].p_liquidation, "{aggs:?}");
     // Keys a bootstrap does not use, and a missing horizon, are named.

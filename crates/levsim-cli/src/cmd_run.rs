@@ -100,6 +100,7 @@ pub(crate) fn run(
             sweep: &sweep,
             timings: &timings,
             command: &command,
+            origin: None,
         },
     )
     .map_err(Failure::other)?;
@@ -181,6 +182,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
             sweep: &sweep,
             timings: &Timings::default(),
             command: &command,
+            origin: None,
         },
     )
     .map_err(Failure::other)?;

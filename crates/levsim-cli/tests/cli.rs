@@ -11,9 +11,13 @@ fn root() -> PathBuf {
 }
 
 fn levsim(args: &[&str]) -> Output {
+    levsim_in(&root(), args)
+}
+
+fn levsim_in(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_levsim"))
         .args(args)
-        .current_dir(root())
+        .current_dir(cwd)
         .output()
         .unwrap()
 }
@@ -811,4 +815,56 @@ fn report_rebuilds_from_its_files_and_takes_optimize_recommendations() {
         e.contains("bt.csv.gz") && e.contains("changed since"),
         "{e}"
     );
+}
+
+/// A run made with relative paths (`levsim run scenarios/x.toml` in a
+/// project directory, writing `reports/x`) is rebuilt from any working
+/// directory, byte for byte: the manifest records where the run was made,
+/// relative to the report, and keeps the run's provenance.
+#[test]
+fn report_rebuilds_from_another_working_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(project.join("scenarios")).unwrap();
+    std::fs::create_dir_all(project.join("data")).unwrap();
+    std::fs::copy(
+        root().join("data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"),
+        project.join("data/bt.csv.gz"),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("scenarios/w.toml"),
+        "name = \"w\"\nseed = 5\n[market]\nkind = \"historical\"\nfile = \"data/bt.csv.gz\"\nformat = \"binance-klines\"\n\
+         start = \"2020-03-12T00:00:00Z\"\nend = \"2020-03-12T12:00:00Z\"\nsymbol = \"BTCUSDT\"\n\
+         [venue]\nprofile = \"binance-usdm\"\n[account]\ncapital = 1000.0\nside = \"long\"\n\
+         [[policy]]\nkind = \"static\"\nleverage = [5, 20]\n",
+    )
+    .unwrap();
+    let o = levsim_in(&project, &["run", "scenarios/w.toml", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = project.join("reports/w");
+    let manifest = read_json(&out.join("manifest.json"));
+    assert_eq!(manifest["run_root"], "../..");
+    assert_eq!(manifest["scenario_file"], "scenarios/w.toml");
+    assert_eq!(manifest["data_files"][0]["path"], "data/bt.csv.gz");
+    let pages = ["index.html", "summary.md", "charts/price.svg", "manifest.json"];
+    let before: Vec<Vec<u8>> = pages
+        .iter()
+        .map(|p| std::fs::read(out.join(p)).unwrap())
+        .collect();
+    for p in &pages[..3] {
+        std::fs::remove_file(out.join(p)).unwrap();
+    }
+    // From the parent of the project, and from inside the report itself.
+    for (cwd, arg) in [(tmp.path(), "project/reports/w"), (&out, ".")] {
+        let o = levsim_in(cwd, &["report", arg]);
+        assert!(o.status.success(), "from {}: {}", cwd.display(), stderr(&o));
+        for (p, b) in pages.iter().zip(&before) {
+            assert!(
+                std::fs::read(out.join(p)).unwrap() == *b,
+                "{p} differs after the rebuild from {}",
+                cwd.display()
+            );
+        }
+    }
 }

@@ -51,6 +51,10 @@ pub struct ReportInput<'a> {
     pub timings: &'a Timings,
     /// The command line that produced the report.
     pub command: &'a str,
+    /// When rebuilding: the run's own `manifest.json`, whose provenance
+    /// (levsim version, git revision, platform, the scenario and data paths
+    /// as the run named them, its working directory) the new one keeps.
+    pub origin: Option<&'a serde_json::Value>,
 }
 
 /// Files written by [`write_report`].
@@ -84,7 +88,7 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
     charts.extend(dist::render(dir, input, &ov.chosen)?);
     charts.extend(heatmap::render_all(dir, input)?);
     files.extend(charts.iter().flat_map(|c| [c.svg.clone(), c.png.clone()]));
-    let manifest = manifest::build(input);
+    let manifest = manifest::build(dir, input);
     let index_html = html::write(
         dir,
         input,

@@ -33,8 +33,34 @@ fn git_revision() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// The manifest's content.
-pub(crate) fn build(input: &ReportInput<'_>) -> serde_json::Value {
+/// The path that leads from directory `from` to directory `to` (both
+/// absolute and canonical): `..` up to their common ancestor, then down.
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let (a, b): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// The run's working directory as seen from the report directory `dir`, so
+/// that `levsim report` finds the inputs from wherever it is started.
+fn run_root(dir: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let cwd = std::env::current_dir().ok()?.canonicalize().ok()?;
+    Some(relative_path(&dir, &cwd).display().to_string())
+}
+
+/// The manifest's content for the report in `dir`.
+pub(crate) fn build(dir: &Path, input: &ReportInput<'_>) -> serde_json::Value {
     let sc = input.scenario;
     let files: Vec<_> = input
         .market
@@ -48,7 +74,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> serde_json::Value {
         .iter()
         .map(|r| json!({"run_id": r.spec.run_id, "seed": r.spec.seed}))
         .collect();
-    json!({
+    let mut m = json!({
         "levsim_version": env!("CARGO_PKG_VERSION"),
         "git_revision": git_revision(),
         "command": input.command,
@@ -58,10 +84,30 @@ pub(crate) fn build(input: &ReportInput<'_>) -> serde_json::Value {
         "run_seeds": seeds,
         "venue_profiles": input.market.venues.iter().map(|v| json!({"name": v.name, "version": v.version, "as_of": v.as_of})).collect::<Vec<_>>(),
         "data_files": files,
+        "run_root": run_root(dir),
         "timings": input.timings,
         "platform": {"os": std::env::consts::OS, "arch": std::env::consts::ARCH},
-    })
+    });
+    if let Some(origin) = input.origin {
+        for key in PROVENANCE {
+            if let Some(v) = origin.get(key) {
+                m[key] = v.clone();
+            }
+        }
+    }
+    m
 }
+
+/// The fields a rebuilt manifest takes from the run's: they describe the
+/// run, not the rebuild.
+const PROVENANCE: [&str; 6] = [
+    "levsim_version",
+    "git_revision",
+    "scenario_file",
+    "data_files",
+    "run_root",
+    "platform",
+];
 
 /// Writes `manifest.json`.
 pub(crate) fn write(dir: &Path, m: &serde_json::Value) -> Result<PathBuf, ReportError> {
@@ -72,4 +118,22 @@ pub(crate) fn write(dir: &Path, m: &serde_json::Value) -> Result<PathBuf, Report
     )
     .map_err(io(&path))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_path;
+    use std::path::Path;
+
+    #[test]
+    fn relative_path_climbs_to_the_common_ancestor() {
+        let rel = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b));
+        assert_eq!(rel("/w/main/reports/bt", "/w/main"), Path::new("../.."));
+        assert_eq!(rel("/tmp/x", "/w/main"), Path::new("../../w/main"));
+        assert_eq!(rel("/w/main", "/w/main"), Path::new("."));
+        assert_eq!(rel("/w", "/w/main/sub"), Path::new("main/sub"));
+        // Joined back, it leads to the same place.
+        let back = Path::new("/tmp/x").join(rel("/tmp/x", "/w/main"));
+        assert_eq!(back, Path::new("/tmp/x/../../w/main"));
+    }
 }

@@ -264,27 +264,42 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
     let text = manifest["scenario_text"]
         .as_str()
         .ok_or_else(|| bad(dir, "manifest.json has no scenario_text"))?;
+    // The run's working directory, as seen from `dir` (older reports do not
+    // say: then the current one); relative paths are the run's.
+    let root = manifest["run_root"]
+        .as_str()
+        .map(|r| dir.join(r))
+        .unwrap_or_default();
     let file = PathBuf::from(
         manifest["scenario_file"]
             .as_str()
             .unwrap_or("scenario.toml"),
     );
-    let sc = Scenario::parse(text, &file).map_err(|e| bad(dir, e.to_string()))?;
+    let mut sc =
+        Scenario::parse_in(text, &root.join(&file), &root).map_err(|e| bad(dir, e.to_string()))?;
     // The inputs must be the ones the run read (checked before reading them).
     for f in manifest["data_files"].as_array().into_iter().flatten() {
         let (p, want) = (
-            f["path"].as_str().unwrap_or(""),
+            root.join(f["path"].as_str().unwrap_or("")),
             f["sha256"].as_str().unwrap_or(""),
         );
-        let got = sha256_file(Path::new(p)).map_err(crate::error::io(Path::new(p)))?;
+        let got = sha256_file(&p).map_err(crate::error::io(&p))?;
         if got != want {
             return Err(bad(
                 dir,
-                format!("{p} changed since the report was made (sha256 {got}, manifest {want}); rerun `levsim run`"),
+                format!(
+                    "{} changed since the report was made (sha256 {got}, manifest {want}); rerun `levsim run`",
+                    p.display()
+                ),
             ));
         }
     }
     let market = LoadedMarket::load(&sc).map_err(|e| bad(dir, e.to_string()))?;
+    // The pages name the files as the run did.
+    sc.path = file;
+    if let Ok(p) = sc.market.file.strip_prefix(&root) {
+        sc.market.file = p.to_path_buf();
+    }
     let results = dir.join("results.parquet");
     if !results.exists() {
         return Err(bad(
@@ -400,6 +415,7 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
             sweep: &sweep,
             timings: &timings,
             command: &command,
+            origin: Some(&manifest),
         },
     )
 }

@@ -252,6 +252,14 @@ impl Scenario {
     /// Parses and validates scenario text; `path` is used for messages and
     /// for resolving relative data paths.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ScenarioError> {
+        Self::parse_in(text, path, Path::new(""))
+    }
+
+    /// As [`Scenario::parse`], with relative data paths looked up first in
+    /// `workdir` rather than the working directory: how `levsim report`
+    /// reads a run's inputs from wherever it is started. The paths kept in
+    /// the scenario are joined to `workdir`.
+    pub fn parse_in(text: &str, path: &Path, workdir: &Path) -> Result<Self, ScenarioError> {
         let de = toml::Deserializer::new(text);
         let file: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let at = e.path().to_string();
@@ -286,10 +294,13 @@ impl Scenario {
             ));
         }
         let mut market = file.market;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let res = Resolver {
+            workdir,
+            base: path.parent().unwrap_or(Path::new(".")),
+        };
         let gbm = match market.kind {
             MarketKind::Historical => {
-                match resolve(&market.file, base) {
+                match res.resolve(&market.file) {
                     Ok(p) => market.file = p,
                     Err(e) => problems.push(format!("market.file: {e}")),
                 }
@@ -325,7 +336,7 @@ impl Scenario {
                 gbm_from(&market, &mut problems)
             }
         };
-        let fitted = fitted_from(&mut market, base, &mut problems);
+        let fitted = fitted_from(&mut market, &res, &mut problems);
         if market.block.is_some() && market.kind != MarketKind::Bootstrap {
             problems.push("market.block: only for kind = \"bootstrap\"".into());
         }
@@ -338,7 +349,7 @@ impl Scenario {
             1
         };
         if let Some(f) = &market.funding {
-            match resolve(f, base) {
+            match res.resolve(f) {
                 Ok(p) => market.funding = Some(p),
                 Err(e) => problems.push(format!("market.funding: {e}")),
             }
@@ -380,7 +391,7 @@ impl Scenario {
             ("file", &mut liquidity.file),
         ] {
             if let Some(path) = p.as_ref() {
-                match resolve(path, base) {
+                match res.resolve(path) {
                     Ok(r) => *p = Some(r),
                     Err(e) => problems.push(format!("liquidity.{field}: {e}")),
                 }
@@ -480,7 +491,11 @@ pub struct Fitted {
 
 /// The file-based generator of a `bootstrap` market or of a `garch` market
 /// with a `file`; resolves the file. Every problem names its field.
-fn fitted_from(m: &mut MarketConfig, base: &Path, problems: &mut Vec<String>) -> Option<Fitted> {
+fn fitted_from(
+    m: &mut MarketConfig,
+    res: &Resolver<'_>,
+    problems: &mut Vec<String>,
+) -> Option<Fitted> {
     let kind = match m.kind {
         MarketKind::Bootstrap => "bootstrap",
         MarketKind::Garch if !m.file.as_os_str().is_empty() => "garch",
@@ -492,7 +507,7 @@ fn fitted_from(m: &mut MarketConfig, base: &Path, problems: &mut Vec<String>) ->
             "market.file: required for kind = \"{kind}\" (the history it resamples)"
         ));
     } else {
-        match resolve(&m.file, base) {
+        match res.resolve(&m.file) {
             Ok(p) => m.file = p,
             Err(e) => problems.push(format!("market.file: {e}")),
         }
@@ -746,27 +761,40 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
     })
 }
 
-/// Resolves a data path: as given (relative to the working directory) if it
-/// exists, else relative to the scenario's directory, else relative to that
-/// directory's parent (so `scenarios/x.toml` may say `data/…`).
-fn resolve(p: &Path, base: &Path) -> Result<PathBuf, String> {
-    if p.is_absolute() || p.exists() {
-        return if p.exists() {
-            Ok(p.to_path_buf())
-        } else {
-            Err(format!("{} does not exist", p.display()))
-        };
-    }
-    let candidates = [base.join(p), base.join("..").join(p)];
-    for c in &candidates {
-        if c.exists() {
-            return Ok(c.clone());
+/// Where relative data paths are looked up.
+struct Resolver<'a> {
+    /// The working directory the paths are relative to ("" for the
+    /// process's own).
+    workdir: &'a Path,
+    /// The scenario file's directory.
+    base: &'a Path,
+}
+
+impl Resolver<'_> {
+    /// Resolves a data path: as given (relative to the working directory)
+    /// if it exists, else relative to the scenario's directory, else
+    /// relative to that directory's parent (so `scenarios/x.toml` may say
+    /// `data/…`).
+    fn resolve(&self, p: &Path) -> Result<PathBuf, String> {
+        let given = self.workdir.join(p);
+        if p.is_absolute() || given.exists() {
+            return if given.exists() {
+                Ok(given)
+            } else {
+                Err(format!("{} does not exist", p.display()))
+            };
         }
+        let candidates = [self.base.join(p), self.base.join("..").join(p)];
+        for c in &candidates {
+            if c.exists() {
+                return Ok(c.clone());
+            }
+        }
+        Err(format!(
+            "{} not found (looked in the working directory, {} and {})",
+            p.display(),
+            self.base.display(),
+            self.base.join("..").display()
+        ))
     }
-    Err(format!(
-        "{} not found (looked in the working directory, {} and {})",
-        p.display(),
-        base.display(),
-        base.join("..").display()
-    ))
 }

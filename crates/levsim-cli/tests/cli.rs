@@ -847,7 +847,12 @@ fn report_rebuilds_from_another_working_directory() {
     assert_eq!(manifest["run_root"], "../..");
     assert_eq!(manifest["scenario_file"], "scenarios/w.toml");
     assert_eq!(manifest["data_files"][0]["path"], "data/bt.csv.gz");
-    let pages = ["index.html", "summary.md", "charts/price.svg", "manifest.json"];
+    let pages = [
+        "index.html",
+        "summary.md",
+        "charts/price.svg",
+        "manifest.json",
+    ];
     let before: Vec<Vec<u8>> = pages
         .iter()
         .map(|p| std::fs::read(out.join(p)).unwrap())

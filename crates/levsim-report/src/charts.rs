@@ -22,24 +22,8 @@ pub(crate) fn ensure_font() {
     });
 }
 
-/// Tableau 10: distinct hues that stay distinguishable in grey by lightness.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-/// Colour of the i-th run.
-pub(crate) fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
-}
+pub(crate) use crate::pen::color;
+use crate::pen::{draw_line, pen, Pen};
 
 /// A rendered chart.
 #[derive(Debug, Clone)]
@@ -55,7 +39,7 @@ pub(crate) struct Chart {
 
 struct Series {
     name: String,
-    color: RGBColor,
+    pen: Pen,
     segments: Vec<Vec<(f64, f64)>>,
 }
 
@@ -271,23 +255,12 @@ macro_rules! draw_body {
                 });
         }
         for s in &spec.lines {
-            let style = ShapeStyle::from(&s.color).stroke_width(2);
             // Series without a name share a neighbour's legend entry.
             let mut first = !s.name.is_empty();
             for seg in &s.segments {
-                let drawn = chart
-                    .draw_series(LineSeries::new(seg.iter().copied(), style))
-                    .map_err(|e| e.to_string())?;
-                if first {
-                    let c = s.color;
-                    drawn.label(s.name.clone()).legend(move |(x, y)| {
-                        PathElement::new(
-                            vec![(x, y), (x + 22, y)],
-                            ShapeStyle::from(&c).stroke_width(3),
-                        )
-                    });
-                    first = false;
-                }
+                let label = first.then_some(s.name.as_str());
+                draw_line(&mut chart, seg.iter().copied(), s.pen, 2, label)?;
+                first = false;
             }
         }
         for m in &spec.markers {
@@ -455,12 +428,12 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         lines: vec![
             Series {
                 name: "bar low".into(),
-                color: RGBColor(200, 200, 200),
+                pen: Pen::solid(RGBColor(200, 200, 200)),
                 segments: vec![lows],
             },
             Series {
                 name: "close".into(),
-                color: RGBColor(40, 40, 40),
+                pen: Pen::solid(RGBColor(40, 40, 40)),
                 segments: vec![close],
             },
         ],
@@ -478,7 +451,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             .enumerate()
             .map(|(i, r)| Series {
                 name: r.spec.run_id.clone(),
-                color: color(i),
+                pen: pen(i),
                 segments: segments(&r.series.ts, values(&r.series), keep),
             })
             .collect()
@@ -508,7 +481,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             .collect();
         let mut lines = vec![Series {
             name: "historical close".into(),
-            color: RGBColor(40, 40, 40),
+            pen: Pen::solid(RGBColor(40, 40, 40)),
             segments: vec![hist],
         }];
         lines.extend(
@@ -520,7 +493,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
                 .enumerate()
                 .map(|(i, r)| Series {
                     name: format!("{} mark", r.spec.run_id),
-                    color: color(i),
+                    pen: pen(i),
                     segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
                 }),
         );
@@ -611,7 +584,7 @@ fn render_fan(
             } else {
                 String::new()
             },
-            color: grey,
+            pen: Pen::solid(grey),
             segments: vec![p
                 .ts
                 .iter()
@@ -655,20 +628,20 @@ fn render_fan(
         if lp >= 0.8 * lo5 && lp <= 1.2 * hi95 {
             liq_lines.push(Series {
                 name: format!("liq. price {}", r.spec.run_id),
-                color: color(i),
+                pen: pen(i),
                 segments: vec![vec![(x_range.0, lp), (x_range.1, lp)]],
             });
         }
     }
     for (b, band) in bands.into_iter().enumerate() {
-        let (name, color) = match b {
+        let (name, band_color) = match b {
             0 | 4 => (if b == 0 { names[0] } else { "" }, styles[0]),
             1 | 3 => (if b == 1 { names[1] } else { "" }, styles[1]),
             _ => (names[2], styles[2]),
         };
         lines.push(Series {
             name: name.into(),
-            color,
+            pen: Pen::solid(band_color),
             segments: vec![band],
         });
     }
@@ -730,7 +703,7 @@ fn render_market(
         .collect();
     let mut lines = vec![Series {
         name: "price (exogenous close)".into(),
-        color: RGBColor(60, 60, 60),
+        pen: Pen::solid(RGBColor(60, 60, 60)),
         segments: vec![buckets
             .iter()
             .map(|&(_, b)| (first.ts[b - 1] as f64, first.price_close[b - 1]))
@@ -739,7 +712,7 @@ fn render_market(
     for (i, (label, s)) in passes.iter().enumerate() {
         lines.push(Series {
             name: name(label, "simulated mark, low"),
-            color: color(i),
+            pen: pen(i),
             segments: vec![buckets
                 .iter()
                 .map(|&(a, b)| {
@@ -817,7 +790,7 @@ fn render_market(
             .enumerate()
             .map(|(i, (label, s))| Series {
                 name: name(label, "insurance fund"),
-                color: color(i),
+                pen: pen(i),
                 segments: vec![s
                     .ts
                     .iter()
@@ -858,11 +831,10 @@ fn render_market(
                 if c.last().copied().unwrap_or(0.0) > 0.0 {
                     lines.push(Series {
                         name: name(label, what),
-                        color: if what == "ADL notional" {
-                            color(i)
+                        pen: if what == "ADL notional" {
+                            pen(i)
                         } else {
-                            let c = color(i);
-                            RGBColor(c.0 / 2 + 120, c.1 / 2 + 120, c.2 / 2 + 120)
+                            pen(i).lighter(0.5)
                         },
                         segments: vec![s.ts.iter().zip(&c).map(|(&t, &y)| (t as f64, y)).collect()],
                     });
@@ -1048,12 +1020,6 @@ fn draw_frontier<DB: DrawingBackend>(
     root.present().map_err(|e| e.to_string())
 }
 
-/// A lighter shade of `c` (towards white by `t` in [0, 1]).
-fn lighter(c: RGBColor, t: f64) -> RGBColor {
-    let m = |x: u8| (f64::from(x) + (255.0 - f64::from(x)) * t).round() as u8;
-    RGBColor(m(c.0), m(c.1), m(c.2))
-}
-
 /// Equity, effective leverage and margin ratio of the representative runs
 /// (per point: the run at the median return on committed capital, in the
 /// point's colour, and the one at the 5th percentile, lighter); none for a
@@ -1076,13 +1042,13 @@ pub(crate) fn render_representative(
             let Some(r) = reps.iter().find(|r| r.spec.index == *idx) else {
                 continue;
             };
-            let base = color(idx / paths);
+            let base = pen(idx / paths);
             out.push(Series {
                 name: format!("{} · {role} (path {})", r.spec.point_id, r.spec.path),
-                color: if *role == "median" {
+                pen: if *role == "median" {
                     base
                 } else {
-                    lighter(base, 0.55)
+                    base.lighter(0.55)
                 },
                 segments: segments(&r.series.ts, values(&r.series), keep),
             });

@@ -8,13 +8,14 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::charts::{color, render_chart, Chart, Figure, FrontierSeries};
+use crate::charts::{render_chart, Chart, Figure, FrontierSeries};
+use crate::pen::{draw_line, pen, Pen};
 use crate::{ReportError, ReportInput};
 
 /// A step or line series on numeric axes.
 struct Xy {
     name: String,
-    color: RGBColor,
+    pen: Pen,
     points: Vec<(f64, f64)>,
 }
 
@@ -25,6 +26,15 @@ struct XySpec<'a> {
     x: (f64, f64),
     y: (f64, f64),
     series: &'a [Xy],
+}
+
+/// Decimals for axis labels over `range`: none from a span of 20 up.
+fn decimals(range: (f64, f64)) -> usize {
+    match (range.1 - range.0).abs() {
+        w if w >= 20.0 => 0,
+        w if w >= 2.0 => 1,
+        _ => 2,
+    }
 }
 
 fn draw_xy<DB: DrawingBackend>(
@@ -43,6 +53,8 @@ fn draw_xy<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc(s.x_desc)
         .y_desc(s.y_desc)
+        .x_label_formatter(&|x| crate::markdown::num(*x, decimals(s.x)))
+        .y_label_formatter(&|y| crate::markdown::num(*y, decimals(s.y)))
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 17))
         .light_line_style(RGBColor(235, 235, 235))
@@ -50,20 +62,13 @@ fn draw_xy<DB: DrawingBackend>(
         .draw()
         .map_err(|e| e.to_string())?;
     for x in s.series {
-        let c = x.color;
-        chart
-            .draw_series(LineSeries::new(
-                x.points.iter().copied(),
-                ShapeStyle::from(&c).stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
-            .label(x.name.clone())
-            .legend(move |(a, b)| {
-                PathElement::new(
-                    vec![(a, b), (a + 22, b)],
-                    ShapeStyle::from(&c).stroke_width(3),
-                )
-            });
+        draw_line(
+            &mut chart,
+            x.points.iter().copied(),
+            x.pen,
+            2,
+            Some(&x.name),
+        )?;
     }
     chart
         .configure_series_labels()
@@ -154,7 +159,7 @@ pub(crate) fn render(
     let ecdfs: Vec<Xy> = (0..n_points)
         .map(|i| Xy {
             name: label(i),
-            color: color(i),
+            pen: pen(i),
             points: ecdf(roc[i].clone()),
         })
         .collect();
@@ -185,7 +190,7 @@ pub(crate) fn render(
         .filter(|&i| !ttl[i].is_empty())
         .map(|i| Xy {
             name: label(i),
-            color: color(i),
+            pen: pen(i),
             points: survival(ttl[i].clone(), roc[i].len(), end_h),
         })
         .collect();

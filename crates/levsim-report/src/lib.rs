@@ -23,6 +23,7 @@ mod markdown;
 mod outdir;
 mod overview;
 mod parquet;
+mod pen;
 mod rebuild;
 
 pub use charts::{render_frontier, FrontierSeries};

@@ -282,10 +282,55 @@ macro_rules! draw_body {
             .label_font(("sans-serif", 14))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend_corner($root, spec))
             .draw()
             .map_err(|e| e.to_string())?;
     }};
+}
+
+/// The plotting area of a chart with the house margins (14 px), caption
+/// and label areas, in pixels.
+pub(crate) fn plot_px<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    y_area: u32,
+) -> (f64, f64) {
+    let (w, h) = root.dim_in_pixel();
+    (
+        f64::from(w.saturating_sub(y_area + 28)).max(1.0),
+        f64::from(h.saturating_sub(44 + 28 + 34)).max(1.0),
+    )
+}
+
+/// The corner of a time chart's legend that hides the least data.
+fn legend_corner<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    spec: &Spec,
+) -> SeriesLabelPosition {
+    let area = crate::legend::PlotArea {
+        x: spec.x_range,
+        y: y_range(spec),
+        log_y: spec.log_y,
+        px: plot_px(root, 84),
+    };
+    let points = spec
+        .lines
+        .iter()
+        .flat_map(|s| s.segments.iter().flatten().copied())
+        .chain(spec.markers.iter().flat_map(|m| m.points.iter().copied()))
+        .chain(spec.bars.iter().flat_map(|b| {
+            // A bar covers its column from zero to its height.
+            b.bars.iter().flat_map(|&(x0, x1, y)| {
+                (0..=4).map(move |k| (0.5 * (x0 + x1), y * f64::from(k) / 4.0))
+            })
+        }));
+    let labels = spec
+        .lines
+        .iter()
+        .map(|l| l.name.as_str())
+        .chain(spec.markers.iter().map(|m| m.name.as_str()))
+        .chain(spec.bars.iter().map(|b| b.name.as_str()))
+        .filter(|n| !n.is_empty());
+    crate::legend::corner(&area, points, labels)
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec) -> Result<(), String> {
@@ -480,8 +525,9 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             .filter_map(|&ts| close_at(ts).map(|c| (ts as f64, c)))
             .collect();
         let mut lines = vec![Series {
+            // A light backdrop: the simulated marks are what the chart shows.
             name: "historical close".into(),
-            pen: Pen::solid(RGBColor(40, 40, 40)),
+            pen: Pen::solid(RGBColor(175, 175, 175)),
             segments: vec![hist],
         }];
         lines.extend(
@@ -594,10 +640,12 @@ fn render_fan(
         })
         .collect();
     let names = ["5 % / 95 %", "25 % / 75 %", "median", "", ""];
+    // Warm, light to dark: apart from the policies' viridis lines in colour
+    // and ordered outer to inner in grey.
     let styles = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(40, 40, 40),
+        RGBColor(253, 174, 97),
+        RGBColor(230, 97, 60),
+        RGBColor(140, 20, 40),
     ];
     // The opening liquidation price of each path-0 run, drawn across the
     // fan where it falls within the 5–95 % band's range.
@@ -703,7 +751,7 @@ fn render_market(
         .collect();
     let mut lines = vec![Series {
         name: "price (exogenous close)".into(),
-        pen: Pen::solid(RGBColor(60, 60, 60)),
+        pen: Pen::solid(RGBColor(175, 175, 175)),
         segments: vec![buckets
             .iter()
             .map(|&(_, b)| (first.ts[b - 1] as f64, first.price_close[b - 1]))
@@ -965,6 +1013,7 @@ fn draw_frontier<DB: DrawingBackend>(
         .bold_line_style(RGBColor(210, 210, 210))
         .draw()
         .map_err(|e| e.to_string())?;
+    let bound_label = format!("constraint: P(liquidation) ≤ {bound}");
     if bound.is_finite() {
         chart
             .draw_series(LineSeries::new(
@@ -972,7 +1021,7 @@ fn draw_frontier<DB: DrawingBackend>(
                 ShapeStyle::from(&RGBColor(120, 120, 120)).stroke_width(1),
             ))
             .map_err(|e| e.to_string())?
-            .label(format!("constraint: P(liquidation) ≤ {bound}"))
+            .label(bound_label.clone())
             .legend(|(x, y)| {
                 PathElement::new(
                     vec![(x, y), (x + 22, y)],
@@ -1014,7 +1063,28 @@ fn draw_frontier<DB: DrawingBackend>(
         .label_font(("sans-serif", 14))
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(180, 180, 180))
-        .position(SeriesLabelPosition::LowerRight)
+        .position(crate::legend::corner(
+            &crate::legend::PlotArea {
+                x: (-0.02 * x1, x1),
+                y: (y0, y1),
+                log_y: false,
+                px: plot_px(root, 84),
+            },
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| (p.0, p.1)))
+                .chain(
+                    bound
+                        .is_finite()
+                        .then_some([(bound, y0), (bound, y1)])
+                        .into_iter()
+                        .flatten(),
+                ),
+            series
+                .iter()
+                .map(|s| s.name.as_str())
+                .chain(bound.is_finite().then_some(bound_label.as_str())),
+        ))
         .draw()
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())

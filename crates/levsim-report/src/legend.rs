@@ -1,0 +1,118 @@
+//! Where a chart's legend goes: the corner in which its box hides the
+//! fewest data points.
+
+use plotters::chart::SeriesLabelPosition;
+
+/// A plot's data space: ranges, whether y is logarithmic, and the plotting
+/// area in pixels (to size the legend box against).
+pub(crate) struct PlotArea {
+    pub x: (f64, f64),
+    pub y: (f64, f64),
+    pub log_y: bool,
+    pub px: (f64, f64),
+}
+
+impl PlotArea {
+    /// A data point as a fraction of the plot, (0, 0) bottom left; `None`
+    /// for points that are not drawn.
+    fn unit(&self, (x, y): (f64, f64)) -> Option<(f64, f64)> {
+        let f = |v: f64, (a, b): (f64, f64)| (v - a) / (b - a);
+        let u = f(x, self.x);
+        let v = if self.log_y {
+            (y > 0.0).then(|| f(y.ln(), (self.y.0.ln(), self.y.1.ln())))?
+        } else {
+            f(y, self.y)
+        };
+        (u.is_finite() && v.is_finite()).then_some((u, v))
+    }
+}
+
+/// The corners in order of preference on a tie (the first is the usual
+/// place for time series).
+const CORNERS: [SeriesLabelPosition; 4] = [
+    SeriesLabelPosition::UpperRight,
+    SeriesLabelPosition::UpperLeft,
+    SeriesLabelPosition::LowerRight,
+    SeriesLabelPosition::LowerLeft,
+];
+
+/// The corner for a legend of `labels` over `points`: the one whose
+/// legend-sized box holds the fewest points (ties: upper right, upper
+/// left, lower right, lower left).
+pub(crate) fn corner<'a>(
+    area: &PlotArea,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    labels: impl IntoIterator<Item = &'a str>,
+) -> SeriesLabelPosition {
+    let (mut n, mut longest) = (0usize, 0usize);
+    for l in labels {
+        n += 1;
+        longest = longest.max(l.chars().count());
+    }
+    // 14 px labels: about 7.5 px a character plus the sample and padding;
+    // 20 px a row.
+    let w = ((7.5 * longest as f64 + 50.0) / area.px.0).min(1.0);
+    let h = ((20.0 * n as f64 + 12.0) / area.px.1).min(1.0);
+    let mut counts = [0usize; 4];
+    for p in points {
+        let Some((u, v)) = area.unit(p) else {
+            continue;
+        };
+        let (right, left, top, bottom) = (u >= 1.0 - w, u <= w, v >= 1.0 - h, v <= h);
+        counts[0] += usize::from(right && top);
+        counts[1] += usize::from(left && top);
+        counts[2] += usize::from(right && bottom);
+        counts[3] += usize::from(left && bottom);
+    }
+    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
+    CORNERS[best].clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(log_y: bool) -> PlotArea {
+        PlotArea {
+            x: (0.0, 100.0),
+            y: (1.0, 1000.0),
+            log_y,
+            px: (1000.0, 500.0),
+        }
+    }
+
+    fn name(p: &SeriesLabelPosition) -> &'static str {
+        match p {
+            SeriesLabelPosition::UpperRight => "upper right",
+            SeriesLabelPosition::UpperLeft => "upper left",
+            SeriesLabelPosition::LowerRight => "lower right",
+            SeriesLabelPosition::LowerLeft => "lower left",
+            _ => "other",
+        }
+    }
+
+    /// The legend goes to a corner the data leave free, the preferred one
+    /// on a tie; a log axis is measured as drawn.
+    #[test]
+    fn the_legend_avoids_the_data() {
+        let labels = ["a series", "another series"];
+        let at = |a: &PlotArea, pts: &[(f64, f64)]| name(&corner(a, pts.iter().copied(), labels));
+        // Rising from bottom left to top right: the upper left is free.
+        let rising: Vec<_> = (0..=100)
+            .map(|i| (i as f64, 1.0 + 9.99 * i as f64))
+            .collect();
+        assert_eq!(at(&area(false), &rising), "upper left");
+        // Falling: the upper right (and the lower left) are free.
+        let falling: Vec<_> = rising.iter().map(|&(x, y)| (100.0 - x, y)).collect();
+        assert_eq!(at(&area(false), &falling), "upper right");
+        // Along the top (a survival curve that stays near 1): lower right.
+        let top: Vec<_> = (0..=100).map(|i| (i as f64, 990.0)).collect();
+        assert_eq!(at(&area(false), &top), "lower right");
+        // 500 is mid-height on a linear axis, near the top on a log one.
+        let mid: Vec<_> = (0..=100).map(|i| (i as f64, 500.0)).collect();
+        assert_eq!(at(&area(false), &mid), "upper right");
+        assert_eq!(at(&area(true), &mid), "lower right");
+        // Nothing drawn (a non-positive value on a log axis): upper right.
+        assert_eq!(at(&area(true), &[(1.0, -5.0)]), "upper right");
+    }
+}

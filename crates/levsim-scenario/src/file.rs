@@ -607,13 +607,13 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
     };
     let mu = m.mu.unwrap_or(0.0);
     let sigma = need(m.sigma, "sigma", problems);
-    if m.sigma.is_some() && !(sigma > 0.0 && sigma < 20.0) {
+    if m.sigma.is_some_and(f64::is_finite) && !(sigma > 0.0 && sigma < 20.0) {
         problems.push(format!(
             "market.sigma: must be in (0, 20) (annual), got {sigma}"
         ));
     }
     let start_price = need(m.start_price, "start_price", problems);
-    if m.start_price.is_some() && !(start_price > 0.0) {
+    if m.start_price.is_some_and(f64::is_finite) && !(start_price > 0.0) {
         problems.push(format!(
             "market.start_price: must be > 0, got {start_price}"
         ));
@@ -637,14 +637,14 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
     };
     let jumps = if m.kind == MarketKind::Merton {
         let rate = need(m.jump_rate, "jump_rate", problems);
-        if m.jump_rate.is_some() && !(rate >= 0.0) {
+        if m.jump_rate.is_some_and(f64::is_finite) && !(rate >= 0.0) {
             problems.push(format!(
                 "market.jump_rate: must be ≥ 0 (per year), got {rate}"
             ));
         }
         let mean = need(m.jump_mean, "jump_mean", problems);
         let sigma = need(m.jump_sigma, "jump_sigma", problems);
-        if m.jump_sigma.is_some() && !(sigma >= 0.0) {
+        if m.jump_sigma.is_some_and(f64::is_finite) && !(sigma >= 0.0) {
             problems.push(format!("market.jump_sigma: must be ≥ 0, got {sigma}"));
         }
         Some(Jumps { rate, mean, sigma })
@@ -662,14 +662,16 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
     };
     let regime = if m.kind == MarketKind::Regime {
         let stress_sigma = need(m.stress_sigma, "stress_sigma", problems);
-        if m.stress_sigma.is_some() && !(stress_sigma > 0.0 && stress_sigma < 20.0) {
+        if m.stress_sigma.is_some_and(f64::is_finite)
+            && !(stress_sigma > 0.0 && stress_sigma < 20.0)
+        {
             problems.push(format!(
                 "market.stress_sigma: must be in (0, 20) (annual), got {stress_sigma}"
             ));
         }
         let mut rate = |v: Option<f64>, k: &str| {
             let r = need(v, k, problems);
-            if v.is_some() && !(r >= 0.0) {
+            if v.is_some_and(f64::is_finite) && !(r >= 0.0) {
                 problems.push(format!("market.{k}: must be ≥ 0 (per year), got {r}"));
             }
             r
@@ -699,15 +701,15 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
         let alpha = need(m.garch_alpha, "garch_alpha", problems);
         let beta = need(m.garch_beta, "garch_beta", problems);
         let nu = need(m.garch_nu, "garch_nu", problems);
-        if m.garch_alpha.is_some()
-            && m.garch_beta.is_some()
+        if m.garch_alpha.is_some_and(f64::is_finite)
+            && m.garch_beta.is_some_and(f64::is_finite)
             && !(alpha >= 0.0 && beta >= 0.0 && alpha + beta < 1.0)
         {
             problems.push(format!(
                 "market.garch_beta: need α ≥ 0, β ≥ 0 and α + β < 1 (a finite long-run variance), got α {alpha} β {beta}"
             ));
         }
-        if m.garch_nu.is_some() && !(nu > 2.0) {
+        if m.garch_nu.is_some_and(f64::is_finite) && !(nu > 2.0) {
             problems.push(format!(
                 "market.garch_nu: must be > 2 (a finite variance), got {nu}"
             ));

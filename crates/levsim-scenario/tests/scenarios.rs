@@ -382,6 +382,16 @@ leverage = [10]
     );
     let e = parse(&text.replace("to_calm = 52.0", "to_calm = -1.0")).unwrap_err();
     assert!(e.contains("market.to_calm: must be ≥ 0"), "{e}");
+    // A NaN or infinity is one problem, named once, with the value read.
+    for (key, bad) in [
+        ("sigma = 0.4", "sigma = nan"),
+        ("to_calm = 52.0", "to_calm = inf"),
+    ] {
+        let e = parse(&text.replace(key, bad)).unwrap_err();
+        let field = bad.split(' ').next().unwrap_or_default();
+        assert_eq!(e.matches(&format!("market.{field}:")).count(), 1, "{e}");
+        assert!(e.contains("must be finite, got"), "{e}");
+    }
 }
 
 #[test]

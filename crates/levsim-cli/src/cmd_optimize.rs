@@ -3,24 +3,41 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use levsim_scenario::optimize::{optimize, scenario_identity, Constraint, Objective};
+use levsim_scenario::optimize::{
+    optimize, scenario_identity, with_horizon, Constraint, ConstraintMetric, Objective,
+};
+use levsim_scenario::ScenarioError;
 use serde_json::json;
 
 use crate::Failure;
 
-pub(crate) fn run(
-    scenario: &Path,
-    objective: &str,
-    constraint: &str,
-    json_out: bool,
-    out: Option<&Path>,
-    threads: usize,
-) -> Result<(), Failure> {
+/// The command line's options.
+pub(crate) struct Options<'a> {
+    pub objective: &'a str,
+    pub constraint: &'a str,
+    pub horizon: Option<&'a str>,
+    pub json_out: bool,
+    pub out: Option<&'a Path>,
+    pub threads: usize,
+}
+
+pub(crate) fn run(scenario: &Path, o: &Options<'_>) -> Result<(), Failure> {
+    let (objective, constraint, json_out) = (o.objective, o.constraint, o.json_out);
     let obj = Objective::parse(objective)
         .map_err(|e| Failure::input(anyhow::anyhow!("--objective: {e}")))?;
     let con = Constraint::parse(constraint)
         .map_err(|e| Failure::input(anyhow::anyhow!("--constraint: {e}")))?;
-    let res = optimize(scenario, obj, con, threads, &|msg| {
+    // The scenario is read once; --horizon evaluates a variant of it.
+    let mut text = std::fs::read_to_string(scenario).map_err(|source| {
+        Failure::input(ScenarioError::Io {
+            file: scenario.to_path_buf(),
+            source,
+        })
+    })?;
+    if let Some(h) = o.horizon {
+        text = with_horizon(scenario, &text, h).map_err(Failure::input)?;
+    }
+    let res = optimize(scenario, &text, obj, con, o.threads, &|msg| {
         if !json_out {
             eprint!("\r{msg}    ");
         }
@@ -43,8 +60,11 @@ pub(crate) fn run(
             })
         })
         .collect();
+    let horizon_note = o.horizon.map_or(String::new(), |h| {
+        format!(" Horizon: {h} (`--horizon`, not the scenario's).")
+    });
     let mut md = format!(
-        "# optimize {}\n\nObjective: {objective}; constraint: {constraint}.\n\n| policy | best parameters | 95 % range | objective | 95 % CI | P(liquidation) | 95 % CI | evaluated |\n|---|---|---|---|---|---|---|---|\n",scenario.display()
+        "# optimize {}\n\nObjective: {objective}; constraint: {constraint}.{horizon_note}\n\n| policy | best parameters | 95 % range | objective | 95 % CI | P(liquidation) | 95 % CI | evaluated |\n|---|---|---|---|---|---|---|---|\n",scenario.display()
     );
     for r in &res {
         let _ = writeln!(
@@ -66,8 +86,10 @@ pub(crate) fn run(
             r.evaluated
         );
     }
-    let (name, sha) = scenario_identity(scenario).map_err(Failure::input)?;
-    let dir = out.map_or_else(|| Path::new("reports").join(&name), Path::to_path_buf);
+    let (name, sha) = scenario_identity(scenario, &text).map_err(Failure::input)?;
+    let dir = o
+        .out
+        .map_or_else(|| Path::new("reports").join(&name), Path::to_path_buf);
     {
         let dir = dir.as_path();
         levsim_report::prepare_out_dir(dir).map_err(|e| match e {
@@ -76,7 +98,9 @@ pub(crate) fn run(
         })?;
         let full = json!({
             "scenario": scenario.display().to_string(),
-            "scenario_sha256": sha,"objective": obj,
+            "scenario_sha256": sha,
+            "horizon": o.horizon,
+            "objective": obj,
             "constraint": con,
             "policies": res,
         });
@@ -86,6 +110,17 @@ pub(crate) fn run(
         )
         .map_err(Failure::other)?;
         std::fs::write(dir.join("optimize.md"), &md).map_err(Failure::other)?;
+        // The frontier plots the constrained risk measure.
+        let (risk, x_of): (_, fn(&levsim_scenario::optimize::Candidate) -> f64) = match con.metric {
+            ConstraintMetric::PLiquidation => (levsim_report::FrontierRisk::PLiquidation, |c| {
+                c.p_liquidation
+            }),
+            ConstraintMetric::ExpectedShortfall => {
+                (levsim_report::FrontierRisk::ExpectedShortfall, |c| {
+                    -c.expected_shortfall_5pct
+                })
+            }
+        };
         let series: Vec<levsim_report::FrontierSeries> = res
             .iter()
             .map(|r| levsim_report::FrontierSeries {
@@ -93,16 +128,17 @@ pub(crate) fn run(
                 points: r
                     .candidates
                     .iter()
-                    .map(|c| (c.p_liquidation, c.objective, c.feasible))
+                    .map(|c| (x_of(c), c.objective, c.feasible))
                     .collect(),
-                chosen: r.p_liquidation.zip(r.objective),
+                chosen: r
+                    .candidates
+                    .iter()
+                    .find(|c| Some(&c.params) == r.best_params.as_ref())
+                    .map(|c| (x_of(c), c.objective)),
             })
             .collect();
-        let bound = match con.metric {
-            levsim_scenario::optimize::ConstraintMetric::PLiquidation => con.bound,
-            levsim_scenario::optimize::ConstraintMetric::ExpectedShortfall => f64::NAN,
-        };
-        levsim_report::render_frontier(dir, &series, objective, bound).map_err(Failure::other)?;
+        levsim_report::render_frontier(dir, &series, obj.describe(), risk, con.bound)
+            .map_err(Failure::other)?;
         // A report already in the directory gets the recommendations now.
         let has_report = dir.join("manifest.json").exists() && dir.join("results.parquet").exists();
         let rebuilt = if has_report {

@@ -86,6 +86,12 @@ enum Command {
         /// e.g. "p_liquidation <= 0.01" or "expected_shortfall_5pct <= 30".
         #[arg(long, default_value = "p_liquidation <= 0.01")]
         constraint: String,
+        /// Evaluate over this horizon instead of the scenario's (e.g. "1d"):
+        /// a generated market's `horizon`, or a historical window from its
+        /// `start`. The recommendations then belong to that variant, not to
+        /// the scenario's own report.
+        #[arg(long)]
+        horizon: Option<String>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -248,16 +254,20 @@ fn main() -> ExitCode {
             scenario,
             objective,
             constraint,
+            horizon,
             json,
             out,
             threads,
         } => cmd_optimize::run(
             &scenario,
-            &objective,
-            &constraint,
-            json,
-            out.as_deref(),
-            threads,
+            &cmd_optimize::Options {
+                objective: &objective,
+                constraint: &constraint,
+                horizon: horizon.as_deref(),
+                json_out: json,
+                out: out.as_deref(),
+                threads,
+            },
         ),
         Command::Data { command } => match command {
             DataCommand::Inspect { file, format, json } => {

@@ -706,6 +706,57 @@ fn optimize_prints_json_and_writes_the_frontier() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--constraint"), "{}", stderr(&o));
+
+    // An expected-shortfall bound over a shorter --horizon: the frontier's
+    // axis is the bound's measure, the run is recorded as a variant, and a
+    // shorter horizon allows at least as much leverage.
+    let es = tmp.path().join("es");
+    let o = levsim(&[
+        "optimize",
+        sc.to_str().unwrap(),
+        "--constraint",
+        "expected_shortfall_5pct <= 40",
+        "--horizon",
+        "6h",
+        "--json",
+        "--out",
+        es.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let opt = read_json(&es.join("optimize.json"));
+    assert_eq!(opt["horizon"], "6h");
+    let svg = std::fs::read_to_string(es.join("frontier.svg")).unwrap();
+    assert!(svg.contains("expected shortfall"), "frontier axis");
+    let long = read_json(&out.join("optimize.json"));
+    assert_ne!(opt["scenario_sha256"], long["scenario_sha256"]);
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let es_lev = v["best_params"]["leverage"].as_f64().unwrap();
+    let o = levsim(&[
+        "optimize",
+        sc.to_str().unwrap(),
+        "--constraint",
+        "expected_shortfall_5pct <= 40",
+        "--json",
+        "--out",
+        tmp.path().join("es2d").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let full_lev = v["best_params"]["leverage"].as_f64().unwrap();
+    assert!(es_lev > full_lev, "6h: {es_lev}x, 2d: {full_lev}x");
+    let o = levsim(&["optimize", sc.to_str().unwrap(), "--horizon", "soon"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--horizon"), "{}", stderr(&o));
 }
 
 /// `levsim report DIR` rebuilds the pages from the directory's own files,

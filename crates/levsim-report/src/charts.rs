@@ -912,31 +912,71 @@ fn fmt_interval(ns: i64) -> String {
     levsim_core::time::fmt_duration(ns.max(1))
 }
 
+/// Decimals for axis labels over `range`: none from a span of 10 up.
+pub(crate) fn axis_decimals(range: (f64, f64)) -> usize {
+    match (range.1 - range.0).abs() {
+        w if w >= 10.0 => 0,
+        w if w >= 2.0 => 1,
+        w if w >= 0.2 => 2,
+        _ => 3,
+    }
+}
+
+/// The risk measure on a frontier's horizontal axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrontierRisk {
+    /// Probability of liquidation, 0 to 1.
+    PLiquidation,
+    /// Expected shortfall at 5 %: the mean loss of the worst 5 % of paths,
+    /// percent of committed capital.
+    ExpectedShortfall,
+}
+
+impl FrontierRisk {
+    fn axis(self) -> &'static str {
+        match self {
+            FrontierRisk::PLiquidation => "probability of liquidation",
+            FrontierRisk::ExpectedShortfall => {
+                "expected shortfall (5 %), loss in % of committed capital"
+            }
+        }
+    }
+    fn bound_label(self, bound: f64) -> String {
+        match self {
+            FrontierRisk::PLiquidation => format!("constraint: P(liquidation) ≤ {bound}"),
+            FrontierRisk::ExpectedShortfall => {
+                format!("constraint: expected shortfall ≤ {bound} %")
+            }
+        }
+    }
+}
+
 /// One policy family on the efficiency–risk frontier: every candidate as
 /// (risk, objective, feasible), and the chosen one.
 pub struct FrontierSeries {
     /// Policy name.
     pub name: String,
-    /// (probability of liquidation, objective, meets the constraint).
+    /// (risk, objective, meets the constraint).
     pub points: Vec<(f64, f64, bool)>,
     /// The chosen (risk, objective), if any.
     pub chosen: Option<(f64, f64)>,
 }
 
 /// Renders `DIR/frontier.svg` and `.png`: the objective against the
-/// probability of liquidation for every candidate `levsim optimize`
+/// `risk` measure (the constraint's) for every candidate `levsim optimize`
 /// evaluated, one colour per policy (filled: feasible, hollow: not), the
-/// chosen points ringed and the constraint as a vertical line.
+/// chosen points ringed and the constraint's `bound` as a vertical line.
 pub fn render_frontier(
     dir: &Path,
     series: &[FrontierSeries],
     objective: &str,
+    risk: FrontierRisk,
     bound: f64,
 ) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(crate::error::io(dir))?;
     let svg = dir.join("frontier.svg");
     let png = dir.join("frontier.png");
-    render_frontier_at(&svg, &png, series, objective, bound)?;
+    render_frontier_at(&svg, &png, series, objective, risk, bound)?;
     Ok(vec![svg, png])
 }
 
@@ -946,12 +986,15 @@ pub(crate) fn render_frontier_at(
     png: &Path,
     series: &[FrontierSeries],
     objective: &str,
+    risk: FrontierRisk,
     bound: f64,
 ) -> Result<String, ReportError> {
     let pts = series.iter().flat_map(|s| s.points.iter());
-    let (mut x1, mut y0, mut y1) = (bound * 1.2, f64::INFINITY, f64::NEG_INFINITY);
+    let b = if bound.is_finite() { bound } else { 0.0 };
+    let (mut x0, mut x1, mut y0, mut y1) = (0.0f64, b * 1.2, f64::INFINITY, f64::NEG_INFINITY);
     for &(x, y, _) in pts {
         if x.is_finite() && y.is_finite() {
+            x0 = x0.min(x);
             x1 = x1.max(x);
             y0 = y0.min(y);
             y1 = y1.max(y);
@@ -961,12 +1004,17 @@ pub(crate) fn render_frontier_at(
         (y0, y1) = (0.0, 1.0);
     }
     let pad = ((y1 - y0) * 0.08).max(1e-6);
-    let (y0, y1, x1) = (y0 - pad, y1 + pad, (x1 * 1.05).min(1.0).max(bound * 1.2));
+    let x1 = match risk {
+        FrontierRisk::PLiquidation => (x1 * 1.05).min(1.0).max(b * 1.2),
+        FrontierRisk::ExpectedShortfall => x1 + 0.05 * (x1 - x0).max(1.0),
+    };
+    let x0 = x0 - 0.02 * (x1 - x0).max(1e-9);
     let fig = Frontier {
         series,
         objective,
+        risk,
         bound,
-        range: (x1, y0, y1),
+        range: (x0, x1, y0 - pad, y1 + pad),
     };
     render_files("frontier", svg, png, &fig)
 }
@@ -975,8 +1023,9 @@ pub(crate) fn render_frontier_at(
 struct Frontier<'a> {
     series: &'a [FrontierSeries],
     objective: &'a str,
+    risk: FrontierRisk,
     bound: f64,
-    range: (f64, f64, f64),
+    range: (f64, f64, f64, f64),
 }
 
 impl Figure for Frontier<'_> {
@@ -984,36 +1033,37 @@ impl Figure for Frontier<'_> {
         (1000, 620)
     }
     fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        draw_frontier(root, self.series, self.objective, self.bound, self.range)
+        draw_frontier(root, self)
     }
 }
 /// Draws the frontier on `root` (see [`render_frontier`]).
 fn draw_frontier<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    series: &[FrontierSeries],
-    objective: &str,
-    bound: f64,
-    (x1, y0, y1): (f64, f64, f64),
+    fig: &Frontier<'_>,
 ) -> Result<(), String> {
+    let (series, objective, bound) = (fig.series, fig.objective, fig.bound);
+    let (x0, x1, y0, y1) = fig.range;
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(root)
         .caption("Efficiency–risk frontier", ("sans-serif", 24))
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(84)
-        .build_cartesian_2d(-0.02 * x1..x1, y0..y1)
+        .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .x_desc("probability of liquidation")
+        .x_desc(fig.risk.axis())
         .y_desc(objective)
+        .x_label_formatter(&|x| num(*x, axis_decimals((x0, x1))))
+        .y_label_formatter(&|y| num(*y, axis_decimals((y0, y1))))
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 17))
         .light_line_style(RGBColor(235, 235, 235))
         .bold_line_style(RGBColor(210, 210, 210))
         .draw()
         .map_err(|e| e.to_string())?;
-    let bound_label = format!("constraint: P(liquidation) ≤ {bound}");
+    let bound_label = fig.risk.bound_label(bound);
     if bound.is_finite() {
         chart
             .draw_series(LineSeries::new(
@@ -1065,7 +1115,7 @@ fn draw_frontier<DB: DrawingBackend>(
         .border_style(RGBColor(180, 180, 180))
         .position(crate::legend::corner(
             &crate::legend::PlotArea {
-                x: (-0.02 * x1, x1),
+                x: (x0, x1),
                 y: (y0, y1),
                 log_y: false,
                 px: plot_px(root, 84),

@@ -28,15 +28,6 @@ struct XySpec<'a> {
     series: &'a [Xy],
 }
 
-/// Decimals for axis labels over `range`: none from a span of 20 up.
-fn decimals(range: (f64, f64)) -> usize {
-    match (range.1 - range.0).abs() {
-        w if w >= 20.0 => 0,
-        w if w >= 2.0 => 1,
-        _ => 2,
-    }
-}
-
 fn draw_xy<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     s: &XySpec<'_>,
@@ -53,8 +44,8 @@ fn draw_xy<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc(s.x_desc)
         .y_desc(s.y_desc)
-        .x_label_formatter(&|x| crate::markdown::num(*x, decimals(s.x)))
-        .y_label_formatter(&|y| crate::markdown::num(*y, decimals(s.y)))
+        .x_label_formatter(&|x| crate::markdown::num(*x, crate::charts::axis_decimals(s.x)))
+        .y_label_formatter(&|y| crate::markdown::num(*y, crate::charts::axis_decimals(s.y)))
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 17))
         .light_line_style(RGBColor(235, 235, 235))
@@ -258,6 +249,7 @@ pub(crate) fn render(
             &png,
             &series,
             "exposure per unit of committed capital",
+            crate::charts::FrontierRisk::PLiquidation,
             crate::overview::ANSWER_BOUND,
         )?;
         charts.push(Chart {

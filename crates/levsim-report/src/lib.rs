@@ -27,7 +27,7 @@ mod parquet;
 mod pen;
 mod rebuild;
 
-pub use charts::{render_frontier, FrontierSeries};
+pub use charts::{render_frontier, FrontierRisk, FrontierSeries};
 pub use parquet::write_results_to;
 mod summary;
 

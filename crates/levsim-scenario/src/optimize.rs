@@ -42,6 +42,15 @@ impl Objective {
         }
     }
 
+    /// What the objective is, with its unit (chart axes).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ReturnOnCapital => "median return on committed capital (%)",
+            Self::LogGrowth => "median log growth of committed capital (per year)",
+            Self::CapitalEfficiency => "median exposure per unit of committed capital",
+        }
+    }
+
     fn value(self, a: &Aggregate) -> f64 {
         match self {
             Self::ReturnOnCapital => a.return_on_committed_pct_p50,
@@ -238,12 +247,13 @@ fn ranges(table: &toml::Table, at: &str) -> Result<(Vec<Range>, toml::Table), St
 /// `path`; `threads` as for `levsim run`.
 pub fn optimize(
     path: &Path,
+    text: &str,
     objective: Objective,
     constraint: Constraint,
     threads: usize,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<PolicyOptimum>, ScenarioError> {
-    let (_, doc) = read_doc(path)?;
+    let doc = parse_doc(path, text)?;
     let invalid = |m: String| ScenarioError::Invalid {
         file: path.to_path_buf(),
         problems: vec![m],
@@ -432,30 +442,62 @@ fn params_ci(
 }
 
 /// A scenario file's text and its TOML document.
-fn read_doc(path: &Path) -> Result<(String, toml::Table), ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-        file: path.to_path_buf(),
-        source,
-    })?;
-    let doc = text
-        .parse()
+fn parse_doc(path: &Path, text: &str) -> Result<toml::Table, ScenarioError> {
+    text.parse()
         .map_err(|e: toml::de::Error| ScenarioError::Parse {
             file: path.to_path_buf(),
             message: e.to_string(),
-        })?;
-    Ok((text, doc))
+        })
 }
 
 /// The scenario's `name` and the SHA-256 of its text (what a report checks
 /// an `optimize.json` against).
-pub fn scenario_identity(path: &Path) -> Result<(String, String), ScenarioError> {
-    let (text, doc) = read_doc(path)?;
+pub fn scenario_identity(path: &Path, text: &str) -> Result<(String, String), ScenarioError> {
+    let doc = parse_doc(path, text)?;
     let name = doc
         .get("name")
         .and_then(|v| v.as_str())
         .unwrap_or("scenario")
         .to_string();
-    Ok((name, crate::text_sha256(&text)))
+    Ok((name, crate::text_sha256(text)))
+}
+
+/// The scenario text with its market's horizon set to `horizon` (a
+/// duration such as `"1d"`): `market.horizon` for a generated market, the
+/// window's `end` (its `start` plus the horizon) for a historical one. What
+/// `levsim optimize --horizon` evaluates over.
+pub fn with_horizon(path: &Path, text: &str, horizon: &str) -> Result<String, ScenarioError> {
+    let invalid = |m: String| ScenarioError::Invalid {
+        file: path.to_path_buf(),
+        problems: vec![m],
+    };
+    let ns = levsim_core::time::parse_duration(horizon)
+        .map_err(|e| invalid(format!("--horizon: {e}")))?;
+    if ns <= 0 {
+        return Err(invalid("--horizon: must be longer than zero".into()));
+    }
+    let mut doc = parse_doc(path, text)?;
+    let market = doc
+        .get_mut("market")
+        .and_then(|m| m.as_table_mut())
+        .ok_or_else(|| invalid("market: required".into()))?;
+    if market.get("kind").and_then(|k| k.as_str()) == Some("historical") {
+        let start = market
+            .get("start")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| {
+                invalid("--horizon: a historical market needs market.start to count from".into())
+            })?;
+        let t0 = levsim_core::time::parse_iso(start)
+            .map_err(|e| invalid(format!("market.start: {e}")))?;
+        market.insert(
+            "end".into(),
+            toml::Value::String(levsim_core::time::to_iso(t0 + ns)),
+        );
+    } else {
+        market.insert("horizon".into(), toml::Value::String(horizon.to_string()));
+    }
+    toml::to_string(&doc).map_err(|e| invalid(format!("--horizon: {e}")))
 }
 
 /// The feasible candidate with the best objective (first on ties).
@@ -472,6 +514,29 @@ fn best_of(cands: &[Candidate]) -> Option<&Candidate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--horizon` rewrites a generated market's horizon, or a historical
+    /// window's end from its start; without a start, or with a bad
+    /// duration, it is refused by name.
+    #[test]
+    fn horizon_overrides_the_market() {
+        let p = Path::new("s.toml");
+        let gbm = "name = \"g\"\n[market]\nkind = \"gbm\"\nhorizon = \"7d\"\n";
+        let t = with_horizon(p, gbm, "1d").unwrap();
+        let doc: toml::Table = t.parse().unwrap();
+        assert_eq!(doc["market"]["horizon"].as_str(), Some("1d"));
+        assert_eq!(doc["name"].as_str(), Some("g"));
+        let hist = "[market]\nkind = \"historical\"\nstart = \"2020-03-12T00:00:00Z\"\nend = \"2020-03-14T00:00:00Z\"\n";
+        let doc: toml::Table = with_horizon(p, hist, "6h").unwrap().parse().unwrap();
+        assert_eq!(doc["market"]["end"].as_str(), Some("2020-03-12T06:00:00Z"));
+        let no_start = "[market]\nkind = \"historical\"\n";
+        let e = with_horizon(p, no_start, "6h").unwrap_err().to_string();
+        assert!(e.contains("market.start"), "{e}");
+        let e = with_horizon(p, gbm, "soon").unwrap_err().to_string();
+        assert!(e.contains("--horizon"), "{e}");
+        let e = with_horizon(p, gbm, "0h").unwrap_err().to_string();
+        assert!(e.contains("longer than zero"), "{e}");
+    }
 
     #[test]
     fn constraints_and_objectives_parse_or_name_the_problem() {

@@ -191,6 +191,7 @@ leverage = { min = 1.0, max = 60.0 }
     let eps = 0.1;
     let res = optimize(
         &path,
+        &std::fs::read_to_string(&path).unwrap(),
         Objective::CapitalEfficiency,
         Constraint::parse(&format!("p_liquidation <= {eps}")).unwrap(),
         2,

@@ -170,7 +170,7 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
                 Some(e) => to.min(tape.ts.partition_point(|&t| t + tape.interval_ns <= e.ts)),
                 None => to,
             };
-            i = quiet_bars(tape, i, to, &cx.pos, &mut cx.acc, &mut *cx.obs);
+            i = quiet_bars(tape, i, to, &cx.pos, cx.venue, &mut cx.acc, &mut *cx.obs);
             if i == n {
                 break;
             }
@@ -688,10 +688,13 @@ fn quiet_bars<O: Observer>(
     from: usize,
     to: usize,
     pos: &Position,
+    venue: &VenueProfile,
     acc: &mut MetricsAcc,
     obs: &mut O,
 ) -> usize {
     let pos = *pos;
+    // The margin ratio only for an observer that keeps it (as `close_bar`).
+    let records = obs.records_bars();
     let long = pos.qty > 0.0;
     let mut a = acc.clone();
     // Equal-length slices: one bounds check for the whole run.
@@ -732,7 +735,14 @@ fn quiet_bars<O: Observer>(
                 a.mark_equity(pos.equity(p));
             }
         }
-        obs.on_bar(&close_metrics(&mut a, &pos, ts[k], close, close));
+        let mut state = close_metrics(&mut a, &pos, ts[k], close, close);
+        if records && state.equity > 0.0 {
+            state.margin_ratio = venue
+                .margin
+                .maintenance(pos.qty.abs() * close, pos.qty.abs())
+                / state.equity;
+        }
+        obs.on_bar(&state);
         k += 1;
     }
     *acc = a;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use levsim_core::time::{to_iso, DAY_NS};
+use plotters::coord::combinators::BindKeyPoints;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -198,6 +199,7 @@ macro_rules! draw_body {
     ($root:expr, $spec:expr, $yr:expr) => {{
         let spec: &Spec = $spec;
         let span = spec.x_range.1 - spec.x_range.0;
+        let y_span = y_range(spec);
         let mut chart = ChartBuilder::on($root)
             .caption(&spec.title, ("sans-serif", 24))
             .margin(14)
@@ -221,12 +223,17 @@ macro_rules! draw_body {
                 if a >= 1e6 {
                     return format!("{} M", num(*y / 1e6, if a >= 1e7 { 0 } else { 1 }));
                 }
-                let d = if !(1e-12..100.0).contains(&a) {
-                    0
-                } else if a >= 1.0 {
-                    2
+                // Linear axes: as many decimals as the span needs; log
+                // axes (ticks at round values): as many as the tick has.
+                let d = if spec.log_y {
+                    (0..6)
+                        .find(|&d| {
+                            let f = 10f64.powi(d);
+                            ((*y * f).round() / f - *y).abs() <= 1e-9 * a.max(1e-12)
+                        })
+                        .unwrap_or(6) as usize
                 } else {
-                    4
+                    axis_decimals(y_span)
                 };
                 num(*y, d)
             })
@@ -337,7 +344,15 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec) -> Resul
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (lo, hi) = y_range(spec);
     if spec.log_y {
-        draw_body!(root, spec, (lo..hi).log_scale());
+        let (bold, light) = log_ticks(lo, hi);
+        draw_body!(
+            root,
+            spec,
+            (lo..hi)
+                .log_scale()
+                .with_key_points(bold)
+                .with_light_points(light)
+        );
     } else {
         draw_body!(root, spec, lo..hi);
     }
@@ -427,6 +442,7 @@ fn segments(ts: &[i64], ys: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Vec<(f64,
 
 /// Renders the price, equity and leverage charts.
 pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Chart>, ReportError> {
+    let legend = legend(input);
     let t = &input.market.tape;
     let x_range = (t.ts[0] as f64, t.end_ns().unwrap_or(t.ts[0] + 1) as f64);
     let stride = t.len().div_ceil(3_000).max(1);
@@ -456,7 +472,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             continue;
         }
         price_markers.push(Markers {
-            name: format!("{} liquidated", r.spec.run_id),
+            name: format!("{} liquidated", legend.name(&r.spec.point_id)),
             color: color(i),
             points: r
                 .output
@@ -495,7 +511,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             .filter(|r| r.spec.path == 0)
             .enumerate()
             .map(|(i, r)| Series {
-                name: r.spec.run_id.clone(),
+                name: legend.name(&r.spec.point_id),
                 pen: pen(i),
                 segments: segments(&r.series.ts, values(&r.series), keep),
             })
@@ -538,7 +554,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
                 .filter(|r| r.spec.path == 0)
                 .enumerate()
                 .map(|(i, r)| Series {
-                    name: format!("{} mark", r.spec.run_id),
+                    name: format!("{} mark", legend.name(&r.spec.point_id)),
                     pen: pen(i),
                     segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
                 }),
@@ -598,6 +614,7 @@ fn render_fan(
     g: &levsim_scenario::generators::Generator,
     x_range: (f64, f64),
 ) -> Result<Chart, ReportError> {
+    let legend = legend(input);
     let sc = input.scenario;
     let n = sc.paths.min(500);
     let paths: Vec<levsim_core::MarketTape> = (0..n)
@@ -675,7 +692,7 @@ fn render_fan(
         };
         if lp >= 0.8 * lo5 && lp <= 1.2 * hi95 {
             liq_lines.push(Series {
-                name: format!("liq. price {}", r.spec.run_id),
+                name: format!("liq. price {}", legend.name(&r.spec.point_id)),
                 pen: pen(i),
                 segments: vec![vec![(x_range.0, lp), (x_range.1, lp)]],
             });
@@ -786,29 +803,32 @@ fn render_market(
         dir,
         "cascade-price",
         &price,
-        "The exogenous close (dark) and, per venue configuration, the lowest simulated mark in each interval: the price moved by the impact of the crowd's forced orders, decaying with the liquidity model's half-life.".into(),
+        "The exogenous close (light grey) and, per venue configuration, the lowest simulated mark in each interval: the price moved by the impact of the crowd's forced orders, decaying with the liquidity model's half-life.".into(),
     )?];
-    // Liquidation volume per time bucket.
+    // Liquidation volume and cascade rounds per time bucket, one bar per
+    // venue configuration side by side in each bucket.
     let vb = n.div_ceil(120).max(1);
     let width = vb as f64 * input.market.tape.interval_ns as f64;
+    let slot = 0.9 * width / passes.len().max(1) as f64;
+    let per_bucket =
+        |i: usize, s: &levsim_engine::crowd::MarketSeries, value: &dyn Fn(usize) -> f64| {
+            (0..n)
+                .step_by(vb)
+                .map(|a| {
+                    let v = (a..(a + vb).min(n)).map(value).fold(0.0, |acc, x| acc + x);
+                    let x0 = s.ts[a] as f64 + slot * i as f64;
+                    (x0, x0 + slot, v)
+                })
+                .filter(|r| r.2 > 0.0)
+                .collect::<Vec<_>>()
+        };
     let bars: Vec<Bars> = passes
         .iter()
         .enumerate()
         .map(|(i, (label, s))| Bars {
             name: name(label, "liquidated notional"),
             color: color(i),
-            bars: (0..n)
-                .step_by(vb)
-                .map(|a| {
-                    let b = (a + vb).min(n);
-                    let v: f64 = (a..b)
-                        .map(|k| s.liquidated_long[k] + s.liquidated_short[k])
-                        .sum();
-                    let x0 = s.ts[a] as f64;
-                    (x0, x0 + width * 0.9, v)
-                })
-                .filter(|r| r.2 > 0.0)
-                .collect(),
+            bars: per_bucket(i, s, &|k| s.liquidated_long[k] + s.liquidated_short[k]),
         })
         .collect();
     let volume = Spec {
@@ -825,10 +845,48 @@ fn render_market(
         "cascade-volume",
         &volume,
         format!(
-            "Crowd notional liquidated per {} (at fill prices), per venue configuration, bars overlaid.",
+            "Crowd notional liquidated per {} (at fill prices), one bar per venue configuration side by side.",
             fmt_interval(width as i64)
         ),
     )?);
+    // The most rounds at one instant in the bucket (max, not sum).
+    let round_bars: Vec<Bars> = passes
+        .iter()
+        .enumerate()
+        .map(|(i, (label, s))| Bars {
+            name: name(label, "rounds"),
+            color: color(i),
+            bars: (0..n)
+                .step_by(vb)
+                .map(|a| {
+                    let r = (a..(a + vb).min(n)).map(|k| s.rounds[k]).max().unwrap_or(0);
+                    let x0 = s.ts[a] as f64 + slot * i as f64;
+                    (x0, x0 + slot, f64::from(r))
+                })
+                .filter(|r| r.2 > 0.0)
+                .collect(),
+        })
+        .collect();
+    if round_bars.iter().any(|b| !b.bars.is_empty()) {
+        let rounds = Spec {
+            title: "Cascade rounds".into(),
+            y_desc: "rounds at one instant".into(),
+            log_y: false,
+            lines: vec![],
+            markers: vec![],
+            x_range,
+            bars: round_bars,
+        };
+        charts.push(render(
+            dir,
+            "cascade-rounds",
+            &rounds,
+            format!(
+                "The most cascade rounds at one instant in each {}, per venue configuration: a round liquidates every account the mark has crossed, and its forced orders move the mark into the next; one round means no cascade.",
+                fmt_interval(width as i64)
+            ),
+        )?);
+    }
     let fund = Spec {
         title: "Insurance fund".into(),
         y_desc: "balance (quote)".into(),
@@ -912,14 +970,43 @@ fn fmt_interval(ns: i64) -> String {
     levsim_core::time::fmt_duration(ns.max(1))
 }
 
-/// Decimals for axis labels over `range`: none from a span of 10 up.
-pub(crate) fn axis_decimals(range: (f64, f64)) -> usize {
-    match (range.1 - range.0).abs() {
-        w if w >= 10.0 => 0,
-        w if w >= 2.0 => 1,
-        w if w >= 0.2 => 2,
-        _ => 3,
+/// The legend names of the scenario's points.
+pub(crate) fn legend(input: &ReportInput<'_>) -> crate::labels::Legend {
+    crate::labels::Legend::new(input.scenario.plan.points.iter().map(|p| &*p.point_id))
+}
+
+/// Ticks of a log axis over [lo, hi]: labelled at 1-2-5 multiples of the
+/// powers of ten (only the powers over more than three decades), with
+/// light lines at every integer multiple.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return (Vec::new(), Vec::new());
     }
+    let (e0, e1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let mults: &[f64] = if e1 - e0 > 3 {
+        &[1.0]
+    } else {
+        &[1.0, 2.0, 5.0]
+    };
+    let inside = |v: &f64| *v >= lo && *v <= hi;
+    let mut bold = Vec::new();
+    let mut light = Vec::new();
+    for e in e0..=e1 {
+        let p = 10f64.powi(e);
+        bold.extend(mults.iter().map(|m| m * p).filter(inside));
+        light.extend((1..10).map(|m| f64::from(m) * p).filter(inside));
+    }
+    (bold, light)
+}
+
+/// Decimals for axis labels over `range`: enough to tell ten steps apart
+/// (none from a span of 10 up, one for 1 to 10, …).
+pub(crate) fn axis_decimals(range: (f64, f64)) -> usize {
+    let w = (range.1 - range.0).abs();
+    if !(w > 0.0) || !w.is_finite() {
+        return 2;
+    }
+    (10.0 / w).log10().ceil().clamp(0.0, 8.0) as usize
 }
 
 /// The risk measure on a frontier's horizontal axis.
@@ -1153,6 +1240,7 @@ pub(crate) fn render_representative(
         return Ok(Vec::new());
     }
     let roles = &input.sweep.representative_roles;
+    let legend = legend(input);
     let t = &input.market.tape;
     let x_range = (t.ts[0] as f64, t.end_ns().unwrap_or(t.ts[0] + 1) as f64);
     let paths = input.scenario.plan.paths.max(1);
@@ -1164,7 +1252,11 @@ pub(crate) fn render_representative(
             };
             let base = pen(idx / paths);
             out.push(Series {
-                name: format!("{} · {role} (path {})", r.spec.point_id, r.spec.path),
+                name: format!(
+                    "{} · {role} (path {})",
+                    legend.name(&r.spec.point_id),
+                    r.spec.path
+                ),
                 pen: if *role == "median" {
                     base
                 } else {
@@ -1250,4 +1342,30 @@ fn render_run_series(
             render(dir, &format!("{prefix}{name}"), &spec, caption.into())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::axis_decimals;
+
+    #[test]
+    fn axis_labels_have_the_decimals_their_span_needs() {
+        assert_eq!(axis_decimals((0.0, 28.0)), 0);
+        assert_eq!(axis_decimals((3500.0, 8000.0)), 0);
+        assert_eq!(axis_decimals((0.0, 5.0)), 1);
+        assert_eq!(axis_decimals((0.0, 1.0)), 1);
+        assert_eq!(axis_decimals((0.0, 0.6)), 2);
+        assert_eq!(axis_decimals((0.001, 0.002)), 4);
+        assert_eq!(axis_decimals((1.0, 1.0)), 2);
+    }
+
+    #[test]
+    fn log_axes_are_labelled_at_round_values() {
+        let (bold, light) = super::log_ticks(1.5, 25.0);
+        assert_eq!(bold, vec![2.0, 5.0, 10.0, 20.0]);
+        assert_eq!(light.len(), 8 + 2);
+        let (bold, _) = super::log_ticks(0.003, 40.0);
+        assert_eq!(bold, vec![0.01, 0.1, 1.0, 10.0]);
+        assert!(super::log_ticks(0.0, 1.0).0.is_empty());
+    }
 }

@@ -155,7 +155,8 @@ pub(crate) fn render(
             }
         }
     }
-    let label = |i: usize| plan.points[i].point_id.to_string();
+    let legend = crate::charts::legend(input);
+    let label = |i: usize| legend.name(&plan.points[i].point_id);
     let ecdfs: Vec<Xy> = (0..n_points)
         .map(|i| Xy {
             name: label(i),

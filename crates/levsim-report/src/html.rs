@@ -61,7 +61,9 @@ fn section_of(c: &Chart) -> &'static str {
     let stem = c.svg.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     match stem {
         "price" | "mark" | "fan" => "market",
-        "cascade-price" | "cascade-volume" | "insurance-fund" | "adl" => "cascade",
+        "cascade-price" | "cascade-volume" | "cascade-rounds" | "insurance-fund" | "adl" => {
+            "cascade"
+        }
         "frontier" => "sweeps",
         s if s.starts_with("heatmap") => "sweeps",
         _ => "policies",

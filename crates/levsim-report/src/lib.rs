@@ -18,6 +18,7 @@ mod dist;
 mod error;
 mod heatmap;
 mod html;
+mod labels;
 mod legend;
 mod manifest;
 mod markdown;

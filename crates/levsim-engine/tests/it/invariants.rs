@@ -160,5 +160,10 @@ proptest! {
         prop_assert_eq!(r1.equity, r2.equity);
         prop_assert_eq!(r1.leverage, r2.leverage);
         prop_assert_eq!(r1.ts, r2.ts);
+        // Bit for bit (a flat account's liquidation price is NaN).
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&r1.mark), bits(&r2.mark));
+        prop_assert_eq!(bits(&r1.liquidation_price), bits(&r2.liquidation_price));
+        prop_assert_eq!(bits(&r1.margin_ratio), bits(&r2.margin_ratio));
     }
 }

@@ -128,7 +128,7 @@ pub(crate) fn verdict(summary: &Value) -> Option<Vec<String>> {
     let base = &ms[0];
     let mut s = format!(
         "Crowd of {} accounts, open interest {}. ",
-        base["accounts"],
+        num(g(base, "accounts"), 0),
         num(g(base, "open_interest"), 0)
     );
     if ms.len() > 1 {

@@ -108,19 +108,25 @@ pub enum Shock {
     },
 }
 
+/// A fraction as a signed percentage, rounded to a millionth of a percent
+/// so that binary noise (`-7.000000000000001`) does not show.
+fn pct(x: f64) -> String {
+    format!("{:+}", (x * 100.0 * 1e6).round() / 1e6)
+}
+
 impl std::fmt::Display for Shock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let w = |a: TimestampNs, b: TimestampNs| format!("{} to {}", to_iso(a), to_iso(b));
         match *self {
-            Shock::Gap { at, size } => write!(f, "gap of {:+} % at {}", size * 100.0, to_iso(at)),
+            Shock::Gap { at, size } => write!(f, "gap of {} % at {}", pct(size), to_iso(at)),
             Shock::VolScale { from, to, factor } => {
                 write!(f, "log moves ×{factor} from {}", w(from, to))
             }
             Shock::FundingSpike { from, to, rate } => {
                 write!(
                     f,
-                    "funding {:+} % per payment from {}",
-                    rate * 100.0,
+                    "funding {} % per payment from {}",
+                    pct(rate),
                     w(from, to)
                 )
             }
@@ -410,6 +416,14 @@ pub fn drain_windows(shocks: &[Shock]) -> Vec<(TimestampNs, TimestampNs, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shocks_describe_themselves_without_binary_noise() {
+        let gap = Shock::Gap { at: 0, size: -0.07 };
+        assert_eq!(gap.to_string(), "gap of -7 % at 1970-01-01T00:00:00Z");
+        assert_eq!(pct(0.0125), "+1.25");
+        assert_eq!(pct(-0.07000000000000001), "-7");
+    }
 
     fn flat(n: usize) -> MarketTape {
         let mut t = MarketTape {

@@ -422,7 +422,8 @@ mod tests {
         let gap = Shock::Gap { at: 0, size: -0.07 };
         assert_eq!(gap.to_string(), "gap of -7 % at 1970-01-01T00:00:00Z");
         assert_eq!(pct(0.0125), "+1.25");
-        assert_eq!(pct(-0.07000000000000001), "-7");
+        assert_eq!(pct(-0.07 - 1e-17), "-7");
+        assert_eq!(pct(0.1 + 0.2), "+30");
     }
 
     fn flat(n: usize) -> MarketTape {

@@ -874,53 +874,64 @@ fn report_rebuilds_from_its_files_and_takes_optimize_recommendations() {
 /// relative to the report, and keeps the run's provenance.
 #[test]
 fn report_rebuilds_from_another_working_directory() {
-    let tmp = tempfile::tempdir().unwrap();
-    let project = tmp.path().join("project");
-    std::fs::create_dir_all(project.join("scenarios")).unwrap();
-    std::fs::create_dir_all(project.join("data")).unwrap();
-    std::fs::copy(
-        root().join("data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"),
-        project.join("data/bt.csv.gz"),
-    )
-    .unwrap();
-    std::fs::write(
-        project.join("scenarios/w.toml"),
-        "name = \"w\"\nseed = 5\n[market]\nkind = \"historical\"\nfile = \"data/bt.csv.gz\"\nformat = \"binance-klines\"\n\
-         start = \"2020-03-12T00:00:00Z\"\nend = \"2020-03-12T12:00:00Z\"\nsymbol = \"BTCUSDT\"\n\
-         [venue]\nprofile = \"binance-usdm\"\n[account]\ncapital = 1000.0\nside = \"long\"\n\
-         [[policy]]\nkind = \"static\"\nleverage = [5, 20]\n",
-    )
-    .unwrap();
-    let o = levsim_in(&project, &["run", "scenarios/w.toml", "--quiet"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = project.join("reports/w");
-    let manifest = read_json(&out.join("manifest.json"));
-    assert_eq!(manifest["run_root"], "../..");
-    assert_eq!(manifest["scenario_file"], "scenarios/w.toml");
-    assert_eq!(manifest["data_files"][0]["path"], "data/bt.csv.gz");
-    let pages = [
-        "index.html",
-        "summary.md",
-        "charts/price.svg",
-        "manifest.json",
+    let tail =
+        "symbol = \"BTCUSDT\"\n[venue]\nprofile = \"binance-usdm\"\n[account]\ncapital = 1000.0\n\
+                side = \"long\"\n[[policy]]\nkind = \"static\"\nleverage = [5, 20]\n";
+    // History, and a bootstrap of it (whose generator names the file too).
+    let markets = [
+        "kind = \"historical\"\nstart = \"2020-03-12T00:00:00Z\"\nend = \"2020-03-12T12:00:00Z\"\n",
+        "kind = \"bootstrap\"\nstart = \"2020-03-11T00:00:00Z\"\nend = \"2020-03-13T00:00:00Z\"\n\
+         horizon = \"6h\"\nblock = \"1h\"\npaths = 20\n",
     ];
-    let before: Vec<Vec<u8>> = pages
-        .iter()
-        .map(|p| std::fs::read(out.join(p)).unwrap())
-        .collect();
-    for p in &pages[..3] {
-        std::fs::remove_file(out.join(p)).unwrap();
-    }
-    // From the parent of the project, and from inside the report itself.
-    for (cwd, arg) in [(tmp.path(), "project/reports/w"), (&out, ".")] {
-        let o = levsim_in(cwd, &["report", arg]);
-        assert!(o.status.success(), "from {}: {}", cwd.display(), stderr(&o));
-        for (p, b) in pages.iter().zip(&before) {
-            assert!(
-                std::fs::read(out.join(p)).unwrap() == *b,
-                "{p} differs after the rebuild from {}",
-                cwd.display()
-            );
+    for market in markets {
+        let tmp = tempfile::tempdir().unwrap();
+        let project = tmp.path().join("project");
+        std::fs::create_dir_all(project.join("scenarios")).unwrap();
+        std::fs::create_dir_all(project.join("data")).unwrap();
+        std::fs::copy(
+            root().join("data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"),
+            project.join("data/bt.csv.gz"),
+        )
+        .unwrap();
+        std::fs::write(
+            project.join("scenarios/w.toml"),
+            format!(
+                "name = \"w\"\nseed = 5\n[market]\n{market}file = \"data/bt.csv.gz\"\n\
+                 format = \"binance-klines\"\n{tail}"
+            ),
+        )
+        .unwrap();
+        let o = levsim_in(&project, &["run", "scenarios/w.toml", "--quiet"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = project.join("reports/w");
+        let manifest = read_json(&out.join("manifest.json"));
+        assert_eq!(manifest["run_root"], "../..");
+        assert_eq!(manifest["scenario_file"], "scenarios/w.toml");
+        assert_eq!(manifest["data_files"][0]["path"], "data/bt.csv.gz");
+        let pages = [
+            "index.html",
+            "summary.md",
+            "charts/price.svg",
+            "manifest.json",
+        ];
+        let before: Vec<Vec<u8>> = pages
+            .iter()
+            .map(|p| std::fs::read(out.join(p)).unwrap())
+            .collect();
+        for p in &pages[..3] {
+            std::fs::remove_file(out.join(p)).unwrap();
+        }
+        // From the parent of the project, and from inside the report itself.
+        for (cwd, arg) in [(tmp.path(), "project/reports/w"), (&out, ".")] {
+            let o = levsim_in(cwd, &["report", arg]);
+            assert!(o.status.success(), "from {}: {}", cwd.display(), stderr(&o));
+            for (p, b) in pages.iter().zip(&before) {
+                assert!(
+                    std::fs::read(out.join(p)).unwrap() == *b,
+                    "{p} differs after the rebuild from {} ({market})",
+                    cwd.display()
+                );
+            }
         }
     }
 }

@@ -294,11 +294,16 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
             ));
         }
     }
-    let market = LoadedMarket::load(&sc).map_err(|e| bad(dir, e.to_string()))?;
+    let mut market = LoadedMarket::load(&sc).map_err(|e| bad(dir, e.to_string()))?;
     // The pages name the files as the run did.
     sc.path = file;
     if let Ok(p) = sc.market.file.strip_prefix(&root) {
         sc.market.file = p.to_path_buf();
+    }
+    if let Some(levsim_scenario::generators::Generator::Bootstrap(b)) = &mut market.generator {
+        if let Ok(p) = Path::new(&b.source).strip_prefix(&root) {
+            b.source = p.display().to_string();
+        }
     }
     let results = dir.join("results.parquet");
     if !results.exists() {

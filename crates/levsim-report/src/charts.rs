@@ -368,6 +368,34 @@ pub(crate) trait Figure {
     fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
+impl Spec {
+    /// A linear-axis chart of `lines` over `x_range`.
+    fn lines(
+        title: impl Into<String>,
+        y_desc: &str,
+        x_range: (f64, f64),
+        lines: Vec<Series>,
+    ) -> Self {
+        Spec {
+            title: title.into(),
+            y_desc: y_desc.into(),
+            log_y: false,
+            lines,
+            markers: vec![],
+            x_range,
+            bars: vec![],
+        }
+    }
+
+    /// A linear-axis chart of `bars` over `x_range`.
+    fn bars(title: impl Into<String>, y_desc: &str, x_range: (f64, f64), bars: Vec<Bars>) -> Self {
+        Spec {
+            bars,
+            ..Spec::lines(title, y_desc, x_range, vec![])
+        }
+    }
+}
+
 impl Figure for Spec {
     fn size(&self) -> (u32, u32) {
         (1200, 560)
@@ -559,15 +587,12 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
                     segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
                 }),
         );
-        let mark = Spec {
-            title: format!("{sym}: historical price and simulated mark"),
-            y_desc: "price (quote)".into(),
-            log_y: false,
-            lines,
-            markers: vec![],
+        let mark = Spec::lines(
+            format!("{sym}: historical price and simulated mark"),
+            "price (quote)",
             x_range,
-            bars: vec![],
-        };
+            lines,
+        );
         charts.push(render(
             dir,
             "mark",
@@ -711,15 +736,12 @@ fn render_fan(
         });
     }
     lines.extend(liq_lines);
-    let spec = Spec {
-        title: format!("Generated paths: quantiles over {n} of {} paths", sc.paths),
-        y_desc: "price (quote)".into(),
-        log_y: false,
-        lines,
-        markers: vec![],
+    let spec = Spec::lines(
+        format!("Generated paths: quantiles over {n} of {} paths", sc.paths),
+        "price (quote)",
         x_range,
-        bars: vec![],
-    };
+        lines,
+    );
     render(
         dir,
         "fan",
@@ -790,15 +812,12 @@ fn render_market(
                 .collect()],
         });
     }
-    let price = Spec {
-        title: "Historical price and the simulated mark the crowd's liquidations push".into(),
-        y_desc: "price (quote)".into(),
-        log_y: false,
-        lines,
-        markers: vec![],
+    let price = Spec::lines(
+        "Historical price and the simulated mark the crowd's liquidations push",
+        "price (quote)",
         x_range,
-        bars: vec![],
-    };
+        lines,
+    );
     let mut charts = vec![render(
         dir,
         "cascade-price",
@@ -810,36 +829,42 @@ fn render_market(
     let vb = n.div_ceil(120).max(1);
     let width = vb as f64 * input.market.tape.interval_ns as f64;
     let slot = 0.9 * width / passes.len().max(1) as f64;
-    let per_bucket =
-        |i: usize, s: &levsim_engine::crowd::MarketSeries, value: &dyn Fn(usize) -> f64| {
-            (0..n)
-                .step_by(vb)
-                .map(|a| {
-                    let v = (a..(a + vb).min(n)).map(value).fold(0.0, |acc, x| acc + x);
-                    let x0 = s.ts[a] as f64 + slot * i as f64;
-                    (x0, x0 + slot, v)
-                })
-                .filter(|r| r.2 > 0.0)
-                .collect::<Vec<_>>()
-        };
+    // Per bucket of `vb` bars, `value` of its bars folded by `fold` (sum or
+    // max), as pass `i`'s bar in its slot; empty buckets left out.
+    let per_bucket = |i: usize,
+                      s: &levsim_engine::crowd::MarketSeries,
+                      value: &dyn Fn(usize) -> f64,
+                      fold: fn(f64, f64) -> f64| {
+        (0..n)
+            .step_by(vb)
+            .map(|a| {
+                let v = (a..(a + vb).min(n)).map(value).fold(0.0, fold);
+                let x0 = s.ts[a] as f64 + slot * i as f64;
+                (x0, x0 + slot, v)
+            })
+            .filter(|r| r.2 > 0.0)
+            .collect::<Vec<_>>()
+    };
     let bars: Vec<Bars> = passes
         .iter()
         .enumerate()
         .map(|(i, (label, s))| Bars {
             name: name(label, "liquidated notional"),
             color: color(i),
-            bars: per_bucket(i, s, &|k| s.liquidated_long[k] + s.liquidated_short[k]),
+            bars: per_bucket(
+                i,
+                s,
+                &|k| s.liquidated_long[k] + s.liquidated_short[k],
+                |acc, x| acc + x,
+            ),
         })
         .collect();
-    let volume = Spec {
-        title: "Liquidation volume".into(),
-        y_desc: "liquidated notional (quote)".into(),
-        log_y: false,
-        lines: vec![],
-        markers: vec![],
+    let volume = Spec::bars(
+        "Liquidation volume",
+        "liquidated notional (quote)",
         x_range,
         bars,
-    };
+    );
     charts.push(render(
         dir,
         "cascade-volume",
@@ -856,27 +881,16 @@ fn render_market(
         .map(|(i, (label, s))| Bars {
             name: name(label, "rounds"),
             color: color(i),
-            bars: (0..n)
-                .step_by(vb)
-                .map(|a| {
-                    let r = (a..(a + vb).min(n)).map(|k| s.rounds[k]).max().unwrap_or(0);
-                    let x0 = s.ts[a] as f64 + slot * i as f64;
-                    (x0, x0 + slot, f64::from(r))
-                })
-                .filter(|r| r.2 > 0.0)
-                .collect(),
+            bars: per_bucket(i, s, &|k| f64::from(s.rounds[k]), f64::max),
         })
         .collect();
     if round_bars.iter().any(|b| !b.bars.is_empty()) {
-        let rounds = Spec {
-            title: "Cascade rounds".into(),
-            y_desc: "rounds at one instant".into(),
-            log_y: false,
-            lines: vec![],
-            markers: vec![],
+        let rounds = Spec::bars(
+            "Cascade rounds",
+            "rounds at one instant",
             x_range,
-            bars: round_bars,
-        };
+            round_bars,
+        );
         charts.push(render(
             dir,
             "cascade-rounds",
@@ -887,11 +901,11 @@ fn render_market(
             ),
         )?);
     }
-    let fund = Spec {
-        title: "Insurance fund".into(),
-        y_desc: "balance (quote)".into(),
-        log_y: false,
-        lines: passes
+    let fund = Spec::lines(
+        "Insurance fund",
+        "balance (quote)",
+        x_range,
+        passes
             .iter()
             .enumerate()
             .map(|(i, (label, s))| Series {
@@ -905,10 +919,7 @@ fn render_market(
                     .collect()],
             })
             .collect(),
-        markers: vec![],
-        x_range,
-        bars: vec![],
-    };
+    );
     charts.push(render(
         dir,
         "insurance-fund",
@@ -947,15 +958,12 @@ fn render_market(
                 }
             }
         }
-        let adl = Spec {
-            title: "Auto-deleveraging and socialized losses (cumulative)".into(),
-            y_desc: "quote".into(),
-            log_y: false,
-            lines,
-            markers: vec![],
+        let adl = Spec::lines(
+            "Auto-deleveraging and socialized losses (cumulative)",
+            "quote",
             x_range,
-            bars: vec![],
-        };
+            lines,
+        );
         charts.push(render(
             dir,
             "adl",

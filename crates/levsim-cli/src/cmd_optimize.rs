@@ -87,9 +87,16 @@ pub(crate) fn run(scenario: &Path, o: &Options<'_>) -> Result<(), Failure> {
         );
     }
     let (name, sha) = scenario_identity(scenario, &text).map_err(Failure::input)?;
-    let dir = o
-        .out
-        .map_or_else(|| Path::new("reports").join(&name), Path::to_path_buf);
+    // A --horizon variant gets its own directory: it does not replace the
+    // scenario's own recommendations.
+    let default_dir = match o.horizon {
+        Some(h) => format!("{name}-horizon-{h}"),
+        None => name,
+    };
+    let dir = o.out.map_or_else(
+        || Path::new("reports").join(&default_dir),
+        Path::to_path_buf,
+    );
     {
         let dir = dir.as_path();
         levsim_report::prepare_out_dir(dir).map_err(|e| match e {

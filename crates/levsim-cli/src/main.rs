@@ -89,7 +89,7 @@ enum Command {
         /// Evaluate over this horizon instead of the scenario's (e.g. "1d"):
         /// a generated market's `horizon`, or a historical window from its
         /// `start`. The recommendations then belong to that variant, not to
-        /// the scenario's own report.
+        /// the scenario's own report (default --out: reports/NAME-horizon-D).
         #[arg(long)]
         horizon: Option<String>,
         /// Print JSON instead of a table.

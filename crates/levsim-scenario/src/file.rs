@@ -296,7 +296,10 @@ impl Scenario {
         let mut market = file.market;
         let res = Resolver {
             workdir,
-            base: path.parent().unwrap_or(Path::new(".")),
+            base: path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
         };
         let gbm = match market.kind {
             MarketKind::Historical => {

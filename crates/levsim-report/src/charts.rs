@@ -337,7 +337,7 @@ fn legend_corner<DB: DrawingBackend>(
         .chain(spec.markers.iter().map(|m| m.name.as_str()))
         .chain(spec.bars.iter().map(|b| b.name.as_str()))
         .filter(|n| !n.is_empty());
-    crate::legend::corner(&area, points, labels)
+    crate::legend::place(&area, points, labels)
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec) -> Result<(), String> {
@@ -1208,7 +1208,7 @@ fn draw_frontier<DB: DrawingBackend>(
         .label_font(("sans-serif", 14))
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(180, 180, 180))
-        .position(crate::legend::corner(
+        .position(crate::legend::place(
             &crate::legend::PlotArea {
                 x: (x0, x1),
                 y: (y0, y1),

@@ -66,7 +66,7 @@ fn draw_xy<DB: DrawingBackend>(
         .label_font(("sans-serif", 14))
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(180, 180, 180))
-        .position(crate::legend::corner(
+        .position(crate::legend::place(
             &crate::legend::PlotArea {
                 x: s.x,
                 y: s.y,

@@ -1,5 +1,5 @@
-//! Where a chart's legend goes: the corner in which its box hides the
-//! fewest data points.
+//! Where a chart's legend goes: the corner or edge middle in which its box
+//! hides the fewest data points.
 
 use plotters::chart::SeriesLabelPosition;
 
@@ -27,19 +27,25 @@ impl PlotArea {
     }
 }
 
-/// The corners in order of preference on a tie (the first is the usual
-/// place for time series).
-const CORNERS: [SeriesLabelPosition; 4] = [
-    SeriesLabelPosition::UpperRight,
-    SeriesLabelPosition::UpperLeft,
-    SeriesLabelPosition::LowerRight,
-    SeriesLabelPosition::LowerLeft,
+/// Where a legend may go, in order of preference on a tie (the corners
+/// first; the upper right is the usual place for time series), each with
+/// its horizontal and vertical anchor (0 left/bottom, 0.5 middle, 1
+/// right/top).
+const PLACES: [(SeriesLabelPosition, f64, f64); 8] = [
+    (SeriesLabelPosition::UpperRight, 1.0, 1.0),
+    (SeriesLabelPosition::UpperLeft, 0.0, 1.0),
+    (SeriesLabelPosition::LowerRight, 1.0, 0.0),
+    (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
+    (SeriesLabelPosition::MiddleRight, 1.0, 0.5),
+    (SeriesLabelPosition::MiddleLeft, 0.0, 0.5),
+    (SeriesLabelPosition::UpperMiddle, 0.5, 1.0),
+    (SeriesLabelPosition::LowerMiddle, 0.5, 0.0),
 ];
 
-/// The corner for a legend of `labels` over `points`: the one whose
-/// legend-sized box holds the fewest points (ties: upper right, upper
-/// left, lower right, lower left).
-pub(crate) fn corner<'a>(
+/// Where a legend of `labels` over `points` goes: of the corners and edge
+/// middles, the place whose legend-sized box holds the fewest points (ties
+/// in the order of [`PLACES`]).
+pub(crate) fn place<'a>(
     area: &PlotArea,
     points: impl IntoIterator<Item = (f64, f64)>,
     labels: impl IntoIterator<Item = &'a str>,
@@ -53,19 +59,19 @@ pub(crate) fn corner<'a>(
     // 20 px a row.
     let w = ((7.5 * longest as f64 + 50.0) / area.px.0).min(1.0);
     let h = ((20.0 * n as f64 + 12.0) / area.px.1).min(1.0);
-    let mut counts = [0usize; 4];
+    // A box of w × h anchored at (ax, ay): its lower-left corner.
+    let boxes = PLACES.map(|(_, ax, ay)| (ax * (1.0 - w), ay * (1.0 - h)));
+    let mut counts = [0usize; PLACES.len()];
     for p in points {
         let Some((u, v)) = area.unit(p) else {
             continue;
         };
-        let (right, left, top, bottom) = (u >= 1.0 - w, u <= w, v >= 1.0 - h, v <= h);
-        counts[0] += usize::from(right && top);
-        counts[1] += usize::from(left && top);
-        counts[2] += usize::from(right && bottom);
-        counts[3] += usize::from(left && bottom);
+        for (c, &(x0, y0)) in counts.iter_mut().zip(&boxes) {
+            *c += usize::from(u >= x0 && u <= x0 + w && v >= y0 && v <= y0 + h);
+        }
     }
-    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
-    CORNERS[best].clone()
+    let best = (0..PLACES.len()).min_by_key(|&i| counts[i]).unwrap_or(0);
+    PLACES[best].0.clone()
 }
 
 #[cfg(test)]
@@ -87,6 +93,10 @@ mod tests {
             SeriesLabelPosition::UpperLeft => "upper left",
             SeriesLabelPosition::LowerRight => "lower right",
             SeriesLabelPosition::LowerLeft => "lower left",
+            SeriesLabelPosition::MiddleRight => "middle right",
+            SeriesLabelPosition::MiddleLeft => "middle left",
+            SeriesLabelPosition::UpperMiddle => "upper middle",
+            SeriesLabelPosition::LowerMiddle => "lower middle",
             _ => "other",
         }
     }
@@ -96,7 +106,7 @@ mod tests {
     #[test]
     fn the_legend_avoids_the_data() {
         let labels = ["a series", "another series"];
-        let at = |a: &PlotArea, pts: &[(f64, f64)]| name(&corner(a, pts.iter().copied(), labels));
+        let at = |a: &PlotArea, pts: &[(f64, f64)]| name(&place(a, pts.iter().copied(), labels));
         // Rising from bottom left to top right: the upper left is free.
         let rising: Vec<_> = (0..=100)
             .map(|i| (i as f64, 1.0 + 9.99 * i as f64))
@@ -112,6 +122,11 @@ mod tests {
         let mid: Vec<_> = (0..=100).map(|i| (i as f64, 500.0)).collect();
         assert_eq!(at(&area(false), &mid), "upper right");
         assert_eq!(at(&area(true), &mid), "lower right");
+        // Lines along the top and the bottom: the middle of the right edge.
+        let both: Vec<_> = (0..=100)
+            .flat_map(|i| [(i as f64, 990.0), (i as f64, 5.0)])
+            .collect();
+        assert_eq!(at(&area(false), &both), "middle right");
         // Nothing drawn (a non-positive value on a log axis): upper right.
         assert_eq!(at(&area(true), &[(1.0, -5.0)]), "upper right");
     }

@@ -55,8 +55,8 @@ pub struct ReportInput<'a> {
     /// The command line that produced the report.
     pub command: &'a str,
     /// When rebuilding: the run's own `manifest.json`, whose provenance
-    /// (levsim version, git revision, platform, the scenario and data paths
-    /// as the run named them, its working directory) the new one keeps.
+    /// (levsim version, git revision, platform, its working directory) the
+    /// new one keeps.
     pub origin: Option<&'a serde_json::Value>,
 }
 

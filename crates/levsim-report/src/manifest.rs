@@ -99,15 +99,8 @@ pub(crate) fn build(dir: &Path, input: &ReportInput<'_>) -> serde_json::Value {
 }
 
 /// The fields a rebuilt manifest takes from the run's: they describe the
-/// run, not the rebuild.
-const PROVENANCE: [&str; 6] = [
-    "levsim_version",
-    "git_revision",
-    "scenario_file",
-    "data_files",
-    "run_root",
-    "platform",
-];
+/// run, not the rebuild (the scenario and data paths are the run's already).
+const PROVENANCE: [&str; 4] = ["levsim_version", "git_revision", "run_root", "platform"];
 
 /// Writes `manifest.json`.
 pub(crate) fn write(dir: &Path, m: &serde_json::Value) -> Result<PathBuf, ReportError> {

@@ -275,12 +275,12 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
             .as_str()
             .unwrap_or("scenario.toml"),
     );
-    let mut sc =
-        Scenario::parse_in(text, &root.join(&file), &root).map_err(|e| bad(dir, e.to_string()))?;
+    // Paths stay as the run named them; files open under `root`.
+    let sc = Scenario::parse_in(text, &file, &root).map_err(|e| bad(dir, e.to_string()))?;
     // The inputs must be the ones the run read (checked before reading them).
     for f in manifest["data_files"].as_array().into_iter().flatten() {
         let (p, want) = (
-            root.join(f["path"].as_str().unwrap_or("")),
+            sc.data_path(Path::new(f["path"].as_str().unwrap_or(""))),
             f["sha256"].as_str().unwrap_or(""),
         );
         let got = sha256_file(&p).map_err(crate::error::io(&p))?;
@@ -294,17 +294,7 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
             ));
         }
     }
-    let mut market = LoadedMarket::load(&sc).map_err(|e| bad(dir, e.to_string()))?;
-    // The pages name the files as the run did.
-    sc.path = file;
-    if let Ok(p) = sc.market.file.strip_prefix(&root) {
-        sc.market.file = p.to_path_buf();
-    }
-    if let Some(levsim_scenario::generators::Generator::Bootstrap(b)) = &mut market.generator {
-        if let Ok(p) = Path::new(&b.source).strip_prefix(&root) {
-            b.source = p.display().to_string();
-        }
-    }
+    let market = LoadedMarket::load(&sc).map_err(|e| bad(dir, e.to_string()))?;
     let results = dir.join("results.parquet");
     if !results.exists() {
         return Err(bad(

@@ -237,9 +237,19 @@ pub struct Scenario {
     pub path: PathBuf,
     /// The file's text, verbatim (for manifests).
     pub text: String,
+    /// The directory the scenario's paths (its own and its data files')
+    /// are relative to: empty for the working directory; the run's when
+    /// `levsim report` rebuilds from elsewhere. Files open at
+    /// [`Scenario::data_path`].
+    pub workdir: PathBuf,
 }
 
 impl Scenario {
+    /// Where a path the scenario names (a data file) is opened.
+    pub fn data_path(&self, p: &Path) -> PathBuf {
+        self.workdir.join(p)
+    }
+
     /// Reads, parses and validates a scenario file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
@@ -255,10 +265,11 @@ impl Scenario {
         Self::parse_in(text, path, Path::new(""))
     }
 
-    /// As [`Scenario::parse`], with relative data paths looked up first in
+    /// As [`Scenario::parse`], with `path` and the data paths relative to
     /// `workdir` rather than the working directory: how `levsim report`
     /// reads a run's inputs from wherever it is started. The paths kept in
-    /// the scenario are joined to `workdir`.
+    /// the scenario are the ones the run named (for pages and manifests);
+    /// files open at [`Scenario::data_path`].
     pub fn parse_in(text: &str, path: &Path, workdir: &Path) -> Result<Self, ScenarioError> {
         let de = toml::Deserializer::new(text);
         let file: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -464,6 +475,7 @@ impl Scenario {
             end_ns,
             path: path.to_path_buf(),
             text: text.to_string(),
+            workdir: workdir.to_path_buf(),
         })
     }
 }
@@ -779,19 +791,20 @@ impl Resolver<'_> {
     /// Resolves a data path: as given (relative to the working directory)
     /// if it exists, else relative to the scenario's directory, else
     /// relative to that directory's parent (so `scenarios/x.toml` may say
-    /// `data/…`).
+    /// `data/…`). The result is relative to the working directory, as the
+    /// scenario names things; existence is checked under `workdir`.
     fn resolve(&self, p: &Path) -> Result<PathBuf, String> {
-        let given = self.workdir.join(p);
-        if p.is_absolute() || given.exists() {
-            return if given.exists() {
-                Ok(given)
+        let exists = |c: &Path| self.workdir.join(c).exists();
+        if p.is_absolute() || exists(p) {
+            return if exists(p) {
+                Ok(p.to_path_buf())
             } else {
                 Err(format!("{} does not exist", p.display()))
             };
         }
         let candidates = [self.base.join(p), self.base.join("..").join(p)];
         for c in &candidates {
-            if c.exists() {
+            if exists(c) {
                 return Ok(c.clone());
             }
         }

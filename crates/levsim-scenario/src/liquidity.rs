@@ -1,6 +1,6 @@
 //! The `[liquidity]` table: which liquidity model fills the runs' orders.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use levsim_core::Book;
@@ -120,10 +120,10 @@ impl LiquidityConfig {
         }
     }
 
-    /// Builds the model (loading and replaying book files).
-    pub(crate) fn build(&self, scenario: &Path) -> Result<LiquidityAny, ScenarioError> {
+    /// Builds the model of scenario `sc` (loading and replaying book files).
+    pub(crate) fn build(&self, sc: &crate::Scenario) -> Result<LiquidityAny, ScenarioError> {
         let bad = |m: String| ScenarioError::Invalid {
-            file: scenario.to_path_buf(),
+            file: sc.path.clone(),
             problems: vec![m],
         };
         Ok(match self.model {
@@ -141,7 +141,7 @@ impl LiquidityConfig {
                     self.half_life_s,
                 )),
                 Some(path) => {
-                    let (tape, _, _) = load_book(path, None)?;
+                    let (tape, _, _) = load_book(&sc.data_path(path), None)?;
                     let mut book = Book::default();
                     for i in 0..tape.len() {
                         apply_repairing(&mut book, &tape, i);
@@ -163,7 +163,7 @@ impl LiquidityConfig {
                     .file
                     .as_ref()
                     .ok_or_else(|| bad("liquidity.file: required".into()))?;
-                let (tape, _, _) = load_book(path, None)?;
+                let (tape, _, _) = load_book(&sc.data_path(path), None)?;
                 LiquidityAny::Book(Box::new(BookLiquidity::new(
                     Arc::new(tape),
                     self.scale,

@@ -82,14 +82,16 @@ impl LoadedMarket {
                 filled_bars: 0,
                 files: Vec::new(),
                 venues,
-                liquidity: sc.liquidity.build(&sc.path)?,
+                liquidity: sc.liquidity.build(sc)?,
                 generator: Some(Generator::Params(*g)),
                 crowds,
             });
         }
         let (full, report) = match m.format {
-            Some(levsim_data::Format::Trades) => levsim_data::load_trade_bars(&m.file, sc.bar_ns)?,
-            f => load_tape(&m.file, f)?,
+            Some(levsim_data::Format::Trades) => {
+                levsim_data::load_trade_bars(&sc.data_path(&m.file), sc.bar_ns)?
+            }
+            f => load_tape(&sc.data_path(&m.file), f)?,
         };
         let mut tape = full.window(sc.start_ns, sc.end_ns);
         if let Some(s) = &m.symbol {
@@ -114,7 +116,7 @@ impl LoadedMarket {
         }
         let filled_bars = apply_gap_policy(&m.file, &mut tape, &report, m.on_gap)?;
         let mut funding = match &m.funding {
-            Some(p) => Some(load_funding(p)?.window(sc.start_ns, tape.end_ns())),
+            Some(p) => Some(load_funding(&sc.data_path(p))?.window(sc.start_ns, tape.end_ns())),
             None => None,
         };
         let generator = match &sc.fitted {
@@ -138,10 +140,11 @@ impl LoadedMarket {
         let crowds = crowds(sc, &venues, &history, &tape)?;
         let mut files = Vec::new();
         for p in std::iter::once(&m.file).chain(m.funding.iter()) {
-            let sha = sha256_file(p).map_err(|source| levsim_data::DataError::Io {
-                file: p.display().to_string(),
-                source,
-            })?;
+            let sha =
+                sha256_file(&sc.data_path(p)).map_err(|source| levsim_data::DataError::Io {
+                    file: p.display().to_string(),
+                    source,
+                })?;
             files.push((p.display().to_string(), sha));
         }
         Ok(Self {
@@ -151,7 +154,7 @@ impl LoadedMarket {
             filled_bars,
             files,
             venues,
-            liquidity: sc.liquidity.build(&sc.path)?,
+            liquidity: sc.liquidity.build(sc)?,
             generator,
             crowds,
         })

@@ -284,40 +284,26 @@ macro_rules! draw_body {
                     TriangleMarker::new((x + 11, y), 7, ShapeStyle::from(&c).filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .position(legend_corner($root, spec))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        crate::legend::draw_legend(&mut chart, |px| legend_place(px, spec))?;
     }};
 }
 
-/// The plotting area of a chart with the house margins (14 px), caption
-/// and label areas, in pixels.
-pub(crate) fn plot_px<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    y_area: u32,
-) -> (f64, f64) {
-    let (w, h) = root.dim_in_pixel();
-    (
-        f64::from(w.saturating_sub(y_area + 28)).max(1.0),
-        f64::from(h.saturating_sub(44 + 28 + 34)).max(1.0),
-    )
+/// The kept runs of market path 0, one per point in plan order: what the
+/// path-0 charts and the runs table show.
+pub(crate) fn path0<'a>(
+    input: &'a ReportInput<'_>,
+) -> impl Iterator<Item = &'a levsim_scenario::RunResult> + 'a {
+    input.sweep.kept.iter().filter(|r| r.spec.path == 0)
 }
 
-/// The corner of a time chart's legend that hides the least data.
-fn legend_corner<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    spec: &Spec,
-) -> SeriesLabelPosition {
+/// Where a time chart's legend hides the least data, on a plotting area
+/// of `px` pixels.
+fn legend_place(px: (f64, f64), spec: &Spec) -> SeriesLabelPosition {
     let area = crate::legend::PlotArea {
         x: spec.x_range,
         y: y_range(spec),
         log_y: spec.log_y,
-        px: plot_px(root, 84),
+        px,
     };
     let points = spec
         .lines
@@ -489,13 +475,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         t.symbol.as_str()
     };
     let mut price_markers = Vec::new();
-    for (i, r) in input
-        .sweep
-        .kept
-        .iter()
-        .filter(|r| r.spec.path == 0)
-        .enumerate()
-    {
+    for (i, r) in path0(input).enumerate() {
         if r.output.liquidations.is_empty() {
             continue;
         }
@@ -532,11 +512,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     };
     // One line per run of a recorded series, split where `keep` fails.
     let per_run = |values: fn(&levsim_engine::SeriesRecorder) -> &[f64], keep: fn(f64) -> bool| {
-        input
-            .sweep
-            .kept
-            .iter()
-            .filter(|r| r.spec.path == 0)
+        path0(input)
             .enumerate()
             .map(|(i, r)| Series {
                 name: legend.name(&r.spec.point_id),
@@ -549,18 +525,13 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     // Historical price beside each run's simulated mark, when a liquidity
     // model moved it.
     let close_at = |ts: i64| t.ts.binary_search(&ts).ok().map(|k| t.close[k]);
-    let moved = input
-        .sweep
-        .kept
-        .iter()
-        .filter(|r| r.spec.path == 0)
-        .any(|r| {
-            r.series
-                .ts
-                .iter()
-                .zip(&r.series.mark)
-                .any(|(&ts, &m)| close_at(ts).is_some_and(|c| (m / c - 1.0).abs() > 1e-9))
-        });
+    let moved = path0(input).any(|r| {
+        r.series
+            .ts
+            .iter()
+            .zip(&r.series.mark)
+            .any(|(&ts, &m)| close_at(ts).is_some_and(|c| (m / c - 1.0).abs() > 1e-9))
+    });
     if moved {
         let first = &input.sweep.kept[0].series; // path 0 comes first in plan order
         let hist: Vec<(f64, f64)> = first
@@ -574,19 +545,11 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             pen: Pen::solid(RGBColor(175, 175, 175)),
             segments: vec![hist],
         }];
-        lines.extend(
-            input
-                .sweep
-                .kept
-                .iter()
-                .filter(|r| r.spec.path == 0)
-                .enumerate()
-                .map(|(i, r)| Series {
-                    name: format!("{} mark", legend.name(&r.spec.point_id)),
-                    pen: pen(i),
-                    segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
-                }),
-        );
+        lines.extend(path0(input).enumerate().map(|(i, r)| Series {
+            name: format!("{} mark", legend.name(&r.spec.point_id)),
+            pen: pen(i),
+            segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
+        }));
         let mark = Spec::lines(
             format!("{sym}: historical price and simulated mark"),
             "price (quote)",
@@ -699,13 +662,7 @@ fn render_fan(
             .fold(f64::NEG_INFINITY, f64::max),
     );
     let mut liq_lines = Vec::new();
-    for (i, r) in input
-        .sweep
-        .kept
-        .iter()
-        .filter(|r| r.spec.path == 0)
-        .enumerate()
-    {
+    for (i, r) in path0(input).enumerate() {
         let Some(lp) = r
             .series
             .liquidation_price
@@ -1203,17 +1160,13 @@ fn draw_frontier<DB: DrawingBackend>(
                 .map_err(|e| e.to_string())?;
         }
     }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .position(crate::legend::place(
+    crate::legend::draw_legend(&mut chart, |px| {
+        crate::legend::place(
             &crate::legend::PlotArea {
                 x: (x0, x1),
                 y: (y0, y1),
                 log_y: false,
-                px: plot_px(root, 84),
+                px,
             },
             series
                 .iter()
@@ -1229,9 +1182,8 @@ fn draw_frontier<DB: DrawingBackend>(
                 .iter()
                 .map(|s| s.name.as_str())
                 .chain(bound.is_finite().then_some(bound_label.as_str())),
-        ))
-        .draw()
-        .map_err(|e| e.to_string())?;
+        )
+    })?;
     root.present().map_err(|e| e.to_string())
 }
 

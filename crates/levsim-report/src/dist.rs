@@ -61,23 +61,18 @@ fn draw_xy<DB: DrawingBackend>(
             Some(&x.name),
         )?;
     }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .position(crate::legend::place(
+    crate::legend::draw_legend(&mut chart, |px| {
+        crate::legend::place(
             &crate::legend::PlotArea {
                 x: s.x,
                 y: s.y,
                 log_y: false,
-                px: crate::charts::plot_px(root, 70),
+                px,
             },
             s.series.iter().flat_map(|x| x.points.iter().copied()),
             s.series.iter().map(|x| x.name.as_str()),
-        ))
-        .draw()
-        .map_err(|e| e.to_string())?;
+        )
+    })?;
     root.present().map_err(|e| e.to_string())
 }
 

@@ -1,7 +1,32 @@
 //! Where a chart's legend goes: the corner or edge middle in which its box
 //! hides the fewest data points.
 
-use plotters::chart::SeriesLabelPosition;
+use plotters::chart::{ChartContext, SeriesLabelPosition};
+use plotters::coord::ranged1d::Ranged;
+use plotters::prelude::*;
+
+/// Draws the chart's legend in the house style at the place `place`
+/// chooses given the plotting area's size in pixels.
+pub(crate) fn draw_legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    place: impl FnOnce((f64, f64)) -> SeriesLabelPosition,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged,
+    Y: Ranged,
+{
+    let (w, h) = chart.plotting_area().dim_in_pixel();
+    let position = place((f64::from(w.max(1)), f64::from(h.max(1))));
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .position(position)
+        .draw()
+        .map_err(|e| e.to_string())
+}
 
 /// A plot's data space: ranges, whether y is logarithmic, and the plotting
 /// area in pixels (to size the legend box against).

@@ -93,11 +93,7 @@ pub(crate) fn run_rows(input: &ReportInput<'_>) -> (Vec<&'static str>, Vec<Vec<S
         "in market %",
     ];
     // One row per run on market path 0 (all runs of a historical market).
-    let rows = input
-        .sweep
-        .kept
-        .iter()
-        .filter(|r| r.spec.path == 0)
+    let rows = crate::charts::path0(input)
         .map(|r| {
             let m = &r.output.metrics;
             vec![

@@ -295,11 +295,8 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
         }
         self.acc.reserve_end = self.reserve;
         if self.obs.records_bars() && self.pos.is_open() && equity > 0.0 {
-            // As the policy's observation computes it (the venue's
-            // maintenance at this size), only when someone keeps it.
-            let notional = self.pos.qty.abs() * mark;
-            state.margin_ratio =
-                self.venue.margin.maintenance(notional, self.pos.qty.abs()) / equity;
+            // As the policy's observation has it, only when someone keeps it.
+            state.margin_ratio = margin_ratio(self.venue, &self.pos, mark, equity);
         }
         self.obs.on_bar(&state);
     }
@@ -331,7 +328,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
             entry_price: self.pos.entry,
             leverage: if open { notional / equity } else { 0.0 },
             margin_ratio: if open {
-                self.venue.margin.maintenance(notional, self.pos.qty.abs()) / equity
+                margin_ratio(self.venue, &self.pos, price, equity)
             } else {
                 0.0
             },
@@ -612,6 +609,13 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
     }
 }
 
+/// Maintenance margin over equity at `mark` (the venue's maintenance at
+/// the position's size): what policies observe and series record.
+fn margin_ratio(venue: &VenueProfile, pos: &Position, mark: f64, equity: f64) -> f64 {
+    let qty = pos.qty.abs();
+    venue.margin.maintenance(qty * mark, qty) / equity
+}
+
 /// Bar-close bookkeeping shared by both paths: counts, leverage, distance
 /// to liquidation, all at the mark; returns the state the observer sees.
 #[inline(always)]
@@ -737,10 +741,7 @@ fn quiet_bars<O: Observer>(
         }
         let mut state = close_metrics(&mut a, &pos, ts[k], close, close);
         if records && state.equity > 0.0 {
-            state.margin_ratio = venue
-                .margin
-                .maintenance(pos.qty.abs() * close, pos.qty.abs())
-                / state.equity;
+            state.margin_ratio = margin_ratio(venue, &pos, close, state.equity);
         }
         obs.on_bar(&state);
         k += 1;

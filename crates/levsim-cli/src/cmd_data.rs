@@ -30,37 +30,62 @@ pub(crate) fn parse_format(s: Option<&str>) -> Result<Option<Format>, Failure> {
 pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(), Failure> {
     let format = parse_format(format)?;
     let ins = inspect_file(file, format).map_err(Failure::input)?;
+    // As a validator: exit 2 when a row would make `levsim run` refuse the
+    // file, after listing every such row (text and --json alike).
+    let problems = match &ins {
+        Inspection::Bars { report, .. } => report.anomalies.len(),
+        _ => 0,
+    };
+    let verdict = || {
+        if problems == 0 {
+            Ok(())
+        } else {
+            Err(Failure::input(anyhow::anyhow!(
+                "{}: {problems} row problem(s) above; `levsim run` refuses this file until they are fixed",
+                file.display()
+            )))
+        }
+    };
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&ins).map_err(Failure::other)?
         );
-        return Ok(());
+        return verdict();
     }
     match ins {
         Inspection::Book(b) => {
+            let or_none = |v: Option<f64>| v.map_or("none".to_string(), |x| format!("{x}"));
             println!("file:      {}", b.file);
             println!(
-                "format:    {:?} ({} messages, {} trades)",
-                b.format, b.messages, b.trades
+                "format:    {} ({}; {} messages, {} trades)",
+                b.format,
+                b.format.describe(),
+                b.messages,
+                b.trades
             );
             println!("symbol:    {}", b.symbol);
             println!(
                 "range:     {} .. {}",
-                b.first.unwrap_or_default(),
-                b.last.unwrap_or_default()
+                b.first.as_deref().unwrap_or("none"),
+                b.last.as_deref().unwrap_or("none")
             );
             println!(
                 "sequence gaps: {}; crossed levels repaired: {}",
                 b.sequence_gaps, b.crossed_repairs
             );
             println!(
-                "book after the last message: bid {:?} / ask {:?} (spread {:?}), {} bid and {} ask levels",
-                b.best_bid, b.best_ask, b.spread, b.bid_levels, b.ask_levels
+                "book after the last message: bid {} / ask {} (spread {}), {} bid and {} ask levels",
+                or_none(b.best_bid),
+                or_none(b.best_ask),
+                or_none(b.spread),
+                b.bid_levels,
+                b.ask_levels
             );
             println!(
-                "depth within 1 % of mid: bids {:?}, asks {:?} (base units)",
-                b.bid_depth_1pct, b.ask_depth_1pct
+                "depth within 1 % of mid: bids {}, asks {} (base units)",
+                or_none(b.bid_depth_1pct),
+                or_none(b.ask_depth_1pct)
             );
         }
         Inspection::Trades(t) => {
@@ -127,18 +152,17 @@ pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(
                 println!("  … {} more (use --json for all)", report.gaps.len() - 20);
             }
             println!("anomalies: {}", report.anomalies.len());
-            for a in report.anomalies.iter().take(20) {
+            for a in &report.anomalies {
                 println!("  - line {}, field `{}`: {}", a.line, a.field, a.message);
             }
-            if report.anomalies.len() > 20 {
+            if !report.gaps.is_empty() {
                 println!(
-                    "  … {} more (use --json for all)",
-                    report.anomalies.len() - 20
+                    "note:      gaps are not errors here; `levsim run` needs `on_gap = \"skip\"` or `\"ffill\"` for a window that crosses one"
                 );
             }
         }
     }
-    Ok(())
+    verdict()
 }
 
 pub(crate) fn import(

@@ -37,6 +37,20 @@ pub(crate) fn run(scenario: &Path, o: &Options<'_>) -> Result<(), Failure> {
     if let Some(h) = o.horizon {
         text = with_horizon(scenario, &text, h).map_err(Failure::input)?;
     }
+    levsim_scenario::check_threads(o.threads).map_err(|m| Failure::input(anyhow::anyhow!(m)))?;
+    let (name, sha) = scenario_identity(scenario, &text).map_err(Failure::input)?;
+    // A --horizon variant gets its own directory: it does not replace the
+    // scenario's own recommendations.
+    let default_dir = match o.horizon {
+        Some(h) => format!("{name}-horizon-{h}"),
+        None => name,
+    };
+    let shown = o.out.map_or_else(
+        || Path::new("reports").join(&default_dir),
+        Path::to_path_buf,
+    );
+    // Refused before the search, not after it.
+    levsim_report::check_out_dir(&shown).map_err(crate::cmd_run::out_failure)?;
     let res = optimize(scenario, &text, obj, con, o.threads, &|msg| {
         if !json_out {
             eprint!("\r{msg}    ");
@@ -86,23 +100,10 @@ pub(crate) fn run(scenario: &Path, o: &Options<'_>) -> Result<(), Failure> {
             r.evaluated
         );
     }
-    let (name, sha) = scenario_identity(scenario, &text).map_err(Failure::input)?;
-    // A --horizon variant gets its own directory: it does not replace the
-    // scenario's own recommendations.
-    let default_dir = match o.horizon {
-        Some(h) => format!("{name}-horizon-{h}"),
-        None => name,
-    };
-    let dir = o.out.map_or_else(
-        || Path::new("reports").join(&default_dir),
-        Path::to_path_buf,
-    );
     {
-        let dir = dir.as_path();
-        levsim_report::prepare_out_dir(dir).map_err(|e| match e {
-            levsim_report::ReportError::ForeignDirectory(_) => Failure::input(e),
-            other => Failure::other(other),
-        })?;
+        let resolved =
+            levsim_report::prepare_out_dir(&shown).map_err(crate::cmd_run::out_failure)?;
+        let dir = resolved.as_path();
         let full = json!({
             "scenario": scenario.display().to_string(),
             "scenario_sha256": sha,
@@ -146,6 +147,17 @@ pub(crate) fn run(scenario: &Path, o: &Options<'_>) -> Result<(), Failure> {
             .collect();
         levsim_report::render_frontier(dir, &series, obj.describe(), risk, con.bound)
             .map_err(Failure::other)?;
+        let written: Vec<_> = [
+            "optimize.json",
+            "optimize.md",
+            "frontier.svg",
+            "frontier.png",
+        ]
+        .iter()
+        .map(|f| dir.join(f))
+        .filter(|p| p.exists())
+        .collect();
+        levsim_report::record_files(dir, &written).map_err(Failure::other)?;
         // A report already in the directory gets the recommendations now.
         let has_report = dir.join("manifest.json").exists() && dir.join("results.parquet").exists();
         let rebuilt = if has_report {
@@ -163,12 +175,12 @@ pub(crate) fn run(scenario: &Path, o: &Options<'_>) -> Result<(), Failure> {
             if rebuilt {
                 eprintln!(
                     "wrote {0}/optimize.json, optimize.md and frontier.svg, and rebuilt {0}/index.html with the recommendations",
-                    dir.display()
+                    shown.display()
                 );
             } else {
                 eprintln!(
                     "wrote {0}/optimize.json, optimize.md and frontier.svg; `levsim run {1} --out {0}` puts the recommendations in a report",
-                    dir.display(),
+                    shown.display(),
                     scenario.display()
                 );
             }

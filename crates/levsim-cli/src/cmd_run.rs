@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use levsim_report::{
-    prepare_out_dir, write_report, write_results_to, ReportError, ReportInput, Timings,
+    check_out_dir, prepare_out_dir, write_report, write_results_to, ReportError, ReportFiles,
+    ReportInput, Timings,
 };
 use levsim_scenario::{
     execute_shard, execute_sweep, merge_shards, shard_scenario, write_shard, LoadedMarket,
@@ -25,6 +26,7 @@ pub(crate) fn run(
     let shard = shard
         .map(|s| Shard::parse(s).map_err(|e| Failure::input(anyhow::anyhow!("--shard: {e}"))))
         .transpose()?;
+    levsim_scenario::check_threads(threads).map_err(|m| Failure::input(anyhow::anyhow!(m)))?;
     let t0 = Instant::now();
     let started_at = levsim_core::time::to_iso(
         std::time::SystemTime::now()
@@ -33,6 +35,9 @@ pub(crate) fn run(
     );
     let sc = Scenario::load(path).map_err(Failure::input)?;
     let market = LoadedMarket::load(&sc).map_err(Failure::input)?;
+    for n in &market.notes {
+        eprintln!("note: {n}");
+    }
     let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&sc.name));
     if let Some(shard) = shard {
         let results =
@@ -58,10 +63,9 @@ pub(crate) fn run(
         );
         return Ok(());
     }
-    prepare_out_dir(&out).map_err(|e| match e {
-        ReportError::ForeignDirectory(_) => Failure::input(e),
-        other => Failure::other(other),
-    })?;
+    // Checked before the sweep (no long run ends in a refusal), written
+    // after it (a failed run leaves no empty report directory behind).
+    check_out_dir(&out).map_err(out_failure)?;
     let load_s = t0.elapsed().as_secs_f64();
     let n = sc.plan.len();
     let bar = if quiet {
@@ -92,7 +96,7 @@ pub(crate) fn run(
         started_at,
     };
     let command = command_line();
-    let files = write_report(
+    let files = write_into(
         &out,
         &ReportInput {
             scenario: &sc,
@@ -102,8 +106,7 @@ pub(crate) fn run(
             command: &command,
             origin: None,
         },
-    )
-    .map_err(Failure::other)?;
+    )?;
     println!(
         "{}: {} runs over {} bars in {:.2}s",
         sc.name,
@@ -140,6 +143,43 @@ pub(crate) fn run(
     Ok(())
 }
 
+/// An output-directory error: exit 2 when the directory is one levsim may
+/// not write to (foreign, or refused by the OS), 1 otherwise.
+pub(crate) fn out_failure(e: ReportError) -> Failure {
+    match e {
+        ReportError::ForeignDirectory(_) | ReportError::ForeignFile(_) | ReportError::Io { .. } => {
+            Failure::input(e)
+        }
+        other => Failure::other(other),
+    }
+}
+
+/// Prepares `out` (resolved: `nothere/..` is the directory it names) and
+/// writes the report there. A directory this call created is removed again
+/// when the report cannot be written, so no empty report is left behind.
+fn write_into(out: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, Failure> {
+    let existed = levsim_report::resolve_dir(out)
+        .map_err(out_failure)?
+        .exists();
+    let dir = prepare_out_dir(out).map_err(out_failure)?;
+    let written = write_report(&dir, input).map_err(Failure::other);
+    if written.is_err() && !existed {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let mut files = written?;
+    // Show the report where the user asked for it, unless that path
+    // needed resolving.
+    if !out
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        if let Ok(rel) = files.index_html.strip_prefix(&dir) {
+            files.index_html = out.join(rel);
+        }
+    }
+    Ok(files)
+}
+
 /// The command line as a user would type it again: the program as
 /// `levsim`, not the path it was started from.
 fn command_line() -> String {
@@ -169,12 +209,8 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let sweep = Sweep::from_results(&sc, results, start, true)
         .with_representatives(&sc, &market, 0)
         .map_err(Failure::input)?;
-    prepare_out_dir(out).map_err(|e| match e {
-        ReportError::ForeignDirectory(_) => Failure::input(e),
-        other => Failure::other(other),
-    })?;
     let command = command_line();
-    let files = write_report(
+    let files = write_into(
         out,
         &ReportInput {
             scenario: &sc,
@@ -184,8 +220,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
             command: &command,
             origin: None,
         },
-    )
-    .map_err(Failure::other)?;
+    )?;
     println!(
         "{}: merged {} runs from {} dir(s); report: {}",
         sc.name,

@@ -171,11 +171,19 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum DataCommand {
-    /// Print rows, time range, interval, gaps and anomalies of a file.
+    /// Print rows, time range, interval, gaps and every row problem of a
+    /// file; exit 2 when a row would make `levsim run` refuse it.
+    ///
+    /// Bars: Binance klines, FTX, canonical Parquet, bars from trades.
+    /// Funding: Binance funding CSV. Trades: Tardis trades CSV, trades
+    /// Parquet. Order books: Bybit JSONL, Binance websocket recordings
+    /// (hftbacktest), Nautilus depth CSV, Tardis incremental_book_L2 and
+    /// book_snapshot_25 CSV, Binance bookDepth. Plain or gzip.
     Inspect {
-        /// A kline, FTX, funding or canonical Parquet file (plain or .gz).
+        /// A bar, funding, trade or order-book file (plain or .gz).
         file: PathBuf,
-        /// Format (binance-klines, ftx, binance-funding, parquet); detected when omitted.
+        /// Bar or funding format (binance-klines, ftx, binance-funding,
+        /// parquet, trades); detected when omitted, as book formats always are.
         #[arg(long)]
         format: Option<String>,
         /// Print JSON instead of text.
@@ -315,8 +323,23 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("error: {:#}", f.error);
+            eprintln!("error: {}", message(&f.error));
             ExitCode::from(f.code)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: an error whose
+/// text already quotes its cause (`file: Permission denied`) does not
+/// repeat it.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
 }

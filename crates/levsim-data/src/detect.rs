@@ -48,6 +48,7 @@ pub fn detect_format(path: &Path) -> Result<Format, DataError> {
     if name.ends_with(".parquet") {
         return Ok(Format::Parquet);
     }
+    crate::reader::check_text(path)?;
     let line = first_line(path)?;
     let lower = line.to_ascii_lowercase();
     let fields: Vec<&str> = lower.split(',').map(str::trim).collect();

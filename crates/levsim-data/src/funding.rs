@@ -14,6 +14,11 @@ const FIELDS: [&str; 3] = ["calc_time", "funding_interval_hours", "last_funding_
 /// Loads a funding file strictly: times in ms, strictly increasing; rates
 /// finite with |rate| < 1 (a fraction per interval).
 pub fn load_funding(path: &Path) -> Result<FundingSeries, DataError> {
+    load_funding_unexplained(path).map_err(|e| crate::reader::explain(path, e))
+}
+
+fn load_funding_unexplained(path: &Path) -> Result<FundingSeries, DataError> {
+    crate::reader::check_text(path)?;
     let file = path.display().to_string();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)

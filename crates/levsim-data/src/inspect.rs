@@ -196,6 +196,10 @@ pub enum Inspection {
 /// Inspects a file: bar files are read leniently (row anomalies are listed,
 /// not fatal; unparsable fields still fail), funding files strictly.
 pub fn inspect(path: &Path, format: Option<Format>) -> Result<Inspection, DataError> {
+    inspect_unexplained(path, format).map_err(|e| crate::reader::explain(path, e))
+}
+
+fn inspect_unexplained(path: &Path, format: Option<Format>) -> Result<Inspection, DataError> {
     let format = match format {
         Some(f) => f,
         None => match detect_format(path) {

@@ -6,7 +6,7 @@ use levsim_core::time::parse_naive_utc;
 use levsim_core::MarketTape;
 
 use crate::reader::open;
-use crate::report::{build_report, Rows};
+use crate::report::{build_report, Anomaly, Rows};
 use crate::{DataError, DataReport, Format};
 
 /// Unit of the `open_time` column of a Binance kline file.
@@ -83,6 +83,7 @@ pub(crate) fn load_bars(
             })
         }
     };
+    crate::reader::check_text(path)?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -93,6 +94,7 @@ pub(crate) fn load_bars(
     let mut interval_hint: Option<i64> = None;
     let mut record = csv::StringRecord::new();
     let mut first = true;
+    let mut unparsable: Vec<Anomaly> = Vec::new();
     loop {
         let more = rdr
             .read_record(&mut record)
@@ -112,66 +114,111 @@ pub(crate) fn load_bars(
                 continue;
             }
         }
-        if record.len() != names.len() {
-            return Err(DataError::Row {
-                file,
-                line,
-                message: format!(
-                    "expected {} fields ({}), found {} (truncated or malformed row?)",
-                    names.len(),
-                    names.join(","),
-                    record.len()
-                ),
-            });
-        }
-        let num = |i: usize| parse_f64(&file, line, names[i], &record[i]);
-        let ts = match format {
-            Format::BinanceKlines => {
-                let raw = parse_i64(&file, line, "open_time", &record[0])?;
-                let this = TimeUnit::classify(raw).ok_or_else(|| DataError::Field {
+        // A lenient read (`data inspect`) lists an unparsable row among the
+        // anomalies and goes on, so that every problem is named at once.
+        let parsed = (|| -> Result<(i64, [f64; 5]), DataError> {
+            if record.len() != names.len() {
+                return Err(DataError::Row {
                     file: file.clone(),
                     line,
-                    field: "open_time".into(),
                     message: format!(
-                        "{raw} is neither Unix milliseconds (13 digits) nor microseconds (16 digits)"
+                        "expected {} fields ({}), found {} (truncated or malformed row?)",
+                        names.len(),
+                        names.join(","),
+                        record.len()
                     ),
-                })?;
-                match unit {
-                    None => unit = Some(this),
-                    Some(u) if u != this => {
-                        return Err(DataError::Field {
-                            file,
-                            line,
-                            field: "open_time".into(),
-                            message: format!(
-                            "{raw} is in {} but earlier rows are in {}; a file must use one unit",
-                            this.name(),
-                            u.name()
-                        ),
-                        })
-                    }
-                    Some(_) => {}
-                }
-                if interval_hint.is_none() {
-                    let close_raw = parse_i64(&file, line, "close_time", &record[6])?;
-                    interval_hint = Some(this.to_ns(close_raw - raw + 1));
-                }
-                this.to_ns(raw)
+                });
             }
-            _ => parse_naive_utc(&record[0]).ok_or_else(|| DataError::Field {
-                file: file.clone(),
+            let num = |i: usize| parse_f64(&file, line, names[i], &record[i]);
+            let ts = match format {
+                Format::BinanceKlines => {
+                    let raw = parse_i64(&file, line, "open_time", &record[0])?;
+                    let this = TimeUnit::classify(raw).ok_or_else(|| DataError::Field {
+                        file: file.clone(),
+                        line,
+                        field: "open_time".into(),
+                        message: format!(
+                            "{raw} is neither Unix milliseconds (13 digits) nor microseconds (16 digits)"
+                        ),
+                    })?;
+                    match unit {
+                        None => unit = Some(this),
+                        Some(u) if u != this => {
+                            return Err(DataError::Field {
+                                file: file.clone(),
+                                line,
+                                field: "open_time".into(),
+                                message: format!(
+                                "{raw} is in {} but earlier rows are in {}; a file must use one unit",
+                                this.name(),
+                                u.name()
+                            ),
+                            })
+                        }
+                        Some(_) => {}
+                    }
+                    // Columns levsim does not use are still checked: a broken
+                    // number there means a broken row (issue 13: `869146>89672`
+                    // in `taker_buy_volume` was accepted).
+                    let close_raw = parse_i64(&file, line, "close_time", &record[6])?;
+                    if interval_hint.is_none() {
+                        interval_hint = Some(this.to_ns(close_raw - raw + 1));
+                    }
+                    for i in [7, 9, 10] {
+                        num(i)?;
+                    }
+                    parse_count(&file, line, names[8], &record[8])?;
+                    this.to_ns(raw)
+                }
+                _ => parse_naive_utc(&record[0]).ok_or_else(|| DataError::Field {
+                    file: file.clone(),
+                    line,
+                    field: "timestamp".into(),
+                    message: format!(
+                        "cannot parse {:?} as a UTC datetime `YYYY-MM-DD HH:MM:SS[.ffffff]`",
+                        &record[0]
+                    ),
+                })?,
+            };
+            Ok((ts, [num(1)?, num(2)?, num(3)?, num(4)?, num(5)?]))
+        })();
+        let (ts, [o, h, l, c, v]) = match parsed {
+            Ok(row) => row,
+            Err(DataError::Field {
                 line,
-                field: "timestamp".into(),
-                message: format!(
-                    "cannot parse {:?} as a UTC datetime `YYYY-MM-DD HH:MM:SS[.ffffff]`",
-                    &record[0]
-                ),
-            })?,
+                field,
+                message,
+                ..
+            }) if !strict => {
+                unparsable.push(Anomaly {
+                    line,
+                    field,
+                    message,
+                });
+                continue;
+            }
+            Err(DataError::Row { line, message, .. }) if !strict => {
+                unparsable.push(Anomaly {
+                    line,
+                    field: "row".into(),
+                    message,
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
         };
-        tape.push(ts, num(1)?, num(2)?, num(3)?, num(4)?, num(5)?);
+        tape.push(ts, o, h, l, c, v);
         lines.push(line);
     }
     if tape.is_empty() {
+        if let Some(a) = unparsable.into_iter().next() {
+            return Err(DataError::Field {
+                file,
+                line: a.line,
+                field: a.field,
+                message: format!("{} (and no row of the file is readable)", a.message),
+            });
+        }
         return Err(DataError::Format {
             file,
             message: "no data rows".into(),
@@ -190,6 +237,8 @@ pub(crate) fn load_bars(
         interval_hint,
         strict,
     )?;
+    report.anomalies.extend(unparsable);
+    report.anomalies.sort_by_key(|a| a.line);
     if format == Format::Ftx {
         // FTX stamps a bar with its close time; levsim uses bar-open time.
         let shift = report.interval_ns;
@@ -273,6 +322,17 @@ pub(crate) fn parse_i64(file: &str, line: u64, field: &str, s: &str) -> Result<i
         line,
         field: field.into(),
         message: format!("cannot parse {t:?} as an integer timestamp"),
+    })
+}
+
+/// A count column (`count`, the number of trades): a non-negative integer.
+fn parse_count(file: &str, line: u64, field: &str, s: &str) -> Result<u64, DataError> {
+    let t = s.trim();
+    t.parse().map_err(|_| DataError::Field {
+        file: file.into(),
+        line,
+        field: field.into(),
+        message: format!("cannot parse {t:?} as a non-negative integer count"),
     })
 }
 

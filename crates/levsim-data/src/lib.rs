@@ -57,6 +57,13 @@ pub fn load_tape(
     path: &Path,
     format: Option<Format>,
 ) -> Result<(MarketTape, DataReport), DataError> {
+    load_tape_unexplained(path, format).map_err(|e| reader::explain(path, e))
+}
+
+fn load_tape_unexplained(
+    path: &Path,
+    format: Option<Format>,
+) -> Result<(MarketTape, DataReport), DataError> {
     let format = match format {
         Some(f) => f,
         None => detect_format(path)?,

@@ -29,6 +29,90 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
     }
 }
 
+/// Whether `path` starts with the gzip magic bytes.
+fn is_gzip(path: &Path) -> bool {
+    let mut magic = [0u8; 2];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == [0x1f, 0x8b])
+}
+
+/// Reads a gzip file to its end, checking every member's CRC; the decoder's
+/// complaint when the stream is damaged or cut short.
+fn gzip_damage(path: &Path) -> Option<String> {
+    let f = File::open(path).ok()?;
+    let mut dec = MultiGzDecoder::new(BufReader::new(f));
+    match std::io::copy(&mut dec, &mut std::io::sink()) {
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// A loader's error for `path`, or the real cause when the file is a
+/// damaged gzip: corruption shows in the rows (a short row, a broken
+/// number, a stray byte) before the decoder's checksum can tell, so every
+/// error of a gzip file is checked against the whole stream first.
+pub(crate) fn explain(path: &Path, err: DataError) -> DataError {
+    if !is_gzip(path) {
+        return err;
+    }
+    match gzip_damage(path) {
+        Some(why) => DataError::Format {
+            file: path.display().to_string(),
+            message: format!(
+                "damaged gzip data ({why}): the file is corrupt or truncated; fetch or copy it again"
+            ),
+        },
+        None => err,
+    }
+}
+
+/// Refuses a file that is empty (after decompression) or binary, with a
+/// message that says so rather than quoting its bytes.
+pub(crate) fn check_text(path: &Path) -> Result<(), DataError> {
+    let file = path.display().to_string();
+    let mut head = Vec::with_capacity(4096);
+    open(path)?.take(4096).read_to_end(&mut head).map_err(|e| {
+        explain(
+            path,
+            DataError::Io {
+                file: file.clone(),
+                source: e,
+            },
+        )
+    })?;
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err(DataError::Format {
+            file,
+            message: if head.is_empty() {
+                "the file is empty".into()
+            } else {
+                "the file holds only blank lines".into()
+            },
+        });
+    }
+    // Text CSV has no NUL and almost no control bytes; valid UTF-8 is
+    // allowed (names, quoted fields).
+    let control = head
+        .iter()
+        .filter(|&&b| b == 0 || (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')))
+        .count();
+    let utf8_ok = match std::str::from_utf8(&head) {
+        Ok(_) => true,
+        // A multi-byte character cut by the 4 KiB window is still text.
+        Err(e) => e.error_len().is_none(),
+    };
+    if control > 0 || !utf8_ok {
+        return Err(DataError::Format {
+            file,
+            message: "binary data, not a text CSV (nor gzip of one); give a kline, funding, \
+                      trade or book file, or a .parquet file by its name"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 /// Reads the first line of a (possibly compressed) file.
 pub(crate) fn first_line(path: &Path) -> Result<String, DataError> {
     let mut r = open(path)?;

@@ -16,6 +16,10 @@ pub enum ReportError {
     /// The output directory holds files levsim did not write.
     #[error("{0} exists and was not created by levsim (no {marker} inside); choose another --out or remove it yourself", marker = crate::MARKER_FILE)]
     ForeignDirectory(PathBuf),
+    /// A levsim report directory holds a file of a name levsim writes that
+    /// levsim did not write (its marker does not list it).
+    #[error("{0} was not written by levsim and would be overwritten; choose another --out or move the file")]
+    ForeignFile(PathBuf),
     /// Parquet writing failed.
     #[error("{path}: parquet: {message}")]
     Parquet {

@@ -38,7 +38,7 @@ use levsim_scenario::{LoadedMarket, Scenario};
 
 pub use error::ReportError;
 pub use manifest::Timings;
-pub use outdir::{prepare_out_dir, MARKER_FILE};
+pub use outdir::{check_out_dir, prepare_out_dir, record_files, resolve_dir, MARKER_FILE};
 pub use rebuild::rebuild_report;
 
 /// Everything a report is made of.
@@ -108,5 +108,6 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
     )?;
     files.push(index_html.clone());
     files.push(manifest::write(dir, &manifest)?);
+    outdir::record_files(dir, &files)?;
     Ok(ReportFiles { index_html, files })
 }

@@ -259,6 +259,22 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
     if !dir.join(crate::MARKER_FILE).exists() {
         return Err(bad(dir, "not a levsim report directory (no marker file)"));
     }
+    // A marked directory without the run's files (an interrupted run, or
+    // only `levsim optimize`'s files) is bad input, said as such.
+    let missing: Vec<&str> = ["manifest.json", "summary.json"]
+        .into_iter()
+        .filter(|f| !dir.join(f).exists())
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(
+            dir,
+            format!(
+                "an incomplete levsim report: no {}; `levsim run SCENARIO --out {}` writes a whole one",
+                missing.join(", "),
+                dir.display()
+            ),
+        ));
+    }
     let manifest = read_json(&dir.join("manifest.json"))?;
     let summary = read_json(&dir.join("summary.json"))?;
     let text = manifest["scenario_text"]

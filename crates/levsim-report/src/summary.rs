@@ -154,6 +154,7 @@ fn build_rest(
                 "on_gap": sc.market.on_gap,
                 "gaps_in_window": gaps_in_window,
                 "filled_bars": mk.filled_bars,
+                "data_notes": mk.notes,
             },
             "shocks": sc.shocks.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "venue": venues.first().cloned().unwrap_or(Value::Null),
@@ -216,6 +217,9 @@ pub(crate) fn scenario_lines(summary: &Value, input: &ReportInput<'_>) -> Vec<St
                 format!(" · overrides: {}", overrides.join(", "))
             }
         ));
+    }
+    for n in m["data_notes"].as_array().into_iter().flatten() {
+        out.push(format!("Data note: {}", s(n)));
     }
     if !input.scenario.shocks.is_empty() {
         let shocks: Vec<String> = input

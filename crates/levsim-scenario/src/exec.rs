@@ -97,13 +97,39 @@ impl Select {
     }
 }
 
-/// A worker pool of `threads` threads (0 = all cores).
+/// The most worker threads a run may ask for. Results do not depend on the
+/// count; far more threads than cores only costs (issue 13: `--threads
+/// 10000` ran for minutes on a 9-run scenario).
+pub const MAX_THREADS: usize = 256;
+
+/// Checks a `--threads` value (0 = all cores): at most [`MAX_THREADS`].
+pub fn check_threads(threads: usize) -> Result<(), String> {
+    if threads > MAX_THREADS {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        return Err(format!(
+            "--threads {threads}: at most {MAX_THREADS} worker threads (this machine has {cores} cores; 0 = all cores)"
+        ));
+    }
+    Ok(())
+}
+
+/// A worker pool of `threads` threads (0 = all cores), never more than the
+/// scenario has runs.
 pub(crate) fn thread_pool(
     sc: &Scenario,
     threads: usize,
 ) -> Result<rayon::ThreadPool, ScenarioError> {
+    check_threads(threads).map_err(|m| ScenarioError::Invalid {
+        file: sc.path.clone(),
+        problems: vec![m],
+    })?;
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
     rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(threads.min(sc.plan.len().max(1)))
         .build()
         .map_err(|e| ScenarioError::Invalid {
             file: sc.path.clone(),

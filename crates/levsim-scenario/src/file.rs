@@ -293,14 +293,9 @@ impl Scenario {
             }
         })?;
         let mut problems = Vec::new();
-        if file.name.trim().is_empty()
-            || !file
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        {
+        if !is_plain_name(&file.name) {
             problems.push(format!(
-                "name: {:?} must be non-empty and use only letters, digits, '-', '_' and '.' (it names the report directory)",
+                "name: {:?} must start with a letter or digit and use only letters, digits, '-', '_' and '.' (it names the report directory)",
                 file.name
             ));
         }
@@ -814,5 +809,33 @@ impl Resolver<'_> {
             self.base.display(),
             self.base.join("..").display()
         ))
+    }
+}
+
+/// A scenario name that is one plain path component: it starts with an ASCII
+/// letter or digit (so never `.`, `..` or a hidden name) and uses only
+/// letters, digits, `-`, `_` and `.`. The default report directory is
+/// `reports/NAME`; any other name could point it elsewhere.
+pub fn is_plain_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::is_plain_name;
+
+    /// Regression (issue 13, data loss): `name = ".."` made the default
+    /// report directory `reports/..`, the working directory.
+    #[test]
+    fn dot_dot_name_is_refused() {
+        for bad in ["..", ".", "", ".hidden", "../x", "a/b", " x", "-x"] {
+            assert!(!is_plain_name(bad), "{bad:?} accepted");
+        }
+        for good in ["black-thursday-2020", "a.b_c-1", "7d"] {
+            assert!(is_plain_name(good), "{good:?} refused");
+        }
     }
 }

@@ -25,7 +25,7 @@ mod sweep;
 
 pub use aggregate::{aggregate, median_ci, quantile, wilson, Aggregate, PointValues};
 pub use error::ScenarioError;
-pub use exec::{execute, execute_shard, MarketOutcome, RunResult};
+pub use exec::{check_threads, execute, execute_shard, MarketOutcome, RunResult, MAX_THREADS};
 pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};
 pub use grid::{path_seed, RunPlan, RunSpec};
 pub use liquidity::{LiquidityConfig, LiquidityKind};

@@ -23,6 +23,10 @@ pub struct LoadedMarket {
     pub report: DataReport,
     /// Flat bars inserted by `on_gap = "ffill"`.
     pub filled_bars: usize,
+    /// What loading changed about the data the scenario asked for (a
+    /// window cut to the data, gaps skipped or filled), for stderr and the
+    /// report: nothing is trimmed or filled without a word.
+    pub notes: Vec<String>,
     /// `(path, sha256)` of every input file.
     pub files: Vec<(String, String)>,
     /// The resolved venue configurations (in scenario order) for this market's symbol.
@@ -80,6 +84,7 @@ impl LoadedMarket {
                 funding: None,
                 report,
                 filled_bars: 0,
+                notes: Vec::new(),
                 files: Vec::new(),
                 venues,
                 liquidity: sc.liquidity.build(sc)?,
@@ -114,6 +119,7 @@ impl LoadedMarket {
                 )],
             });
         }
+        let notes = data_notes(sc, &m.file, &report, &tape, m.on_gap);
         let filled_bars = apply_gap_policy(&m.file, &mut tape, &report, m.on_gap)?;
         let mut funding = match &m.funding {
             Some(p) => Some(load_funding(&sc.data_path(p))?.window(sc.start_ns, tape.end_ns())),
@@ -152,6 +158,7 @@ impl LoadedMarket {
             funding,
             report,
             filled_bars,
+            notes,
             files,
             venues,
             liquidity: sc.liquidity.build(sc)?,
@@ -294,4 +301,63 @@ fn resolve_venues(sc: &Scenario, symbol: &str) -> Result<Vec<VenueProfile>, Scen
             problems,
         })
     }
+}
+
+/// The notes of a historical window: where the scenario's `start`/`end`
+/// lie outside the file, and what `on_gap` did to gaps inside the window.
+fn data_notes(
+    sc: &Scenario,
+    file: &Path,
+    report: &DataReport,
+    tape: &MarketTape,
+    on_gap: levsim_data::GapPolicy,
+) -> Vec<String> {
+    use levsim_core::time::{fmt_duration, to_iso};
+    let mut notes = Vec::new();
+    let (Some(first), Some(last)) = (tape.ts.first().copied(), tape.ts.last().copied()) else {
+        return notes;
+    };
+    let data_end = report.last_ts.map(|t| t + report.interval_ns);
+    if let (Some(end), Some(data_end)) = (sc.end_ns, data_end) {
+        if end > data_end {
+            notes.push(format!(
+                "market.end {} is past the data: {} ends at {}, so the run ends there ({} short)",
+                to_iso(end),
+                file.display(),
+                to_iso(data_end),
+                fmt_duration(end - data_end)
+            ));
+        }
+    }
+    if let (Some(start), Some(data_start)) = (sc.start_ns, report.first_ts) {
+        if start < data_start {
+            notes.push(format!(
+                "market.start {} is before the data: {} starts at {}, so the run starts there",
+                to_iso(start),
+                file.display(),
+                to_iso(data_start)
+            ));
+        }
+    }
+    let inside: Vec<_> = report.gaps_within(first, last).collect();
+    if let Some(g) = inside.first() {
+        let missing: i64 = inside.iter().map(|g| g.missing_bars).sum();
+        let what = match on_gap {
+            levsim_data::GapPolicy::Skip => {
+                "skipped (on_gap = \"skip\"): the run steps from the bar before each gap to the bar after it"
+            }
+            levsim_data::GapPolicy::Ffill => {
+                "filled with flat bars at the last close (on_gap = \"ffill\")"
+            }
+            levsim_data::GapPolicy::Error => return notes,
+        };
+        notes.push(format!(
+            "{} gap(s) in the window, {} missing bars ({}), {what}; first: {}",
+            inside.len(),
+            missing,
+            fmt_duration(missing * report.interval_ns),
+            g.describe(report.interval_ns)
+        ));
+    }
+    notes
 }

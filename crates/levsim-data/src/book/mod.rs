@@ -51,6 +51,38 @@ pub enum BookFormat {
     BinanceBookDepth,
 }
 
+impl BookFormat {
+    /// The format's name, as `--json` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookFormat::BybitJsonl => "bybit-jsonl",
+            BookFormat::BinanceWs => "binance-ws",
+            BookFormat::NautilusDepth => "nautilus-depth",
+            BookFormat::TardisL2 => "tardis-l2",
+            BookFormat::TardisSnapshot => "tardis-snapshot",
+            BookFormat::BinanceBookDepth => "binance-book-depth",
+        }
+    }
+
+    /// What the format is, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BookFormat::BybitJsonl => "Bybit order-book JSONL",
+            BookFormat::BinanceWs => "Binance websocket recording (hftbacktest)",
+            BookFormat::NautilusDepth => "Binance depth snapshot/update CSV (Nautilus)",
+            BookFormat::TardisL2 => "Tardis incremental_book_L2 CSV",
+            BookFormat::TardisSnapshot => "Tardis book_snapshot_25 CSV",
+            BookFormat::BinanceBookDepth => "Binance bookDepth percentage bands",
+        }
+    }
+}
+
+impl std::fmt::Display for BookFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What loading a book file found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BookReport {

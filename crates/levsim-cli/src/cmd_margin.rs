@@ -4,7 +4,7 @@ use std::path::Path;
 
 use levsim_core::Side;
 use levsim_engine::venue::calculator::{
-    assess_positions, AccountInput, Assessment, Mode, PositionInput,
+    assess_with, AccountInput, Assessment, CalcOptions, Mode, PositionInput,
 };
 use levsim_engine::{EngineError, VenueConfig, VenueProfile};
 
@@ -23,7 +23,116 @@ pub(crate) struct MarginArgs<'a> {
     pub mode: &'a str,
     pub account: Option<&'a Path>,
     pub oracle: Option<f64>,
+    pub set: &'a [String],
+    pub fill_price: Option<f64>,
+    pub quote_price: f64,
     pub json: bool,
+}
+
+/// `--set KEY=VALUE` flags as the profile's parameter overrides.
+pub(crate) fn parse_set(
+    set: &[String],
+) -> Result<std::collections::BTreeMap<String, toml::Value>, Failure> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in set {
+        let Some((k, v)) = s.split_once('=') else {
+            return Err(bad(format!("--set {s:?}: expected KEY=VALUE")));
+        };
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(bad(format!("--set {s:?}: the key is empty")));
+        }
+        out.insert(
+            k.to_string(),
+            levsim_engine::venue::params::parse_value(v.trim()),
+        );
+    }
+    Ok(out)
+}
+
+/// A profile error from `--set` named as the flag that caused it.
+fn profile_error(e: EngineError) -> Failure {
+    match e {
+        EngineError::Config { path, message } if path.starts_with("venue.set.") => bad(format!(
+            "--set {}: {message}",
+            path.trim_start_matches("venue.set.")
+        )),
+        EngineError::Config { path, message } if path == "venue.set" => {
+            bad(format!("--set: {message}"))
+        }
+        EngineError::Config { path, message } if path == "venue.profile" => {
+            bad(format!("--venue: {message}"))
+        }
+        EngineError::Config { path, message } if path == "venue.symbol" || path == "market" => {
+            bad(format!("--symbol: {message}"))
+        }
+        EngineError::Config { path, message } => bad(format!("{path}: {message}")),
+        other => Failure::input(other),
+    }
+}
+
+/// `--venue span` and `--venue greek-pm`: portfolio margin of an account
+/// file of risk arrays or Greeks.
+fn portfolio(a: &MarginArgs<'_>) -> Result<(), Failure> {
+    let Some(path) = a.account else {
+        return Err(bad(format!(
+            "--venue {} needs --account FILE (positions with {})",
+            a.venue,
+            if a.venue == "span" {
+                "risk_array"
+            } else {
+                "delta, gamma, vega"
+            }
+        )));
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("--account: {}: {e}", path.display())))?;
+    let named = |e: EngineError| match e {
+        EngineError::Config {
+            path: field,
+            message,
+        } => bad(format!("--account {}: {field}: {message}", path.display())),
+        other => Failure::input(other),
+    };
+    let parse_err = |e: serde_json::Error| bad(format!("--account: {}: {e}", path.display()));
+    let value = if a.venue == "span" {
+        let acct: levsim_engine::venue::portfolio::SpanAccount =
+            serde_json::from_str(&text).map_err(parse_err)?;
+        let r = acct.scan().map_err(named)?;
+        if !a.json {
+            println!("venue:              span (CME SPAN scanning risk, 16 scenarios)");
+            println!("scanning risk:      {:.6}", r.scanning_risk);
+            println!("worst scenario:     {}", r.worst_scenario);
+        }
+        serde_json::json!({"venue": "span", "scanning_risk": r.scanning_risk, "maintenance_margin": r.maintenance_margin, "worst_scenario": r.worst_scenario, "scenarios": r.scenarios})
+    } else {
+        let acct: levsim_engine::venue::portfolio::GreekAccount =
+            serde_json::from_str(&text).map_err(parse_err)?;
+        let r = acct.scan().map_err(named)?;
+        if !a.json {
+            println!("venue:              greek-pm (SPEC §8.3 Taylor scenario margin)");
+            println!(
+                "net delta {:.6}, gamma {:.6e}, vega {:.6}",
+                r.delta, r.gamma, r.vega
+            );
+            println!("maintenance margin: {:.6}", r.maintenance_margin);
+            println!(
+                "worst scenario:     price {:+.2} %, volatility {:+} points",
+                r.worst_price_move * 100.0,
+                r.worst_vol_move
+            );
+        }
+        serde_json::to_value(&r).map_err(Failure::other)?
+    };
+    if a.json {
+        let mut v = value;
+        v["venue"] = serde_json::json!(a.venue);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(Failure::other)?
+        );
+    }
+    Ok(())
 }
 
 fn bad(msg: String) -> Failure {
@@ -39,27 +148,28 @@ fn flag_of(path: &str) -> &str {
         "leverage" => "--leverage",
         "margin" => "--wallet (or --leverage)",
         "collateral" => "--wallet",
+        "fill_price" => "--fill-price",
+        "quote_price" => "--quote-price",
         _ => path,
     }
 }
 
 pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
+    if matches!(a.venue, "span" | "greek-pm" | "greek_pm") {
+        return portfolio(a);
+    }
     let symbol = a.symbol.unwrap_or("BTC");
+    let set = parse_set(a.set)?;
     let venue = VenueProfile::resolve(
         &VenueConfig {
             profile: a.venue.to_string(),
             symbol: a.symbol.map(str::to_string),
+            set: set.clone(),
             ..Default::default()
         },
         symbol,
     )
-    .map_err(|e| match e {
-        EngineError::Config { path, message } if path == "venue.profile" => {
-            bad(format!("--venue: {message}"))
-        }
-        EngineError::Config { message, .. } => bad(format!("--symbol: {message}")),
-        other => Failure::input(other),
-    })?;
+    .map_err(profile_error)?;
     let (input, from_file) = match a.account {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -78,6 +188,7 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
                 &VenueConfig {
                     profile: a.venue.to_string(),
                     symbol: Some(sym.clone()),
+                    set: set.clone(),
                     ..Default::default()
                 },
                 sym,
@@ -87,7 +198,18 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
         });
     }
     let refs: Vec<&VenueProfile> = tables.iter().collect();
-    let result = assess_positions(&refs, &input, a.oracle).map_err(|e| match e {
+    let opts = CalcOptions {
+        oracle: a.oracle,
+        fill_price: a.fill_price,
+        quote_price: a.quote_price,
+    };
+    if a.fill_price.is_some() && venue.dydx.is_none() {
+        return Err(bad(format!(
+            "--fill-price: {} has no insurance-fund delta per fill (dYdX profiles do)",
+            venue.name
+        )));
+    }
+    let result = assess_with(&refs, &input, &opts).map_err(|e| match e {
         EngineError::Config { path, message } if from_file => bad(format!(
             "--account {}: {path}: {message}",
             a.account
@@ -175,6 +297,18 @@ fn print_text(r: &Assessment) {
         println!("health factor:      {h:.6}");
         println!("max repay:          {}", opt(r.max_repay));
         println!("collateral seized:  {}", opt(r.collateral_seized));
+        println!("protocol fee:       {}", opt(r.protocol_fee));
+        println!("to the liquidator:  {}", opt(r.to_liquidator));
+        println!("health after:       {}", opt(r.health_factor_after));
+    }
+    if let Some(s) = r.margin_shortage {
+        println!("margin shortage:    {s:.6} (maintenance + buffer − collateral)");
+    }
+    if let Some(d) = r.insurance_fund_delta {
+        println!("insurance fund:     {d:+.6} (+: the user pays the fund)");
+    }
+    if !r.overrides.is_empty() {
+        println!("overrides:          {}", r.overrides.join("; "));
     }
     for p in &r.positions {
         println!(
@@ -190,5 +324,8 @@ fn print_text(r: &Assessment) {
                 .map(|f| format!(", fillable price {f:.6}"))
                 .unwrap_or_default()
         );
+        if let (Some(b), Some(f)) = (p.base_to_cover, p.if_fee) {
+            println!("  base to cover {b:.9}, insurance-fund fee {f:.6}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 2 bad input (scenario, data, arguments, an output
 //! directory levsim may not write to); 1 any other failure.
 
+mod cmd_adl;
 mod cmd_data;
 mod cmd_margin;
 mod cmd_optimize;
@@ -113,6 +114,12 @@ enum Command {
     /// What a venue would do to a position or account (margins, liquidation
     /// and bankruptcy prices, venue-specific values).
     ///
+    /// Portfolio margin: `--venue span --account FILE` (positions with
+    /// `risk_array`, 16 values, gains positive) prints scanning_risk;
+    /// `--venue greek-pm --account FILE` ({"spot", "positions": [{"size",
+    /// "delta", "gamma", "vega"}], optional "moves", "vol_moves"}) prints
+    /// the Greek scenario margin of SPEC §8.3.
+    ///
     /// JSON keys (--json): venue, symbol, contract, mode, equity,
     /// initial_margin, maintenance_margin, margin_ratio, liquidatable,
     /// liquidation_price, bankruptcy_price (of the first position),
@@ -158,6 +165,54 @@ enum Command {
         /// Oracle price used as every position's mark (dYdX, Drift).
         #[arg(long, allow_negative_numbers = true)]
         oracle: Option<f64>,
+        /// Override a profile parameter by its name in `levsim venues show
+        /// NAME` (repeatable): `--set imf=0.2`, `--set
+        /// liquidation_threshold=0.8`, `--set dydx.spread_to_mmr=0.2`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// dYdX: a liquidation fill price; prints insurance_fund_delta for
+        /// closing each position there.
+        #[arg(long, allow_negative_numbers = true)]
+        fill_price: Option<f64>,
+        /// Drift: the quote asset's price for base_to_cover (default 1).
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+        quote_price: f64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Auto-deleveraging: allocate a liquidated position against the
+    /// opposite side's queue, ranked as the venue ranks it.
+    ///
+    /// FILE is a JSON list of {"account", "qty", "score"}; without a score,
+    /// one is computed from the position ("entry" and "wallet" or
+    /// "leverage", optional "mark"), or for BitMEX from "pnl_pct" and
+    /// "effective_leverage". JSON (--json): venue, ranking, side, qty,
+    /// price, queue [{account, qty, score}], fills [{account, qty, price}],
+    /// unfilled.
+    Adl {
+        /// Venue profile (its ADL ranking is used).
+        #[arg(long)]
+        venue: String,
+        /// JSON file of the opposite side's positions.
+        #[arg(long)]
+        positions: PathBuf,
+        /// Side of the liquidated position (long or short).
+        #[arg(long)]
+        side: String,
+        /// Size to deleverage (base units).
+        #[arg(long, allow_negative_numbers = true)]
+        qty: f64,
+        /// Price of the fills (the liquidated order's bankruptcy price).
+        #[arg(long, allow_negative_numbers = true)]
+        price: f64,
+        /// Mark price for computed scores (default: --price).
+        #[arg(long, allow_negative_numbers = true)]
+        mark: Option<f64>,
+        /// Margin table for computed scores' maintenance (default: the
+        /// profile's BTC table).
+        #[arg(long)]
+        symbol: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -300,6 +355,9 @@ fn main() -> ExitCode {
             mode,
             account,
             oracle,
+            set,
+            fill_price,
+            quote_price,
             json,
         } => cmd_margin::margin(&cmd_margin::MarginArgs {
             venue: &venue,
@@ -313,6 +371,28 @@ fn main() -> ExitCode {
             mode: &mode,
             account: account.as_deref(),
             oracle,
+            set: &set,
+            fill_price,
+            quote_price,
+            json,
+        }),
+        Command::Adl {
+            venue,
+            positions,
+            side,
+            qty,
+            price,
+            mark,
+            symbol,
+            json,
+        } => cmd_adl::adl(&cmd_adl::AdlArgs {
+            venue: &venue,
+            positions: &positions,
+            side: &side,
+            qty,
+            price,
+            mark,
+            symbol: symbol.as_deref(),
             json,
         }),
         Command::Venues { command } => match command {

@@ -141,3 +141,87 @@ impl AdlPrice {
         }
     }
 }
+
+/// A counterparty's ADL score from its position, under `ranking`, as the
+/// `levsim adl` calculator computes it when a score is not given: a
+/// position of `qty` base units on `side`, entered at `entry`, marked at
+/// `mark`, with isolated `wallet` and `maintenance` margin (quote).
+/// BitMEX's values are signed by side (a short's values are negative), so
+/// that its PnL % and effective leverage read the same for both sides.
+/// `None` for the unranked order (dYdX).
+pub fn position_score(
+    ranking: AdlRanking,
+    side: levsim_core::Side,
+    qty: f64,
+    entry: f64,
+    mark: f64,
+    wallet: f64,
+    maintenance: f64,
+) -> Option<f64> {
+    let s = side.sign();
+    let upnl = s * qty * (mark - entry);
+    // The price at which the wallet is exhausted.
+    let bankrupt = entry - s * wallet / qty;
+    let c = AdlCandidate {
+        id: 0,
+        size: qty,
+        upnl,
+        wallet,
+        maintenance,
+        mark_value: qty * mark,
+        entry_value: qty * entry,
+        bankrupt_value: qty * bankrupt,
+    };
+    match ranking {
+        AdlRanking::Binance => Some(binance_score(&c)),
+        AdlRanking::Hyperliquid => Some(hyperliquid_score(&c)),
+        AdlRanking::Bitmex => Some(bitmex_score(&AdlCandidate {
+            mark_value: s * c.mark_value,
+            entry_value: s * c.entry_value,
+            bankrupt_value: s * c.bankrupt_value,
+            ..c
+        })),
+        AdlRanking::Unranked => None,
+    }
+}
+
+#[cfg(test)]
+mod position_score_tests {
+    use super::*;
+    use levsim_core::Side;
+
+    /// SPEC BMX-ADL-2 (linear: mark value 1,100, entry 1,000, bankrupt
+    /// 910: PnL % 0.10, effective leverage 5.7895, ranking 0.57895), for a
+    /// long and for the mirrored short.
+    #[test]
+    fn bitmex_ranking_of_a_long_and_a_short() {
+        // 10 units entered at 100, marked at 110, wallet 90 (bankrupt at 91).
+        let long = position_score(
+            AdlRanking::Bitmex,
+            Side::Long,
+            10.0,
+            100.0,
+            110.0,
+            90.0,
+            0.0,
+        )
+        .unwrap();
+        assert!((long - 0.578_947_368).abs() < 1e-8, "{long}");
+        // The short: entered at 100, marked at 90 (+10 %), wallet 90
+        // (bankrupt at 109): PnL 0.10, leverage 900/190.
+        let short = position_score(
+            AdlRanking::Bitmex,
+            Side::Short,
+            10.0,
+            100.0,
+            90.0,
+            90.0,
+            0.0,
+        )
+        .unwrap();
+        assert!((short - 0.1 * 900.0 / 190.0).abs() < 1e-12, "{short}");
+        assert!(
+            position_score(AdlRanking::Unranked, Side::Long, 1.0, 1.0, 1.0, 1.0, 0.0).is_none()
+        );
+    }
+}

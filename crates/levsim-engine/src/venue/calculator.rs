@@ -5,7 +5,7 @@ use levsim_core::{ContractKind, Side};
 use serde::{Deserialize, Serialize};
 
 use super::aave::{liquidation_call, AaveParams};
-use super::dydx::{fillable_price, DydxAccount};
+use super::dydx::{bankruptcy_quote, fillable_price, insurance_fund_delta, DydxAccount};
 use super::hyperliquid::backstop_eligible;
 use super::{LiquidationMode, MarginModel, VenueProfile};
 use crate::EngineError;
@@ -91,6 +91,39 @@ pub struct PositionReport {
     /// dYdX: the liquidation order's limit price.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fillable_price: Option<f64>,
+    /// dYdX, with a fill price: the insurance fund's change when the whole
+    /// position is closed at that price (positive: the user pays the fund,
+    /// capped at the maximum liquidation fee; negative: the fund pays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insurance_fund_delta: Option<f64>,
+    /// Drift: base units a liquidator must take to cover the account's
+    /// margin shortage (0 when there is none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_to_cover: Option<f64>,
+    /// Drift: the insurance-fund fee rate of that liquidation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub if_fee: Option<f64>,
+}
+
+/// What the calculator needs beyond the account.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CalcOptions {
+    /// Oracle price used as every position's mark (dYdX, Drift).
+    pub oracle: Option<f64>,
+    /// dYdX: a liquidation fill price, for the insurance-fund delta.
+    pub fill_price: Option<f64>,
+    /// Drift: the quote asset's price (1 for USDC at par).
+    pub quote_price: f64,
+}
+
+impl Default for CalcOptions {
+    fn default() -> Self {
+        Self {
+            oracle: None,
+            fill_price: None,
+            quote_price: 1.0,
+        }
+    }
 }
 
 /// The assessment of an account.
@@ -130,6 +163,34 @@ pub struct Assessment {
     /// Aave: collateral a full allowed repayment would seize (base units).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collateral_seized: Option<f64>,
+    /// Aave: the protocol's share of the seized bonus (base units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol_fee: Option<f64>,
+    /// Aave: collateral the liquidator receives (seized less the protocol fee).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_liquidator: Option<f64>,
+    /// Aave: the health factor after that liquidation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_factor_after: Option<f64>,
+    /// dYdX: the first position's fillable price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fillable_price: Option<f64>,
+    /// dYdX, with a fill price: the insurance-fund delta over all positions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insurance_fund_delta: Option<f64>,
+    /// Drift: the account's margin shortage (maintenance plus buffer, less
+    /// collateral; 0 when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin_shortage: Option<f64>,
+    /// Drift: the first position's base to cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_to_cover: Option<f64>,
+    /// Drift: the first position's insurance-fund fee rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub if_fee: Option<f64>,
+    /// Profile parameters overridden (`--set`), as `name = value`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     /// Per position.
     pub positions: Vec<PositionReport>,
 }
@@ -294,7 +355,35 @@ pub fn assess_positions(
     a: &AccountInput,
     oracle: Option<f64>,
 ) -> Result<Assessment, EngineError> {
+    assess_with(
+        vs,
+        a,
+        &CalcOptions {
+            oracle,
+            ..CalcOptions::default()
+        },
+    )
+}
+
+/// [`assess_positions`] with every option: dYdX's insurance-fund delta for
+/// a fill price, Drift's quote price.
+pub fn assess_with(
+    vs: &[&VenueProfile],
+    a: &AccountInput,
+    o: &CalcOptions,
+) -> Result<Assessment, EngineError> {
+    let oracle = o.oracle;
     validate(vs, a)?;
+    for (name, v) in [
+        ("fill_price", o.fill_price),
+        ("quote_price", Some(o.quote_price)),
+    ] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(EngineError::config(name, format!("must be > 0, got {v}")));
+            }
+        }
+    }
     let v = vs[0];
     let marks: Vec<f64> = a
         .positions
@@ -339,24 +428,32 @@ pub fn assess_positions(
                 x.notional / l
             });
         initial += im;
-        let fillable = v.dydx.as_ref().map(|cfg| {
-            let tnc = match a.mode {
+        let dydx_account = DydxAccount {
+            tnc: match a.mode {
                 Mode::Isolated => margin + x.upnl,
                 Mode::Cross => a.collateral + total_upnl,
-            };
-            let tmmr = if a.mode == Mode::Isolated {
+            },
+            tmmr: if a.mode == Mode::Isolated {
                 x.mm
             } else {
                 total_mm
-            };
-            fillable_price(
-                DydxAccount { tnc, tmmr },
-                cfg,
-                p.side.sign() * p.size,
-                x.mark,
-                x.mm,
-            )
-        });
+            },
+        };
+        let signed = p.side.sign() * p.size;
+        let fillable = v
+            .dydx
+            .as_ref()
+            .map(|cfg| fillable_price(dydx_account, cfg, signed, x.mark, x.mm));
+        // Closing the whole position: its value and maintenance leave the
+        // account; the fill brings `signed · fill` of quote.
+        let if_delta = match (v.dydx.as_ref(), o.fill_price) {
+            (Some(cfg), Some(fill)) => Some(insurance_fund_delta(
+                signed * fill,
+                bankruptcy_quote(dydx_account, -signed * x.mark, -x.mm),
+                cfg.max_liquidation_fee,
+            )),
+            _ => None,
+        };
         positions.push(PositionReport {
             instrument: p.instrument.clone().unwrap_or_else(|| v.symbol.clone()),
             side: p.side,
@@ -371,6 +468,9 @@ pub fn assess_positions(
             liquidation_price: liq_price(v, p, margin),
             bankruptcy_price: bankruptcy(v, p, bp_margin),
             fillable_price: fillable,
+            insurance_fund_delta: if_delta,
+            base_to_cover: None,
+            if_fee: None,
         });
     }
     if a.mode == Mode::Cross {
@@ -386,7 +486,11 @@ pub fn assess_positions(
         .liquidation
         .backstop_fraction
         .map(|f| backstop_eligible(equity, total_mm, f));
+    let shortage = v
+        .drift
+        .map(|d| drift_cover(d, a, &vals, &mut positions, o.quote_price));
     let (mut hf, mut max_repay, mut seized) = (None, None, None);
+    let mut aave_after = None;
     if let (
         Some(extra),
         LiquidationMode::CloseFactor {
@@ -412,6 +516,7 @@ pub fn assess_positions(
         hf = Some(r.health_factor);
         max_repay = Some(r.max_repay);
         seized = Some(r.collateral_seized);
+        aave_after = Some(r);
         any_liquidatable = r.health_factor < 1.0;
     }
     Ok(Assessment {
@@ -430,8 +535,73 @@ pub fn assess_positions(
         health_factor: hf,
         max_repay,
         collateral_seized: seized,
+        protocol_fee: aave_after.map(|r| r.protocol_fee),
+        to_liquidator: aave_after.map(|r| r.to_liquidator),
+        health_factor_after: aave_after.map(|r| r.health_factor_after),
+        fillable_price: positions.first().and_then(|p| p.fillable_price),
+        insurance_fund_delta: o.fill_price.and(v.dydx).map(|_| {
+            positions
+                .iter()
+                .filter_map(|p| p.insurance_fund_delta)
+                .sum()
+        }),
+        margin_shortage: shortage,
+        base_to_cover: positions.first().and_then(|p| p.base_to_cover),
+        if_fee: positions.first().and_then(|p| p.if_fee),
+        overrides: v.overrides.clone(),
         positions,
     })
+}
+
+/// Drift's margin shortage of the account in liquidation (SPEC §5.1: the
+/// maintenance requirement plus the buffer on every liability, less the
+/// collateral with the buffer on a negative quote balance), and for each
+/// position the insurance-fund fee and the base a liquidator must take to
+/// cover it (SPEC §5.2 steps 3 and 4). Returns the shortage.
+fn drift_cover(
+    d: super::DriftExtras,
+    a: &AccountInput,
+    vals: &[Valued],
+    positions: &mut [PositionReport],
+    quote_price: f64,
+) -> f64 {
+    let buffer = d.liquidation_margin_buffer;
+    let requirement: f64 = vals.iter().map(|x| x.mm + x.notional.abs() * buffer).sum();
+    let collateral = match a.mode {
+        Mode::Cross => a.collateral + vals.iter().map(|x| x.upnl).sum::<f64>(),
+        Mode::Isolated => positions
+            .iter()
+            .zip(vals)
+            .map(|(p, x)| p.margin + x.upnl)
+            .sum(),
+    };
+    let negative_quote = a.collateral.min(0.0);
+    let shortage = (requirement - (collateral + buffer * negative_quote)).max(0.0);
+    for (p, x) in positions.iter_mut().zip(vals) {
+        let ratio = x.mm / x.notional + buffer;
+        let fee = super::drift::if_fee(
+            d.if_liquidation_fee,
+            ratio,
+            d.liquidator_fee,
+            shortage,
+            p.size,
+            x.mark,
+        );
+        p.if_fee = Some(fee);
+        p.base_to_cover = Some(if shortage > 0.0 {
+            super::drift::base_to_cover_quoted(
+                shortage,
+                x.mark,
+                quote_price,
+                ratio,
+                d.liquidator_fee,
+                fee,
+            )
+        } else {
+            0.0
+        });
+    }
+    shortage
 }
 
 #[cfg(test)]

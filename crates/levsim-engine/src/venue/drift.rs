@@ -11,7 +11,22 @@ pub fn base_to_cover(
     liquidator_fee: f64,
     if_fee: f64,
 ) -> f64 {
-    let d = price * (margin_ratio - liquidator_fee) - price * if_fee;
+    base_to_cover_quoted(shortage, price, 1.0, margin_ratio, liquidator_fee, if_fee)
+}
+
+/// [`base_to_cover`] with the quote asset's price (`quote_price`, 1 for
+/// USDC at par): `Δbase = shortage / (price·quote_price·(MR − liq_fee) −
+/// price·if_fee)`, as `calculate_base_asset_amount_to_cover_margin_shortage`
+/// computes it.
+pub fn base_to_cover_quoted(
+    shortage: f64,
+    price: f64,
+    quote_price: f64,
+    margin_ratio: f64,
+    liquidator_fee: f64,
+    if_fee: f64,
+) -> f64 {
+    let d = price * quote_price * (margin_ratio - liquidator_fee) - price * if_fee;
     if d <= 0.0 {
         f64::INFINITY
     } else {

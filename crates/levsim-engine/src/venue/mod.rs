@@ -16,6 +16,7 @@ mod liquidation;
 pub mod mango;
 mod margin;
 mod models;
+pub mod params;
 pub mod portfolio;
 mod profile;
 pub mod waterfall;
@@ -26,5 +27,6 @@ pub use liquidation::{LiquidationMode, LiquidationRule};
 pub use margin::{MarginModel, MarginModelAny};
 pub use models::{FractionOfNotional, RiskLimitSteps, SizeScaled, SizeScaling, VolScaling};
 pub use profile::{
-    preset_meta, preset_names, preset_text, AaveExtras, PresetMeta, VenueConfig, VenueProfile,
+    preset_meta, preset_names, preset_text, AaveExtras, CollateralParams, DriftExtras, PresetMeta,
+    VenueConfig, VenueProfile,
 };

@@ -53,6 +53,28 @@ pub struct PresetMeta {
 
 /// Parses a shipped preset; errors name the `venue.profile` field.
 fn parse_preset(name: &str) -> Result<PresetFile, EngineError> {
+    Ok(parse_preset_with(name, &BTreeMap::new(), None, "venue.set")?.0)
+}
+
+/// The key of the instrument table of `file` that serves `wanted`: the
+/// exact symbol, else the first with the same base asset.
+fn symbol_key<'a>(keys: impl Iterator<Item = &'a String>, wanted: &str) -> Option<&'a String> {
+    let keys: Vec<&String> = keys.collect();
+    keys.iter()
+        .find(|k| k.as_str() == wanted)
+        .or_else(|| keys.iter().find(|k| base_asset(k) == base_asset(wanted)))
+        .copied()
+}
+
+/// Parses a shipped preset with the parameter overrides `set` (see
+/// [`super::params`]) applied to its instrument table for `wanted`;
+/// returns the applied overrides too.
+fn parse_preset_with(
+    name: &str,
+    set: &BTreeMap<String, toml::Value>,
+    wanted: Option<&str>,
+    at: &str,
+) -> Result<(PresetFile, Vec<String>), EngineError> {
     let text = preset_text(name).ok_or_else(|| {
         EngineError::config(
             "venue.profile",
@@ -62,8 +84,22 @@ fn parse_preset(name: &str) -> Result<PresetFile, EngineError> {
             ),
         )
     })?;
-    toml::from_str(text)
-        .map_err(|e| EngineError::config("venue.profile", format!("preset {name}: {e}")))
+    let mut table: toml::Table = toml::from_str(text)
+        .map_err(|e| EngineError::config("venue.profile", format!("preset {name}: {e}")))?;
+    let applied = if set.is_empty() {
+        Vec::new()
+    } else {
+        let key = match (wanted, table.get("symbols").and_then(toml::Value::as_table)) {
+            (Some(w), Some(syms)) => symbol_key(syms.keys(), w).cloned(),
+            _ => None,
+        };
+        super::params::apply(&mut table, key.as_deref(), set, at)?
+    };
+    let file: PresetFile = toml::Value::Table(table).try_into().map_err(|e| {
+        let field = if set.is_empty() { "venue.profile" } else { at };
+        EngineError::config(field, format!("preset {name}: {e}"))
+    })?;
+    Ok((file, applied))
 }
 
 /// The identity of a shipped preset.
@@ -107,6 +143,8 @@ struct PresetFile {
     dydx: Option<DydxLiquidationConfig>,
     #[serde(default)]
     aave: Option<AaveExtras>,
+    #[serde(default)]
+    drift: Option<DriftExtras>,
     symbols: BTreeMap<String, SymbolFile>,
 }
 
@@ -124,11 +162,80 @@ fn one() -> f64 {
     1.0
 }
 
+/// A lending reserve's collateral parameters as the protocol publishes
+/// them (Aave: `ltv` and `liquidation_threshold`). As a loop long, the
+/// largest leverage is `1/(1 − ltv)` and the position is liquidated when
+/// the debt reaches `liquidation_threshold` of the collateral value: a
+/// maintenance rate of `1 − liquidation_threshold` on the notional.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollateralParams {
+    /// Loan-to-value: the largest debt per unit of collateral value.
+    pub ltv: f64,
+    /// Liquidation threshold: the health factor's weight on collateral.
+    pub liquidation_threshold: f64,
+}
+
+impl CollateralParams {
+    /// The margin model, and a note when `ltv` had to be lowered to the
+    /// liquidation threshold (Aave's configurator requires `ltv ≤ LT`; a
+    /// threshold set below the preset's LTV, as AAVE-LIQ-1's 80 % is below
+    /// WETH's 80.5 %, caps the LTV rather than failing).
+    fn fraction(self, path: &str) -> Result<(FractionOfNotional, Option<String>), EngineError> {
+        let (mut ltv, lt) = (self.ltv, self.liquidation_threshold);
+        if !(lt > 0.0 && lt < 1.0) {
+            return Err(EngineError::config(
+                &format!("{path}.liquidation_threshold"),
+                format!("must be in (0, 1), got {lt}"),
+            ));
+        }
+        if !(ltv > 0.0 && ltv < 1.0) {
+            return Err(EngineError::config(
+                &format!("{path}.ltv"),
+                format!("must be in (0, 1), got {ltv}"),
+            ));
+        }
+        let mut note = None;
+        if ltv > lt {
+            note = Some(format!(
+                "ltv lowered from {ltv} to the liquidation threshold {lt} (ltv ≤ liquidation_threshold)"
+            ));
+            ltv = lt;
+        }
+        let f = FractionOfNotional {
+            imf: 1.0 - ltv,
+            mf: (1.0 - lt) / (1.0 - ltv),
+            oi_lower: 0.0,
+            oi_upper: 0.0,
+            open_notional: 0.0,
+        };
+        Ok((f, note))
+    }
+}
+
+/// Drift's liquidation parameters beyond the fee (SPEC §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftExtras {
+    /// The liquidator's fee as a fraction of the transferred value.
+    pub liquidator_fee: f64,
+    /// The market's cap on the insurance-fund fee (`if_liquidation_fee`).
+    pub if_liquidation_fee: f64,
+    /// `liquidation_margin_buffer_ratio`: added to the maintenance ratio
+    /// while an account is in liquidation.
+    pub liquidation_margin_buffer: f64,
+}
+
 /// One instrument's margin table; exactly one model field is set.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SymbolFile {
+    /// Where this table's values come from, and their date.
+    #[allow(dead_code)]
+    source: Option<String>,
     liquidation_fee: Option<f64>,
+    /// Aave: the reserve's published LTV and liquidation threshold.
+    collateral: Option<CollateralParams>,
     brackets: Option<Vec<BracketSpec>>,
     leverage_tiers: Option<Vec<[f64; 2]>>,
     risk_limit: Option<RiskLimitSteps>,
@@ -137,8 +244,9 @@ struct SymbolFile {
 }
 
 impl SymbolFile {
-    fn model(&self, path: &str) -> Result<MarginModelAny, EngineError> {
+    fn model(&self, path: &str) -> Result<(MarginModelAny, Option<String>), EngineError> {
         let set = [
+            self.collateral.is_some(),
             self.brackets.is_some(),
             self.leverage_tiers.is_some(),
             self.risk_limit.is_some(),
@@ -148,10 +256,14 @@ impl SymbolFile {
         if set.iter().filter(|&&b| b).count() != 1 {
             return Err(EngineError::config(
                 path,
-                "exactly one of brackets, leverage_tiers, risk_limit, fraction, size_scaled is needed",
+                "exactly one of collateral, brackets, leverage_tiers, risk_limit, fraction, size_scaled is needed",
             ));
         }
-        Ok(if let Some(b) = &self.brackets {
+        if let Some(c) = self.collateral {
+            let (f, note) = c.fraction(&format!("{path}.collateral"))?;
+            return Ok((MarginModelAny::Fraction(f), note));
+        }
+        let model = if let Some(b) = &self.brackets {
             MarginModelAny::Tiered(BracketTable::new(b, &format!("{path}.brackets"))?)
         } else if let Some(t) = &self.leverage_tiers {
             let tiers: Vec<(f64, f64)> = t.iter().map(|x| (x[0], x[1])).collect();
@@ -168,7 +280,8 @@ impl SymbolFile {
             MarginModelAny::SizeScaled(z)
         } else {
             unreachable!("exactly one model is set")
-        })
+        };
+        Ok((model, None))
     }
 }
 
@@ -240,6 +353,11 @@ pub struct VenueConfig {
     /// Crowd market pass: open-interest-scaled initial margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oi_initial_margin: Option<crate::crowd::OiInitialMargin>,
+    /// Any preset parameter by its name in `levsim venues show NAME`
+    /// (`imf = 0.2`, `dydx.spread_to_mmr = 0.2`, `liquidation_threshold =
+    /// 0.8`): see [`super::params`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub set: BTreeMap<String, toml::Value>,
 }
 
 /// A resolved venue: rules for one instrument on one venue, after overrides.
@@ -289,6 +407,8 @@ pub struct VenueProfile {
     pub dydx: Option<DydxLiquidationConfig>,
     /// Aave's protocol fee and close-factor floor, for Aave profiles.
     pub aave: Option<AaveExtras>,
+    /// Drift's liquidator fee, insurance-fund fee cap and margin buffer.
+    pub drift: Option<DriftExtras>,
     /// Overrides applied, as `field = value` strings, for reports.
     pub overrides: Vec<String>,
     /// How the crowd market pass liquidates and margins the crowd.
@@ -310,17 +430,14 @@ impl VenueProfile {
     /// Resolves a scenario's `[venue]` for a market whose symbol is
     /// `market_symbol`. Every error names its field (`venue.taker_fee`, …).
     pub fn resolve(cfg: &VenueConfig, market_symbol: &str) -> Result<Self, EngineError> {
-        let file = parse_preset(&cfg.profile)?;
-        let mut overrides = Vec::new();
         let wanted = cfg
             .symbol
             .clone()
             .unwrap_or_else(|| market_symbol.to_string());
-        let table = file.symbols.get_key_value(&wanted).or_else(|| {
-            file.symbols
-                .iter()
-                .find(|(k, _)| base_asset(k) == base_asset(&wanted))
-        });
+        let (file, mut overrides) =
+            parse_preset_with(&cfg.profile, &cfg.set, Some(&wanted), "venue.set")?;
+        let table =
+            symbol_key(file.symbols.keys(), &wanted).and_then(|k| file.symbols.get_key_value(k));
         let symbol = table.map_or(wanted.clone(), |(k, _)| k.clone());
         let sym_fee = table.and_then(|(_, t)| t.liquidation_fee);
         let margin = match (cfg.maintenance_rate, table) {
@@ -332,7 +449,11 @@ impl VenueProfile {
                 overrides.push(format!("maintenance_rate = {m}"));
                 MarginModelAny::Tiered(BracketTable::flat(m, 1.0 / m))
             }
-            (None, Some((k, t))) => t.model(&format!("venue profile {} symbols.{k}", file.name))?,
+            (None, Some((k, t))) => {
+                let (model, note) = t.model(&format!("venue profile {} symbols.{k}", file.name))?;
+                overrides.extend(note);
+                model
+            }
             (None, None) => {
                 let field = if cfg.symbol.is_some() {
                     "venue.symbol"
@@ -437,6 +558,7 @@ impl VenueProfile {
             adl_price: file.adl_price,
             dydx: file.dydx,
             aave: file.aave,
+            drift: file.drift,
             overrides,
         })
     }

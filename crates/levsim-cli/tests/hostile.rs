@@ -429,3 +429,43 @@ fn regression_book_inspect_printed_rust_debug_text() {
         assert!(help.contains(f), "{f}: {help}");
     }
 }
+
+#[test]
+fn regression_report_and_optimize_recommended_different_points() {
+    // One criterion: P(liquidation) below 5 % with 95 % confidence. The
+    // report's answer and `levsim optimize` over the same grid name the
+    // same point.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "name = \"crit\"\nseed = 3\n\n[market]\nkind = \"gbm\"\nsymbol = \"BTCUSDT\"\nmu = 0.0\nsigma = 0.8\ndt = \"1h\"\nhorizon = \"7d\"\npaths = 600\nstart_price = 60000.0\nstart = \"2026-01-01T00:00:00Z\"\n\n[venue]\nprofile = \"binance-usdm\"\nfunding = false\n\n[account]\ncapital = 10000.0\nside = \"long\"\n\n[[policy]]\nkind = \"static\"\nleverage = [2, 3, 4, 5, 6, 7, 8, 10]\n";
+    let sc = tmp.path().join("crit.toml");
+    std::fs::write(&sc, text).unwrap();
+    let o = levsim_in(tmp.path(), &["run", "crit.toml", "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = std::fs::read_to_string(tmp.path().join("reports/crit/summary.md")).unwrap();
+    let chosen = md
+        .lines()
+        .find_map(|l| {
+            let rest = l.split("static[leverage=").nth(1)?;
+            rest.split(']').next()?.parse::<f64>().ok()
+        })
+        .unwrap_or_else(|| panic!("no chosen static point in {md}"));
+    let o = levsim_in(
+        tmp.path(),
+        &[
+            "optimize",
+            "crit.toml",
+            "--constraint",
+            "p_liquidation <= 0.05",
+            "--objective",
+            "capital_efficiency",
+            "--json",
+            "--out",
+            "opt",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line = String::from_utf8_lossy(&o.stdout).lines().next().unwrap().to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["best_params"]["leverage"].as_f64(), Some(chosen), "{v}\n{md}");
+    assert!(v["p_liquidation_ci"][1].as_f64().unwrap() <= 0.05, "{v}");
+}

@@ -40,6 +40,13 @@ pub(crate) fn summary(input: &ReportInput<'_>) -> Value {
         ) {
             e.extend(m);
         }
+        // Money conservation is checked on every path, not only path 0:
+        // the worst imbalance over all passes of this configuration.
+        entry["conservation_error_worst"] = json!(passes
+            .iter()
+            .map(|p| p.metrics.conservation_error.abs())
+            .fold(0.0, f64::max));
+        entry["conservation_paths"] = json!(passes.len());
         if passes.len() > 1 {
             let col = |f: &dyn Fn(&levsim_engine::crowd::MarketMetrics) -> f64| -> Vec<f64> {
                 passes.iter().map(|p| f(&p.metrics)).collect()
@@ -81,7 +88,7 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
         "socialized",
         "margin / exposure %",
         "top-ups (too late)",
-        "conservation error",
+        "conservation error (worst path)",
     ];
     let f = |v: &Value, d: usize| v.as_f64().map_or("–".into(), |x| num(x, d));
     let rows = ms
@@ -103,8 +110,12 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
                     .map_or("–".into(), |x| num(x * 100.0, 2)),
                 format!("{} ({})", m["topups"], m["topups_too_late"]),
                 format!(
-                    "{:.1e}",
-                    m["conservation_error"].as_f64().unwrap_or(f64::NAN)
+                    "{:.1e} (of {})",
+                    m["conservation_error_worst"]
+                        .as_f64()
+                        .or_else(|| m["conservation_error"].as_f64().map(f64::abs))
+                        .unwrap_or(f64::NAN),
+                    m["conservation_paths"].as_u64().unwrap_or(1)
                 ),
             ]
         })

@@ -198,7 +198,7 @@ pub(crate) fn write(
         table(&mut h, &head, &rows);
         let _ = write!(
             h,
-            "<p class=\"meta\">The crowd's market pass (path 0): notional at fill prices; rounds: liquidation rounds at one price point; R: the cascade ratio, impact of the liquidations over the total move (exogenous + impact) at the points where accounts were liquidated; margin / exposure: the crowd's collateral per unit of position at the start (capital efficiency); conservation error: imbalance of the money ledger (quote).</p>"
+            "<p class=\"meta\">The crowd's market pass (path 0): notional at fill prices; rounds: liquidation rounds at one price point; R: the cascade ratio, impact of the liquidations over the total move (exogenous + impact) at the points where accounts were liquidated; margin / exposure: the crowd's collateral per unit of position at the start (capital efficiency); conservation error: the largest imbalance of the money ledger (quote) over every path the crowd ran, with the number of paths.</p>"
         );
         if let Some((head, rows)) = crate::cascade::path_rows(summary) {
             table(&mut h, &head, &rows);

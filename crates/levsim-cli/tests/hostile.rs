@@ -464,8 +464,62 @@ fn regression_report_and_optimize_recommended_different_points() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let line = String::from_utf8_lossy(&o.stdout).lines().next().unwrap().to_string();
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(v["best_params"]["leverage"].as_f64(), Some(chosen), "{v}\n{md}");
+    assert_eq!(
+        v["best_params"]["leverage"].as_f64(),
+        Some(chosen),
+        "{v}\n{md}"
+    );
     assert!(v["p_liquidation_ci"][1].as_f64().unwrap() <= 0.05, "{v}");
+}
+
+#[test]
+fn regression_tier_reduction_tranches_were_counted_as_liquidations() {
+    // Black Thursday, static 50x long, no re-entry, Binance tier reduction:
+    // one liquidation event, done in several orders; the report names both
+    // and explains the constant-leverage runs that lost everything without
+    // a liquidation.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bt");
+    let o = levsim_in(
+        &root(),
+        &[
+            "run",
+            "scenarios/black-thursday-2020.toml",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let run = |id: &str| {
+        s["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["run_id"] == id)
+            .unwrap_or_else(|| panic!("{id}"))["metrics"]
+            .clone()
+    };
+    let m = run("static[leverage=50]");
+    assert_eq!(m["liquidations"], 1, "{m}");
+    assert!(m["liquidation_tranches"].as_u64().unwrap() >= 2, "{m}");
+    for lev in [2, 3, 5, 10, 20] {
+        let m = run(&format!("static[leverage={lev}]"));
+        assert_eq!(m["liquidations"], 1, "{lev}x: {m}");
+    }
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("liquidations (orders)"), "{md}");
+    assert!(md.contains("lost 100.00 % without a liquidation"), "{md}");
+    assert!(
+        md.contains("Exposure / committed: the position's notional"),
+        "{md}"
+    );
 }

@@ -17,8 +17,13 @@ pub struct RunMetrics {
     /// Largest fall of equity from its running peak, in percent of the peak,
     /// measured at every intrabar path point.
     pub max_drawdown_pct: f64,
-    /// Number of liquidations.
+    /// Liquidation events: a position the venue started liquidating, until
+    /// it is closed or its owner trades it, however many orders that took.
     pub liquidations: u32,
+    /// Liquidation orders (tranches): a Binance tier reduction or a
+    /// Hyperliquid partial liquidation closes one event in several.
+    #[serde(default)]
+    pub liquidation_tranches: u32,
     /// Open time of the bar of the first liquidation (ns UTC).
     pub first_liquidation_ts: Option<TimestampNs>,
     /// Liquidation price of the first liquidation.
@@ -101,7 +106,10 @@ pub(crate) struct MetricsAcc {
     pub capital: f64,
     pub peak: f64,
     pub max_dd: f64,
+    /// Liquidation orders (tranches).
     pub liquidations: u32,
+    /// Liquidation events (see [`RunMetrics::liquidations`]).
+    pub liquidation_events: u32,
     pub first_liq_ts: Option<TimestampNs>,
     pub first_liq_price: Option<f64>,
     pub trading_fees: f64,
@@ -136,6 +144,7 @@ impl MetricsAcc {
             peak: capital,
             max_dd: 0.0,
             liquidations: 0,
+            liquidation_events: 0,
             first_liq_ts: None,
             first_liq_price: None,
             trading_fees: 0.0,
@@ -185,7 +194,8 @@ impl MetricsAcc {
             final_equity,
             return_pct: (final_equity / self.capital - 1.0) * 100.0,
             max_drawdown_pct: self.max_dd * 100.0,
-            liquidations: self.liquidations,
+            liquidations: self.liquidation_events,
+            liquidation_tranches: self.liquidations,
             first_liquidation_ts: self.first_liq_ts,
             liquidation_price: self.first_liq_price,
             fees: self.trading_fees + self.liquidation_fees,

@@ -46,6 +46,9 @@ struct Ctx<'a, P, O, L> {
     last_partial: Option<TimestampNs>,
     /// Set while a liquidation must close the whole position.
     force_full: bool,
+    /// Set after a partial liquidation tranche until the position is closed
+    /// or traded: the next tranche belongs to the same liquidation event.
+    in_liquidation: bool,
     /// Bar length in years.
     bar_years: f64,
     /// Collateral outside the position.
@@ -140,6 +143,7 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
         stopped: false,
         last_partial: None,
         force_full: false,
+        in_liquidation: false,
         bar_years: tape.interval_ns as f64 / (365.0 * 86_400e9),
         reserve: account.reserve,
         bar_ns: tape.interval_ns,
@@ -429,6 +433,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
         self.pos.refresh(self.venue);
         self.acc.trading_fees += fee;
         self.acc.trades += 1;
+        self.in_liquidation = false;
         self.acc.mark_equity(self.pos.equity(price));
         self.obs.on_fill(&Fill {
             ts,
@@ -572,6 +577,13 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
             backstop,
         };
         let a = &mut self.acc;
+        // Tranches of one event: the venue keeps closing the position it
+        // started on (Binance's tier reduction, Hyperliquid's partial
+        // orders) until it is closed or the owner trades it.
+        if !self.in_liquidation {
+            a.liquidation_events += 1;
+        }
+        self.in_liquidation = !full;
         a.liquidations += 1;
         if a.first_liq_ts.is_none() {
             a.first_liq_ts = Some(ts);

@@ -164,12 +164,14 @@ pub(crate) fn write(
     table(&mut h, &ov.head, &ov.rows);
     let _ = write!(
         h,
-        "<p class=\"meta\">{}Return on committed capital: final equity plus reserve over margin plus reserve committed, percent. Exposure / committed: median average position notional per unit of committed capital (capital efficiency). Fees and funding in quote currency (funding: net received, negative when paid).</p>",
+        "<p class=\"meta\">{}Return on committed capital: final equity plus reserve over margin plus reserve committed, percent. {}{} Fees and funding in quote currency (funding: net received, negative when paid).</p>",
         if sc.paths > 1 {
             "One row per policy point over all paths: P(liquidation) is the share of paths with a liquidation, with its Wilson 95 % interval; p50 and p05 are the median and 5th percentile across paths. "
         } else {
             "One row per policy point on the historical window. "
-        }
+        },
+        esc(crate::markdown::EXPOSURE_NOTE),
+        if sc.paths > 1 { " (the table gives its median over paths)" } else { "" }
     );
     if let Some((head, rows)) = &ov.recommended {
         let _ = write!(
@@ -275,6 +277,9 @@ pub(crate) fn write(
         h,
         "</tbody></table><p class=\"meta\">Money in quote currency. A liquidation's time is the open time of the bar in which the mark reached the liquidation price; the price is the liquidation price when the path crossed it continuously, or the bar's open when it gapped through.</p>"
     );
+    for n in crate::markdown::run_notes(input) {
+        let _ = write!(h, "<p class=\"meta\">{}</p>", esc(&n));
+    }
 
     // Reproducibility.
     let m = parts.manifest;

@@ -83,7 +83,7 @@ pub(crate) fn run_rows(input: &ReportInput<'_>) -> (Vec<&'static str>, Vec<Vec<S
         "final equity",
         "return %",
         "max DD %",
-        "liqs",
+        "liquidations (orders)",
         "first liquidation (bar, UTC)",
         "liq. price",
         "fees",
@@ -101,7 +101,7 @@ pub(crate) fn run_rows(input: &ReportInput<'_>) -> (Vec<&'static str>, Vec<Vec<S
                 num(m.final_equity, 2),
                 num(m.return_pct, 2),
                 num(m.max_drawdown_pct, 2),
-                m.liquidations.to_string(),
+                format!("{} ({})", m.liquidations, m.liquidation_tranches),
                 m.first_liquidation_ts
                     .map_or("–".into(), |t| to_iso(t).replace('T', " ")),
                 m.liquidation_price.map_or("–".into(), |p| num(p, 2)),
@@ -114,6 +114,31 @@ pub(crate) fn run_rows(input: &ReportInput<'_>) -> (Vec<&'static str>, Vec<Vec<S
         })
         .collect();
     (head, rows)
+}
+
+/// What the policy table's capital-efficiency column means, beside it.
+pub(crate) const EXPOSURE_NOTE: &str = "Exposure / committed: the position's notional per unit of committed capital (margin plus reserve), averaged over every bar of the window, counting 0 while out of the market or after a liquidation: a 2x static long liquidated half-way through shows about 1x.";
+
+/// Notes under the runs table: what its liquidation column counts, and
+/// why a run lost (nearly) everything without a liquidation.
+pub(crate) fn run_notes(input: &ReportInput<'_>) -> Vec<String> {
+    let mut out = vec![
+        "Liquidations (orders): liquidation events, a position the venue closed until it was gone or its owner traded it, and in brackets the venue's orders (tranches) for them: under tier reduction or partial liquidation one event may take several."
+            .to_string(),
+    ];
+    for r in crate::charts::path0(input) {
+        let m = &r.output.metrics;
+        if m.liquidations == 0 && m.return_pct <= -90.0 {
+            out.push(format!(
+                "{} lost {} % without a liquidation: its own {} trades (rebalancing to the target as the price fell sells low and realizes the loss; {} in trading fees) shrank the position before any liquidation price was reached.",
+                r.spec.run_id,
+                num(-m.return_pct, 2),
+                m.trades,
+                num(m.trading_fees, 2)
+            ));
+        }
+    }
+    out
 }
 
 /// Appends a Markdown table.
@@ -162,7 +187,7 @@ pub(crate) fn write(
         let _ = writeln!(s);
     }
     table(&mut s, &ov.head, &ov.rows);
-    let _ = writeln!(s);
+    let _ = writeln!(s, "\n{EXPOSURE_NOTE}\n");
     if let Some((head, rows)) = &ov.recommended {
         let _ = writeln!(s, "Recommended by `levsim optimize`:\n");
         table(&mut s, head, rows);
@@ -192,6 +217,9 @@ pub(crate) fn write(
         s,
         "\nMoney in quote currency. A liquidation's time is the open time of the bar in which the mark reached the liquidation price."
     );
+    for n in run_notes(input) {
+        let _ = writeln!(s, "\n{n}");
+    }
     let path = dir.join("summary.md");
     std::fs::write(&path, s).map_err(io(&path))?;
     Ok(path)

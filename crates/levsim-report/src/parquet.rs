@@ -85,6 +85,12 @@ pub fn write_results_to(
                 .collect::<Vec<u32>>(),
         ),
         Column::new(
+            "liquidation_tranches".into(),
+            rows.iter()
+                .map(|r| r.metrics.liquidation_tranches)
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
             "first_liquidation_ts".into(),
             rows.iter()
                 .map(|r| r.metrics.first_liquidation_ts.map(to_iso))

@@ -105,8 +105,14 @@ fn read_rows(path: &Path) -> Result<HashMap<(String, usize), RunMetrics>, Report
     let f = |k: &str| c.f64_req(k);
     let (final_equity, return_pct, max_dd) =
         (f("final_equity")?, f("return_pct")?, f("max_drawdown_pct")?);
-    let (liqs, first_ts, liq_price) = (
-        c.u32("liquidations")?,
+    let liqs = c.u32("liquidations")?;
+    // Reports of an older levsim counted orders only.
+    let tranches = if c.df.column("liquidation_tranches").is_ok() {
+        c.u32("liquidation_tranches")?
+    } else {
+        liqs.clone()
+    };
+    let (first_ts, liq_price) = (
         c.i64("first_liquidation_ts_ns")?,
         c.f64("liquidation_price")?,
     );
@@ -158,6 +164,7 @@ fn read_rows(path: &Path) -> Result<HashMap<(String, usize), RunMetrics>, Report
             return_pct: return_pct[i],
             max_drawdown_pct: max_dd[i],
             liquidations: liqs[i],
+            liquidation_tranches: tranches[i],
             first_liquidation_ts: first_ts[i],
             liquidation_price: liq_price[i],
             fees: fees[i],

@@ -17,6 +17,7 @@ pub(crate) fn metrics_json(m: &RunMetrics) -> Value {
         "return_pct": m.return_pct,
         "max_drawdown_pct": m.max_drawdown_pct,
         "liquidations": m.liquidations,
+        "liquidation_tranches": m.liquidation_tranches,
         "first_liquidation_ts": m.first_liquidation_ts.map(to_iso),
         "liquidation_price": m.liquidation_price,
         "fees": m.fees,

@@ -47,7 +47,54 @@ struct Series {
 struct Markers {
     name: String,
     color: RGBColor,
+    /// Index into the marker shapes ([`marker_outline`]): runs differ by
+    /// shape as well as colour, so neighbours in grey or in a dense cluster
+    /// stay apart.
+    shape: usize,
     points: Vec<(f64, f64)>,
+}
+
+/// The outline of marker shape `shape` (mod 6: triangle up, circle, square,
+/// diamond, triangle down, cross) of radius `r` px around the origin.
+fn marker_outline(shape: usize, r: f64) -> Vec<(i32, i32)> {
+    let pts: Vec<(f64, f64)> = match shape % 6 {
+        0 => vec![(0.0, -r), (r, 0.8 * r), (-r, 0.8 * r)],
+        1 => (0..16)
+            .map(|k| {
+                let a = f64::from(k) * std::f64::consts::PI / 8.0;
+                (0.85 * r * a.cos(), 0.85 * r * a.sin())
+            })
+            .collect(),
+        2 => vec![
+            (-0.75 * r, -0.75 * r),
+            (0.75 * r, -0.75 * r),
+            (0.75 * r, 0.75 * r),
+            (-0.75 * r, 0.75 * r),
+        ],
+        3 => vec![(0.0, -r), (r, 0.0), (0.0, r), (-r, 0.0)],
+        4 => vec![(0.0, r), (r, -0.8 * r), (-r, -0.8 * r)],
+        _ => {
+            // An X of arms `w` wide.
+            let (o, w) = (0.8 * r, 0.3 * r);
+            vec![
+                (-o, -o + w),
+                (-o + w, -o),
+                (0.0, -w),
+                (o - w, -o),
+                (o, -o + w),
+                (w, 0.0),
+                (o, o - w),
+                (o - w, o),
+                (0.0, w),
+                (-o + w, o),
+                (-o, o - w),
+                (-w, 0.0),
+            ]
+        }
+    };
+    pts.into_iter()
+        .map(|(x, y)| (x.round() as i32, y.round() as i32))
+        .collect()
 }
 
 /// Vertical bars `(x0, x1, height)` drawn from zero, translucent so several
@@ -272,16 +319,24 @@ macro_rules! draw_body {
         }
         for m in &spec.markers {
             let c = m.color;
+            let (halo, body) = (marker_outline(m.shape, 10.0), marker_outline(m.shape, 7.5));
+            // A white halo keeps each marker legible on the lines under it.
             chart
-                .draw_series(
-                    m.points
-                        .iter()
-                        .map(|&p| TriangleMarker::new(p, 8, ShapeStyle::from(&c).filled())),
-                )
+                .draw_series(m.points.iter().map(|&p| {
+                    EmptyElement::at(p)
+                        + Polygon::new(halo.clone(), ShapeStyle::from(&WHITE).filled())
+                }))
+                .map_err(|e| e.to_string())?;
+            let legend_body = marker_outline(m.shape, 6.5);
+            chart
+                .draw_series(m.points.iter().map(|&p| {
+                    EmptyElement::at(p) + Polygon::new(body.clone(), ShapeStyle::from(&c).filled())
+                }))
                 .map_err(|e| e.to_string())?
                 .label(m.name.clone())
                 .legend(move |(x, y)| {
-                    TriangleMarker::new((x + 11, y), 7, ShapeStyle::from(&c).filled())
+                    EmptyElement::at((x + 11, y))
+                        + Polygon::new(legend_body.clone(), ShapeStyle::from(&c).filled())
                 });
         }
         crate::legend::draw_legend(&mut chart, |px| legend_place(px, spec))?;
@@ -305,11 +360,22 @@ fn legend_place(px: (f64, f64), spec: &Spec) -> SeriesLabelPosition {
         log_y: spec.log_y,
         px,
     };
+    let line_points: usize = spec
+        .lines
+        .iter()
+        .map(|s| s.segments.iter().map(Vec::len).sum::<usize>())
+        .sum();
     let points = spec
         .lines
         .iter()
         .flat_map(|s| s.segments.iter().flatten().copied())
-        .chain(spec.markers.iter().flat_map(|m| m.points.iter().copied()))
+        // A marker outweighs every line point together: the legend covers
+        // lines before it covers a single marker.
+        .chain(spec.markers.iter().flat_map(|m| {
+            m.points
+                .iter()
+                .flat_map(move |&p| std::iter::repeat_n(p, line_points + 1))
+        }))
         .chain(spec.bars.iter().flat_map(|b| {
             // A bar covers its column from zero to its height.
             b.bars.iter().flat_map(|&(x0, x1, y)| {
@@ -408,9 +474,44 @@ pub(crate) fn render_files<F: Figure>(
     fig.draw_on(&SVGBackend::with_string(&mut markup, fig.size()).into_drawing_area())
         .map_err(err)?;
     std::fs::write(svg, &markup).map_err(crate::error::io(svg))?;
-    fig.draw_on(&BitMapBackend::new(png, fig.size()).into_drawing_area())
-        .map_err(err)?;
+    rasterize(&markup, png).map_err(err)?;
     Ok(markup)
+}
+
+/// The SVG parser's options with the embedded font as every family, built
+/// once.
+fn svg_options() -> &'static resvg::usvg::Options<'static> {
+    static OPTIONS: std::sync::OnceLock<resvg::usvg::Options<'static>> = std::sync::OnceLock::new();
+    OPTIONS.get_or_init(|| {
+        let mut o = resvg::usvg::Options {
+            font_family: "DejaVu Sans".into(),
+            ..Default::default()
+        };
+        let db = o.fontdb_mut();
+        db.load_font_data(FONT.to_vec());
+        db.set_sans_serif_family("DejaVu Sans");
+        db.set_serif_family("DejaVu Sans");
+        db.set_monospace_family("DejaVu Sans");
+        o
+    })
+}
+
+/// Writes the PNG of an SVG chart: the same drawing, text laid out by a
+/// real shaper (resvg), so the PNG matches the SVG the page shows.
+fn rasterize(markup: &str, png: &Path) -> Result<(), String> {
+    let tree = resvg::usvg::Tree::from_str(markup, svg_options()).map_err(|e| e.to_string())?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| format!("cannot make a {}x{} image", size.width(), size.height()))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .save_png(png)
+        .map_err(|e| format!("{}: {e}", png.display()))
 }
 
 /// `charts/NAME.svg` and `.png` of `fig`, as a chart of the report.
@@ -482,6 +583,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         price_markers.push(Markers {
             name: format!("{} liquidated", legend.name(&r.spec.point_id)),
             color: color(i),
+            shape: i,
             points: r
                 .output
                 .liquidations
@@ -571,7 +673,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         dir,
         "price",
         &price,
-        "Close (dark) and the lowest low of each plotted interval (light); triangles mark each run's liquidations at their fill price.".into(),
+        "Close (dark) and the lowest low of each plotted interval (light). Each run's liquidations are marked at their fill price, one shape and colour per run: the liquidation price where the price crossed it within a bar, or the bar's open where it gapped through; a fill can sit off the drawn line, which shows closes and each interval's lowest low rather than every price the bar traded.".into(),
     )?];
     base.extend(render_run_series(
         dir,
@@ -1307,6 +1409,55 @@ fn render_run_series(
 #[cfg(test)]
 mod tests {
     use super::axis_decimals;
+    use super::*;
+
+    /// Regression (issue 13): the liquidation markers of 2x, 20x and 50x
+    /// were one shape in nearly one colour.
+    #[test]
+    fn neighbouring_runs_get_different_marker_shapes() {
+        let shapes: Vec<Vec<(i32, i32)>> = (0..6).map(|i| marker_outline(i, 10.0)).collect();
+        for i in 0..6 {
+            for j in (i + 1)..6 {
+                assert_ne!(shapes[i], shapes[j], "shapes {i} and {j}");
+            }
+        }
+        assert_eq!(marker_outline(6, 10.0), shapes[0]);
+    }
+
+    /// Regression (issue 13): legends covered liquidation markers; a
+    /// marker outweighs any number of line points.
+    #[test]
+    fn the_legend_avoids_markers_before_lines() {
+        // Lines everywhere but the top-right corner, where one marker is:
+        // counting points alone, the legend would go on the marker.
+        let mut line: Vec<(f64, f64)> = (0..1000).map(|k| (f64::from(k), 0.0)).collect();
+        line.extend((0..700).map(|k| (f64::from(k), 100.0)));
+        line.extend((0..800).map(|k| (1000.0, f64::from(k) / 10.0)));
+        line.extend((0..1000).map(|k| (0.0, f64::from(k) / 10.0)));
+        let spec = Spec {
+            title: String::new(),
+            y_desc: String::new(),
+            log_y: false,
+            lines: vec![Series {
+                name: "line".into(),
+                pen: pen(0),
+                segments: vec![line],
+            }],
+            markers: vec![Markers {
+                name: "run liquidated".into(),
+                color: color(0),
+                shape: 0,
+                points: vec![(990.0, 100.0)],
+            }],
+            x_range: (0.0, 1000.0),
+            bars: vec![],
+        };
+        let place = legend_place((1000.0, 500.0), &spec);
+        assert!(
+            !matches!(place, SeriesLabelPosition::UpperRight),
+            "{place:?}"
+        );
+    }
 
     #[test]
     fn axis_labels_have_the_decimals_their_span_needs() {

@@ -127,6 +127,11 @@ pub struct MarketConfig {
     /// Bar length when `format = "trades"` builds bars from trades (default "1s").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bar: Option<String>,
+    /// Generated markets: `"continuous"` (default; bars carry the path's
+    /// exact extremes) or `"close"` (liquidations checked at bar closes
+    /// only, to measure what such checks miss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<crate::generators::Monitoring>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,6 +351,14 @@ impl Scenario {
             }
         };
         let fitted = fitted_from(&mut market, &res, &mut problems);
+        if market.monitoring.is_some()
+            && matches!(market.kind, MarketKind::Historical | MarketKind::Bootstrap)
+        {
+            problems.push(
+                "market.monitoring: only for generated markets (kind = \"gbm\", \"merton\", \"regime\" or \"garch\"); recorded bars are checked against their own highs and lows"
+                    .into(),
+            );
+        }
         if market.block.is_some() && market.kind != MarketKind::Bootstrap {
             problems.push("market.block: only for kind = \"bootstrap\"".into());
         }
@@ -770,6 +783,7 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
             .or(regime.map(Model::Regime))
             .or(garch.map(Model::Garch))
             .unwrap_or(Model::Gbm),
+        monitoring: m.monitoring.unwrap_or_default(),
     })
 }
 

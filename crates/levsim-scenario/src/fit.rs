@@ -235,6 +235,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             model: Model::Garch(truth),
+            monitoring: Default::default(),
         };
         let t = g.path(21);
         let r: Vec<f64> = t

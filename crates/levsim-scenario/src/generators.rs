@@ -77,6 +77,26 @@ pub struct Gbm {
     pub start_ns: i64,
     /// What GBM is extended with, if anything.
     pub model: Model,
+    /// Whether a bar's high and low are the path's extremes (continuous
+    /// monitoring) or only its open and close (close-only checks).
+    #[serde(default)]
+    pub monitoring: Monitoring,
+}
+
+/// How a generated market's bars let a liquidation be seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitoring {
+    /// High and low are the exact extremes of the path inside the bar (the
+    /// Brownian bridge between open and close, and any jumps): a barrier is
+    /// checked continuously (CLOSED_FORM F3).
+    #[default]
+    Continuous,
+    /// High and low are the bar's open and close: a barrier is checked at
+    /// the step boundaries only, as a simulator that looks at closes does
+    /// (CLOSED_FORM F4: it understates the risk). The same random draws as
+    /// `Continuous`, so the two differ only by what is monitored.
+    Close,
 }
 
 /// The extension of GBM a generator uses (one at a time).
@@ -141,6 +161,14 @@ impl Model {
 impl Gbm {
     /// A one-line description for reports.
     pub fn label(&self) -> String {
+        let base = self.model_label();
+        match self.monitoring {
+            Monitoring::Continuous => base,
+            Monitoring::Close => format!("{base}, monitored at bar closes only"),
+        }
+    }
+
+    fn model_label(&self) -> String {
         let (mu, sigma) = (self.mu, self.sigma);
         match self.model {
             Model::Gbm => format!("GBM μ {mu} σ {sigma}"),
@@ -278,11 +306,15 @@ impl Gbm {
                 t0 = t1;
             }
             let close = x.exp();
+            let (high, low) = match self.monitoring {
+                Monitoring::Continuous => (hi.exp(), lo.exp()),
+                Monitoring::Close => (open_price.max(close), open_price.min(close)),
+            };
             tape.push(
                 self.start_ns + k as i64 * self.dt_ns,
                 open_price,
-                hi.exp(),
-                lo.exp(),
+                high,
+                low,
                 close,
                 0.0,
             );
@@ -343,6 +375,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             model: Model::Gbm,
+            monitoring: Default::default(),
         };
         let a = g.path(7);
         assert_eq!(a, g.path(7));
@@ -368,6 +401,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             model: Model::Gbm,
+            monitoring: Default::default(),
         };
         let t = g.path(11);
         let r: Vec<f64> = t
@@ -406,6 +440,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             model: Model::Merton(j),
+            monitoring: Default::default(),
         };
         let t = g.path(3);
         let dt = 1.0 / 365.0;
@@ -465,6 +500,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             model: Model::Regime(r),
+            monitoring: Default::default(),
         };
         let t = g.path(5);
         let dt = 1.0 / (365.0 * 24.0);
@@ -507,6 +543,7 @@ mod tests {
             start_price: 100.0,
             start_ns: 0,
             model: Model::Garch(gp),
+            monitoring: Default::default(),
         };
         let dt = 1.0 / (365.0 * 24.0);
         let t = g.path(1);

@@ -248,6 +248,7 @@ fn build_fitted(
                 start_price,
                 start_ns,
                 model: Model::Garch(fit.garch),
+                monitoring: sc.market.monitoring.unwrap_or_default(),
             }))
         }
     }

@@ -49,6 +49,7 @@ fn gbm(sigma: f64, steps: usize, seed: u64) -> MarketTape {
         start_price: 100.0,
         start_ns: 0,
         model: Model::Gbm,
+        monitoring: Default::default(),
     }
     .path(seed)
 }
@@ -260,6 +261,7 @@ fn f5_growth(
             start_price: 100.0,
             start_ns: 0,
             model: Model::Gbm,
+            monitoring: Default::default(),
         }
         .path(levsim_scenario::run_seed(5, &format!("{tag}/{k}")));
         let mut policy = kind.build().unwrap();

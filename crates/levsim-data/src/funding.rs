@@ -92,7 +92,7 @@ fn load_funding_unexplained(path: &Path) -> Result<FundingSeries, DataError> {
                 ),
             });
         }
-        let ts = ms * 1_000_000;
+        let ts = crate::klines::scale_ts(&file, line, FIELDS[0], ms, 1_000_000)?;
         if let Some(&last) = out.ts.last() {
             if ts <= last {
                 let what = if ts == last {

@@ -325,6 +325,24 @@ pub(crate) fn parse_i64(file: &str, line: u64, field: &str, s: &str) -> Result<i
     })
 }
 
+/// A time `v` in units of `scale` ns (1,000 for µs, 1,000,000 for ms) as
+/// ns, or an error naming the field when it does not fit in i64 ns (years
+/// 1677 to 2262): a hostile timestamp must not overflow.
+pub(crate) fn scale_ts(
+    file: &str,
+    line: u64,
+    field: &str,
+    v: i64,
+    scale: i64,
+) -> Result<i64, DataError> {
+    v.checked_mul(scale).ok_or_else(|| DataError::Field {
+        file: file.into(),
+        line,
+        field: field.into(),
+        message: format!("{v} is out of range for a timestamp (years 1677 to 2262)"),
+    })
+}
+
 /// A count column (`count`, the number of trades): a non-negative integer.
 fn parse_count(file: &str, line: u64, field: &str, s: &str) -> Result<u64, DataError> {
     let t = s.trim();

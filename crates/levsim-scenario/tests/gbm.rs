@@ -170,9 +170,16 @@ fn scenario_monitoring_close_reproduces_f4() {
         (pd - want_disc).abs() < 4.0 * se(want_disc) + 0.005,
         "close-only {pd:.4} vs F4 {want_disc:.4}"
     );
-    assert!(pd < pc, "close-only checks should miss liquidations: {pd} vs {pc}");
+    assert!(
+        pd < pc,
+        "close-only checks should miss liquidations: {pd} vs {pc}"
+    );
     // Refused where bars are recorded.
     let bad = "name = \"x\"\n[market]\nkind = \"historical\"\nfile = \"data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz\"\nmonitoring = \"close\"\n[venue]\nprofile = \"binance-usdm\"\n[account]\ncapital = 1.0\nside = \"long\"\n[[policy]]\nkind = \"static\"\nleverage = 2\n";
     let e = levsim_scenario::Scenario::parse(bad, std::path::Path::new("x.toml")).unwrap_err();
-    assert!(e.to_string().contains("market.monitoring: only for generated markets"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("market.monitoring: only for generated markets"),
+        "{e}"
+    );
 }

@@ -87,7 +87,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, DataError> {
                 field: "ts".into(),
                 message: "not an integer (ms)".into(),
             })?;
-        let ts = ts_ms * 1_000_000;
+        let ts = crate::klines::scale_ts(&file, line, "ts", ts_ms, 1_000_000)?;
         check_time(&file, line, prev_ts, ts)?;
         prev_ts = Some(ts);
         let data = field(&file, line, &v, &["data"])?;

@@ -25,7 +25,8 @@ pub fn load_trades(path: &Path) -> Result<TradeTape, DataError> {
     let mut t = TradeTape::default();
     while let Some((line, rec)) = rows.next_row()? {
         t.symbol = rec[1].to_string();
-        let ts = parse_i64(&file, line, "timestamp", &rec[2])? * 1_000;
+        let raw = parse_i64(&file, line, "timestamp", &rec[2])?;
+        let ts = crate::klines::scale_ts(&file, line, "timestamp", raw, 1_000)?;
         check_time(&file, line, t.ts.last().copied(), ts)?;
         let p = parse_f64(&file, line, "price", &rec[6])?;
         let q = parse_f64(&file, line, "amount", &rec[7])?;
@@ -108,7 +109,7 @@ fn load_parquet(path: &Path) -> Result<TradeTape, DataError> {
     };
     for (i, (((ts, p), q), m)) in ts.into_iter().zip(price).zip(qty).zip(maker).enumerate() {
         let row = i as u64 + 1;
-        let ns = ts * ts_scale;
+        let ns = crate::klines::scale_ts(&file, row, "timestamp", ts, ts_scale)?;
         check_time(&file, row, t.ts.last().copied(), ns)?;
         super::check_level(&file, row, p, q)?;
         t.ts.push(ns);

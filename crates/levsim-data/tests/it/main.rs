@@ -4,6 +4,7 @@
 
 mod books;
 mod broken;
+mod fuzz;
 mod real;
 
 use std::path::PathBuf;

@@ -523,3 +523,35 @@ fn regression_tier_reduction_tranches_were_counted_as_liquidations() {
         "{md}"
     );
 }
+
+#[test]
+fn regression_conservation_error_was_reported_for_path_0_only() {
+    // A crowd over 8 generated paths: the report's conservation error is
+    // the worst over every path's market pass (markets.json holds them
+    // all), not path 0's.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "name = \"cons\"\nseed = 4\n[market]\nkind = \"gbm\"\nsymbol = \"BTCUSDT\"\nmu = 0.0\nsigma = 0.8\ndt = \"5m\"\nhorizon = \"1d\"\npaths = 8\nstart_price = 60000.0\nstart = \"2026-01-01T00:00:00Z\"\n[[shock]]\nkind = \"gap\"\nat = \"2026-01-01T12:00:00Z\"\nsize = -0.07\n[population]\naccounts = 400\nopen_interest = 2.0e7\nlong_share = 0.65\nleverage = { dist = \"lognormal\", median = 10.0, sigma = 0.7, cap = 100.0 }\nsize_sigma = 1.0\n[liquidity]\nmodel = \"linear\"\ndepth = 1.5e8\nhalf_life_s = 300\n[venue]\nprofile = \"binance-usdm\"\nfunding = false\ninsurance_fund = 2.0e4\n[account]\ncapital = 10000.0\nside = \"long\"\n[[policy]]\nkind = \"static\"\nleverage = 5\n";
+    std::fs::write(tmp.path().join("cons.toml"), text).unwrap();
+    let o = levsim_in(tmp.path(), &["run", "cons.toml", "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = tmp.path().join("reports/cons");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let passes: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("markets.json")).unwrap()).unwrap();
+    let errors: Vec<f64> = passes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metrics"]["conservation_error"].as_f64().unwrap().abs())
+        .collect();
+    assert_eq!(errors.len(), 8);
+    let worst = errors.iter().copied().fold(0.0, f64::max);
+    let m = &s["market"][0];
+    assert_eq!(m["conservation_error_worst"].as_f64(), Some(worst), "{m}");
+    assert_eq!(m["conservation_paths"], 8);
+    // Money is conserved on every path, to rounding on $20M of positions.
+    assert!(worst < 1e-3, "{errors:?}");
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("conservation error (worst path)"), "{md}");
+}

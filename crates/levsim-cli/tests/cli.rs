@@ -542,9 +542,11 @@ fn one_scenario_under_two_venues_shows_the_difference() {
         get("hyperliquid/static[leverage=10]"),
     );
     // Each venue liquidates at its own price and in its own steps: Binance
-    // cuts the 500k position to its 250k bracket cap, Hyperliquid by 20 %.
+    // cuts the 500k position to its 250k bracket cap, Hyperliquid by 20 %:
+    // one liquidation event in several orders.
     assert_ne!(bn["liquidation_price"], hl["liquidation_price"]);
-    assert!(hl["liquidations"].as_u64().unwrap() > 1);
+    assert_eq!(hl["liquidations"].as_u64(), Some(1), "{hl}");
+    assert!(hl["liquidation_tranches"].as_u64().unwrap() > 1, "{hl}");
     let first = |id: &str| {
         runs.iter().find(|r| r["run_id"] == id).unwrap()["liquidation_events"][0].clone()
     };
@@ -818,12 +820,14 @@ fn report_rebuilds_from_its_files_and_takes_optimize_recommendations() {
         );
     }
 
-    // optimize into the report directory: the report shows its choice.
+    // optimize into the report directory: the report shows its choice. (A
+    // bound that holds with 95 % confidence for some leverage on 200
+    // bootstrapped crash days.)
     let o = levsim(&[
         "optimize",
         sc.to_str().unwrap(),
         "--constraint",
-        "p_liquidation <= 0.05",
+        "p_liquidation <= 0.2",
         "--out",
         out.to_str().unwrap(),
     ]);

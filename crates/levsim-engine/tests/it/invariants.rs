@@ -109,7 +109,10 @@ proptest! {
         // Every unit of bad debt was paid by someone.
         prop_assert!((m.bad_debt - (m.bad_debt_insurance_fund + m.bad_debt_adl + m.bad_debt_socialized)).abs() < 1e-6);
         prop_assert!(m.insurance_fund_end >= 0.0 && m.insurance_fund_min <= m.insurance_fund_end + 1e-9);
-        prop_assert_eq!(m.liquidations as usize, cash.liqs.len());
+        // Every order the observer saw is a tranche; events group them.
+        prop_assert_eq!(m.liquidation_tranches as usize, cash.liqs.len());
+        prop_assert!(m.liquidations <= m.liquidation_tranches);
+        prop_assert_eq!(m.liquidations == 0, m.liquidation_tranches == 0);
         for e in &cash.liqs {
             // Fee and bad debt are never both positive; equity left is never negative.
             prop_assert!(e.fee == 0.0 || e.bad_debt == 0.0);

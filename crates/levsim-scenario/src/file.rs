@@ -276,6 +276,15 @@ impl Scenario {
     /// the scenario are the ones the run named (for pages and manifests);
     /// files open at [`Scenario::data_path`].
     pub fn parse_in(text: &str, path: &Path, workdir: &Path) -> Result<Self, ScenarioError> {
+        if text.trim().is_empty() {
+            return Err(ScenarioError::Invalid {
+                file: path.to_path_buf(),
+                problems: vec![
+                    "the scenario file is empty; see scenarios/ for examples and the README for the format"
+                        .into(),
+                ],
+            });
+        }
         let de = toml::Deserializer::new(text);
         let file: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let at = e.path().to_string();
@@ -843,6 +852,12 @@ mod name_tests {
 
     /// Regression (issue 13, data loss): `name = ".."` made the default
     /// report directory `reports/..`, the working directory.
+    #[test]
+    fn an_empty_scenario_is_said_to_be_empty() {
+        let e = super::Scenario::parse(" \n", std::path::Path::new("e.toml")).unwrap_err();
+        assert!(e.to_string().contains("the scenario file is empty"), "{e}");
+    }
+
     #[test]
     fn dot_dot_name_is_refused() {
         for bad in ["..", ".", "", ".hidden", "../x", "a/b", " x", "-x"] {

@@ -318,38 +318,31 @@ fn span_scanning_risk_and_greek_margin() {
     );
     assert_eq!(code, 0, "{err}");
     close(&v["scanning_risk"], 10_000.0, 0.0, "SPAN-1");
-    let hedged = write(
-        tmp.path(),
+    let span = |name: &str, positions: &str| {
+        let f = write(tmp.path(), name, &format!("{{\"positions\": {positions}}}"));
+        levsim(
+            tmp.path(),
+            &[
+                "margin",
+                "--venue",
+                "span",
+                "--account",
+                f.to_str().unwrap(),
+                "--json",
+            ],
+        )
+        .1
+    };
+    let v = span(
         "hedged.json",
-        &format!("{{\"positions\": [{{\"size\": 2, \"risk_array\": {arr}}}, {{\"size\": -2, \"risk_array\": {arr}}}]}}"),
-    );
-    let (_, v, _) = levsim(
-        tmp.path(),
-        &[
-            "margin",
-            "--venue",
-            "span",
-            "--account",
-            hedged.to_str().unwrap(),
-            "--json",
-        ],
+        &format!(
+            "[{{\"size\": 2, \"risk_array\": {arr}}}, {{\"size\": -2, \"risk_array\": {arr}}}]"
+        ),
     );
     close(&v["scanning_risk"], 0.0, 0.0, "hedged");
-    let short = write(
-        tmp.path(),
+    let v = span(
         "short.json",
-        &format!("{{\"positions\": [{{\"size\": -3, \"risk_array\": {arr}}}]}}"),
-    );
-    let (_, v, _) = levsim(
-        tmp.path(),
-        &[
-            "margin",
-            "--venue",
-            "span",
-            "--account",
-            short.to_str().unwrap(),
-            "--json",
-        ],
+        &format!("[{{\"size\": -3, \"risk_array\": {arr}}}]"),
     );
     close(&v["scanning_risk"], 30_000.0, 0.0, "three short futures");
     let bad = write(

@@ -94,7 +94,10 @@ fn every_shipped_scenario_gives_its_recorded_results() {
             .get(name)
             .unwrap_or_else(|| panic!("{name}: recorded but no longer shipped"));
         for (kind, key) in [("runs", "run_id"), ("aggregates", "point_id")] {
-            let (g, w) = (got[kind].as_array().unwrap(), want[kind].as_array().unwrap());
+            let (g, w) = (
+                got[kind].as_array().unwrap(),
+                want[kind].as_array().unwrap(),
+            );
             assert_eq!(g.len(), w.len(), "{name}: number of {kind}");
             for (g, w) in g.iter().zip(w) {
                 let at = format!("{name}: {}", w[key]);
@@ -109,14 +112,24 @@ fn every_shipped_scenario_gives_its_recorded_results() {
                 }
             }
         }
-        let (g, w) = (got["markets"].as_array().unwrap(), want["markets"].as_array().unwrap());
+        let (g, w) = (
+            got["markets"].as_array().unwrap(),
+            want["markets"].as_array().unwrap(),
+        );
         assert_eq!(g.len(), w.len(), "{name}: crowd passes");
         for (g, w) in g.iter().zip(w) {
             assert_eq!(g["venue_index"], w["venue_index"]);
-            close(&g["liquidated_notional"], &w["liquidated_notional"], &format!("{name} crowd"));
+            close(
+                &g["liquidated_notional"],
+                &w["liquidated_notional"],
+                &format!("{name} crowd"),
+            );
         }
     }
     for name in now.keys() {
-        assert!(recorded.contains_key(name), "{name}: shipped but not recorded (LEVSIM_RECORD=1)");
+        assert!(
+            recorded.contains_key(name),
+            "{name}: shipped but not recorded (LEVSIM_RECORD=1)"
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -26,4 +26,18 @@ pub fn python() -> PathBuf {
         String::from_utf8_lossy(&o.stderr)
     );
     PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+}
+
+/// `levsim ARGS` run in `cwd`.
+pub fn levsim_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_levsim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+/// A command's standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
 }

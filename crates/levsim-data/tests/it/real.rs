@@ -187,3 +187,34 @@ fn a_parquet_tape_with_a_missing_column_or_a_null_names_it() {
         "{e}"
     );
 }
+
+#[test]
+fn binance_eth_perp_1m_black_thursday_with_its_bad_print() {
+    // data/SOURCES.md: 2,880 bars 2020-03-12 00:00 .. 03-13 23:59, no gaps,
+    // every time also in the BTCUSDT 1m file; low 84.23 at 03-13 02:16;
+    // the 02:39 bar's published high is 323.00 (open 109.00, close 117.44).
+    let p = data_dir().join("binance_um_ETHUSDT_1m_2020-03-12_2020-03-13.csv.gz");
+    let (t, r) = load_tape(&p, None).unwrap();
+    assert_eq!(t.len(), 2_880);
+    assert_eq!(t.symbol, "ETHUSDT");
+    assert!(r.gaps.is_empty() && r.anomalies.is_empty());
+    let (i, low) = t
+        .low
+        .iter()
+        .enumerate()
+        .fold((0, f64::MAX), |a, (i, &l)| if l < a.1 { (i, l) } else { a });
+    assert_eq!(
+        (low, to_iso(t.ts[i]).as_str()),
+        (84.23, "2020-03-13T02:16:00Z")
+    );
+    let k =
+        t.ts.binary_search(&parse_iso("2020-03-13T02:39:00Z").unwrap())
+            .unwrap();
+    assert_eq!((t.open[k], t.high[k], t.close[k]), (109.0, 323.0, 117.44));
+    let (btc, _) = load_tape(
+        &data_dir().join("binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"),
+        None,
+    )
+    .unwrap();
+    assert!(t.ts.iter().all(|ts| btc.ts.binary_search(ts).is_ok()));
+}

@@ -9,6 +9,7 @@
 
 mod aggregate;
 pub mod bootstrap;
+pub mod correlation;
 mod error;
 mod exec;
 mod file;

@@ -27,6 +27,13 @@ impl TimeUnit {
         }
     }
 
+    fn to_ns_checked(self, v: i64) -> Option<i64> {
+        match self {
+            TimeUnit::Millis => v.checked_mul(1_000_000),
+            TimeUnit::Micros => v.checked_mul(1_000),
+        }
+    }
+
     fn to_ns(self, v: i64) -> i64 {
         match self {
             TimeUnit::Millis => v * 1_000_000,
@@ -161,8 +168,11 @@ pub(crate) fn load_bars(
                     // number there means a broken row (issue 13: `869146>89672`
                     // in `taker_buy_volume` was accepted).
                     let close_raw = parse_i64(&file, line, "close_time", &record[6])?;
-                    if interval_hint.is_none() {
-                        interval_hint = Some(this.to_ns(close_raw - raw + 1));
+                    // A hint only from a close time after the open whose
+                    // span fits in ns: a wild one must not overflow.
+                    let span = close_raw.saturating_sub(raw).saturating_add(1);
+                    if interval_hint.is_none() && span > 0 {
+                        interval_hint = this.to_ns_checked(span);
                     }
                     for i in [7, 9, 10] {
                         num(i)?;

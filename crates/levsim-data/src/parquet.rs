@@ -51,7 +51,40 @@ pub(crate) fn read_frame(path: &Path) -> Result<DataFrame, DataError> {
         file: path.display().to_string(),
         source,
     })?;
-    ParquetReader::new(file).finish().map_err(|e| perr(path, e))
+    // The Parquet decoder unwraps on some damaged metadata (found by the
+    // fuzzer: polars-parquet 0.55 `column_chunk_metadata.rs`); a damaged
+    // file is bad input, never a crash.
+    match quiet_catch(|| ParquetReader::new(file).finish()) {
+        Ok(r) => r.map_err(|e| perr(path, e)),
+        Err(_) => Err(perr(
+            path,
+            "the file is damaged (the Parquet decoder could not read its metadata)",
+        )),
+    }
+}
+
+thread_local! {
+    /// Set while [`quiet_catch`] runs on this thread.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err` without printing it: the panic hook
+/// (installed once, around whatever hook was there) stays silent on this
+/// thread while `f` runs, and prints as before everywhere else.
+fn quiet_catch<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    r
 }
 
 /// Column `name` of `df` cast to `dt`; a missing column is an error that

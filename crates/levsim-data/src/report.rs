@@ -127,6 +127,16 @@ pub(crate) fn row_anomalies(r: &Rows<'_>) -> Vec<Anomaly> {
     };
     for i in 0..r.ts.len() {
         let line = r.lines[i];
+        if !(0..=MAX_TS).contains(&r.ts[i]) {
+            push(
+                line,
+                "time",
+                format!(
+                    "{} ns is outside the years 1970 to 2096 levsim simulates",
+                    r.ts[i]
+                ),
+            );
+        }
         if i > 0 {
             let (prev, cur) = (r.ts[i - 1], r.ts[i]);
             if cur == prev {
@@ -198,12 +208,16 @@ pub(crate) fn row_anomalies(r: &Rows<'_>) -> Vec<Anomaly> {
     out
 }
 
+/// The latest bar time levsim accepts (2096-10-02, 4e18 ns): far enough
+/// from `i64::MAX` that times plus intervals and horizons cannot overflow.
+pub(crate) const MAX_TS: TimestampNs = 4_000_000_000_000_000_000;
+
 /// The most common positive spacing of `ts` (ties: the smallest), or `None`
 /// for fewer than two rows.
 pub(crate) fn detect_interval(ts: &[TimestampNs]) -> Option<i64> {
     let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
     for w in ts.windows(2) {
-        let d = w[1] - w[0];
+        let d = w[1].saturating_sub(w[0]);
         if d > 0 {
             *counts.entry(d).or_default() += 1;
         }
@@ -225,7 +239,7 @@ pub(crate) fn find_gaps(
         return (gaps, irregular);
     }
     for i in 1..ts.len() {
-        let d = ts[i] - ts[i - 1];
+        let d = ts[i].saturating_sub(ts[i - 1]);
         if d <= interval {
             if d > 0 && d < interval {
                 irregular.push(Anomaly {

@@ -26,6 +26,18 @@ fn cases() -> u32 {
         .unwrap_or(24)
 }
 
+/// The fuzzer's random generator: seeded, so the suite is reproducible
+/// (`LEVSIM_FUZZ_SEED=N` for another stream in a longer run).
+fn rng() -> proptest::test_runner::TestRng {
+    let seed: u64 = std::env::var("LEVSIM_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_261_206);
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &bytes)
+}
+
 /// What a hostile user types where a value belongs.
 const VALUES: &[&str] = &[
     "0",
@@ -122,11 +134,14 @@ fn fuzz_every_shipped_scenario() {
     assert!(seeds.len() >= 10, "{} scenarios", seeds.len());
     for (path, text) in &seeds {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: cases(),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        });
+        let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+            ProptestConfig {
+                cases: cases(),
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            },
+            rng(),
+        );
         let fake = root().join("scenarios").join(format!("fuzz-{name}"));
         let result = runner.run(&proptest::collection::vec(edit(), 1..5), |edits| {
             let mutant = edits.iter().fold(text.clone(), |t, e| apply(&t, e));

@@ -7,8 +7,9 @@
 //!
 //! The suite runs a few dozen cases per loader. A longer run:
 //! `LEVSIM_FUZZ_CASES=20000 cargo test --release -p levsim-data --test it fuzz`
-//! (failures are shrunk and saved under `proptest-regressions/`, and kept
-//! as regression cases by proptest).
+//! with `LEVSIM_FUZZ_SEED=N` for a fresh stream (the suite's seed is fixed, so
+//! it is reproducible); a failure prints its shrunk input, to be kept as a
+//! named regression test.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -28,6 +29,18 @@ fn cases() -> u32 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(48)
+}
+
+/// The fuzzer's random generator: seeded, so the suite is reproducible
+/// (`LEVSIM_FUZZ_SEED=N` for another stream in a longer run).
+fn rng() -> proptest::test_runner::TestRng {
+    let seed: u64 = std::env::var("LEVSIM_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_261_206);
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &bytes)
 }
 
 /// The first `n` lines of a data file, decompressed.
@@ -61,6 +74,8 @@ const JUNK: &[&str] = &[
     "\u{0}",
     "\u{1b}[2J",
     "9999999999999999999999",
+    "9223372036854775807",
+    "-9223372036854775808",
     "1583884800000",
     "869146>89672",
     "{",
@@ -218,11 +233,14 @@ fn mutant(seed: &[u8], muts: &[Mutation], packing: (u8, usize, u8)) -> Vec<u8> {
 fn fuzz_file(name: &str, seed: Vec<u8>, check: impl Fn(&Path) -> Result<(), TestCaseError>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: cases(),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        ProptestConfig {
+            cases: cases(),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        },
+        rng(),
+    );
     let result = runner.run(
         &(proptest::collection::vec(mutation(), 1..6), packing()),
         |(muts, packing)| {
@@ -329,15 +347,7 @@ fn fuzz_parquet() {
     // A canonical Parquet of real bars, its bytes mutated (no text
     // mutations apply; the packing step gzips some, which is not Parquet).
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("seed.parquet");
-    let (tape, _) = load_tape(
-        &data_dir().join("binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"),
-        None,
-    )
-    .unwrap();
-    let small = tape.window(tape.ts.first().copied(), tape.ts.get(40).copied());
-    write_parquet_tape(&src, &small).unwrap();
-    let seed = std::fs::read(&src).unwrap();
+    let seed = seed_parquet(dir.path());
     fuzz_file("fuzz.parquet", seed, |p| {
         // The raw reader may return what validation would refuse; it must
         // not panic, and its errors name the file.
@@ -376,4 +386,90 @@ fn regression_timestamp_overflow_panicked() {
     std::fs::write(&p, lines.join("\n") + "\n").unwrap();
     let e = load_book(&p, None).unwrap_err().to_string();
     assert!(e.contains("out of range for a timestamp"), "{e}");
+}
+
+/// The seed Parquet of [`fuzz_parquet`]: 40 real bars.
+fn seed_parquet(dir: &Path) -> Vec<u8> {
+    let src = dir.join("seed.parquet");
+    let (tape, _) = load_tape(
+        &data_dir().join("binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"),
+        None,
+    )
+    .unwrap();
+    let small = tape.window(tape.ts.first().copied(), tape.ts.get(40).copied());
+    write_parquet_tape(&src, &small).unwrap();
+    std::fs::read(&src).unwrap()
+}
+
+/// Regression (found by the fuzzer in CI): Parquet whose metadata is
+/// damaged made the decoder unwrap a `None` and crash the process; byte
+/// 240 of the seed set to 0 is one such file. It is now a named error.
+#[test]
+fn regression_damaged_parquet_metadata_panicked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = seed_parquet(dir.path());
+    b[240] = 0;
+    let p = dir.path().join("damaged.parquet");
+    std::fs::write(&p, &b).unwrap();
+    let e = read_parquet_tape(&p).unwrap_err().to_string();
+    assert!(e.contains("damaged.parquet"), "{e}");
+    assert!(e.contains("the file is damaged"), "{e}");
+    assert!(load_tape(&p, None).is_err());
+}
+
+/// Regression (found by the fuzzer): Parquet bars with times near the ends
+/// of i64 overflowed the interval detection; times outside 1970–2096 are
+/// now named anomalies.
+#[test]
+fn regression_extreme_parquet_times_overflowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = MarketTape::default();
+    for (k, ts) in [i64::MIN + 5, 0, i64::MAX - 5].into_iter().enumerate() {
+        t.push(
+            ts,
+            100.0 + k as f64,
+            101.0 + k as f64,
+            99.0,
+            100.5 + k as f64,
+            1.0,
+        );
+    }
+    let p = dir.path().join("times.parquet");
+    write_parquet_tape(&p, &t).unwrap();
+    let e = load_tape(&p, None).unwrap_err().to_string();
+    assert!(e.contains("outside the years 1970 to 2096"), "{e}");
+    match inspect(&p, None).unwrap() {
+        levsim_data::Inspection::Bars { report, .. } => assert_eq!(
+            report
+                .anomalies
+                .iter()
+                .filter(|a| a.message.contains("1970 to 2096"))
+                .count(),
+            2
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Regression: a kline whose `close_time` is near `i64::MAX` overflowed the
+/// interval hint taken from it; the hint is now skipped when it does not fit.
+#[test]
+fn regression_wild_close_time_overflowed_the_interval_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = String::from_utf8(head(
+        "binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz",
+        6,
+    ))
+    .unwrap()
+    .lines()
+    .map(str::to_string)
+    .collect();
+    let mut f: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    f[6] = i64::MAX.to_string();
+    lines[1] = f.join(",");
+    let p = dir.path().join("BTCUSDT_wild.csv");
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    let (t, r) = load_tape(&p, None).unwrap();
+    assert_eq!(t.len(), 5);
+    assert_eq!(r.interval_ns, 60_000_000_000);
 }

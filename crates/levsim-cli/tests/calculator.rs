@@ -134,6 +134,33 @@ fn dydx_fillable_price_and_insurance_fund_delta() {
         err.contains("--set imff") && err.contains("no parameter \"imff\""),
         "{err}"
     );
+    // A value outside its meaning is refused by the key it came in.
+    for (kv, want) in [
+        (
+            "taker_fee=0.5",
+            "--set taker_fee: must be in [0, 0.1), got 0.5",
+        ),
+        ("imf=0", "--set imf: must be in (0, 1], got 0"),
+        (
+            "spread_to_mmr=inf",
+            "--set spread_to_mmr: must be a finite number",
+        ),
+    ] {
+        let (code, _, err) = levsim(
+            tmp.path(),
+            &[
+                "margin",
+                "--venue",
+                "dydx-v4",
+                "--account",
+                f.to_str().unwrap(),
+                "--set",
+                kv,
+            ],
+        );
+        assert_eq!(code, 2, "{kv}");
+        assert!(err.contains(want), "{kv}: {err}");
+    }
     let (code, _, err) = levsim(
         tmp.path(),
         &[

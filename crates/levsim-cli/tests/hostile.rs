@@ -543,3 +543,39 @@ fn regression_conservation_error_was_reported_for_path_0_only() {
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.contains("conservation error (worst path)"), "{md}");
 }
+
+#[test]
+fn venue_set_overrides_in_a_scenario_are_applied_and_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = small(tmp.path());
+    let text = std::fs::read_to_string(&sc).unwrap();
+    let with = |set: &str| {
+        let t = text.replace(
+            "[venue]\nprofile = \"binance-usdm\"\n",
+            &format!("[venue]\nprofile = \"binance-usdm\"\nset = {{ {set} }}\n"),
+        );
+        std::fs::write(&sc, t).unwrap();
+        levsim_in(
+            tmp.path(),
+            &["run", sc.to_str().unwrap(), "--quiet", "--out", "r"],
+        )
+    };
+    let o = with("taker_fee = 0.5");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("venue.set.taker_fee: must be in [0, 0.1)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = with("taker_fee = 0.001");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r/summary.json")).unwrap())
+            .unwrap();
+    let v = &s["scenario"]["venue"];
+    assert_eq!(v["taker_fee"].as_f64(), Some(0.001), "{v}");
+    assert!(
+        v["overrides"].to_string().contains("taker_fee = 0.001"),
+        "{v}"
+    );
+}

@@ -19,6 +19,10 @@ use crate::EngineError;
 /// instruments' tables when `symbol` names the one in use.
 fn leaves(table: &Table, prefix: &str, symbol: Option<&str>, out: &mut Vec<String>) {
     for (k, v) in table {
+        // A profile's identity is not a parameter.
+        if prefix.is_empty() && matches!(k.as_str(), "name" | "version" | "as_of" | "source") {
+            continue;
+        }
         let path = if prefix.is_empty() {
             k.clone()
         } else {
@@ -88,15 +92,33 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// One override as applied: the key as given, the parameter's full path,
+/// and the value set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The key as the user wrote it (`imf`).
+    pub key: String,
+    /// The parameter's full path (`symbols.BTC-USD.fraction.imf`).
+    pub path: String,
+    /// The value, as TOML.
+    pub value: String,
+}
+
+impl std::fmt::Display for Applied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = {}", self.path, self.value)
+    }
+}
+
 /// Applies `set` to a preset `table` whose instrument table in use is
-/// `symbol`; returns the applied overrides as `path = value`. Errors name
-/// `{at}.{key}` and list what could be meant.
+/// `symbol`; returns the applied overrides. Errors name `{at}.{key}` and
+/// list what could be meant.
 pub fn apply(
     table: &mut Table,
     symbol: Option<&str>,
     set: &BTreeMap<String, Value>,
     at: &str,
-) -> Result<Vec<String>, EngineError> {
+) -> Result<Vec<Applied>, EngineError> {
     let name = table
         .get("name")
         .and_then(Value::as_str)
@@ -153,10 +175,96 @@ pub fn apply(
                 ))
             }
         };
-        applied.push(format!("{path} = {new}"));
+        applied.push(Applied {
+            key: key.clone(),
+            path: path.clone(),
+            value: new.to_string(),
+        });
         *old = new;
     }
     Ok(applied)
+}
+
+/// The ranges a preset's parameters must keep, whoever set them: every
+/// number finite, and the known parameters within their meaning. Returns
+/// the path of the first offender with what is wrong.
+pub fn check(table: &Table) -> Result<(), (String, String)> {
+    let mut all = Vec::new();
+    leaves(table, "", None, &mut all);
+    for path in &all {
+        let v = lookup(table, path);
+        if let Some(x) = v.and_then(Value::as_float) {
+            if !x.is_finite() {
+                return Err((path.clone(), format!("must be a finite number, got {x}")));
+            }
+        }
+    }
+    // (suffix of the path, lowest, highest, whether the lowest is allowed)
+    const RANGES: &[(&str, f64, f64, bool)] = &[
+        ("taker_fee", 0.0, 0.1, true),
+        ("maker_fee", -0.01, 0.1, true),
+        ("liquidation_fee", 0.0, 0.5, true),
+        ("contract_size", 0.0, f64::INFINITY, false),
+        ("insurance_fund", 0.0, f64::INFINITY, true),
+        ("interval_hours", 0.0, 24.0 * 366.0, false),
+        ("clamp_8h", 0.0, 1.0, true),
+        ("cap_per_interval", 0.0, 1.0, true),
+        ("bankruptcy_adjustment", 0.0, 1e6, true),
+        ("spread_to_mmr", 0.0, 1e6, true),
+        ("max_liquidation_fee", 0.0, 1.0, true),
+        ("liquidator_fee", 0.0, 1.0, true),
+        ("if_liquidation_fee", 0.0, 1.0, true),
+        ("liquidation_margin_buffer", 0.0, 1.0, true),
+        ("protocol_fee", 0.0, 1.0, true),
+        ("min_base_max_close_factor", 0.0, f64::INFINITY, true),
+        ("imf", 0.0, 1.0, false),
+        ("mf", 0.0, 1.0, false),
+        ("mm", 0.0, 1.0, false),
+        ("im", 0.0, 1.0, false),
+        ("factor", 0.0, f64::INFINITY, true),
+    ];
+    for path in &all {
+        let last = path.rsplit('.').next().unwrap_or(path);
+        let Some(&(_, lo, hi, closed)) = RANGES.iter().find(|r| r.0 == last) else {
+            continue;
+        };
+        let Some(x) =
+            lookup(table, path).and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
+        else {
+            continue;
+        };
+        let above = if closed { x >= lo } else { x > lo };
+        // Fractions of a whole may reach it (1 = 100 %).
+        let upper_closed = matches!(last, "imf" | "mf" | "protocol_fee");
+        let below = if upper_closed { x <= hi } else { x < hi };
+        if !(above && below) {
+            let got = if x.abs() >= 1e6 {
+                format!("{x:e}")
+            } else {
+                x.to_string()
+            };
+            let want = if hi.is_infinite() {
+                format!("must be {} {lo}", if closed { "≥" } else { ">" })
+            } else {
+                format!(
+                    "must be in {}{lo}, {hi}{}",
+                    if closed { "[" } else { "(" },
+                    if upper_closed { "]" } else { ")" }
+                )
+            };
+            return Err((path.clone(), format!("{want}, got {got}")));
+        }
+    }
+    Ok(())
+}
+
+fn lookup<'a>(table: &'a Table, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut cur = table.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.as_table()?.get(p)?;
+    }
+    Some(cur)
 }
 
 #[cfg(test)]
@@ -191,6 +299,24 @@ mod tests {
     }
 
     #[test]
+    fn values_outside_their_meaning_are_refused() {
+        let mut t = table();
+        t["taker_fee"] = Value::Float(f64::NAN);
+        assert_eq!(check(&t).unwrap_err().0, "taker_fee");
+        t["taker_fee"] = Value::Float(0.5);
+        let (path, msg) = check(&t).unwrap_err();
+        assert_eq!(path, "taker_fee");
+        assert!(msg.contains("must be in [0, 0.1), got 0.5"), "{msg}");
+        t["taker_fee"] = Value::Float(0.0005);
+        t["symbols"]["ETH-USD"]["fraction"]["imf"] = Value::Float(0.0);
+        let (path, msg) = check(&t).unwrap_err();
+        assert_eq!(path, "symbols.ETH-USD.fraction.imf");
+        assert!(msg.contains("must be in (0, 1], got 0"), "{msg}");
+        t["symbols"]["ETH-USD"]["fraction"]["imf"] = Value::Float(1.0);
+        check(&t).unwrap();
+    }
+
+    #[test]
     fn unknown_ambiguous_and_mistyped_keys_are_named() {
         let mut t = table();
         let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), parse_value(v))]);
@@ -201,6 +327,9 @@ mod tests {
         assert!(e.to_string().contains("several parameters"), "{e}");
         let e = apply(&mut t, Some("BTC-USD"), &one("taker_fee", "cheap"), "--set").unwrap_err();
         assert!(e.to_string().contains("taker_fee is a number"), "{e}");
+        // Identity is not a parameter.
+        let e = apply(&mut t, Some("BTC-USD"), &one("name", "\"x\""), "--set").unwrap_err();
+        assert!(e.to_string().contains("no parameter \"name\""), "{e}");
         // A full path reaches another instrument.
         apply(
             &mut t,

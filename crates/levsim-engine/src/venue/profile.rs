@@ -95,6 +95,16 @@ fn parse_preset_with(
         };
         super::params::apply(&mut table, key.as_deref(), set, at)?
     };
+    // Every parameter within its meaning, whoever set it: an override is
+    // named as the key it was given by.
+    if let Err((path, message)) = super::params::check(&table) {
+        let field = match applied.iter().find(|a| a.path == path) {
+            Some(a) => format!("{at}.{}", a.key),
+            None => format!("venue profile {name}: {path}"),
+        };
+        return Err(EngineError::config(&field, message));
+    }
+    let applied: Vec<String> = applied.iter().map(ToString::to_string).collect();
     let file: PresetFile = toml::Value::Table(table).try_into().map_err(|e| {
         let field = if set.is_empty() { "venue.profile" } else { at };
         EngineError::config(field, format!("preset {name}: {e}"))

@@ -55,7 +55,7 @@ struct Ctx<'a, P, O, L> {
     reserve: f64,
     /// Bar length, ns.
     bar_ns: i64,
-    /// Decisions waiting for their latency: (due, decision, liquidations
+    /// Decisions waiting for their latency: (due, decision, liquidation orders
     /// when decided).
     pending: std::collections::VecDeque<(TimestampNs, Decision, u32)>,
     /// Draws of the decision latency.
@@ -185,7 +185,7 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
         // Decisions whose latency has run out land at this bar's open.
         while cx.pending.front().is_some_and(|p| p.0 <= ts) {
             if let Some((_, d, liqs)) = cx.pending.pop_front() {
-                if cx.acc.liquidations > liqs && !matches!(d, Decision::Hold) {
+                if cx.acc.tranches > liqs && !matches!(d, Decision::Hold) {
                     // The account was liquidated while the decision travelled.
                     cx.acc.too_late += 1;
                     continue;
@@ -339,7 +339,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
             liquidation_price: self.pos.liq.is_finite().then_some(self.pos.liq),
             reserve: self.reserve,
             pending: self.pending.len() as u32,
-            liquidations: self.acc.liquidations,
+            liquidations: self.acc.tranches,
         };
         let decision = self.policy.decide(&observation);
         if matches!(decision, Decision::Hold) {
@@ -359,7 +359,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
         }
         if delay > 0 {
             self.pending
-                .push_back((ts + self.bar_ns + delay, decision, self.acc.liquidations));
+                .push_back((ts + self.bar_ns + delay, decision, self.acc.tranches));
             return;
         }
         self.apply(ts, price, decision);
@@ -581,10 +581,10 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
         // started on (Binance's tier reduction, Hyperliquid's partial
         // orders) until it is closed or the owner trades it.
         if !self.in_liquidation {
-            a.liquidation_events += 1;
+            a.events += 1;
         }
         self.in_liquidation = !full;
-        a.liquidations += 1;
+        a.tranches += 1;
         if a.first_liq_ts.is_none() {
             a.first_liq_ts = Some(ts);
             a.first_liq_price = Some(pos.liq);

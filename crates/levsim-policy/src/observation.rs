@@ -30,7 +30,8 @@ pub struct Observation<'a> {
     pub reserve: f64,
     /// Decisions made but not yet landed (decision latency, withdrawals).
     pub pending: u32,
-    /// Number of liquidations so far in this run.
+    /// Liquidation orders (tranches) so far in this run: it grows with
+    /// every order, so a policy sees each step of a partial liquidation.
     pub liquidations: u32,
 }
 

@@ -97,8 +97,13 @@ pub(crate) fn load_bars(
         .from_reader(open(path)?);
     let mut tape = MarketTape::default();
     let mut lines: Vec<u64> = Vec::new();
-    let mut unit: Option<TimeUnit> = None;
-    let mut interval_hint: Option<i64> = None;
+    let mut rows = RowParser {
+        file: &file,
+        format,
+        names,
+        unit: None,
+        interval_hint: None,
+    };
     let mut record = csv::StringRecord::new();
     let mut first = true;
     let mut unparsable: Vec<Anomaly> = Vec::new();
@@ -123,75 +128,7 @@ pub(crate) fn load_bars(
         }
         // A lenient read (`data inspect`) lists an unparsable row among the
         // anomalies and goes on, so that every problem is named at once.
-        let parsed = (|| -> Result<(i64, [f64; 5]), DataError> {
-            if record.len() != names.len() {
-                return Err(DataError::Row {
-                    file: file.clone(),
-                    line,
-                    message: format!(
-                        "expected {} fields ({}), found {} (truncated or malformed row?)",
-                        names.len(),
-                        names.join(","),
-                        record.len()
-                    ),
-                });
-            }
-            let num = |i: usize| parse_f64(&file, line, names[i], &record[i]);
-            let ts = match format {
-                Format::BinanceKlines => {
-                    let raw = parse_i64(&file, line, "open_time", &record[0])?;
-                    let this = TimeUnit::classify(raw).ok_or_else(|| DataError::Field {
-                        file: file.clone(),
-                        line,
-                        field: "open_time".into(),
-                        message: format!(
-                            "{raw} is neither Unix milliseconds (13 digits) nor microseconds (16 digits)"
-                        ),
-                    })?;
-                    match unit {
-                        None => unit = Some(this),
-                        Some(u) if u != this => {
-                            return Err(DataError::Field {
-                                file: file.clone(),
-                                line,
-                                field: "open_time".into(),
-                                message: format!(
-                                "{raw} is in {} but earlier rows are in {}; a file must use one unit",
-                                this.name(),
-                                u.name()
-                            ),
-                            })
-                        }
-                        Some(_) => {}
-                    }
-                    // Columns levsim does not use are still checked: a broken
-                    // number there means a broken row (issue 13: `869146>89672`
-                    // in `taker_buy_volume` was accepted).
-                    let close_raw = parse_i64(&file, line, "close_time", &record[6])?;
-                    // A hint only from a close time after the open whose
-                    // span fits in ns: a wild one must not overflow.
-                    let span = close_raw.saturating_sub(raw).saturating_add(1);
-                    if interval_hint.is_none() && span > 0 {
-                        interval_hint = this.to_ns_checked(span);
-                    }
-                    for i in [7, 9, 10] {
-                        num(i)?;
-                    }
-                    parse_count(&file, line, names[8], &record[8])?;
-                    this.to_ns(raw)
-                }
-                _ => parse_naive_utc(&record[0]).ok_or_else(|| DataError::Field {
-                    file: file.clone(),
-                    line,
-                    field: "timestamp".into(),
-                    message: format!(
-                        "cannot parse {:?} as a UTC datetime `YYYY-MM-DD HH:MM:SS[.ffffff]`",
-                        &record[0]
-                    ),
-                })?,
-            };
-            Ok((ts, [num(1)?, num(2)?, num(3)?, num(4)?, num(5)?]))
-        })();
+        let parsed = rows.parse(line, &record);
         let (ts, [o, h, l, c, v]) = match parsed {
             Ok(row) => row,
             Err(DataError::Field {
@@ -234,6 +171,7 @@ pub(crate) fn load_bars(
             message: "no data rows".into(),
         });
     }
+    let (unit, interval_hint) = (rows.unit, rows.interval_hint);
     let time_unit = match (format, unit) {
         (Format::BinanceKlines, Some(u)) => u.name(),
         _ => "datetime (bar close)",
@@ -262,6 +200,100 @@ pub(crate) fn load_bars(
     }
     tape.interval_ns = report.interval_ns;
     Ok((tape, report))
+}
+
+/// Parses the rows of one bar file: the time unit of a Binance file is the
+/// first row's, and its interval hint the first plausible close time's.
+struct RowParser<'a> {
+    file: &'a str,
+    format: Format,
+    names: &'a [&'a str],
+    unit: Option<TimeUnit>,
+    interval_hint: Option<i64>,
+}
+
+impl RowParser<'_> {
+    /// One row as (open time ns, open, high, low, close, volume).
+    fn parse(
+        &mut self,
+        line: u64,
+        record: &csv::StringRecord,
+    ) -> Result<(i64, [f64; 5]), DataError> {
+        let (file, names) = (self.file, self.names);
+        if record.len() != names.len() {
+            return Err(DataError::Row {
+                file: file.into(),
+                line,
+                message: format!(
+                    "expected {} fields ({}), found {} (truncated or malformed row?)",
+                    names.len(),
+                    names.join(","),
+                    record.len()
+                ),
+            });
+        }
+        let num = |i: usize| parse_f64(file, line, names[i], &record[i]);
+        let ts = match self.format {
+            Format::BinanceKlines => {
+                let ts = self.binance_time(line, record)?;
+                // Columns levsim does not use are still checked: a broken
+                // number there means a broken row (issue 13: `869146>89672`
+                // in `taker_buy_volume` was accepted).
+                for i in [7, 9, 10] {
+                    num(i)?;
+                }
+                parse_count(file, line, names[8], &record[8])?;
+                ts
+            }
+            _ => parse_naive_utc(&record[0]).ok_or_else(|| DataError::Field {
+                file: file.into(),
+                line,
+                field: "timestamp".into(),
+                message: format!(
+                    "cannot parse {:?} as a UTC datetime `YYYY-MM-DD HH:MM:SS[.ffffff]`",
+                    &record[0]
+                ),
+            })?,
+        };
+        Ok((ts, [num(1)?, num(2)?, num(3)?, num(4)?, num(5)?]))
+    }
+
+    /// A Binance row's open time in ns, in the file's one unit; notes the
+    /// interval its close time gives.
+    fn binance_time(&mut self, line: u64, record: &csv::StringRecord) -> Result<i64, DataError> {
+        let file = self.file;
+        let field = |message: String| DataError::Field {
+            file: file.into(),
+            line,
+            field: "open_time".into(),
+            message,
+        };
+        let raw = parse_i64(file, line, "open_time", &record[0])?;
+        let this = TimeUnit::classify(raw).ok_or_else(|| {
+            field(format!(
+                "{raw} is neither Unix milliseconds (13 digits) nor microseconds (16 digits)"
+            ))
+        })?;
+        match self.unit {
+            None => self.unit = Some(this),
+            Some(u) if u != this => {
+                return Err(field(format!(
+                    "{raw} is in {} but earlier rows are in {}; a file must use one unit",
+                    this.name(),
+                    u.name()
+                )))
+            }
+            Some(_) => {}
+        }
+        let close_raw = parse_i64(file, line, "close_time", &record[6])?;
+        // A hint only from a close time after the open whose span fits in
+        // ns: a wild one must not overflow.
+        let span = close_raw.saturating_sub(raw).saturating_add(1);
+        if self.interval_hint.is_none() && span > 0 {
+            self.interval_hint = this.to_ns_checked(span);
+        }
+        Ok(this.to_ns(raw))
+    }
 }
 
 fn check_header(
@@ -351,6 +383,18 @@ pub(crate) fn scale_ts(
         field: field.into(),
         message: format!("{v} is out of range for a timestamp (years 1677 to 2262)"),
     })
+}
+
+/// An integer time field in units of `scale` ns, as ns ([`parse_i64`] then
+/// [`scale_ts`]).
+pub(crate) fn parse_ts(
+    file: &str,
+    line: u64,
+    field: &str,
+    s: &str,
+    scale: i64,
+) -> Result<i64, DataError> {
+    scale_ts(file, line, field, parse_i64(file, line, field, s)?, scale)
 }
 
 /// A count column (`count`, the number of trades): a non-negative integer.

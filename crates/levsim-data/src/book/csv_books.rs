@@ -84,13 +84,7 @@ pub(crate) fn load_nautilus(path: &Path) -> Result<Loaded, DataError> {
     let (mut symbol, mut prev_ts, mut prev_last) = (String::new(), None, None::<u64>);
     while let Some((line, rec)) = rows.next_row()? {
         symbol = rec[0].to_string();
-        let ts = crate::klines::scale_ts(
-            &file,
-            line,
-            "timestamp",
-            parse_i64(&file, line, "timestamp", &rec[1])?,
-            1_000_000,
-        )?;
+        let ts = crate::klines::parse_ts(&file, line, "timestamp", &rec[1], 1_000_000)?;
         check_time(&file, line, prev_ts, ts)?;
         prev_ts = Some(ts);
         let first = parse_i64(&file, line, "first_update_id", &rec[2])? as u64;
@@ -140,13 +134,7 @@ pub(crate) fn load_tardis_l2(path: &Path) -> Result<Loaded, DataError> {
     let mut prev_key: Option<(i64, bool)> = None;
     while let Some((line, rec)) = rows.next_row()? {
         symbol = rec[1].to_string();
-        let ts = crate::klines::scale_ts(
-            &file,
-            line,
-            "timestamp",
-            parse_i64(&file, line, "timestamp", &rec[2])?,
-            1_000,
-        )?;
+        let ts = crate::klines::parse_ts(&file, line, "timestamp", &rec[2], 1_000)?;
         check_time(&file, line, prev_ts, ts)?;
         prev_ts = Some(ts);
         let snap = match &rec[4] {
@@ -192,13 +180,7 @@ pub(crate) fn load_tardis_snapshot(path: &Path) -> Result<Loaded, DataError> {
     let mut n = 0u64;
     while let Some((line, rec)) = rows.next_row()? {
         symbol = rec[1].to_string();
-        let ts = crate::klines::scale_ts(
-            &file,
-            line,
-            "timestamp",
-            parse_i64(&file, line, "timestamp", &rec[2])?,
-            1_000,
-        )?;
+        let ts = crate::klines::parse_ts(&file, line, "timestamp", &rec[2], 1_000)?;
         check_time(&file, line, prev_ts, ts)?;
         prev_ts = Some(ts);
         n += 1;

@@ -7,7 +7,7 @@ use levsim_core::TradeTape;
 use polars::prelude::*;
 
 use super::check_time;
-use crate::klines::{parse_f64, parse_i64};
+use crate::klines::{parse_f64, parse_ts};
 use crate::reader::CsvRows;
 use crate::DataError;
 
@@ -25,8 +25,7 @@ pub fn load_trades(path: &Path) -> Result<TradeTape, DataError> {
     let mut t = TradeTape::default();
     while let Some((line, rec)) = rows.next_row()? {
         t.symbol = rec[1].to_string();
-        let raw = parse_i64(&file, line, "timestamp", &rec[2])?;
-        let ts = crate::klines::scale_ts(&file, line, "timestamp", raw, 1_000)?;
+        let ts = parse_ts(&file, line, "timestamp", &rec[2], 1_000)?;
         check_time(&file, line, t.ts.last().copied(), ts)?;
         let p = parse_f64(&file, line, "price", &rec[6])?;
         let q = parse_f64(&file, line, "amount", &rec[7])?;

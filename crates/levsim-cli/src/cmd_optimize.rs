@@ -101,8 +101,9 @@ pub(crate) fn run(scenario: &Path, o: &Options<'_>) -> Result<(), Failure> {
         );
     }
     {
-        let resolved =
-            levsim_report::prepare_out_dir(&shown).map_err(crate::cmd_run::out_failure)?;
+        let resolved = levsim_report::prepare_out_dir(&shown)
+            .map_err(crate::cmd_run::out_failure)?
+            .path;
         let dir = resolved.as_path();
         let full = json!({
             "scenario": scenario.display().to_string(),

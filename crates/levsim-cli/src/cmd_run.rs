@@ -158,12 +158,9 @@ pub(crate) fn out_failure(e: ReportError) -> Failure {
 /// writes the report there. A directory this call created is removed again
 /// when the report cannot be written, so no empty report is left behind.
 fn write_into(out: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, Failure> {
-    let existed = levsim_report::resolve_dir(out)
-        .map_err(out_failure)?
-        .exists();
-    let dir = prepare_out_dir(out).map_err(out_failure)?;
+    let levsim_report::OutDir { path: dir, created } = prepare_out_dir(out).map_err(out_failure)?;
     let written = write_report(&dir, input).map_err(Failure::other);
-    if written.is_err() && !existed {
+    if written.is_err() && created {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let mut files = written?;

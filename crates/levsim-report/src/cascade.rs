@@ -111,11 +111,8 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
                 format!("{} ({})", m["topups"], m["topups_too_late"]),
                 format!(
                     "{:.1e} (of {})",
-                    m["conservation_error_worst"]
-                        .as_f64()
-                        .or_else(|| m["conservation_error"].as_f64().map(f64::abs))
-                        .unwrap_or(f64::NAN),
-                    m["conservation_paths"].as_u64().unwrap_or(1)
+                    m["conservation_error_worst"].as_f64().unwrap_or(f64::NAN),
+                    m["conservation_paths"]
                 ),
             ]
         })

@@ -38,7 +38,7 @@ use levsim_scenario::{LoadedMarket, Scenario};
 
 pub use error::ReportError;
 pub use manifest::Timings;
-pub use outdir::{check_out_dir, prepare_out_dir, record_files, resolve_dir, MARKER_FILE};
+pub use outdir::{check_out_dir, prepare_out_dir, record_files, resolve_dir, OutDir, MARKER_FILE};
 pub use rebuild::rebuild_report;
 
 /// Everything a report is made of.

@@ -136,16 +136,27 @@ pub fn check_out_dir(dir: &Path) -> Result<PathBuf, ReportError> {
     Ok(resolved)
 }
 
+/// A report directory made ready by [`prepare_out_dir`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutDir {
+    /// The resolved directory.
+    pub path: PathBuf,
+    /// Whether this call created it (a caller that fails to write a report
+    /// removes only a directory it created).
+    pub created: bool,
+}
+
 /// Makes `dir` ready for a report (see [`check_out_dir`]): creates it and
-/// its `charts/` and marks it as levsim's; returns the resolved directory.
-pub fn prepare_out_dir(dir: &Path) -> Result<PathBuf, ReportError> {
-    let resolved = check_out_dir(dir)?;
-    std::fs::create_dir_all(resolved.join("charts")).map_err(io(&resolved))?;
-    let marker = resolved.join(MARKER_FILE);
+/// its `charts/` and marks it as levsim's.
+pub fn prepare_out_dir(dir: &Path) -> Result<OutDir, ReportError> {
+    let path = check_out_dir(dir)?;
+    let created = !path.exists();
+    std::fs::create_dir_all(path.join("charts")).map_err(io(&path))?;
+    let marker = path.join(MARKER_FILE);
     if !marker.exists() {
         std::fs::write(&marker, MARKER_HEADER).map_err(io(&marker))?;
     }
-    Ok(resolved)
+    Ok(OutDir { path, created })
 }
 
 /// Adds `files` (inside `dir`) to the marker's list of files levsim wrote.
@@ -177,9 +188,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let own = tmp.path().join("r");
         let d = prepare_out_dir(&own).unwrap();
+        assert!(d.created);
+        let d = d.path;
         record_files(&d, &[d.join("index.html")]).unwrap();
         std::fs::write(d.join("index.html"), "old report").unwrap();
-        prepare_out_dir(&own).unwrap();
+        assert!(!prepare_out_dir(&own).unwrap().created);
         let foreign = tmp.path().join("mine");
         std::fs::create_dir(&foreign).unwrap();
         std::fs::write(foreign.join("notes.txt"), "precious").unwrap();

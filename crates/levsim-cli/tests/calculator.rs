@@ -5,18 +5,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
+/// `levsim ARGS` in `cwd`: exit code, stdout as JSON (null when not), stderr.
 fn levsim(cwd: &Path, args: &[&str]) -> (i32, Value, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_levsim"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let o = common::levsim_in(cwd, args);
+    let err = common::stderr(&o);
     let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     (o.status.code().unwrap_or(-1), v, err)
 }
@@ -253,28 +251,31 @@ fn drift_base_to_cover_and_insurance_fee() {
 #[test]
 fn aave_liquidation_call_with_the_published_threshold() {
     let tmp = tempfile::tempdir().unwrap();
-    // Debt = size · entry − margin: 5 · 2,000 − 1,800 = 8,200.
-    let (code, v, err) = levsim(
-        tmp.path(),
-        &[
-            "margin",
-            "--venue",
-            "aave-v3",
-            "--symbol",
-            "ETH",
-            "--side",
-            "long",
-            "--qty",
-            "5",
-            "--entry",
-            "2000",
-            "--wallet",
-            "1800",
-            "--set",
-            "liquidation_threshold=0.8",
-            "--json",
-        ],
-    );
+    // Debt = size · entry − margin: 5 · 2,000 − wallet.
+    let aave = |wallet: &str| {
+        levsim(
+            tmp.path(),
+            &[
+                "margin",
+                "--venue",
+                "aave-v3",
+                "--symbol",
+                "ETH",
+                "--side",
+                "long",
+                "--qty",
+                "5",
+                "--entry",
+                "2000",
+                "--wallet",
+                wallet,
+                "--set",
+                "liquidation_threshold=0.8",
+                "--json",
+            ],
+        )
+    };
+    let (code, v, err) = aave("1800");
     assert_eq!(code, 0, "{err}");
     close(&v["health_factor"], 0.975_609_756, 1e-8, "AAVE-LIQ-1 HF");
     close(&v["max_repay"], 4_100.0, 1e-9, "AAVE-LIQ-1 repay");
@@ -293,27 +294,7 @@ fn aave_liquidation_call_with_the_published_threshold() {
             .contains("liquidation_threshold = 0.8"),
         "{v}"
     );
-    let (_, v, _) = levsim(
-        tmp.path(),
-        &[
-            "margin",
-            "--venue",
-            "aave-v3",
-            "--symbol",
-            "ETH",
-            "--side",
-            "long",
-            "--qty",
-            "5",
-            "--entry",
-            "2000",
-            "--wallet",
-            "4000",
-            "--set",
-            "liquidation_threshold=0.8",
-            "--json",
-        ],
-    );
+    let (_, v, _) = aave("4000");
     close(&v["health_factor"], 4.0 / 3.0, 1e-9, "AAVE-HF-1");
 }
 
@@ -436,23 +417,26 @@ fn adl_allocates_the_queue_by_score() {
             {"account": "bmx", "qty": 10, "entry": 100, "wallet": 90, "mark": 110},
             {"account": 4, "qty": 1, "score": 0.5}]"#,
     );
-    let (code, v, err) = levsim(
-        tmp.path(),
-        &[
-            "adl",
-            "--venue",
-            "bitmex",
-            "--positions",
-            f.to_str().unwrap(),
-            "--side",
-            "short",
-            "--qty",
-            "13.5",
-            "--price",
-            "111.5",
-            "--json",
-        ],
-    );
+    let adl = |side: &str, qty: &str, price: &str| {
+        levsim(
+            tmp.path(),
+            &[
+                "adl",
+                "--venue",
+                "bitmex",
+                "--positions",
+                f.to_str().unwrap(),
+                "--side",
+                side,
+                "--qty",
+                qty,
+                "--price",
+                price,
+                "--json",
+            ],
+        )
+    };
+    let (code, v, err) = adl("short", "13.5", "111.5");
     assert_eq!(code, 0, "{err}");
     let queue = v["queue"].as_array().unwrap();
     close(&queue[1]["score"], 0.578_947_368, 1e-8, "BMX-ADL-2 ranking");
@@ -475,23 +459,7 @@ fn adl_allocates_the_queue_by_score() {
     );
     close(&v["unfilled"], 0.0, 0.0, "unfilled");
     // Equal scores keep the file's order; a queue too short leaves the rest.
-    let (_, v, _) = levsim(
-        tmp.path(),
-        &[
-            "adl",
-            "--venue",
-            "bitmex",
-            "--positions",
-            f.to_str().unwrap(),
-            "--side",
-            "short",
-            "--qty",
-            "100",
-            "--price",
-            "111.5",
-            "--json",
-        ],
-    );
+    let (_, v, _) = adl("short", "100", "111.5");
     let order: Vec<String> = v["fills"]
         .as_array()
         .unwrap()
@@ -500,22 +468,7 @@ fn adl_allocates_the_queue_by_score() {
         .collect();
     assert_eq!(order, ["\"b\"", "\"bmx\"", "\"a\"", "4"]);
     close(&v["unfilled"], 84.0, 1e-9, "unfilled");
-    let (code, _, err) = levsim(
-        tmp.path(),
-        &[
-            "adl",
-            "--venue",
-            "bitmex",
-            "--positions",
-            f.to_str().unwrap(),
-            "--side",
-            "up",
-            "--qty",
-            "1",
-            "--price",
-            "1",
-        ],
-    );
+    let (code, _, err) = adl("up", "1", "1");
     assert_eq!(code, 2);
     assert!(err.contains("--side"), "{err}");
 }

@@ -2,28 +2,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::io::Read;
+use std::path::Path;
+use std::process::Output;
+
+use common::{levsim_in, root, stderr};
 
 fn levsim(args: &[&str]) -> Output {
     levsim_in(&root(), args)
-}
-
-fn levsim_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_levsim"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 fn gz_lines(path: &Path) -> Vec<String> {

@@ -360,22 +360,10 @@ fn legend_place(px: (f64, f64), spec: &Spec) -> SeriesLabelPosition {
         log_y: spec.log_y,
         px,
     };
-    let line_points: usize = spec
-        .lines
-        .iter()
-        .map(|s| s.segments.iter().map(Vec::len).sum::<usize>())
-        .sum();
     let points = spec
         .lines
         .iter()
         .flat_map(|s| s.segments.iter().flatten().copied())
-        // A marker outweighs every line point together: the legend covers
-        // lines before it covers a single marker.
-        .chain(spec.markers.iter().flat_map(|m| {
-            m.points
-                .iter()
-                .flat_map(move |&p| std::iter::repeat_n(p, line_points + 1))
-        }))
         .chain(spec.bars.iter().flat_map(|b| {
             // A bar covers its column from zero to its height.
             b.bars.iter().flat_map(|&(x0, x1, y)| {
@@ -389,7 +377,9 @@ fn legend_place(px: (f64, f64), spec: &Spec) -> SeriesLabelPosition {
         .chain(spec.markers.iter().map(|m| m.name.as_str()))
         .chain(spec.bars.iter().map(|b| b.name.as_str()))
         .filter(|n| !n.is_empty());
-    crate::legend::place(&area, points, labels)
+    // The legend covers lines before it covers a single marker.
+    let markers = spec.markers.iter().flat_map(|m| m.points.iter().copied());
+    crate::legend::place_avoiding(&area, points, markers, labels)
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec) -> Result<(), String> {

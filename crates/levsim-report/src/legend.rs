@@ -75,6 +75,18 @@ pub(crate) fn place<'a>(
     points: impl IntoIterator<Item = (f64, f64)>,
     labels: impl IntoIterator<Item = &'a str>,
 ) -> SeriesLabelPosition {
+    place_avoiding(area, points, std::iter::empty(), labels)
+}
+
+/// [`place`] with `markers` that come first: the place covering the fewest
+/// markers, then the fewest points (a legend covers lines before it covers
+/// one marker).
+pub(crate) fn place_avoiding<'a>(
+    area: &PlotArea,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    markers: impl IntoIterator<Item = (f64, f64)>,
+    labels: impl IntoIterator<Item = &'a str>,
+) -> SeriesLabelPosition {
     let (mut n, mut longest) = (0usize, 0usize);
     for l in labels {
         n += 1;
@@ -86,16 +98,23 @@ pub(crate) fn place<'a>(
     let h = ((20.0 * n as f64 + 12.0) / area.px.1).min(1.0);
     // A box of w × h anchored at (ax, ay): its lower-left corner.
     let boxes = PLACES.map(|(_, ax, ay)| (ax * (1.0 - w), ay * (1.0 - h)));
-    let mut counts = [0usize; PLACES.len()];
-    for p in points {
-        let Some((u, v)) = area.unit(p) else {
-            continue;
-        };
-        for (c, &(x0, y0)) in counts.iter_mut().zip(&boxes) {
-            *c += usize::from(u >= x0 && u <= x0 + w && v >= y0 && v <= y0 + h);
+    let count = |pts: &mut dyn Iterator<Item = (f64, f64)>| {
+        let mut counts = [0usize; PLACES.len()];
+        for p in pts {
+            let Some((u, v)) = area.unit(p) else {
+                continue;
+            };
+            for (c, &(x0, y0)) in counts.iter_mut().zip(&boxes) {
+                *c += usize::from(u >= x0 && u <= x0 + w && v >= y0 && v <= y0 + h);
+            }
         }
-    }
-    let best = (0..PLACES.len()).min_by_key(|&i| counts[i]).unwrap_or(0);
+        counts
+    };
+    let covered = count(&mut markers.into_iter());
+    let counts = count(&mut points.into_iter());
+    let best = (0..PLACES.len())
+        .min_by_key(|&i| (covered[i], counts[i]))
+        .unwrap_or(0);
     PLACES[best].0.clone()
 }
 

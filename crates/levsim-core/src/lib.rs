@@ -11,6 +11,7 @@ mod book;
 mod error;
 mod event;
 mod instrument;
+mod portfolio;
 mod side;
 mod tape;
 pub mod time;
@@ -19,6 +20,9 @@ pub use book::{Book, BookMessageKind, BookSide, BookTape, TradeTape};
 pub use error::CoreError;
 pub use event::{Fill, FillReason, LiquidationEvent};
 pub use instrument::{ContractKind, Instrument};
+pub use portfolio::{
+    Alignment, InstrumentId, InstrumentTable, LegBars, PortfolioTape, MAX_INSTRUMENTS,
+};
 pub use side::Side;
 pub use tape::{FundingSeries, MarketTape};
 pub use time::TimestampNs;

@@ -13,10 +13,14 @@ pub enum MarginMode {
     /// The position has its own margin bucket.
     #[default]
     Isolated,
-    /// The account's whole balance backs its positions. With one position
-    /// and all capital committed, as here, it has the same liquidation
+    /// The account's whole balance backs its positions: equity against the
+    /// sum of every position's maintenance (Binance's cross rule). With one
+    /// position and all capital committed it has the same liquidation
     /// price as isolated margin.
     Cross,
+    /// The account's whole balance against the worst loss over a grid of
+    /// joint price moves of its instruments (SPEC §8): hedged legs offset.
+    Portfolio,
 }
 
 /// The `[account]` of a scenario.

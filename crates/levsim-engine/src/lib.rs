@@ -19,6 +19,7 @@ pub mod liquidity;
 mod metrics;
 mod observer;
 mod path;
+pub mod portfolio;
 mod sim;
 pub mod venue;
 

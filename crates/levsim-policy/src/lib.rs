@@ -25,6 +25,7 @@ mod error;
 pub mod estimate;
 mod kind;
 mod observation;
+mod portfolio;
 
 pub use builtin::{BuiltinPolicy, ConstantLeverage, StaticLeverage};
 pub use dynamic::{
@@ -34,6 +35,9 @@ pub use dynamic::{
 pub use error::PolicyError;
 pub use kind::{BufferRuleName, PolicyKind};
 pub use observation::{Decision, Observation};
+pub use portfolio::{
+    OnFirstLeg, PortfolioDecision, PortfolioObservation, PortfolioPolicy, Sizing, WeightsPolicy,
+};
 
 /// A leverage policy: one required method, called at every decision point.
 pub trait LeveragePolicy {

@@ -50,6 +50,23 @@ pub struct LiquidationRule {
     /// The liquidation engine takes over the position with all remaining
     /// margin (BitMEX: the remaining maintenance margin goes to the fund).
     pub sweep_margin: bool,
+    /// How a cross or portfolio account below maintenance is closed.
+    pub account_order: AccountOrder,
+}
+
+/// How the venue liquidates a cross (or portfolio) margined account of
+/// several legs that has fallen to its maintenance requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountOrder {
+    /// Every leg is closed at once (Binance: a cross account's positions
+    /// are liquidated together; SPEC §1.5).
+    #[default]
+    CloseAccount,
+    /// Legs are closed one at a time, the largest maintenance requirement
+    /// first, until the account is back above maintenance (Hyperliquid's
+    /// partial liquidation of a cross account; SPEC §3.3).
+    LargestMaintenanceFirst,
 }
 
 /// The `[liquidation]` table of a preset, as written.
@@ -67,6 +84,8 @@ pub(crate) struct LiquidationSpec {
     backstop_fraction: Option<f64>,
     #[serde(default)]
     sweep_margin: bool,
+    #[serde(default)]
+    account_order: AccountOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -104,6 +123,7 @@ impl LiquidationSpec {
             mode,
             backstop_fraction: self.backstop_fraction,
             sweep_margin: self.sweep_margin,
+            account_order: self.account_order,
         };
         rule.validate(path)?;
         Ok(rule)
@@ -116,6 +136,7 @@ impl Default for LiquidationRule {
             mode: LiquidationMode::Full,
             backstop_fraction: None,
             sweep_margin: false,
+            account_order: AccountOrder::CloseAccount,
         }
     }
 }

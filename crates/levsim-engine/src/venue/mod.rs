@@ -23,7 +23,7 @@ pub mod waterfall;
 
 pub use brackets::{Bracket, BracketSpec, BracketTable};
 pub use insurance::InsuranceFund;
-pub use liquidation::{LiquidationMode, LiquidationRule};
+pub use liquidation::{AccountOrder, LiquidationMode, LiquidationRule};
 pub use margin::{MarginModel, MarginModelAny};
 pub use models::{FractionOfNotional, RiskLimitSteps, SizeScaled, SizeScaling, VolScaling};
 pub use profile::{

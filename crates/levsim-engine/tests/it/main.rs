@@ -6,6 +6,7 @@
 mod golden;
 mod invariants;
 mod liquidity_runs;
+mod portfolio;
 mod scripted;
 mod support;
 mod venue_properties;

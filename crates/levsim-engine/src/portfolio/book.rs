@@ -1,0 +1,144 @@
+//! The legs of a portfolio account as plain arrays, and its margin buckets.
+
+use crate::venue::{MarginModel, VenueProfile};
+
+use super::scope::MarginScope;
+
+/// Legs (indexed by instrument id) and margin buckets of one account.
+///
+/// A bucket is what a liquidation acts on: its wallet backs its legs.
+/// Isolated margin has one bucket per leg; cross and portfolio margin one
+/// bucket holding every leg.
+#[derive(Debug, Clone)]
+pub struct Book {
+    /// Signed size per leg (base units).
+    pub qty: Vec<f64>,
+    /// Average entry per leg (0 when flat).
+    pub entry: Vec<f64>,
+    /// Bucket of each leg.
+    pub bucket: Vec<usize>,
+    /// Wallet per bucket: cash, realized PnL, fees and funding (quote).
+    pub wallet: Vec<f64>,
+}
+
+impl Book {
+    /// A flat book with `capital` split over the buckets in proportion to
+    /// `split` (one share per bucket).
+    pub(crate) fn new(legs: usize, isolated: bool, capital: f64) -> Self {
+        let buckets = if isolated { legs } else { 1 };
+        let mut wallet = vec![0.0; buckets];
+        wallet[0] = capital;
+        Self {
+            qty: vec![0.0; legs],
+            entry: vec![0.0; legs],
+            bucket: (0..legs).map(|k| if isolated { k } else { 0 }).collect(),
+            wallet,
+        }
+    }
+
+    /// Number of margin buckets.
+    pub fn buckets(&self) -> usize {
+        self.wallet.len()
+    }
+
+    /// Number of legs.
+    pub fn legs(&self) -> usize {
+        self.qty.len()
+    }
+
+    /// True when no leg is open.
+    pub fn is_flat(&self) -> bool {
+        self.qty.iter().all(|&q| q == 0.0)
+    }
+
+    /// True when bucket `b` has an open leg.
+    pub fn bucket_open(&self, b: usize) -> bool {
+        self.qty
+            .iter()
+            .zip(&self.bucket)
+            .any(|(&q, &c)| c == b && q != 0.0)
+    }
+
+    /// Unrealized PnL of leg `k` at `mark`.
+    #[inline]
+    pub fn upnl(&self, k: usize, mark: f64) -> f64 {
+        self.qty[k] * (mark - self.entry[k])
+    }
+
+    /// Equity of bucket `b` at `marks`.
+    pub fn bucket_equity(&self, b: usize, marks: &[f64]) -> f64 {
+        let mut e = self.wallet[b];
+        for k in 0..self.legs() {
+            if self.bucket[k] == b {
+                e += self.upnl(k, marks[k]);
+            }
+        }
+        e
+    }
+
+    /// Equity of the whole account at `marks`.
+    pub fn equity(&self, marks: &[f64]) -> f64 {
+        let mut e: f64 = self.wallet.iter().sum();
+        for (k, &m) in marks.iter().enumerate() {
+            e += self.upnl(k, m);
+        }
+        e
+    }
+
+    /// Equity minus requirement of bucket `b` at `marks` (≤ 0: liquidatable).
+    pub fn slack<S: MarginScope>(
+        &self,
+        scope: &S,
+        rules: &[VenueProfile],
+        b: usize,
+        marks: &[f64],
+    ) -> f64 {
+        self.bucket_equity(b, marks) - scope.requirement(self, rules, b, marks)
+    }
+
+    /// Maintenance margin of leg `k` alone at `mark` under its venue's tables.
+    #[inline]
+    pub fn leg_maintenance(&self, rules: &[VenueProfile], k: usize, mark: f64) -> f64 {
+        let q = self.qty[k].abs();
+        if q == 0.0 {
+            0.0
+        } else {
+            rules[k].margin.maintenance(q * mark, q)
+        }
+    }
+
+    /// Trades leg `k` to `target` at `price`, paying `fee_rate` on the
+    /// traded notional from its bucket; returns (fee, realized PnL).
+    pub(crate) fn trade_to(
+        &mut self,
+        k: usize,
+        target: f64,
+        price: f64,
+        fee_rate: f64,
+    ) -> (f64, f64) {
+        let q = self.qty[k];
+        let delta = target - q;
+        if delta == 0.0 {
+            return (0.0, 0.0);
+        }
+        let b = self.bucket[k];
+        let fee = delta.abs() * price * fee_rate;
+        self.wallet[b] -= fee;
+        let mut realized = 0.0;
+        if q == 0.0 || q.signum() == delta.signum() {
+            self.entry[k] = (q * self.entry[k] + delta * price) / target;
+        } else {
+            let closed = delta.abs().min(q.abs());
+            realized = closed * q.signum() * (price - self.entry[k]);
+            self.wallet[b] += realized;
+            if delta.abs() > q.abs() {
+                self.entry[k] = price;
+            }
+        }
+        self.qty[k] = target;
+        if target == 0.0 {
+            self.entry[k] = 0.0;
+        }
+        (fee, realized)
+    }
+}

@@ -1,0 +1,720 @@
+//! The simulation loop of a portfolio account.
+
+use levsim_core::{ContractKind, FundingSeries, LiquidationEvent, PortfolioTape, Side};
+use levsim_core::{TimestampNs, MAX_INSTRUMENTS};
+use levsim_policy::{Cadence, PortfolioDecision, PortfolioObservation, PortfolioPolicy};
+
+use super::book::Book;
+use super::metrics::{LegMetrics, PortfolioOutput, PortfolioSeries};
+use super::scope::MarginScope;
+use crate::metrics::MetricsAcc;
+use crate::venue::{waterfall, AccountOrder, VenueProfile};
+use crate::{intrabar_path, AccountConfig, EngineError};
+
+/// The market of a portfolio run.
+#[derive(Debug, Clone, Copy)]
+pub struct PortfolioMarket<'a> {
+    /// Every leg's bars on one clock.
+    pub tape: &'a PortfolioTape,
+    /// Funding per leg (instrument order; `None` or a short slice: none).
+    pub funding: &'a [Option<&'a FundingSeries>],
+    /// Venue rules per leg: the venue's tables for that leg's symbol. The
+    /// venue-wide rules (insurance fund, ADL, how a cross account is
+    /// liquidated) are leg 0's.
+    pub rules: &'a [VenueProfile],
+}
+
+/// Account accumulators per leg, beyond [`LegMetrics`].
+#[derive(Debug, Clone, Default)]
+struct LegAcc {
+    m: LegMetrics,
+    lev_sum: f64,
+    open_bars: u64,
+    mm_sum: f64,
+}
+
+struct Run<'a, S, P> {
+    tape: &'a PortfolioTape,
+    rules: &'a [VenueProfile],
+    scope: &'a S,
+    account: &'a AccountConfig,
+    policy: &'a mut P,
+    book: Book,
+    acc: MetricsAcc,
+    legs: Vec<LegAcc>,
+    liqs: Vec<LiquidationEvent>,
+    liq_legs: Vec<u16>,
+    liq_causes: Vec<u16>,
+    stopped: bool,
+    reserve: f64,
+    reserve_yield: f64,
+    bar_years: f64,
+    /// Reused buffers.
+    target: Vec<f64>,
+    dist: Vec<f64>,
+    liquidated_this_bar: bool,
+}
+
+/// Runs a portfolio policy over a portfolio market under a margin scope.
+///
+/// Per bar: funding per leg at the open (`qty · open · rate`); a bucket
+/// whose requirement the open already meets is liquidated at the open
+/// prices (a gap); then the joint intrabar path (see the
+/// [module docs](super)), a bucket being liquidated at the point where its
+/// equity meets its requirement; then the close: metrics, series, and the
+/// policy's decision, filled at the closes with each leg's taker fee.
+///
+/// A liquidation follows leg 0's venue rule for accounts
+/// ([`AccountOrder`]): all legs of the bucket at once, or the leg with the
+/// largest maintenance first until the bucket is above its requirement.
+/// Each closed leg pays its venue's liquidation fee on its notional (capped
+/// by the bucket's equity left); a bucket left below zero is bad debt,
+/// paid by the insurance fund then ADL or socialization as in a
+/// single-instrument run. Without `reenter`, the policy is not asked again
+/// after a liquidation (open legs in other buckets run on).
+///
+/// `series_stride > 0` keeps account series every that many bars.
+pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
+    market: PortfolioMarket<'_>,
+    scope: &S,
+    account: &AccountConfig,
+    policy: &mut P,
+    series_stride: usize,
+) -> Result<PortfolioOutput, EngineError> {
+    account.validate()?;
+    let tape = market.tape;
+    let legs = tape.legs();
+    let n = tape.len();
+    if n == 0 || legs == 0 {
+        return Err(EngineError::EmptyMarket);
+    }
+    if legs > MAX_INSTRUMENTS || market.rules.len() != legs {
+        return Err(EngineError::config(
+            "venue",
+            format!(
+                "{} venue rule sets for {legs} instruments",
+                market.rules.len()
+            ),
+        ));
+    }
+    for (id, inst) in tape.instruments.iter() {
+        let r = &market.rules[id.index()];
+        if inst.kind != ContractKind::Linear || r.contract != ContractKind::Linear {
+            return Err(EngineError::config(
+                &format!("market.instrument[{}]", id.index()),
+                format!(
+                    "{} settles inverse (coin-margined); portfolio runs hold linear contracts for now",
+                    inst.symbol
+                ),
+            ));
+        }
+    }
+    if account.latency.is_some() || account.withdrawal_delay_ns() != 0 {
+        return Err(EngineError::config(
+            "account.latency",
+            "decision latency and withdrawal delays apply to single-instrument runs for now",
+        ));
+    }
+    policy.reset();
+    let bar_years = tape.interval_ns as f64 / (365.0 * 86_400e9);
+    let mut r = Run {
+        tape,
+        rules: market.rules,
+        scope,
+        account,
+        policy,
+        book: Book::new(legs, scope.isolated(), account.capital),
+        acc: MetricsAcc::new(account.capital, market.rules[0].insurance_fund),
+        legs: vec![LegAcc::default(); legs],
+        liqs: Vec::new(),
+        liq_legs: Vec::new(),
+        liq_causes: Vec::new(),
+        stopped: false,
+        reserve: account.reserve,
+        reserve_yield: 0.0,
+        bar_years,
+        target: vec![0.0; legs],
+        dist: vec![f64::NAN; legs],
+        liquidated_this_bar: false,
+    };
+    r.acc.committed = account.capital + account.reserve;
+    r.acc.reserve_end = account.reserve;
+    r.acc.years = n as f64 * bar_years;
+    let every_bar = r.policy.cadence() == Cadence::EveryBar;
+    let mut series = (series_stride > 0).then(|| PortfolioSeries {
+        close: vec![Vec::new(); legs],
+        notional: vec![Vec::new(); legs],
+        maintenance: vec![Vec::new(); legs],
+        ..Default::default()
+    });
+    let mut fi: Vec<usize> = (0..legs)
+        .map(|k| match market.funding.get(k).copied().flatten() {
+            Some(f) if market.rules[k].funding => f.ts.partition_point(|&t| t < tape.ts[0]),
+            _ => usize::MAX,
+        })
+        .collect();
+    let mut marks = vec![0.0; legs];
+    let mut prev = vec![0.0; legs];
+    let mut cur = vec![0.0; legs];
+    let mut at = vec![0.0; legs];
+    let mut pts = vec![[0.0; 3]; legs];
+    for i in 0..n {
+        let ts = tape.ts[i];
+        r.liquidated_this_bar = false;
+        for (k, m) in marks.iter_mut().enumerate() {
+            *m = tape.open[k * n + i];
+        }
+        for k in 0..legs {
+            let Some(f) = market.funding.get(k).copied().flatten() else {
+                continue;
+            };
+            while fi[k] < f.ts.len() && f.ts[fi[k]] <= ts {
+                let q = r.book.qty[k];
+                if q != 0.0 {
+                    let pay = q * marks[k] * f.rate[fi[k]];
+                    let b = r.book.bucket[k];
+                    r.book.wallet[b] -= pay;
+                    r.acc.funding -= pay;
+                    r.legs[k].m.funding -= pay;
+                }
+                fi[k] += 1;
+            }
+        }
+        if i == 0 {
+            r.decide(ts, &marks, 0);
+        } else if !r.book.is_flat() {
+            for b in 0..r.book.buckets() {
+                if r.book.bucket_open(b) && r.book.slack(scope, r.rules, b, &marks) <= 0.0 {
+                    r.liquidate(b, ts, &marks, true);
+                }
+            }
+            r.acc.mark_equity(r.book.equity(&marks));
+        }
+        if !r.book.is_flat() {
+            for (k, p) in pts.iter_mut().enumerate() {
+                let j = k * n + i;
+                *p = intrabar_path(tape.open[j], tape.high[j], tape.low[j], tape.close[j]);
+            }
+            prev.copy_from_slice(&marks);
+            for step in 0..3 {
+                for k in 0..legs {
+                    cur[k] = pts[k][step];
+                }
+                for b in 0..r.book.buckets() {
+                    if r.book.bucket_open(b) && r.book.slack(scope, r.rules, b, &cur) <= 0.0 {
+                        r.crossing(b, &prev, &cur, &mut at);
+                        r.liquidate(b, ts, &at, false);
+                    }
+                }
+                r.acc.mark_equity(r.book.equity(&cur));
+                if r.book.is_flat() {
+                    break;
+                }
+                prev.copy_from_slice(&cur);
+            }
+        }
+        for (k, m) in marks.iter_mut().enumerate() {
+            *m = tape.close[k * n + i];
+        }
+        r.close_bar(&marks);
+        if let Some(s) = series.as_mut() {
+            if i % series_stride == 0 || r.liquidated_this_bar || i + 1 == n {
+                r.record(s, ts, &marks);
+            }
+        }
+        if i + 1 < n && !r.stopped {
+            if !r.book.is_flat() {
+                if every_bar {
+                    r.decide(ts, &marks, i + 1);
+                }
+            } else if r.book.equity(&marks) >= account.min_equity() {
+                r.decide(ts, &marks, i + 1);
+            } else {
+                r.stopped = true;
+            }
+        }
+    }
+    let final_equity = r.book.equity(&marks);
+    for k in 0..legs {
+        let l = &mut r.legs[k];
+        l.m.pnl += r.book.upnl(k, marks[k]);
+        l.m.final_qty = r.book.qty[k];
+        l.m.final_mark = marks[k];
+        if l.open_bars > 0 {
+            l.m.avg_leverage = l.lev_sum / l.open_bars as f64;
+        }
+        l.m.avg_maintenance = l.mm_sum / n as f64;
+    }
+    let metrics = r.acc.finish(final_equity);
+    let pnl: f64 = r.legs.iter().map(|l| l.m.pnl).sum();
+    let conservation_error = account.capital + account.reserve + pnl + metrics.funding
+        - metrics.trading_fees
+        - metrics.liquidation_fees
+        + metrics.bad_debt
+        + r.reserve_yield
+        - final_equity
+        - r.reserve;
+    Ok(PortfolioOutput {
+        metrics,
+        legs: r.legs.into_iter().map(|l| l.m).collect(),
+        liquidations: r.liqs,
+        liquidation_legs: r.liq_legs,
+        liquidation_causes: r.liq_causes,
+        series,
+        conservation_error,
+    })
+}
+
+impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
+    /// The point of the segment `prev → cur` where bucket `b`'s equity
+    /// meets its requirement (equity minus requirement is concave along
+    /// it, positive at `prev` and not at `cur`): bisection, then the root
+    /// of the line through the last bracket.
+    fn crossing(&self, b: usize, prev: &[f64], cur: &[f64], out: &mut [f64]) {
+        let point = |t: f64, out: &mut [f64]| {
+            for k in 0..out.len() {
+                out[k] = prev[k] + t * (cur[k] - prev[k]);
+            }
+        };
+        let f = |t: f64, out: &mut [f64]| {
+            point(t, out);
+            self.book.slack(self.scope, self.rules, b, out)
+        };
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        let mut f_lo = f(lo, out);
+        let mut f_hi = f(hi, out);
+        if f_lo <= 0.0 {
+            point(0.0, out);
+            return;
+        }
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            let fm = f(mid, out);
+            if fm > 0.0 {
+                lo = mid;
+                f_lo = fm;
+            } else {
+                hi = mid;
+                f_hi = fm;
+            }
+        }
+        let t = if f_lo - f_hi > 0.0 {
+            (lo + (hi - lo) * f_lo / (f_lo - f_hi)).clamp(lo, hi)
+        } else {
+            hi
+        };
+        point(t, out);
+    }
+
+    /// Liquidates bucket `b` at prices `px` (one per leg).
+    fn liquidate(&mut self, b: usize, ts: TimestampNs, px: &[f64], gapped: bool) {
+        let legs = self.book.legs();
+        let in_b = |book: &Book, k: usize| book.bucket[k] == b && book.qty[k] != 0.0;
+        // The leg that caused it: the largest unrealized loss of the bucket.
+        let cause = (0..legs)
+            .filter(|&k| in_b(&self.book, k))
+            .min_by(|&x, &y| {
+                self.book
+                    .upnl(x, px[x])
+                    .total_cmp(&self.book.upnl(y, px[y]))
+            })
+            .unwrap_or(0);
+        self.legs[cause].m.liquidations_caused += 1;
+        self.acc.events += 1;
+        if self.acc.first_liq_ts.is_none() {
+            self.acc.first_liq_ts = Some(ts);
+            self.acc.first_liq_price = Some(px[cause]);
+        }
+        self.liquidated_this_bar = true;
+        let order = if self.scope.isolated() {
+            AccountOrder::CloseAccount
+        } else {
+            self.rules[0].liquidation.account_order
+        };
+        match order {
+            AccountOrder::CloseAccount => {
+                let open: Vec<usize> = (0..legs).filter(|&k| in_b(&self.book, k)).collect();
+                let equity_close = self.book.bucket_equity(b, px);
+                let fees: Vec<f64> = open
+                    .iter()
+                    .map(|&k| self.rules[k].liquidation_fee * self.book.qty[k].abs() * px[k])
+                    .collect();
+                let fee_sum: f64 = fees.iter().sum();
+                let (fee, bad) = if equity_close < 0.0 {
+                    (0.0, -equity_close)
+                } else if self.rules[0].liquidation.sweep_margin {
+                    (equity_close, 0.0)
+                } else {
+                    (fee_sum.min(equity_close), 0.0)
+                };
+                let last = open.len().saturating_sub(1);
+                for (j, &k) in open.iter().enumerate() {
+                    let share = if fee_sum > 0.0 {
+                        fee * fees[j] / fee_sum
+                    } else if j == 0 {
+                        fee
+                    } else {
+                        0.0
+                    };
+                    let leg_bad = if j == last { bad } else { 0.0 };
+                    self.close_leg(k, b, ts, px, share, leg_bad, gapped, cause);
+                }
+                // The bucket keeps what is left, never below zero.
+                self.book.wallet[b] = self.book.wallet[b].max(0.0);
+            }
+            AccountOrder::LargestMaintenanceFirst => {
+                while let Some(k) = (0..legs).filter(|&k| in_b(&self.book, k)).max_by(|&x, &y| {
+                    self.book
+                        .leg_maintenance(self.rules, x, px[x])
+                        .total_cmp(&self.book.leg_maintenance(self.rules, y, px[y]))
+                }) {
+                    let after = self.book.bucket_equity(b, px);
+                    let fee = (self.rules[k].liquidation_fee * self.book.qty[k].abs() * px[k])
+                        .min(after.max(0.0));
+                    let last = (0..legs).filter(|&j| in_b(&self.book, j)).count() == 1;
+                    let bad = if last { (-after).max(0.0) } else { 0.0 };
+                    self.close_leg(k, b, ts, px, fee, bad, gapped, cause);
+                    if last {
+                        self.book.wallet[b] = self.book.wallet[b].max(0.0);
+                        break;
+                    }
+                    if self.book.slack(self.scope, self.rules, b, px) > 0.0 {
+                        break;
+                    }
+                }
+            }
+        }
+        self.acc.mark_equity(self.book.equity(px));
+        if !self.account.reenter {
+            self.stopped = true;
+        }
+    }
+
+    /// Closes leg `k` of bucket `b` at `px[k]` by liquidation, charging
+    /// `fee` and recording `bad` debt.
+    #[allow(clippy::too_many_arguments)]
+    fn close_leg(
+        &mut self,
+        k: usize,
+        b: usize,
+        ts: TimestampNs,
+        px: &[f64],
+        fee: f64,
+        bad: f64,
+        gapped: bool,
+        cause: usize,
+    ) {
+        let q = self.book.qty[k];
+        let equity_before = self.book.bucket_equity(b, px);
+        let (_, realized) = self.book.trade_to(k, 0.0, px[k], 0.0);
+        self.book.wallet[b] -= fee;
+        if bad > 0.0 {
+            // The account keeps zero; the venue covers the rest.
+            self.book.wallet[b] += bad;
+        }
+        let l = &mut self.legs[k].m;
+        l.pnl += realized;
+        l.liquidations += 1;
+        l.liquidation_fees += fee;
+        l.liquidated_notional += q.abs() * px[k];
+        l.first_liquidation_ts.get_or_insert(ts);
+        let a = &mut self.acc;
+        a.tranches += 1;
+        a.liquidation_fees += fee;
+        a.bad_debt += bad;
+        a.fund.deposit(fee);
+        if bad > 0.0 {
+            let venue = &self.rules[0];
+            let w = waterfall::settle(bad, &mut a.fund, venue.adl, f64::INFINITY, !venue.adl);
+            a.waterfall.insurance_fund += w.insurance_fund;
+            a.waterfall.adl += w.adl;
+            a.waterfall.socialized += w.socialized;
+            a.waterfall.unresolved += w.unresolved;
+        }
+        let side = if q > 0.0 { Side::Long } else { Side::Short };
+        self.liqs.push(LiquidationEvent {
+            ts,
+            side,
+            qty: q.abs(),
+            remaining_qty: 0.0,
+            liquidation_price: px[k],
+            fill_price: px[k],
+            // Where the bucket's equity would be zero with the others held.
+            bankruptcy_price: px[k] - equity_before / q,
+            fee,
+            bad_debt: bad,
+            equity_after: self.book.bucket_equity(b, px),
+            gapped,
+            backstop: false,
+        });
+        self.liq_legs.push(k as u16);
+        self.liq_causes.push(cause as u16);
+    }
+
+    /// Distance per leg to its bucket's requirement, the others held (at
+    /// the current bracket), and the account's worst bucket ratio.
+    fn distances(&mut self, marks: &[f64]) -> f64 {
+        let mut worst = 0.0f64;
+        for b in 0..self.book.buckets() {
+            if !self.book.bucket_open(b) {
+                continue;
+            }
+            let e = self.book.bucket_equity(b, marks);
+            let req = self.scope.requirement(&self.book, self.rules, b, marks);
+            worst = worst.max(if e > 0.0 { req / e } else { f64::INFINITY });
+        }
+        for k in 0..self.book.legs() {
+            let q = self.book.qty[k];
+            self.dist[k] = if q == 0.0 {
+                f64::NAN
+            } else {
+                let b = self.book.bucket[k];
+                let slack = self.book.slack(self.scope, self.rules, b, marks);
+                let rate = self.scope.rate_drift(&self.book, self.rules, k, marks[k]);
+                let denom = q.abs() * marks[k] * (1.0 - q.signum() * rate);
+                if slack <= 0.0 {
+                    0.0
+                } else if denom > 0.0 {
+                    slack / denom
+                } else {
+                    f64::INFINITY
+                }
+            };
+        }
+        worst
+    }
+
+    fn close_bar(&mut self, marks: &[f64]) {
+        let earned = self.reserve * self.account.reserve_yield * self.bar_years;
+        self.reserve += earned;
+        self.reserve_yield += earned;
+        self.acc.reserve_end = self.reserve;
+        let a = &mut self.acc;
+        a.bars += 1;
+        let equity = self.book.equity(marks);
+        if !self.book.is_flat() {
+            let gross: f64 = (0..self.book.legs())
+                .map(|k| self.book.qty[k].abs() * marks[k])
+                .sum();
+            a.bars_in_market += 1;
+            a.lev_sum += gross / equity;
+            a.exposure_sum += gross;
+            let ratio = self.distances(marks);
+            if equity > 0.0 {
+                self.acc.util_sum += ratio;
+            }
+            for k in 0..self.book.legs() {
+                let d = self.dist[k];
+                if d.is_finite() && d < self.acc.min_dist {
+                    self.acc.min_dist = d;
+                }
+            }
+        }
+        if self.reserve > 0.0 && equity + self.reserve > 0.0 {
+            self.acc.idle_sum += self.reserve / (equity + self.reserve);
+        }
+        for k in 0..self.book.legs() {
+            let q = self.book.qty[k];
+            let l = &mut self.legs[k];
+            l.mm_sum += self.book.leg_maintenance(self.rules, k, marks[k]);
+            if q != 0.0 && equity > 0.0 {
+                l.open_bars += 1;
+                l.lev_sum += q * marks[k] / equity;
+            }
+        }
+    }
+
+    fn record(&mut self, s: &mut PortfolioSeries, ts: TimestampNs, marks: &[f64]) {
+        let equity = self.book.equity(marks);
+        let gross: f64 = (0..self.book.legs())
+            .map(|k| self.book.qty[k].abs() * marks[k])
+            .sum();
+        let ratio = if self.book.is_flat() {
+            0.0
+        } else {
+            self.distances(marks)
+        };
+        s.ts.push(ts);
+        s.equity.push(equity);
+        s.leverage
+            .push(if equity > 0.0 { gross / equity } else { 0.0 });
+        s.margin_ratio.push(ratio);
+        for k in 0..self.book.legs() {
+            s.close[k].push(marks[k]);
+            s.notional[k].push(self.book.qty[k] * marks[k]);
+            s.maintenance[k].push(self.book.leg_maintenance(self.rules, k, marks[k]));
+        }
+    }
+
+    fn decide(&mut self, ts: TimestampNs, marks: &[f64], seen: usize) {
+        let ratio = if self.book.is_flat() {
+            self.dist.iter_mut().for_each(|d| *d = f64::NAN);
+            0.0
+        } else {
+            self.distances(marks)
+        };
+        let requirement: f64 = (0..self.book.buckets())
+            .map(|b| self.scope.requirement(&self.book, self.rules, b, marks))
+            .sum();
+        self.target.iter_mut().for_each(|t| *t = 0.0);
+        let obs = PortfolioObservation {
+            ts,
+            seen,
+            bar_years: self.bar_years,
+            marks,
+            qty: &self.book.qty,
+            entry: &self.book.entry,
+            liquidation_distance: &self.dist,
+            equity: self.book.equity(marks),
+            requirement,
+            margin_ratio: ratio,
+            reserve: self.reserve,
+            liquidations: self.acc.tranches,
+            close_columns: &self.tape.close,
+            bars: self.tape.len(),
+        };
+        let d = self.policy.decide(&obs, &mut self.target);
+        match d {
+            PortfolioDecision::Hold => {}
+            PortfolioDecision::TopUp(x) => self.top_up(x, marks),
+            PortfolioDecision::Close => {
+                self.target.iter_mut().for_each(|t| *t = 0.0);
+                self.trade(ts, marks);
+            }
+            PortfolioDecision::Target => self.trade(ts, marks),
+        }
+    }
+
+    fn top_up(&mut self, x: f64, marks: &[f64]) {
+        let x = if x.is_finite() {
+            x.min(self.reserve).max(0.0)
+        } else {
+            0.0
+        };
+        if x <= 0.0 {
+            self.acc.refused += u32::from(!(x == 0.0));
+            return;
+        }
+        // Into the most loaded bucket.
+        let b = (0..self.book.buckets())
+            .filter(|&b| self.book.bucket_open(b))
+            .max_by(|&p, &q| {
+                let ratio = |b: usize| {
+                    let e = self.book.bucket_equity(b, marks);
+                    let r = self.scope.requirement(&self.book, self.rules, b, marks);
+                    if e > 0.0 {
+                        r / e
+                    } else {
+                        f64::INFINITY
+                    }
+                };
+                ratio(p).total_cmp(&ratio(q))
+            })
+            .unwrap_or(0);
+        self.reserve -= x;
+        self.book.wallet[b] += x;
+        self.acc.topups += 1;
+        self.acc.topped_up += x;
+    }
+
+    /// Trades every leg to the signed leverages in `self.target` at
+    /// `marks`, each paying its taker fee; sizes are solved so that the
+    /// leverages hold after the fees. Refused (and counted) when a target
+    /// is not finite, the account has no equity, or a bucket would hold
+    /// less than its initial margin (Σ notional / the venue's maximum
+    /// leverage for it).
+    fn trade(&mut self, ts: TimestampNs, marks: &[f64]) {
+        let legs = self.book.legs();
+        if self.target.iter().any(|t| !t.is_finite()) {
+            self.acc.refused += 1;
+            return;
+        }
+        let equity = self.book.equity(marks);
+        if equity <= 0.0 {
+            self.acc.refused += 1;
+            return;
+        }
+        let fee_of = |e1: f64, book: &Book, target: &[f64], rules: &[VenueProfile]| -> f64 {
+            (0..legs)
+                .map(|k| {
+                    (target[k] * e1 / marks[k] - book.qty[k]).abs() * marks[k] * rules[k].taker_fee
+                })
+                .sum()
+        };
+        let mut e1 = equity;
+        for _ in 0..60 {
+            let e2 = equity - fee_of(e1, &self.book, &self.target, self.rules);
+            let done = (e2 - e1).abs() <= 1e-15 * equity;
+            e1 = e2;
+            if done {
+                break;
+            }
+        }
+        let gross: f64 = self.target.iter().map(|t| t.abs()).sum();
+        // Initial margin per bucket after the trade (isolated buckets get
+        // the equity in proportion to their legs' targets).
+        let mut need = vec![0.0; self.book.buckets()];
+        for k in 0..legs {
+            let notional = self.target[k].abs() * e1;
+            if notional > 0.0 {
+                need[self.book.bucket[k]] += notional / self.rules[k].max_leverage(notional);
+            }
+        }
+        for (b, n) in need.iter().enumerate() {
+            let have = if self.scope.isolated() {
+                if gross > 0.0 {
+                    e1 * self.target[b].abs() / gross
+                } else {
+                    0.0
+                }
+            } else {
+                e1
+            };
+            if *n > have * (1.0 + 1e-12) {
+                self.acc.refused += 1;
+                return;
+            }
+        }
+        let mut traded = false;
+        for k in 0..legs {
+            let q = self.target[k] * e1 / marks[k];
+            let before = self.book.qty[k];
+            if (q - before).abs() <= 1e-12 * q.abs().max(before.abs()) {
+                continue;
+            }
+            let (fee, realized) = self.book.trade_to(k, q, marks[k], self.rules[k].taker_fee);
+            let l = &mut self.legs[k].m;
+            l.trading_fees += fee;
+            l.pnl += realized;
+            l.trades += 1;
+            self.acc.trading_fees += fee;
+            self.acc.trades += 1;
+            traded = true;
+        }
+        if !traded {
+            return;
+        }
+        if self.scope.isolated() && gross > 0.0 {
+            // Re-split the margin in proportion to the targets (a trader
+            // moving margin between isolated positions).
+            let total = self.book.equity(marks);
+            for k in 0..legs {
+                let want = total * self.target[k].abs() / gross;
+                let have = self.book.bucket_equity(k, marks);
+                self.book.wallet[k] += want - have;
+            }
+        }
+        self.acc.mark_equity(self.book.equity(marks));
+        // A trade whose own fees leave a bucket at its requirement is
+        // liquidated on the spot.
+        for b in 0..self.book.buckets() {
+            if self.book.bucket_open(b) && self.book.slack(self.scope, self.rules, b, marks) <= 0.0
+            {
+                self.liquidate(b, ts, marks, true);
+            }
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! Portfolio accounts: the portfolio loop against the single-instrument
+//! loop (old versus new), Binance's cross formula (SPEC BIN-3), the
+//! portfolio-margin grid in closed form, and money conservation.
+
+use levsim_core::{FundingSeries, Instrument, InstrumentTable, MarketTape, PortfolioTape, Side};
+use levsim_engine::portfolio::{
+    simulate_portfolio, Cross, Isolated, MarginScope, Portfolio, PortfolioMarket, PortfolioOutput,
+    ScenarioGrid,
+};
+use levsim_engine::venue::cross::binance_cross_liquidation_price;
+use levsim_engine::venue::MarginModelAny;
+use levsim_engine::{simulate, AccountConfig, MarginMode, Market, VenueConfig, VenueProfile};
+use levsim_policy::{
+    ConstantLeverage, OnFirstLeg, PortfolioPolicy, Sizing, StaticLeverage, WeightsPolicy,
+};
+use proptest::prelude::*;
+use rand::{RngExt, SeedableRng};
+
+use crate::support::*;
+
+fn binance(symbol: &str, taker: f64) -> VenueProfile {
+    VenueProfile::resolve(
+        &VenueConfig {
+            profile: "binance-usdm".into(),
+            taker_fee: Some(taker),
+            ..Default::default()
+        },
+        symbol,
+    )
+    .unwrap()
+}
+
+/// A seeded random walk with a crash in the middle, `n` one-minute bars.
+fn walk(seed: u64, n: usize, start: f64, crash: f64) -> MarketTape {
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+    let mut t = MarketTape {
+        symbol: "BTCUSDT".into(),
+        interval_ns: MIN,
+        ..Default::default()
+    };
+    let mut p = start;
+    for i in 0..n {
+        let o = p;
+        let drift = if i == n / 2 { crash } else { 0.0 };
+        let c = o * (1.0 + drift + 0.004 * (rng.random::<f64>() - 0.5));
+        let h = o.max(c) * (1.0 + 0.003 * rng.random::<f64>());
+        let l = o.min(c) * (1.0 - 0.003 * rng.random::<f64>());
+        t.push(i as i64 * MIN, o, h, l, c, 1.0);
+        p = c;
+    }
+    t
+}
+
+fn funding(n: usize) -> FundingSeries {
+    let mut f = FundingSeries::default();
+    for i in (0..n).step_by(480) {
+        f.ts.push(i as i64 * MIN);
+        f.rate.push(if i % 960 == 0 { 0.0003 } else { -0.0001 });
+    }
+    f
+}
+
+fn table(symbols: &[&str]) -> InstrumentTable {
+    InstrumentTable::new(symbols.iter().map(|s| Instrument::linear(*s)).collect()).unwrap()
+}
+
+fn run_pf<S: MarginScope, P: PortfolioPolicy>(
+    tape: &PortfolioTape,
+    funding: &[Option<&FundingSeries>],
+    rules: &[VenueProfile],
+    scope: &S,
+    acct: &AccountConfig,
+    policy: &mut P,
+) -> PortfolioOutput {
+    simulate_portfolio(
+        PortfolioMarket {
+            tape,
+            funding,
+            rules,
+        },
+        scope,
+        acct,
+        policy,
+        0,
+    )
+    .unwrap()
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1.0)
+}
+
+/// The portfolio loop with one leg in isolated margin is the
+/// single-instrument loop: same liquidation bars and prices, same final
+/// equity, fees and funding, for static and rebalancing policies on both
+/// sides (positions in the first bracket, where Binance closes whole).
+#[test]
+fn one_leg_isolated_is_the_single_instrument_loop() {
+    let venue = binance("BTCUSDT", 0.0004);
+    let mut liquidated = 0;
+    for seed in 0..6u64 {
+        let tape = walk(
+            seed,
+            3_000,
+            30_000.0,
+            if seed % 2 == 0 { -0.12 } else { 0.12 },
+        );
+        let f = funding(tape.len());
+        let pt = PortfolioTape::single(&tape);
+        for side in [Side::Long, Side::Short] {
+            for lev in [3.0, 8.0, 15.0] {
+                let mut acct = account(side, seed % 3 == 0);
+                acct.capital = 1_000.0;
+                let single = simulate(
+                    Market {
+                        tape: &tape,
+                        funding: Some(&f),
+                        adl: &[],
+                    },
+                    &venue,
+                    &acct,
+                    &mut StaticLeverage { leverage: lev },
+                    &mut (),
+                )
+                .unwrap();
+                let mut p = OnFirstLeg {
+                    policy: StaticLeverage { leverage: lev },
+                    side,
+                };
+                let pf = run_pf(
+                    &pt,
+                    &[Some(&f)],
+                    std::slice::from_ref(&venue),
+                    &Isolated,
+                    &acct,
+                    &mut p,
+                );
+                let (a, b) = (&single.metrics, &pf.metrics);
+                let at = format!("seed {seed} {side:?} {lev}x");
+                assert_eq!(a.first_liquidation_ts, b.first_liquidation_ts, "{at}");
+                assert_eq!(a.liquidations, b.liquidations, "{at}");
+                match (a.liquidation_price, b.liquidation_price) {
+                    (Some(x), Some(y)) => assert!(close(x, y, 1e-9), "{at}: {x} vs {y}"),
+                    (x, y) => assert_eq!(x, y, "{at}"),
+                }
+                for (name, x, y) in [
+                    ("final_equity", a.final_equity, b.final_equity),
+                    ("fees", a.fees, b.fees),
+                    ("funding", a.funding, b.funding),
+                    ("bad_debt", a.bad_debt, b.bad_debt),
+                    ("max_drawdown_pct", a.max_drawdown_pct, b.max_drawdown_pct),
+                    ("avg_leverage", a.avg_leverage, b.avg_leverage),
+                ] {
+                    assert!(close(x, y, 1e-9), "{at} {name}: {x} vs {y}");
+                }
+                assert_eq!(a.trades, b.trades, "{at}");
+                liquidated += usize::from(a.liquidations > 0);
+                assert!(pf.conservation_error.abs() < 1e-7, "{at}");
+            }
+        }
+        // Rebalancing every bar it drifts: the same trades.
+        let mut acct = account(Side::Long, false);
+        acct.capital = 1_000.0;
+        let single = simulate(
+            Market {
+                tape: &tape,
+                funding: Some(&f),
+                adl: &[],
+            },
+            &venue,
+            &acct,
+            &mut ConstantLeverage {
+                leverage: 5.0,
+                band: 0.05,
+            },
+            &mut (),
+        )
+        .unwrap();
+        let mut p = OnFirstLeg {
+            policy: ConstantLeverage {
+                leverage: 5.0,
+                band: 0.05,
+            },
+            side: Side::Long,
+        };
+        let pf = run_pf(
+            &pt,
+            &[Some(&f)],
+            std::slice::from_ref(&venue),
+            &Isolated,
+            &acct,
+            &mut p,
+        );
+        assert_eq!(single.metrics.trades, pf.metrics.trades, "seed {seed}");
+        assert!(close(
+            single.metrics.final_equity,
+            pf.metrics.final_equity,
+            1e-9
+        ));
+        assert_eq!(
+            single.metrics.first_liquidation_ts,
+            pf.metrics.first_liquidation_ts
+        );
+    }
+    // The comparison covered liquidated and surviving runs alike.
+    assert!(
+        (10..62).contains(&liquidated),
+        "{liquidated} of 72 liquidated"
+    );
+}
+
+/// One instrument listed twice under two symbols, 0.5/0.5 in a cross
+/// account, is the one-instrument run at full size.
+#[test]
+fn an_instrument_split_in_two_legs_is_the_same_account() {
+    for seed in 10..16u64 {
+        let tape = walk(seed, 2_000, 2_000.0, -0.2);
+        let mut twin = tape.clone();
+        twin.symbol = "TWIN".into();
+        let (two, _) =
+            PortfolioTape::align(table(&["BTCUSDT", "TWIN"]), &[tape.clone(), twin]).unwrap();
+        let one = PortfolioTape::single(&tape);
+        let v = flat_venue(0.005, 0.0005, 0.01);
+        let f = funding(tape.len());
+        let mut acct = account(Side::Long, false);
+        acct.margin_mode = MarginMode::Cross;
+        for lev in [4.0, 10.0, 30.0] {
+            let mut a = WeightsPolicy::new(&[1.0], Sizing::Static(lev)).unwrap();
+            let mut b = WeightsPolicy::new(&[0.5, 0.5], Sizing::Static(lev)).unwrap();
+            let ra = run_pf(
+                &one,
+                &[Some(&f)],
+                std::slice::from_ref(&v),
+                &Cross,
+                &acct,
+                &mut a,
+            );
+            let rb = run_pf(
+                &two,
+                &[Some(&f), Some(&f)],
+                &[v.clone(), v.clone()],
+                &Cross,
+                &acct,
+                &mut b,
+            );
+            let at = format!("seed {seed} {lev}x");
+            assert_eq!(
+                ra.metrics.first_liquidation_ts, rb.metrics.first_liquidation_ts,
+                "{at}"
+            );
+            assert_eq!(ra.metrics.liquidations, rb.metrics.liquidations, "{at}");
+            for (x, y) in [
+                (ra.metrics.final_equity, rb.metrics.final_equity),
+                (ra.metrics.fees, rb.metrics.fees),
+                (ra.metrics.funding, rb.metrics.funding),
+                (ra.metrics.max_drawdown_pct, rb.metrics.max_drawdown_pct),
+            ] {
+                assert!(close(x, y, 1e-9), "{at}: {x} vs {y}");
+            }
+            // Each leg carries half of it.
+            assert!(close(rb.legs[0].pnl, rb.legs[1].pnl, 1e-9));
+            assert!(close(ra.legs[0].pnl, 2.0 * rb.legs[0].pnl, 1e-9));
+        }
+    }
+}
+
+/// SPEC BIN-3: wallet 500, long 0.02 BTC at 50,000 in a cross account
+/// (MMR 0.4 %, cum 0) has its liquidation price at 25,100.40. The run
+/// fills there, on the first bar whose low reaches it.
+#[test]
+fn a_cross_account_is_liquidated_at_binances_price() {
+    let venue = binance("BTCUSDT", 0.0);
+    // Falling 1 % a bar from 50,000.
+    let mut t = MarketTape {
+        symbol: "BTCUSDT".into(),
+        interval_ns: MIN,
+        ..Default::default()
+    };
+    let mut p = 50_000.0;
+    for i in 0..120 {
+        let c = p * 0.99;
+        t.push(i * MIN, p, p, c, c, 1.0);
+        p = c;
+    }
+    let mut acct = account(Side::Long, false);
+    acct.capital = 500.0;
+    acct.margin_mode = MarginMode::Cross;
+    // 1,000 notional on 500 of equity: 2x.
+    let mut pol = WeightsPolicy::new(&[1.0], Sizing::Static(2.0)).unwrap();
+    let pt = PortfolioTape::single(&t);
+    let out = run_pf(
+        &pt,
+        &[],
+        std::slice::from_ref(&venue),
+        &Cross,
+        &acct,
+        &mut pol,
+    );
+    let lp = out.metrics.liquidation_price.unwrap();
+    assert!((lp - 25_100.40).abs() < 0.01, "{lp}");
+    // Independently: the first bar whose low is at or below the price.
+    let bar = t.low.iter().position(|&l| l <= 25_100.401_6).unwrap();
+    assert_eq!(out.metrics.first_liquidation_ts, Some(t.ts[bar]));
+}
+
+/// Two legs in one cross account: ETH falls while BTC holds. ETH's fill is
+/// Binance's cross liquidation price with BTC's maintenance and PnL as the
+/// "other positions" (SPEC §1.3), and it falls on the bar an independent
+/// scan finds; the whole account is closed and ETH caused it.
+#[test]
+fn a_crash_in_one_leg_takes_the_cross_account_down() {
+    let (btc_v, eth_v) = (binance("BTCUSDT", 0.0), binance("ETHUSDT", 0.0));
+    let n = 200;
+    let mut btc = MarketTape {
+        symbol: "BTCUSDT".into(),
+        interval_ns: MIN,
+        ..Default::default()
+    };
+    let mut eth = MarketTape {
+        symbol: "ETHUSDT".into(),
+        interval_ns: MIN,
+        ..Default::default()
+    };
+    let mut e = 2_000.0;
+    for i in 0..n {
+        btc.push(i as i64 * MIN, 50_000.0, 50_000.0, 50_000.0, 50_000.0, 1.0);
+        let c = e * 0.995;
+        eth.push(i as i64 * MIN, e, e, c, c, 1.0);
+        e = c;
+    }
+    let (pt, _) =
+        PortfolioTape::align(table(&["BTCUSDT", "ETHUSDT"]), &[btc, eth.clone()]).unwrap();
+    let mut acct = account(Side::Long, false);
+    acct.capital = 10_000.0;
+    acct.margin_mode = MarginMode::Cross;
+    let mut pol = WeightsPolicy::new(&[0.5, 0.5], Sizing::Static(4.0)).unwrap();
+    let rules = [btc_v.clone(), eth_v.clone()];
+    let out = run_pf(&pt, &[], &rules, &Cross, &acct, &mut pol);
+    // Positions as opened: 20,000 of each at the first open, no fees.
+    let q_eth = 20_000.0 / 2_000.0;
+    let (MarginModelAny::Tiered(bt), MarginModelAny::Tiered(et)) = (&btc_v.margin, &eth_v.margin)
+    else {
+        panic!("Binance margins are bracket tables");
+    };
+    let b = bt.bracket_for(20_000.0);
+    let btc_mm = 20_000.0 * b.mmr - b.cum;
+    // ETH's bracket at the liquidation notional (iterate to a fixed point).
+    let mut lp = 1_000.0;
+    for _ in 0..20 {
+        let e = et.bracket_for(q_eth * lp);
+        let (mmr, cum) = (e.mmr, e.cum);
+        lp = binance_cross_liquidation_price(
+            10_000.0,
+            btc_mm,
+            0.0,
+            cum,
+            Side::Long,
+            q_eth,
+            2_000.0,
+            mmr,
+        );
+    }
+    assert_eq!(out.liquidations.len(), 2, "both legs closed");
+    assert_eq!(out.liquidation_causes, vec![1, 1]);
+    let eth_fill = out.liquidations[out.liquidation_legs.iter().position(|&k| k == 1).unwrap()];
+    assert!(
+        (eth_fill.fill_price - lp).abs() < 1e-6 * lp,
+        "{} vs {lp}",
+        eth_fill.fill_price
+    );
+    let bar = eth.low.iter().position(|&l| l <= lp).unwrap();
+    assert_eq!(out.metrics.first_liquidation_ts, Some(eth.ts[bar]));
+    assert_eq!(out.legs[1].liquidations_caused, 1);
+    assert_eq!(out.legs[0].liquidations_caused, 0);
+    // The same legs isolated: only ETH goes, BTC runs to the end.
+    let mut pol = WeightsPolicy::new(&[0.5, 0.5], Sizing::Static(4.0)).unwrap();
+    let iso = run_pf(&pt, &[], &rules, &Isolated, &acct, &mut pol);
+    assert_eq!(iso.liquidation_legs, vec![1]);
+    assert!(iso.legs[0].final_qty > 0.0);
+    assert!(iso.metrics.first_liquidation_ts < out.metrics.first_liquidation_ts);
+}
+
+/// Portfolio margin of one long: the requirement is the grid's worst loss,
+/// `r · notional`, so the fill is where `W + q(p − P) = r·q·p`.
+#[test]
+fn portfolio_margin_liquidates_at_the_grid_requirement() {
+    let venue = flat_venue(0.005, 0.0, 0.0);
+    let mut t = MarketTape {
+        symbol: "TEST".into(),
+        interval_ns: MIN,
+        ..Default::default()
+    };
+    let mut p = 100.0;
+    for i in 0..100 {
+        let c = p * 0.99;
+        t.push(i * MIN, p, p, c, c, 1.0);
+        p = c;
+    }
+    let mut acct = account(Side::Long, false);
+    acct.margin_mode = MarginMode::Portfolio;
+    let grid = ScenarioGrid::principal(&[1.0], &[0.16], 9, 0.0).unwrap();
+    let scope = Portfolio { grid };
+    let mut pol = WeightsPolicy::new(&[1.0], Sizing::Static(4.0)).unwrap();
+    let out = run_pf(
+        &PortfolioTape::single(&t),
+        &[],
+        std::slice::from_ref(&venue),
+        &scope,
+        &acct,
+        &mut pol,
+    );
+    let (w, q, entry) = (10_000.0, 400.0, 100.0);
+    let want = (q * entry - w) / (q * (1.0 - 0.16));
+    let got = out.metrics.liquidation_price.unwrap();
+    assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
+}
+
+/// A long and an equal short of perfectly correlated instruments under
+/// portfolio margin: the hedge offsets and the account outlives a crash
+/// that takes the long alone (isolated) down.
+#[test]
+fn hedged_legs_offset_under_portfolio_margin() {
+    let crash = walk(3, 1_000, 100.0, -0.3);
+    let mut twin = crash.clone();
+    twin.symbol = "B".into();
+    let (pt, _) = PortfolioTape::align(table(&["BTCUSDT", "B"]), &[crash, twin]).unwrap();
+    let v = flat_venue(0.01, 0.0, 0.0);
+    let rules = [v.clone(), v];
+    let mut acct = account(Side::Long, false);
+    acct.margin_mode = MarginMode::Portfolio;
+    let scope = Portfolio {
+        grid: ScenarioGrid::principal(&[1.0, 1.0, 1.0, 1.0], &[0.16, 0.16], 9, 0.01).unwrap(),
+    };
+    let mut pol = WeightsPolicy::new(&[0.5, -0.5], Sizing::Static(10.0)).unwrap();
+    let pm = run_pf(&pt, &[], &rules, &scope, &acct, &mut pol);
+    assert_eq!(pm.metrics.liquidations, 0);
+    let mut pol = WeightsPolicy::new(&[0.5, -0.5], Sizing::Static(10.0)).unwrap();
+    let iso = run_pf(&pt, &[], &rules, &Isolated, &acct, &mut pol);
+    assert_eq!(iso.liquidation_legs, vec![0], "the long leg alone");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Money is conserved across legs, fees, funding and liquidations in
+    /// every margin mode, and the legs add up to the account.
+    #[test]
+    fn money_is_conserved_across_legs(
+        seed in 0u64..10_000,
+        w in prop::collection::vec(-1.0f64..1.0, 3),
+        lev in 1.0f64..40.0,
+        mode in 0u8..3,
+        rebalance in any::<bool>(),
+        reenter in any::<bool>(),
+    ) {
+        prop_assume!(w.iter().map(|x| x.abs()).sum::<f64>() > 0.05);
+        let tapes: Vec<MarketTape> = (0..3)
+            .map(|k| {
+                let mut t = walk(seed * 3 + k, 600, 100.0 * (k + 1) as f64, -0.15 + 0.1 * k as f64);
+                t.symbol = format!("S{k}");
+                t
+            })
+            .collect();
+        let (pt, _) = PortfolioTape::align(table(&["S0", "S1", "S2"]), &tapes).unwrap();
+        let f = funding(600);
+        let fund = [Some(&f), None, Some(&f)];
+        let rules: Vec<VenueProfile> = (0..3).map(|k| flat_venue(0.004 + 0.002 * k as f64, 0.0005, 0.01)).collect();
+        let mut acct = account(Side::Long, reenter);
+        acct.capital = 1_000.0;
+        let sizing = if rebalance {
+            Sizing::Rebalanced { leverage: lev, band: 0.1 }
+        } else {
+            Sizing::Static(lev)
+        };
+        let mut pol = WeightsPolicy::new(&w, sizing).unwrap();
+        let out = match mode {
+            0 => run_pf(&pt, &fund, &rules, &Isolated, &acct, &mut pol),
+            1 => run_pf(&pt, &fund, &rules, &Cross, &acct, &mut pol),
+            _ => {
+                let scope = Portfolio {
+                    grid: ScenarioGrid::principal(
+                        &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0],
+                        &[0.1, 0.15, 0.2],
+                        9,
+                        0.01,
+                    ).unwrap(),
+                };
+                run_pf(&pt, &fund, &rules, &scope, &acct, &mut pol)
+            }
+        };
+        prop_assert!(out.conservation_error.abs() < 1e-7 * 1_000.0, "{}", out.conservation_error);
+        let m = &out.metrics;
+        let sum = |f: fn(&levsim_engine::portfolio::LegMetrics) -> f64| out.legs.iter().map(f).sum::<f64>();
+        prop_assert!(close(sum(|l| l.trading_fees), m.trading_fees, 1e-12));
+        prop_assert!(close(sum(|l| l.liquidation_fees), m.liquidation_fees, 1e-12));
+        prop_assert!(close(sum(|l| l.funding), m.funding, 1e-12));
+        prop_assert!(m.final_equity >= 0.0);
+        prop_assert_eq!(out.liquidations.len() as u32, m.liquidation_tranches);
+    }
+}

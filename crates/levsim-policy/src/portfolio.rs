@@ -1,0 +1,461 @@
+//! Policies over a portfolio: what a trader of several instruments knows at
+//! a decision point, what it may decide, and the built-ins that trade a
+//! vector of weights.
+
+use levsim_core::{Side, TimestampNs};
+
+use crate::{Cadence, Decision, LeveragePolicy, Observation};
+
+/// What a portfolio trader can know at a decision point. Borrowed from the
+/// engine; every per-leg slice is indexed by instrument id (leg order).
+#[derive(Debug, Clone, Copy)]
+pub struct PortfolioObservation<'a> {
+    /// Current time (ns UTC): the close of the bar just completed.
+    pub ts: TimestampNs,
+    /// Closes visible so far per leg (0 at the first bar's open, then the
+    /// bar index + 1): [`PortfolioObservation::closes`] has this many.
+    pub seen: usize,
+    /// Bar length in years (365-day).
+    pub bar_years: f64,
+    /// Current mark of each leg.
+    pub marks: &'a [f64],
+    /// Signed position of each leg (base units; 0 when flat).
+    pub qty: &'a [f64],
+    /// Average entry price of each leg (0 when flat).
+    pub entry: &'a [f64],
+    /// Relative distance from each leg's mark to the price at which its
+    /// margin bucket reaches maintenance with the other legs' marks held
+    /// (NaN when flat or out of reach).
+    pub liquidation_distance: &'a [f64],
+    /// Account equity at mark (wallets + unrealized PnL), quote.
+    pub equity: f64,
+    /// Maintenance requirement of the account at mark (sum over buckets).
+    pub requirement: f64,
+    /// Requirement / equity of the most loaded margin bucket (≥ 1 means
+    /// liquidatable; 0 when flat).
+    pub margin_ratio: f64,
+    /// Collateral outside the account (quote), available for top-ups.
+    pub reserve: f64,
+    /// Liquidation orders so far in this run.
+    pub liquidations: u32,
+    /// Closes of every leg, instrument-major over the whole run: use
+    /// [`PortfolioObservation::closes`], which stops at the current bar.
+    pub close_columns: &'a [f64],
+    /// Bars per leg in `close_columns`.
+    pub bars: usize,
+}
+
+impl PortfolioObservation<'_> {
+    /// Number of legs.
+    pub fn legs(&self) -> usize {
+        self.marks.len()
+    }
+
+    /// Closes of leg `k` from the start of the run up to and including the
+    /// current bar (nothing from the future).
+    pub fn closes(&self, k: usize) -> &[f64] {
+        &self.close_columns[k * self.bars..k * self.bars + self.seen]
+    }
+
+    /// True when no leg is open.
+    pub fn is_flat(&self) -> bool {
+        self.qty.iter().all(|&q| q == 0.0)
+    }
+
+    /// Signed leverage of leg `k`: notional at mark / account equity.
+    pub fn leg_leverage(&self, k: usize) -> f64 {
+        if self.equity > 0.0 {
+            self.qty[k] * self.marks[k] / self.equity
+        } else {
+            0.0
+        }
+    }
+
+    /// Gross leverage: Σ |notional| / equity.
+    pub fn gross_leverage(&self) -> f64 {
+        (0..self.legs()).map(|k| self.leg_leverage(k).abs()).sum()
+    }
+}
+
+/// What a portfolio policy wants. A target is written into the buffer the
+/// engine hands over (one signed leverage per leg: notional / account
+/// equity, negative for a short), so deciding allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PortfolioDecision {
+    /// Do nothing.
+    Hold,
+    /// Trade every leg to the signed leverage written in the target buffer.
+    Target,
+    /// Move this much quote collateral from the reserve into the account.
+    TopUp(f64),
+    /// Close every leg.
+    Close,
+}
+
+/// A policy over a portfolio: one required method, called at every
+/// decision point.
+pub trait PortfolioPolicy {
+    /// Decides given the observation; on [`PortfolioDecision::Target`] the
+    /// per-leg signed leverages are in `target` (zeroed before the call).
+    fn decide(&mut self, obs: &PortfolioObservation<'_>, target: &mut [f64]) -> PortfolioDecision;
+
+    /// When the engine asks for a decision (default: at every bar close).
+    fn cadence(&self) -> Cadence {
+        Cadence::EveryBar
+    }
+
+    /// Clears internal state before a new run.
+    fn reset(&mut self) {}
+}
+
+impl<P: PortfolioPolicy + ?Sized> PortfolioPolicy for Box<P> {
+    fn decide(&mut self, obs: &PortfolioObservation<'_>, target: &mut [f64]) -> PortfolioDecision {
+        (**self).decide(obs, target)
+    }
+    fn cadence(&self) -> Cadence {
+        (**self).cadence()
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+}
+
+/// Runs a single-instrument policy on leg 0 of a portfolio, unchanged: it
+/// sees leg 0's mark, closes and position and the account's equity, and
+/// its leverage becomes leg 0's (on `side`).
+#[derive(Debug, Clone)]
+pub struct OnFirstLeg<P> {
+    /// The single-instrument policy.
+    pub policy: P,
+    /// The side it trades.
+    pub side: Side,
+}
+
+impl<P: LeveragePolicy> PortfolioPolicy for OnFirstLeg<P> {
+    fn decide(&mut self, obs: &PortfolioObservation<'_>, target: &mut [f64]) -> PortfolioDecision {
+        let mark = obs.marks[0];
+        let qty = obs.qty[0];
+        let open = qty != 0.0;
+        let d = obs.liquidation_distance[0];
+        let o = Observation {
+            ts: obs.ts,
+            mark,
+            closes: obs.closes(0),
+            bar_years: obs.bar_years,
+            side: self.side,
+            equity: obs.equity,
+            position_qty: qty,
+            entry_price: obs.entry[0],
+            leverage: if open {
+                qty.abs() * mark / obs.equity
+            } else {
+                0.0
+            },
+            margin_ratio: obs.margin_ratio,
+            liquidation_price: (open && d.is_finite()).then_some(mark * (1.0 - qty.signum() * d)),
+            reserve: obs.reserve,
+            pending: 0,
+            liquidations: obs.liquidations,
+        };
+        match self.policy.decide(&o) {
+            Decision::Hold => PortfolioDecision::Hold,
+            Decision::Close => PortfolioDecision::Close,
+            Decision::TopUp(x) => PortfolioDecision::TopUp(x),
+            // A withdrawal has no portfolio form yet: held.
+            Decision::Withdraw(_) => PortfolioDecision::Hold,
+            Decision::TargetLeverage(l) => {
+                target[0] = self.side.sign() * l;
+                PortfolioDecision::Target
+            }
+        }
+    }
+    fn cadence(&self) -> Cadence {
+        self.policy.cadence()
+    }
+    fn reset(&mut self) {
+        self.policy.reset()
+    }
+}
+
+/// How a weights policy sizes the whole portfolio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sizing {
+    /// Open at this gross leverage (Σ |notional| / equity) and hold.
+    Static(f64),
+    /// Trade back to this gross leverage and the weights whenever a leg's
+    /// leverage drifts more than `band` (relative) from its target.
+    Rebalanced {
+        /// Gross leverage.
+        leverage: f64,
+        /// Relative tolerance.
+        band: f64,
+    },
+    /// Gross leverage `target_vol / σ̂_p`, σ̂_p the weights' volatility
+    /// under an EWMA covariance of the legs' log returns, capped.
+    VolTarget {
+        /// Target annual volatility of the portfolio.
+        target_vol: f64,
+        /// Gross leverage cap.
+        max_leverage: f64,
+        /// Rebalancing band (relative).
+        band: f64,
+        /// EWMA half-life, hours.
+        halflife_h: f64,
+        /// σ of every leg before warm-up (annual).
+        sigma_prior: f64,
+    },
+}
+
+/// The built-in portfolio policies: a vector of weights (signed: negative
+/// is short; normalized so that Σ |w| = 1) sized by a [`Sizing`].
+#[derive(Debug, Clone)]
+pub struct WeightsPolicy {
+    weights: Vec<f64>,
+    sizing: Sizing,
+    /// EWMA covariance of log returns per bar, row-major.
+    cov: Vec<f64>,
+    /// Bars seen by the estimate.
+    seen: usize,
+    /// Returns buffer (per leg).
+    ret: Vec<f64>,
+}
+
+impl WeightsPolicy {
+    /// A policy trading `weights` (any non-zero scale) with `sizing`.
+    /// `Err` when the weights have no size or are not finite.
+    pub fn new(weights: &[f64], sizing: Sizing) -> Result<Self, String> {
+        let gross: f64 = weights.iter().map(|w| w.abs()).sum();
+        if !(gross > 0.0 && gross.is_finite()) {
+            return Err("the weights sum to zero in absolute value: nothing to trade".into());
+        }
+        let n = weights.len();
+        Ok(Self {
+            weights: weights.iter().map(|w| w / gross).collect(),
+            sizing,
+            cov: vec![0.0; n * n],
+            seen: 0,
+            ret: vec![0.0; n],
+        })
+    }
+
+    /// The normalized weights (Σ |w| = 1).
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    fn update_cov(&mut self, obs: &PortfolioObservation<'_>, halflife_h: f64) {
+        let n = self.weights.len();
+        if obs.seen < 2 {
+            return;
+        }
+        for k in 0..n {
+            let c = obs.closes(k);
+            let (a, b) = (c[c.len() - 2], c[c.len() - 1]);
+            self.ret[k] = if a > 0.0 && b > 0.0 {
+                (b / a).ln()
+            } else {
+                0.0
+            };
+        }
+        let bars_per_h = 1.0 / (obs.bar_years * 365.0 * 24.0);
+        let lambda = 0.5f64.powf(1.0 / (halflife_h * bars_per_h).max(1e-9));
+        for i in 0..n {
+            for j in 0..n {
+                let x = self.ret[i] * self.ret[j];
+                let c = &mut self.cov[i * n + j];
+                *c = if self.seen == 0 {
+                    x
+                } else {
+                    lambda * *c + (1.0 - lambda) * x
+                };
+            }
+        }
+        self.seen += 1;
+    }
+
+    /// Annual volatility of the weights under the current estimate (the
+    /// prior, uncorrelated, before a day of returns).
+    fn portfolio_vol(&self, bar_years: f64, sigma_prior: f64) -> f64 {
+        let n = self.weights.len();
+        let warm = (1.0 / 365.0 / bar_years).ceil() as usize;
+        if self.seen < warm.max(2) {
+            let var: f64 = self.weights.iter().map(|w| w * w).sum::<f64>() * sigma_prior.powi(2);
+            return var.sqrt();
+        }
+        let mut var = 0.0;
+        for i in 0..n {
+            for j in 0..n {
+                var += self.weights[i] * self.weights[j] * self.cov[i * n + j];
+            }
+        }
+        (var.max(0.0) / bar_years).sqrt()
+    }
+
+    fn write(&self, gross: f64, target: &mut [f64]) {
+        for (t, w) in target.iter_mut().zip(&self.weights) {
+            *t = w * gross;
+        }
+    }
+
+    fn drifted(&self, obs: &PortfolioObservation<'_>, gross: f64, band: f64) -> bool {
+        self.weights.iter().enumerate().any(|(k, w)| {
+            let want = w * gross;
+            let have = obs.leg_leverage(k);
+            (have - want).abs() > band * want.abs().max(1e-12)
+        })
+    }
+}
+
+impl PortfolioPolicy for WeightsPolicy {
+    fn decide(&mut self, obs: &PortfolioObservation<'_>, target: &mut [f64]) -> PortfolioDecision {
+        match self.sizing {
+            Sizing::Static(l) => {
+                if obs.is_flat() {
+                    self.write(l, target);
+                    PortfolioDecision::Target
+                } else {
+                    PortfolioDecision::Hold
+                }
+            }
+            Sizing::Rebalanced { leverage, band } => {
+                if obs.is_flat() || self.drifted(obs, leverage, band) {
+                    self.write(leverage, target);
+                    PortfolioDecision::Target
+                } else {
+                    PortfolioDecision::Hold
+                }
+            }
+            Sizing::VolTarget {
+                target_vol,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+            } => {
+                self.update_cov(obs, halflife_h);
+                let vol = self.portfolio_vol(obs.bar_years, sigma_prior);
+                let gross = if vol > 0.0 {
+                    (target_vol / vol).min(max_leverage)
+                } else {
+                    max_leverage
+                };
+                if obs.is_flat() || self.drifted(obs, gross, band) {
+                    self.write(gross, target);
+                    PortfolioDecision::Target
+                } else {
+                    PortfolioDecision::Hold
+                }
+            }
+        }
+    }
+
+    fn cadence(&self) -> Cadence {
+        match self.sizing {
+            Sizing::Static(_) => Cadence::WhenFlat,
+            _ => Cadence::EveryBar,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.cov.iter_mut().for_each(|c| *c = 0.0);
+        self.seen = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs<'a>(
+        closes: &'a [f64],
+        bars: usize,
+        bar: usize,
+        marks: &'a [f64],
+        qty: &'a [f64],
+        equity: f64,
+    ) -> PortfolioObservation<'a> {
+        PortfolioObservation {
+            ts: 0,
+            seen: bar + 1,
+            bar_years: 1.0 / (365.0 * 24.0),
+            marks,
+            qty,
+            entry: qty,
+            liquidation_distance: qty,
+            equity,
+            requirement: 0.0,
+            margin_ratio: 0.0,
+            reserve: 0.0,
+            liquidations: 0,
+            close_columns: closes,
+            bars,
+        }
+    }
+
+    #[test]
+    fn static_weights_open_once_at_the_gross_leverage() {
+        let mut p = WeightsPolicy::new(&[3.0, -1.0], Sizing::Static(4.0)).unwrap();
+        let closes = [100.0, 50.0];
+        let mut t = [0.0; 2];
+        let o = obs(&closes, 1, 0, &[100.0, 50.0], &[0.0, 0.0], 1_000.0);
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Target);
+        assert_eq!(t, [3.0, -1.0]);
+        let o = obs(&closes, 1, 0, &[100.0, 50.0], &[30.0, -20.0], 1_000.0);
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Hold);
+        assert_eq!(p.cadence(), Cadence::WhenFlat);
+        assert!(WeightsPolicy::new(&[0.0, 0.0], Sizing::Static(1.0)).is_err());
+    }
+
+    #[test]
+    fn rebalancing_waits_for_the_band() {
+        let mut p = WeightsPolicy::new(
+            &[0.5, 0.5],
+            Sizing::Rebalanced {
+                leverage: 2.0,
+                band: 0.1,
+            },
+        )
+        .unwrap();
+        let closes = [100.0, 100.0];
+        let mut t = [0.0; 2];
+        // 1.05x per leg against 1x: inside 10 %.
+        let o = obs(&closes, 1, 0, &[100.0, 100.0], &[10.5, 10.0], 1_000.0);
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Hold);
+        let o = obs(&closes, 1, 0, &[100.0, 100.0], &[12.0, 10.0], 1_000.0);
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Target);
+        assert_eq!(t, [1.0, 1.0]);
+    }
+
+    #[test]
+    fn vol_target_sees_the_hedge() {
+        // Two legs that move together: long/short is a hedge, long/long is not.
+        let n = 400;
+        let mut cols = vec![0.0; 2 * n];
+        let mut x = 100.0;
+        for i in 0..n {
+            x *= if i % 2 == 0 { 1.01 } else { 0.99 };
+            cols[i] = x;
+            cols[n + i] = x * 2.0;
+        }
+        let sizing = Sizing::VolTarget {
+            target_vol: 0.5,
+            max_leverage: 100.0,
+            band: 0.0,
+            halflife_h: 24.0,
+            sigma_prior: 0.8,
+        };
+        let mut same = WeightsPolicy::new(&[0.5, 0.5], sizing).unwrap();
+        let mut hedge = WeightsPolicy::new(&[0.5, -0.5], sizing).unwrap();
+        let (mut a, mut b) = ([0.0; 2], [0.0; 2]);
+        for i in 0..n {
+            let marks = [cols[i], cols[n + i]];
+            let o = obs(&cols, n, i, &marks, &[0.0, 0.0], 1_000.0);
+            same.decide(&o, &mut a);
+            hedge.decide(&o, &mut b);
+        }
+        // Perfectly correlated legs: the hedge has no variance and goes to
+        // the cap; the same-direction pair is sized by the common vol.
+        assert_eq!(b[0], 50.0);
+        assert!(a[0] < 1.0, "{a:?}");
+    }
+}

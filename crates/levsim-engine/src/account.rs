@@ -57,9 +57,54 @@ pub struct AccountConfig {
     /// How late the policy's decisions land (default: at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<Latency>,
+    /// The scenario grid of `margin_mode = "portfolio"` (defaults: Deribit's
+    /// ±16 % in 9 buckets, 1 % floor; SPEC §8.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portfolio_margin: Option<PortfolioMarginConfig>,
     /// Seed of the run's latency draws (set per run by the scenario).
     #[serde(skip)]
     pub seed: u64,
+}
+
+/// `[account.portfolio_margin]`: the joint moves portfolio margin scans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioMarginConfig {
+    /// Price scan range of every instrument, as a fraction (0.16 = ±16 %);
+    /// an instrument's own `scan_range` replaces it.
+    #[serde(default = "default_scan")]
+    pub scan_range: f64,
+    /// Evenly spaced moves across the range, ends included (odd: 0 too).
+    #[serde(default = "default_buckets")]
+    pub buckets: usize,
+    /// Requirement per unit of gross notional on top of the worst loss.
+    #[serde(default = "default_floor")]
+    pub floor: f64,
+    /// Correlation the venue's grid assumes, in instrument order (default:
+    /// the market's `correlation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<Vec<Vec<f64>>>,
+}
+
+fn default_scan() -> f64 {
+    0.16
+}
+fn default_buckets() -> usize {
+    9
+}
+fn default_floor() -> f64 {
+    0.01
+}
+
+impl Default for PortfolioMarginConfig {
+    fn default() -> Self {
+        Self {
+            scan_range: default_scan(),
+            buckets: default_buckets(),
+            floor: default_floor(),
+            correlation: None,
+        }
+    }
 }
 
 impl Default for AccountConfig {
@@ -75,6 +120,7 @@ impl Default for AccountConfig {
             reserve_yield: 0.0,
             withdrawal_delay: None,
             latency: None,
+            portfolio_margin: None,
             seed: 0,
         }
     }

@@ -14,6 +14,10 @@ pub enum PolicyKind {
     Static {
         /// Opening leverage, > 0.
         leverage: f64,
+        /// Portfolio weights by symbol (negative: short), any scale:
+        /// `leverage` is then the gross leverage (Σ |notional| / capital).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<Weights>,
     },
     /// Rebalance to `leverage` whenever it drifts more than `band` (relative).
     ConstantLeverage {
@@ -22,6 +26,10 @@ pub enum PolicyKind {
         /// Relative tolerance in (0, 1); default 0.1.
         #[serde(default = "default_band")]
         band: f64,
+        /// Portfolio weights by symbol (negative: short), any scale:
+        /// `leverage` is then the gross leverage (Σ |notional| / capital).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<Weights>,
     },
     /// `target_vol / σ̂` (EWMA realized volatility), capped.
     VolTarget {
@@ -39,6 +47,11 @@ pub enum PolicyKind {
         /// σ before warm-up (default 0.8).
         #[serde(default = "default_sigma")]
         sigma_prior: f64,
+        /// Portfolio weights by symbol (negative: short), any scale:
+        /// the target volatility is the portfolio's, under an EWMA
+        /// covariance of the legs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<Weights>,
     },
     /// The largest leverage whose liquidation price stays out of reach
     /// within the horizon: F3 probability ≤ `epsilon`, or F7 `k`·σ̂·√h away.
@@ -133,6 +146,9 @@ pub enum PolicyKind {
     },
 }
 
+/// Portfolio weights by symbol, as written (`{ BTCUSDT = 0.5, ETHUSDT = -0.5 }`).
+pub type Weights = std::collections::BTreeMap<String, f64>;
+
 /// `liquidation_buffer`'s rule, as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,7 +213,7 @@ impl PolicyKind {
     /// checking the venue's maximum before a run starts.
     pub fn opening_leverage(&self) -> f64 {
         match self {
-            PolicyKind::Static { leverage }
+            PolicyKind::Static { leverage, .. }
             | PolicyKind::ConstantLeverage { leverage, .. }
             | PolicyKind::DrawdownControl { leverage, .. }
             | PolicyKind::MarginTopup { leverage, .. } => *leverage,
@@ -240,8 +256,8 @@ impl PolicyKind {
             }
         };
         match *self {
-            PolicyKind::Static { leverage } => lev_ok(leverage),
-            PolicyKind::ConstantLeverage { leverage, band } => {
+            PolicyKind::Static { leverage, .. } => lev_ok(leverage),
+            PolicyKind::ConstantLeverage { leverage, band, .. } => {
                 lev_ok(leverage)?;
                 range("band", band, 0.0, 1.0)
             }
@@ -251,6 +267,7 @@ impl PolicyKind {
                 band,
                 halflife_h,
                 sigma_prior,
+                ..
             } => {
                 range("target_vol", target_vol, 0.0, 20.0)?;
                 cap_ok(max_leverage)?;
@@ -326,12 +343,95 @@ impl PolicyKind {
         }
     }
 
+    /// The portfolio weights, for the kinds that take them.
+    pub fn weights(&self) -> Option<&Weights> {
+        match self {
+            PolicyKind::Static { weights, .. }
+            | PolicyKind::ConstantLeverage { weights, .. }
+            | PolicyKind::VolTarget { weights, .. } => weights.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The policy for a portfolio account. `weights` are this policy's
+    /// weights resolved to instrument order (the caller names a symbol
+    /// that is not in the market); a kind without weights runs unchanged
+    /// on the first instrument, on `side`.
+    pub fn portfolio(
+        &self,
+        weights: Option<&[f64]>,
+        side: levsim_core::Side,
+    ) -> Result<Box<dyn crate::PortfolioPolicy + Send>, PolicyError> {
+        self.validate()?;
+        let sizing = match (self, weights) {
+            (PolicyKind::Static { leverage, .. }, Some(_)) => Some(crate::Sizing::Static(*leverage)),
+            (PolicyKind::ConstantLeverage { leverage, band, .. }, Some(_)) => {
+                Some(crate::Sizing::Rebalanced {
+                    leverage: *leverage,
+                    band: *band,
+                })
+            }
+            (
+                PolicyKind::VolTarget {
+                    target_vol,
+                    max_leverage,
+                    band,
+                    halflife_h,
+                    sigma_prior,
+                    ..
+                },
+                Some(_),
+            ) => Some(crate::Sizing::VolTarget {
+                target_vol: *target_vol,
+                max_leverage: *max_leverage,
+                band: *band,
+                halflife_h: *halflife_h,
+                sigma_prior: *sigma_prior,
+            }),
+            _ => None,
+        };
+        match (sizing, weights) {
+            (Some(sizing), Some(w)) => crate::WeightsPolicy::new(w, sizing)
+                .map(|p| Box::new(p) as Box<dyn crate::PortfolioPolicy + Send>)
+                .map_err(|message| PolicyError {
+                    field: "weights",
+                    message,
+                }),
+            _ => {
+                let mut bare = self.clone();
+                bare.clear_weights();
+                Ok(Box::new(crate::OnFirstLeg {
+                    policy: bare.build()?,
+                    side,
+                }))
+            }
+        }
+    }
+
+    fn clear_weights(&mut self) {
+        match self {
+            PolicyKind::Static { weights, .. }
+            | PolicyKind::ConstantLeverage { weights, .. }
+            | PolicyKind::VolTarget { weights, .. } => *weights = None,
+            _ => {}
+        }
+    }
+
     /// Builds the policy after validating it.
     pub fn build(&self) -> Result<BuiltinPolicy, PolicyError> {
         self.validate()?;
+        if self.weights().is_some() {
+            return Err(PolicyError {
+                field: "weights",
+                message: "weights apply to markets of several instruments ([[market.instrument]])"
+                    .into(),
+            });
+        }
         Ok(match *self {
-            PolicyKind::Static { leverage } => BuiltinPolicy::Static(StaticLeverage { leverage }),
-            PolicyKind::ConstantLeverage { leverage, band } => {
+            PolicyKind::Static { leverage, .. } => {
+                BuiltinPolicy::Static(StaticLeverage { leverage })
+            }
+            PolicyKind::ConstantLeverage { leverage, band, .. } => {
                 BuiltinPolicy::ConstantLeverage(ConstantLeverage { leverage, band })
             }
             PolicyKind::VolTarget {
@@ -340,6 +440,7 @@ impl PolicyKind {
                 band,
                 halflife_h,
                 sigma_prior,
+                ..
             } => BuiltinPolicy::VolTarget(VolTarget {
                 target_vol,
                 max_leverage,

@@ -33,7 +33,7 @@ pub use dynamic::{
     VolTarget, WithTopup,
 };
 pub use error::PolicyError;
-pub use kind::{BufferRuleName, PolicyKind};
+pub use kind::{BufferRuleName, PolicyKind, Weights};
 pub use observation::{Decision, Observation};
 pub use portfolio::{
     OnFirstLeg, PortfolioDecision, PortfolioObservation, PortfolioPolicy, Sizing, WeightsPolicy,

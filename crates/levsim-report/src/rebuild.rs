@@ -380,6 +380,7 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
             },
             series: rec,
             market,
+            portfolio: None,
         });
     }
     if !rows.is_empty() {
@@ -418,6 +419,7 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
                     spec,
                     series: rec,
                     market: None,
+                    portfolio: None,
                 });
             }
             Ok(reps)

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::{path_seed, LoadedMarket, RunSpec, Scenario, ScenarioError};
 
 /// Points kept per time series for charts (every k-th bar).
-const SERIES_POINTS: usize = 4_000;
+pub(crate) const SERIES_POINTS: usize = 4_000;
 
 /// One finished run.
 #[derive(Debug, Clone)]
@@ -24,6 +24,23 @@ pub struct RunResult {
     /// by the venue's first parameter point on each path (so shards store
     /// each pass once); None for other runs and without a crowd.
     pub market: Option<Box<MarketOutcome>>,
+    /// The legs of a portfolio run (None for a market of one instrument).
+    pub portfolio: Option<Box<PortfolioRun>>,
+}
+
+/// What a portfolio run adds to its account-level output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortfolioRun {
+    /// Symbol and metrics of every leg, in instrument order.
+    pub legs: Vec<(String, levsim_engine::portfolio::LegMetrics)>,
+    /// Leg of each liquidation event in `output.liquidations`.
+    pub liquidation_legs: Vec<u16>,
+    /// Leg that caused each of them (the largest loss of its bucket).
+    pub liquidation_causes: Vec<u16>,
+    /// Account and leg series (kept runs).
+    pub series: Option<levsim_engine::portfolio::PortfolioSeries>,
+    /// The run's money ledger imbalance (quote).
+    pub conservation_error: f64,
 }
 
 /// A market pass as the runs of its path use it.
@@ -85,14 +102,14 @@ pub(crate) enum Select {
 }
 
 impl Select {
-    fn owns(&self, run: usize) -> bool {
+    pub(crate) fn owns(&self, run: usize) -> bool {
         match self {
             Self::All => true,
             Self::Shard(s) => s.owns(run),
             Self::Runs(r) => r.contains(&run),
         }
     }
-    fn records(&self, path: usize) -> bool {
+    pub(crate) fn records(&self, path: usize) -> bool {
         path == 0 || matches!(self, Self::Runs(_))
     }
 }
@@ -146,6 +163,9 @@ pub(crate) fn execute_paths(
     paths: std::ops::Range<usize>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunResult>, ScenarioError> {
+    if let Some(p) = &market.portfolio {
+        return crate::portfolio_exec::execute_paths(sc, p, select, pool, paths, progress);
+    }
     let stride = market.tape.len().div_ceil(SERIES_POINTS).max(1);
     let view = Market {
         tape: &market.tape,
@@ -221,6 +241,7 @@ pub(crate) fn execute_paths(
             output,
             series,
             market,
+            portfolio: None,
         })
     };
     // One crowd market pass on `tape` under venue configuration `v`: the

@@ -132,6 +132,15 @@ pub struct MarketConfig {
     /// only, to measure what such checks miss).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<crate::generators::Monitoring>,
+    /// The instruments of a portfolio market (`[[market.instrument]]`),
+    /// in order; empty for a market of one given by `file` or generator
+    /// parameters above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instrument: Vec<crate::portfolio::InstrumentConfig>,
+    /// Correlation of the instruments' returns, in instrument order
+    /// (generated markets draw with it; portfolio margin assumes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<Vec<Vec<f64>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,7 +154,8 @@ struct ScenarioFile {
     market: MarketConfig,
     /// One `[venue]` table, or several `[[venue]]` tables to compare.
     venue: toml::Value,
-    account: AccountConfig,
+    /// Read as a table first: a portfolio's account may leave `side` out.
+    account: toml::Table,
     #[serde(default)]
     liquidity: LiquidityConfig,
     #[serde(default)]
@@ -232,6 +242,9 @@ pub struct Scenario {
     /// path and venue configuration gets a market pass with cascades, and
     /// the policies trade against its simulated mark.
     pub population: Option<levsim_engine::crowd::PopulationConfig>,
+    /// The portfolio market of `[[market.instrument]]` tables (None: a
+    /// market of one instrument, given by `[market]` itself).
+    pub portfolio: Option<crate::portfolio::PortfolioSpec>,
     /// Expanded runs.
     pub plan: RunPlan,
     /// Window start, parsed.
@@ -307,6 +320,24 @@ impl Scenario {
             }
         })?;
         let mut problems = Vec::new();
+        let mut account_table = file.account;
+        if !file.market.instrument.is_empty() && !account_table.contains_key("side") {
+            // Weights carry a portfolio's sides; a single-instrument policy
+            // run on the first instrument goes long.
+            account_table.insert("side".into(), toml::Value::String("long".into()));
+        }
+        let account: AccountConfig =
+            match serde_path_to_error::deserialize(toml::Value::Table(account_table)) {
+                Ok(a) => a,
+                Err(e) => {
+                    let at = e.path().to_string();
+                    let field = if at == "." { String::new() } else { format!(".{at}") };
+                    return Err(ScenarioError::Parse {
+                        file: path.to_path_buf(),
+                        message: format!("account{field}: {}", e.inner()),
+                    });
+                }
+            };
         if !is_plain_name(&file.name) {
             problems.push(format!(
                 "name: {:?} must start with a letter or digit and use only letters, digits, '-', '_' and '.' (it names the report directory)",
@@ -321,7 +352,24 @@ impl Scenario {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new(".")),
         };
+        let portfolio = if market.instrument.is_empty() {
+            if market.correlation.is_some() {
+                problems.push(
+                    "market.correlation: for markets of several instruments ([[market.instrument]] tables)"
+                        .into(),
+                );
+            }
+            if account.margin_mode == levsim_engine::MarginMode::Portfolio {
+                problems.push(
+                    "account.margin_mode: \"portfolio\" margins markets of several instruments ([[market.instrument]] tables)".into(),
+                );
+            }
+            None
+        } else {
+            crate::portfolio::parse(&mut market, &res, &mut problems)
+        };
         let gbm = match market.kind {
+            _ if !market.instrument.is_empty() => None,
             MarketKind::Historical => {
                 match res.resolve(&market.file) {
                     Ok(p) => market.file = p,
@@ -359,7 +407,11 @@ impl Scenario {
                 gbm_from(&market, &mut problems)
             }
         };
-        let fitted = fitted_from(&mut market, &res, &mut problems);
+        let fitted = if market.instrument.is_empty() {
+            fitted_from(&mut market, &res, &mut problems)
+        } else {
+            None
+        };
         if market.monitoring.is_some()
             && matches!(market.kind, MarketKind::Historical | MarketKind::Bootstrap)
         {
@@ -374,7 +426,8 @@ impl Scenario {
         if market.kind != MarketKind::Historical && market.funding.is_some() {
             problems.push("market.funding: only for kind = \"historical\" (generated paths have no funding; use a funding_spike shock on a historical market)".into());
         }
-        let paths = if gbm.is_some() || fitted.is_some() {
+        let generated_portfolio = portfolio.as_ref().is_some_and(|p| p.generator.is_some());
+        let paths = if gbm.is_some() || fitted.is_some() || generated_portfolio {
             market.paths.unwrap_or(1)
         } else {
             1
@@ -440,7 +493,7 @@ impl Scenario {
                 levsim_core::time::SECOND_NS
             }
         };
-        if let Err(e) = file.account.validate() {
+        if let Err(e) = account.validate() {
             problems.push(e.to_string());
         }
         if let Some(p) = &file.population {
@@ -467,6 +520,23 @@ impl Scenario {
                 RunPlan::default()
             }
         };
+        let mut portfolio = portfolio;
+        if let Some(spec) = portfolio.as_mut() {
+            crate::portfolio::attach_grid(spec, &market, &account, &plan, &mut problems);
+        } else if plan
+            .points
+            .iter()
+            .any(|p| p.margin_mode == Some(levsim_engine::MarginMode::Portfolio))
+        {
+            problems.push(
+                "policy.margin_mode: \"portfolio\" margins markets of several instruments ([[market.instrument]] tables)".into(),
+            );
+        }
+        let symbols = portfolio.as_ref().map(|p| p.symbols());
+        crate::portfolio::check_weights(&plan, symbols.as_deref(), &mut problems);
+        if !market.instrument.is_empty() {
+            portfolio_limits(&account, &file.shock, &file.population, &liquidity, &plan, &mut problems);
+        }
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid {
                 file: path.to_path_buf(),
@@ -479,7 +549,7 @@ impl Scenario {
             seed: file.seed,
             market,
             venues,
-            account: file.account,
+            account,
             liquidity,
             bar_ns,
             gbm,
@@ -487,6 +557,7 @@ impl Scenario {
             paths,
             shocks,
             population: file.population,
+            portfolio,
             plan,
             start_ns,
             end_ns,
@@ -495,6 +566,43 @@ impl Scenario {
             workdir: workdir.to_path_buf(),
         })
     }
+}
+
+/// What portfolio runs do not combine with yet, by key (each a named
+/// problem rather than a silently ignored setting).
+fn portfolio_limits(
+    account: &AccountConfig,
+    shocks: &[crate::shocks::ShockConfig],
+    population: &Option<levsim_engine::crowd::PopulationConfig>,
+    liquidity: &LiquidityConfig,
+    plan: &RunPlan,
+    problems: &mut Vec<String>,
+) {
+    let later = "not available for portfolio markets yet";
+    if !shocks.is_empty() {
+        problems.push(format!("shock: {later}"));
+    }
+    if population.is_some() {
+        problems.push(format!("population: {later}"));
+    }
+    if liquidity.model != crate::LiquidityKind::None {
+        problems.push(format!("liquidity: {later} (orders fill at the mark)"));
+    }
+    if account.latency.is_some() {
+        problems.push(format!("account.latency: {later}"));
+    }
+    if account.withdrawal_delay.is_some() {
+        problems.push(format!("account.withdrawal_delay: {later}"));
+    }
+    for p in &plan.points {
+        if p.topup.is_some() {
+            problems.push(format!("policy[{}].topup_threshold: {later}", p.policy_index));
+        }
+        if p.latency.is_some() {
+            problems.push(format!("policy[{}].latency: {later}", p.policy_index));
+        }
+    }
+    problems.dedup();
 }
 
 /// What a file-based generator is.
@@ -797,7 +905,7 @@ fn gbm_from(m: &MarketConfig, problems: &mut Vec<String>) -> Option<Gbm> {
 }
 
 /// Where relative data paths are looked up.
-struct Resolver<'a> {
+pub(crate) struct Resolver<'a> {
     /// The working directory the paths are relative to ("" for the
     /// process's own).
     workdir: &'a Path,
@@ -811,7 +919,7 @@ impl Resolver<'_> {
     /// relative to that directory's parent (so `scenarios/x.toml` may say
     /// `data/…`). The result is relative to the working directory, as the
     /// scenario names things; existence is checked under `workdir`.
-    fn resolve(&self, p: &Path) -> Result<PathBuf, String> {
+    pub(crate) fn resolve(&self, p: &Path) -> Result<PathBuf, String> {
         let exists = |c: &Path| self.workdir.join(c).exists();
         if p.is_absolute() || exists(p) {
             return if exists(p) {

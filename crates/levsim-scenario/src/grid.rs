@@ -41,6 +41,11 @@ pub struct RunSpec {
     /// table, a grid axis like any other), replacing `[account] latency`.
     #[serde(skip)]
     pub latency: Option<levsim_engine::Latency>,
+    /// The margin mode for this policy (`margin_mode = "cross"` in its
+    /// table, a grid axis like any other: the same positions under
+    /// isolated, cross and portfolio margin), replacing `[account]`'s.
+    #[serde(skip)]
+    pub margin_mode: Option<levsim_engine::MarginMode>,
     /// Seed of this run, from the scenario seed and `run_id`.
     pub seed: u64,
 }
@@ -108,6 +113,15 @@ fn fmt_value(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Float(f) => format!("{f}"),
+        // Weights: `BTCUSDT:0.5+ETHUSDT:-0.5`, compact and plain.
+        toml::Value::Table(t) => t
+            .iter()
+            .map(|(k, v)| match v {
+                toml::Value::Integer(i) => format!("{k}:{i}"),
+                other => format!("{k}:{}", fmt_value(other)),
+            })
+            .collect::<Vec<_>>()
+            .join("+"),
         other => other.to_string(),
     }
 }
@@ -178,6 +192,8 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                     ok = false;
                 }
                 toml::Value::Array(a) => axes.push((k.clone(), a.clone())),
+                // Portfolio weights are one value (a list of them an axis).
+                toml::Value::Table(_) if k == "weights" => axes.push((k.clone(), vec![v.clone()])),
                 toml::Value::Table(_) => {
                     problems.push(format!(
                         "{}: a range {{ min, max }} is searched by `levsim optimize`; `levsim run` needs a number or a list",
@@ -268,6 +284,21 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                     break;
                 }
             };
+            // And the margin mode the policy's positions are held under.
+            let margin_mode = match bare.remove("margin_mode") {
+                None => None,
+                Some(v) => match v.clone().try_into::<levsim_engine::MarginMode>() {
+                    Ok(m) => Some(m),
+                    Err(_) => {
+                        point_problems.push(format!(
+                            "{}: {} is not a margin mode: \"isolated\", \"cross\" or \"portfolio\"",
+                            at("margin_mode"),
+                            fmt_value(&v)
+                        ));
+                        break;
+                    }
+                },
+            };
             let parsed: Result<PolicyKind, _> = bare.try_into();
             let kind_val = match parsed {
                 Ok(p) => p,
@@ -305,6 +336,7 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                 kind: kind_val,
                 topup,
                 latency,
+                margin_mode,
             });
         }
         problems.extend(point_problems);
@@ -327,6 +359,9 @@ fn toml_to_json(v: &toml::Value) -> serde_json::Value {
         toml::Value::Integer(i) => serde_json::Value::from(*i),
         toml::Value::Float(f) => serde_json::Value::from(*f),
         toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
+        toml::Value::Table(t) => serde_json::Value::Object(
+            t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+        ),
         other => serde_json::Value::String(other.to_string()),
     }
 }
@@ -363,7 +398,10 @@ mod tests {
             ]
         );
         assert_eq!(runs[4].index, 4);
-        assert_eq!(runs[4].kind, PolicyKind::Static { leverage: 5.0 });
+        assert_eq!(runs[4].kind, PolicyKind::Static {
+                leverage: 5.0,
+                weights: None
+            });
         // Two venue configurations: every policy run under each, prefixed.
         let two = expand(&t, &["binance".into(), "hl".into()], 1, 1).unwrap();
         assert_eq!(two.len(), 10);

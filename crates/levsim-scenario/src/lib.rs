@@ -18,6 +18,10 @@ pub mod generators;
 mod grid;
 mod liquidity;
 mod market;
+pub mod multi;
+pub mod portfolio;
+mod portfolio_exec;
+mod portfolio_load;
 pub mod optimize;
 mod seed;
 mod shard;
@@ -26,11 +30,14 @@ mod sweep;
 
 pub use aggregate::{aggregate, median_ci, quantile, wilson, Aggregate, PointValues};
 pub use error::ScenarioError;
-pub use exec::{check_threads, execute, execute_shard, MarketOutcome, RunResult, MAX_THREADS};
+pub use exec::{
+    check_threads, execute, execute_shard, MarketOutcome, PortfolioRun, RunResult, MAX_THREADS,
+};
 pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};
 pub use grid::{path_seed, RunPlan, RunSpec};
 pub use liquidity::{LiquidityConfig, LiquidityKind};
 pub use market::{sha256_file, text_sha256, LoadedMarket};
+pub use portfolio_load::LoadedPortfolio;
 pub use seed::run_seed;
 pub use shard::{merge_shards, shard_scenario, write_shard, Shard};
 pub use sweep::{execute_sweep, representative_runs, RunRow, Sweep};

@@ -40,6 +40,10 @@ pub struct LoadedMarket {
     /// the same seed, so the configurations differ only by their rules
     /// (tiers and open-interest caps at entry).
     pub crowds: Vec<levsim_engine::crowd::Population>,
+    /// The portfolio market of a scenario with `[[market.instrument]]`
+    /// tables; `tape`, `funding` and `venues` above are then its first
+    /// instrument's (for what reports draw of one instrument).
+    pub portfolio: Option<crate::portfolio_load::LoadedPortfolio>,
 }
 
 /// Hex SHA-256 of a text (a scenario file's text identifies it).
@@ -62,6 +66,33 @@ impl LoadedMarket {
     /// opening leverage is allowed by the venue for its position size.
     pub fn load(sc: &Scenario) -> Result<Self, ScenarioError> {
         let m = &sc.market;
+        if let Some(spec) = &sc.portfolio {
+            let (p, notes, files) = crate::portfolio_load::load(sc, spec)?;
+            let tape = p.tape.leg_tape(levsim_core::InstrumentId(0));
+            let report = p.reports.first().cloned().unwrap_or_else(|| DataReport {
+                file: "generated".into(),
+                format: "gbm".into(),
+                rows: tape.len(),
+                first_ts: tape.ts.first().copied(),
+                last_ts: tape.ts.last().copied(),
+                interval_ns: tape.interval_ns,
+                time_unit: "generated".into(),
+                ..Default::default()
+            });
+            return Ok(Self {
+                funding: p.funding.first().cloned().flatten(),
+                tape,
+                report,
+                filled_bars: 0,
+                notes,
+                files,
+                venues: p.rules.iter().map(|r| r[0].clone()).collect(),
+                liquidity: sc.liquidity.build(sc)?,
+                generator: None,
+                crowds: Vec::new(),
+                portfolio: Some(p),
+            });
+        }
         if let Some(g) = &sc.gbm {
             // Path 0 stands for the market in reports; runs draw their own.
             let mut tape = g.path(crate::path_seed(sc.seed, 0));
@@ -90,6 +121,7 @@ impl LoadedMarket {
                 liquidity: sc.liquidity.build(sc)?,
                 generator: Some(Generator::Params(*g)),
                 crowds,
+                portfolio: None,
             });
         }
         let (full, report) = match m.format {
@@ -164,6 +196,7 @@ impl LoadedMarket {
             liquidity: sc.liquidity.build(sc)?,
             generator,
             crowds,
+            portfolio: None,
         })
     }
 }

@@ -243,6 +243,7 @@ pub fn merge_shards(dirs: &[PathBuf], sc: &Scenario) -> Result<Vec<RunResult>, S
                     },
                     series,
                     market: r.market,
+                    portfolio: None,
                 });
             }
         }

@@ -298,6 +298,7 @@ fn constant_leverage_grows_at_the_f5_rate() {
         let kind = PolicyKind::ConstantLeverage {
             leverage: lev,
             band: 1e-6,
+            weights: None,
         };
         let (g, _) = f5_growth(&kind, mu, sigma, years, paths, "f5");
         let se = lev * sigma / ((years as f64) * paths as f64).sqrt();

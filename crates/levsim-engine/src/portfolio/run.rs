@@ -625,7 +625,8 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
     /// leverages hold after the fees. Refused (and counted) when a target
     /// is not finite, the account has no equity, or a bucket would hold
     /// less than its initial margin (Σ notional / the venue's maximum
-    /// leverage for it).
+    /// leverage for it; under portfolio margin the grid's requirement of
+    /// the new positions).
     fn trade(&mut self, ts: TimestampNs, marks: &[f64]) {
         let legs = self.book.legs();
         if self.target.iter().any(|t| !t.is_finite()) {
@@ -657,10 +658,15 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         // Initial margin per bucket after the trade (isolated buckets get
         // the equity in proportion to their legs' targets).
         let mut need = vec![0.0; self.book.buckets()];
-        for k in 0..legs {
-            let notional = self.target[k].abs() * e1;
-            if notional > 0.0 {
-                need[self.book.bucket[k]] += notional / self.rules[k].max_leverage(notional);
+        let signed: Vec<f64> = self.target.iter().map(|t| t * e1).collect();
+        if let Some(joint) = self.scope.joint_initial(&signed) {
+            need[0] = joint;
+        } else {
+            for k in 0..legs {
+                let notional = signed[k].abs();
+                if notional > 0.0 {
+                    need[self.book.bucket[k]] += notional / self.rules[k].max_leverage(notional);
+                }
             }
         }
         for (b, n) in need.iter().enumerate() {

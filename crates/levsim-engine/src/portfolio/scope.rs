@@ -19,6 +19,14 @@ pub trait MarginScope {
     /// sum of maintenances, 0 for a grid held fixed): used for the
     /// observed distance to liquidation.
     fn rate_drift(&self, book: &Book, rules: &[VenueProfile], k: usize, mark: f64) -> f64;
+
+    /// The initial margin of positions with these signed notionals when
+    /// the scope margins them jointly (portfolio margin: its requirement
+    /// for them); `None`: each leg's notional over its venue's maximum
+    /// leverage, summed per bucket.
+    fn joint_initial(&self, _notional: &[f64]) -> Option<f64> {
+        None
+    }
 }
 
 /// Each leg margined alone under its venue's tables (`isolated`).
@@ -103,5 +111,8 @@ impl MarginScope for Portfolio {
     }
     fn rate_drift(&self, _book: &Book, _rules: &[VenueProfile], _k: usize, _mark: f64) -> f64 {
         0.0
+    }
+    fn joint_initial(&self, notional: &[f64]) -> Option<f64> {
+        Some(self.grid.requirement(notional))
     }
 }

@@ -1,0 +1,458 @@
+//! Portfolio scenarios: `[[market.instrument]]` tables, the market's
+//! `correlation`, and the checks that name every problem by its field
+//! (`market.instrument[1].file`, `policy[0].weights.SOLUSDT`).
+
+use std::path::PathBuf;
+
+use levsim_data::{Format, GapPolicy};
+use levsim_engine::portfolio::ScenarioGrid;
+use levsim_engine::{AccountConfig, MarginMode};
+use serde::{Deserialize, Serialize};
+
+use crate::correlation::Correlation;
+use crate::file::{MarketConfig, MarketKind, Resolver};
+use crate::generators::{Jumps, Monitoring};
+use crate::multi::{LegGbm, MultiGbm};
+use crate::RunPlan;
+
+/// One `[[market.instrument]]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentConfig {
+    /// Venue symbol (the venue's tables for it margin this leg).
+    pub symbol: String,
+    /// Bar file (historical markets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// File format; detected when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// Funding CSV of this instrument; none when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<PathBuf>,
+    /// What to do with gaps in this instrument's bars.
+    #[serde(default)]
+    pub on_gap: GapPolicy,
+    /// Generated: starting price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_price: Option<f64>,
+    /// Generated: annual volatility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+    /// Generated: annual drift (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mu: Option<f64>,
+    /// Merton: this instrument's own jumps per year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump_rate: Option<f64>,
+    /// Merton: mean of its log jump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump_mean: Option<f64>,
+    /// Merton: standard deviation of its log jump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump_sigma: Option<f64>,
+    /// Historical: clip wicks reaching further than this fraction beyond
+    /// the bar's body (0.5: a high above 1.5 × max(open, close), a low
+    /// below 0.5 × min(open, close)) to that bound. Venues liquidate on a
+    /// mark built from several spot prices, which a lone bad print of the
+    /// last price does not move; without it such wicks are kept and
+    /// listed in the data notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wick: Option<f64>,
+    /// Portfolio margin: this instrument's price scan range (replaces
+    /// `[account.portfolio_margin] scan_range`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_range: Option<f64>,
+}
+
+/// A validated portfolio market.
+#[derive(Debug, Clone)]
+pub struct PortfolioSpec {
+    /// The instruments, in order, with their paths resolved.
+    pub instruments: Vec<InstrumentConfig>,
+    /// The market's correlation (`[market] correlation`), if given.
+    pub correlation: Option<Correlation>,
+    /// The generator of a generated market.
+    pub generator: Option<MultiGbm>,
+    /// The portfolio-margin grid (`margin_mode = "portfolio"`).
+    pub grid: Option<ScenarioGrid>,
+}
+
+impl PortfolioSpec {
+    /// The symbols, in instrument order.
+    pub fn symbols(&self) -> Vec<String> {
+        self.instruments.iter().map(|i| i.symbol.clone()).collect()
+    }
+}
+
+/// What a portfolio market does not combine with yet, by key.
+fn unsupported(market: &MarketConfig, problems: &mut Vec<String>) {
+    let single = [
+        ("file", !market.file.as_os_str().is_empty()),
+        ("symbol", market.symbol.is_some()),
+        ("funding", market.funding.is_some()),
+        ("format", market.format.is_some()),
+        ("start_price", market.start_price.is_some()),
+        ("sigma", market.sigma.is_some()),
+        ("mu", market.mu.is_some()),
+    ];
+    for (k, set) in single {
+        if set {
+            problems.push(format!(
+                "market.{k}: with [[market.instrument]] tables each instrument gives its own `{k}`"
+            ));
+        }
+    }
+    for (k, set) in [
+        ("stress_mu", market.stress_mu.is_some()),
+        ("stress_sigma", market.stress_sigma.is_some()),
+        ("to_stressed", market.to_stressed.is_some()),
+        ("to_calm", market.to_calm.is_some()),
+        ("garch_alpha", market.garch_alpha.is_some()),
+        ("garch_beta", market.garch_beta.is_some()),
+        ("garch_nu", market.garch_nu.is_some()),
+        ("block", market.block.is_some()),
+        ("bar", market.bar.is_some()),
+    ] {
+        if set {
+            problems.push(format!(
+                "market.{k}: not available for portfolio markets yet (historical, gbm and merton markets of several instruments are)"
+            ));
+        }
+    }
+}
+
+/// Validates `[[market.instrument]]` and builds the portfolio market;
+/// problems are pushed with their field paths.
+pub(crate) fn parse(
+    market: &mut MarketConfig,
+    res: &Resolver<'_>,
+    problems: &mut Vec<String>,
+) -> Option<PortfolioSpec> {
+    let before = problems.len();
+    unsupported(market, problems);
+    let n = market.instrument.len();
+    let kind = market.kind;
+    let generated = matches!(kind, MarketKind::Gbm | MarketKind::Merton);
+    if !generated && kind != MarketKind::Historical {
+        problems.push(format!(
+            "market.kind: {kind:?} markets of several instruments are not available yet; use \"historical\", \"gbm\" or \"merton\"",
+        ));
+    }
+    for (i, inst) in market.instrument.iter_mut().enumerate() {
+        let at = |k: &str| format!("market.instrument[{i}].{k}");
+        if !crate::file::is_plain_name(&inst.symbol) {
+            problems.push(format!(
+                "{}: {:?} must be a plain symbol (letters, digits, '-', '_', '.')",
+                at("symbol"),
+                inst.symbol
+            ));
+        }
+        if generated {
+            for (k, set) in [
+                ("file", inst.file.is_some()),
+                ("funding", inst.funding.is_some()),
+                ("format", inst.format.is_some()),
+            ] {
+                if set {
+                    problems.push(format!("{}: only for historical markets", at(k)));
+                }
+            }
+            match inst.start_price {
+                Some(p) if p.is_finite() && p > 0.0 => {}
+                Some(p) => problems.push(format!("{}: must be > 0, got {p}", at("start_price"))),
+                None => problems.push(format!("{}: required for a generated market", at("start_price"))),
+            }
+            match inst.sigma {
+                Some(s) if s.is_finite() && s > 0.0 && s < 20.0 => {}
+                Some(s) => problems.push(format!("{}: must be in (0, 20) (annual), got {s}", at("sigma"))),
+                None => problems.push(format!("{}: required for a generated market", at("sigma"))),
+            }
+            if inst.mu.is_some_and(|m| !m.is_finite()) {
+                problems.push(format!("{}: must be finite", at("mu")));
+            }
+        } else {
+            for (k, set) in [
+                ("start_price", inst.start_price.is_some()),
+                ("sigma", inst.sigma.is_some()),
+                ("mu", inst.mu.is_some()),
+                ("jump_rate", inst.jump_rate.is_some()),
+                ("jump_mean", inst.jump_mean.is_some()),
+                ("jump_sigma", inst.jump_sigma.is_some()),
+            ] {
+                if set {
+                    problems.push(format!(
+                        "{}: only for generated markets (kind = \"gbm\" or \"merton\")",
+                        at(k)
+                    ));
+                }
+            }
+            match &inst.file {
+                Some(f) => match res.resolve(f) {
+                    Ok(p) => inst.file = Some(p),
+                    Err(e) => problems.push(format!("{}: {e}", at("file"))),
+                },
+                None => problems.push(format!(
+                    "{}: missing; a historical instrument replays a bar file",
+                    at("file")
+                )),
+            }
+            if let Some(f) = &inst.funding {
+                match res.resolve(f) {
+                    Ok(p) => inst.funding = Some(p),
+                    Err(e) => problems.push(format!("{}: {e}", at("funding"))),
+                }
+            }
+        }
+        if kind != MarketKind::Merton
+            && (inst.jump_rate.is_some() || inst.jump_mean.is_some() || inst.jump_sigma.is_some())
+        {
+            problems.push(format!("{}: only for kind = \"merton\"", at("jump_rate")));
+        }
+        if let Some(w) = inst.max_wick {
+            if generated {
+                problems.push(format!("{}: only for historical markets", at("max_wick")));
+            } else if !(w > 0.0 && w < 1.0) {
+                problems.push(format!("{}: must be in (0, 1), got {w}", at("max_wick")));
+            }
+        }
+        if let Some(r) = inst.scan_range {
+            if !(r > 0.0 && r < 1.0) {
+                problems.push(format!("{}: must be in (0, 1), got {r}", at("scan_range")));
+            }
+        }
+    }
+    // Repeated symbols (checked over the whole list).
+    for i in 0..n {
+        if let Some(j) = (0..i).find(|&j| market.instrument[j].symbol == market.instrument[i].symbol) {
+            problems.push(format!(
+                "market.instrument[{i}].symbol: {:?} is instrument {j}'s too; give each instrument its own symbol",
+                market.instrument[i].symbol
+            ));
+        }
+    }
+    let correlation = match &market.correlation {
+        Some(rows) => match Correlation::new(rows, n, "market.correlation") {
+            Ok(c) => Some(c),
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        },
+        None if generated && n > 1 => {
+            problems.push(format!(
+                "market.correlation: required for a generated market of {n} instruments (an {n} × {n} matrix in instrument order; the identity for independent instruments)"
+            ));
+            None
+        }
+        None => None,
+    };
+    let generator = if generated {
+        multi_gbm(market, correlation.clone(), problems)
+    } else {
+        None
+    };
+    (problems.len() == before).then(|| PortfolioSpec {
+        instruments: market.instrument.clone(),
+        correlation,
+        generator,
+        grid: None,
+    })
+}
+
+fn multi_gbm(
+    market: &MarketConfig,
+    correlation: Option<Correlation>,
+    problems: &mut Vec<String>,
+) -> Option<MultiGbm> {
+    let dur = |v: &Option<String>, k: &str, problems: &mut Vec<String>| -> Option<i64> {
+        match v.as_deref().map(levsim_core::time::parse_duration) {
+            Some(Ok(ns)) if ns > 0 => Some(ns),
+            Some(Ok(_)) => {
+                problems.push(format!("market.{k}: must be longer than zero"));
+                None
+            }
+            Some(Err(e)) => {
+                problems.push(format!("market.{k}: {e}"));
+                None
+            }
+            None => {
+                problems.push(format!("market.{k}: required for a generated market"));
+                None
+            }
+        }
+    };
+    let dt = dur(&market.dt, "dt", problems);
+    let horizon = dur(&market.horizon, "horizon", problems);
+    let jumps = |rate: Option<f64>, mean: Option<f64>, sigma: Option<f64>, at: &str, problems: &mut Vec<String>| {
+        match (rate, mean, sigma) {
+            (None, None, None) => None,
+            (Some(rate), Some(mean), Some(sigma))
+                if rate >= 0.0 && rate.is_finite() && mean.is_finite() && sigma >= 0.0 && sigma.is_finite() =>
+            {
+                Some(Jumps { rate, mean, sigma })
+            }
+            _ => {
+                problems.push(format!(
+                    "{at}jump_rate: jumps need jump_rate ≥ 0, jump_mean and jump_sigma ≥ 0 together"
+                ));
+                None
+            }
+        }
+    };
+    let common = jumps(market.jump_rate, market.jump_mean, market.jump_sigma, "market.", problems);
+    let legs: Vec<LegGbm> = market
+        .instrument
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| LegGbm {
+            symbol: inst.symbol.clone(),
+            mu: inst.mu.unwrap_or(0.0),
+            sigma: inst.sigma.unwrap_or(0.0),
+            start_price: inst.start_price.unwrap_or(0.0),
+            jumps: jumps(
+                inst.jump_rate,
+                inst.jump_mean,
+                inst.jump_sigma,
+                &format!("market.instrument[{i}]."),
+                problems,
+            ),
+        })
+        .collect();
+    if market.kind == MarketKind::Merton && common.is_none() && legs.iter().all(|l| l.jumps.is_none()) {
+        problems.push(
+            "market.jump_rate: a merton market needs jumps: common ones ([market] jump_rate, jump_mean, jump_sigma) or an instrument's own".into(),
+        );
+    }
+    if market.kind == MarketKind::Gbm && common.is_some() {
+        problems.push("market.jump_rate: only for kind = \"merton\"".into());
+    }
+    let correlation = correlation.or_else(|| (legs.len() == 1).then(|| Correlation::identity(1)))?;
+    let (dt, horizon) = (dt?, horizon?);
+    let steps = (horizon / dt).max(1) as usize;
+    let start_ns = match market.start.as_deref().map(levsim_core::time::parse_iso) {
+        Some(Ok(t)) => t,
+        _ => 0,
+    };
+    Some(MultiGbm {
+        legs,
+        correlation,
+        common_jumps: common,
+        dt_ns: dt,
+        steps,
+        start_ns,
+        monitoring: market.monitoring.unwrap_or(Monitoring::Continuous),
+    })
+}
+
+/// The portfolio-margin grid, when the account or a policy point holds
+/// its positions under portfolio margin.
+pub(crate) fn attach_grid(
+    spec: &mut PortfolioSpec,
+    market: &MarketConfig,
+    account: &AccountConfig,
+    plan: &RunPlan,
+    problems: &mut Vec<String>,
+) {
+    let used = account.margin_mode == MarginMode::Portfolio
+        || plan
+            .points
+            .iter()
+            .any(|p| p.margin_mode == Some(MarginMode::Portfolio));
+    if used {
+        spec.grid = pm_grid(market, account, spec.correlation.as_ref(), problems);
+    } else if account.portfolio_margin.is_some() {
+        problems.push(
+            "account.portfolio_margin: only with margin_mode = \"portfolio\" (in [account] or a policy)".into(),
+        );
+    }
+}
+
+fn pm_grid(
+    market: &MarketConfig,
+    account: &AccountConfig,
+    correlation: Option<&Correlation>,
+    problems: &mut Vec<String>,
+) -> Option<ScenarioGrid> {
+    let n = market.instrument.len();
+    let cfg = account.portfolio_margin.clone().unwrap_or_default();
+    let corr = match (&cfg.correlation, correlation) {
+        (Some(rows), _) => match Correlation::new(rows, n, "account.portfolio_margin.correlation") {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(e);
+                return None;
+            }
+        },
+        (None, Some(c)) => c.clone(),
+        (None, None) if n == 1 => Correlation::identity(1),
+        (None, None) => {
+            problems.push(format!(
+                "account.margin_mode: portfolio margin needs the correlation its grid of joint moves assumes: set [account.portfolio_margin] correlation (or [market] correlation), an {n} × {n} matrix in instrument order"
+            ));
+            return None;
+        }
+    };
+    let flat: Vec<f64> = corr.matrix().iter().copied().collect();
+    let scan: Vec<f64> = market
+        .instrument
+        .iter()
+        .map(|i| i.scan_range.unwrap_or(cfg.scan_range))
+        .collect();
+    match ScenarioGrid::principal(&flat, &scan, cfg.buckets, cfg.floor) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    }
+}
+
+/// Checks every parameter point's weights against the instruments:
+/// `policy[i].weights.SYM` for a symbol the market does not have, and the
+/// whole table for weights with no size. A weights table in a market of
+/// one instrument given by `[market] file` is refused too.
+pub(crate) fn check_weights(plan: &RunPlan, symbols: Option<&[String]>, problems: &mut Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &plan.points {
+        let Some(w) = p.kind.weights() else {
+            continue;
+        };
+        // One message per policy table, not per venue or grid point.
+        if !seen.insert((p.policy_index, format!("{w:?}"))) {
+            continue;
+        }
+        let at = format!("policy[{}].weights", p.policy_index);
+        let Some(symbols) = symbols else {
+            problems.push(format!(
+                "{at}: weights apply to markets of several instruments ([[market.instrument]] tables)"
+            ));
+            continue;
+        };
+        for (sym, x) in w {
+            if !symbols.contains(sym) {
+                problems.push(format!(
+                    "{at}.{sym}: no instrument {sym} in this market (its instruments: {})",
+                    symbols.join(", ")
+                ));
+            } else if !x.is_finite() {
+                problems.push(format!("{at}.{sym}: must be finite, got {x}"));
+            }
+        }
+        if w.values().map(|x| x.abs()).sum::<f64>() == 0.0 {
+            problems.push(format!(
+                "{at}: the weights are all zero; give at least one instrument a weight (negative: short)"
+            ));
+        }
+    }
+}
+
+/// A point's weights in instrument order (0 for a symbol not named).
+pub fn resolve_weights(kind: &levsim_policy::PolicyKind, symbols: &[String]) -> Option<Vec<f64>> {
+    kind.weights().map(|w| {
+        symbols
+            .iter()
+            .map(|s| w.get(s).copied().unwrap_or(0.0))
+            .collect()
+    })
+}

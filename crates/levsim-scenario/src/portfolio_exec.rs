@@ -1,0 +1,129 @@
+//! Parallel execution of a portfolio scenario's plan.
+
+use levsim_core::{FundingSeries, PortfolioTape};
+use levsim_engine::portfolio::{
+    simulate_portfolio, Cross, Isolated, MarginScope, Portfolio, PortfolioMarket,
+};
+use levsim_engine::{MarginMode, RunOutput, SeriesRecorder};
+use levsim_policy::PortfolioPolicy;
+use rayon::prelude::*;
+
+use crate::exec::{PortfolioRun, Select, SERIES_POINTS};
+use crate::portfolio::resolve_weights;
+use crate::{path_seed, LoadedPortfolio, RunResult, Scenario, ScenarioError};
+
+/// The runs of `paths` (of one shard, or all) on `pool`, in plan order:
+/// each generated path drawn once, every parameter point run on it.
+pub(crate) fn execute_paths(
+    sc: &Scenario,
+    p: &LoadedPortfolio,
+    select: &Select,
+    pool: &rayon::ThreadPool,
+    paths: std::ops::Range<usize>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<RunResult>, ScenarioError> {
+    let plan = &sc.plan;
+    let symbols = p.tape.instruments.symbols();
+    let stride = p.tape.len().div_ceil(SERIES_POINTS).max(1);
+    let funding: Vec<Option<&FundingSeries>> = p.funding.iter().map(Option::as_ref).collect();
+    let grid = sc
+        .portfolio
+        .as_ref()
+        .and_then(|s| s.grid.clone())
+        .map(|grid| Portfolio { grid });
+    let owned = |point: usize, path: usize| select.owns(point * plan.paths + path);
+    let run_one = |point: usize, path: usize, tape: &PortfolioTape| {
+        let spec = plan.run_at(point, path);
+        let weights = resolve_weights(&spec.kind, &symbols);
+        let mut policy = spec
+            .kind
+            .portfolio(weights.as_deref(), sc.account.side)
+            .map_err(|e| ScenarioError::Invalid {
+                file: sc.path.clone(),
+                problems: vec![format!("policy[{}].{e}", spec.policy_index)],
+            })?;
+        let market = PortfolioMarket {
+            tape,
+            funding: &funding,
+            rules: &p.rules[spec.venue_index],
+        };
+        let keep = if select.records(path) { stride } else { 0 };
+        let out = match spec.margin_mode.unwrap_or(sc.account.margin_mode) {
+            MarginMode::Isolated => run(market, &Isolated, sc, &mut policy, keep),
+            MarginMode::Cross => run(market, &Cross, sc, &mut policy, keep),
+            MarginMode::Portfolio => match &grid {
+                Some(g) => run(market, g, sc, &mut policy, keep),
+                None => Err(ScenarioError::Invalid {
+                    file: sc.path.clone(),
+                    problems: vec!["account.margin_mode: portfolio margin without its grid".into()],
+                }),
+            },
+        }?;
+        progress();
+        let series = match &out.series {
+            Some(s) => SeriesRecorder::from_columns(
+                s.ts.clone(),
+                s.equity.clone(),
+                s.leverage.clone(),
+                vec![f64::NAN; s.ts.len()],
+                s.close.first().cloned().unwrap_or_default(),
+                s.margin_ratio.clone(),
+            ),
+            None => SeriesRecorder::disabled(),
+        };
+        Ok(RunResult {
+            spec,
+            output: RunOutput {
+                metrics: out.metrics,
+                liquidations: out.liquidations,
+            },
+            series,
+            market: None,
+            portfolio: Some(Box::new(PortfolioRun {
+                legs: symbols.iter().cloned().zip(out.legs).collect(),
+                liquidation_legs: out.liquidation_legs,
+                liquidation_causes: out.liquidation_causes,
+                series: out.series,
+                conservation_error: out.conservation_error,
+            })),
+        })
+    };
+    let mut results: Vec<RunResult> = pool
+        .install(|| {
+            paths
+                .clone()
+                .into_par_iter()
+                .filter(|&path| (0..plan.points.len()).any(|pt| owned(pt, path)))
+                .map(|path| -> Result<Vec<RunResult>, ScenarioError> {
+                    let generated;
+                    let tape = match &p.generator {
+                        Some(g) if path != 0 => {
+                            generated = g.path(path_seed(sc.seed, path));
+                            &generated
+                        }
+                        _ => &p.tape,
+                    };
+                    (0..plan.points.len())
+                        .into_par_iter()
+                        .filter(|&pt| owned(pt, path))
+                        .map(|pt| run_one(pt, path, tape))
+                        .collect()
+                })
+                .collect::<Result<Vec<Vec<RunResult>>, ScenarioError>>()
+        })?
+        .into_iter()
+        .flatten()
+        .collect();
+    results.sort_by_key(|r| r.spec.index);
+    Ok(results)
+}
+
+fn run<S: MarginScope>(
+    market: PortfolioMarket<'_>,
+    scope: &S,
+    sc: &Scenario,
+    policy: &mut Box<dyn PortfolioPolicy + Send>,
+    keep: usize,
+) -> Result<levsim_engine::portfolio::PortfolioOutput, ScenarioError> {
+    Ok(simulate_portfolio(market, scope, &sc.account, policy, keep)?)
+}

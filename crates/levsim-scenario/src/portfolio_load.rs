@@ -1,0 +1,238 @@
+//! Loading a portfolio market: every instrument's bars on one clock, its
+//! funding, and each venue's rules for each instrument's symbol.
+
+use levsim_core::{FundingSeries, Instrument, InstrumentTable, MarketTape, PortfolioTape};
+use levsim_data::{apply_gap_policy, load_funding, load_tape, DataReport};
+use levsim_engine::VenueProfile;
+
+use crate::multi::MultiGbm;
+use crate::portfolio::PortfolioSpec;
+use crate::{Scenario, ScenarioError};
+
+/// Wicks further than this beyond the body are listed in the data notes.
+const NOTED_WICK: f64 = 0.5;
+
+/// A portfolio scenario's market, ready to simulate.
+#[derive(Debug, Clone)]
+pub struct LoadedPortfolio {
+    /// Every instrument's bars on one clock (path 0 of a generated market).
+    pub tape: PortfolioTape,
+    /// Funding per instrument (instrument order).
+    pub funding: Vec<Option<FundingSeries>>,
+    /// Per venue configuration, the venue's rules per instrument.
+    pub rules: Vec<Vec<VenueProfile>>,
+    /// The path generator of a generated market.
+    pub generator: Option<MultiGbm>,
+    /// Validation report of each instrument's file (historical).
+    pub reports: Vec<DataReport>,
+}
+
+fn invalid(sc: &Scenario, problems: Vec<String>) -> ScenarioError {
+    ScenarioError::Invalid {
+        file: sc.path.clone(),
+        problems,
+    }
+}
+
+/// Loads the market of a portfolio scenario. Returns the portfolio, the
+/// data notes and the `(path, sha256)` of every input file.
+pub(crate) fn load(
+    sc: &Scenario,
+    spec: &PortfolioSpec,
+) -> Result<(LoadedPortfolio, Vec<String>, Vec<(String, String)>), ScenarioError> {
+    let symbols = spec.symbols();
+    let table = InstrumentTable::new(symbols.iter().map(|s| Instrument::linear(s.clone())).collect())
+        .map_err(|e| invalid(sc, vec![format!("market.instrument: {e}")]))?;
+    let rules = rules(sc, &symbols)?;
+    if let Some(g) = &spec.generator {
+        let tape = g.path(crate::path_seed(sc.seed, 0));
+        let n = symbols.len();
+        return Ok((
+            LoadedPortfolio {
+                tape,
+                funding: vec![None; n],
+                rules,
+                generator: Some(g.clone()),
+                reports: Vec::new(),
+            },
+            Vec::new(),
+            Vec::new(),
+        ));
+    }
+    let mut tapes = Vec::new();
+    let mut funding = Vec::new();
+    let mut reports = Vec::new();
+    let mut notes = Vec::new();
+    let mut files = Vec::new();
+    for (i, inst) in spec.instruments.iter().enumerate() {
+        let Some(file) = &inst.file else {
+            return Err(invalid(sc, vec![format!("market.instrument[{i}].file: missing")]));
+        };
+        let (full, report) = load_tape(&sc.data_path(file), inst.format)?;
+        let mut tape = full.window(sc.start_ns, sc.end_ns);
+        tape.symbol = inst.symbol.clone();
+        if tape.is_empty() {
+            return Err(invalid(
+                sc,
+                vec![format!(
+                    "market.instrument[{i}].file: {} has no bars in the window ({} to {})",
+                    file.display(),
+                    report.first_ts.map(levsim_core::time::to_iso).unwrap_or_default(),
+                    report.last_ts.map(levsim_core::time::to_iso).unwrap_or_default()
+                )],
+            ));
+        }
+        apply_gap_policy(file, &mut tape, &report, inst.on_gap)?;
+        notes.extend(wicks(&mut tape, inst.max_wick, &inst.symbol));
+        let f = match &inst.funding {
+            Some(p) => Some(load_funding(&sc.data_path(p))?.window(sc.start_ns, tape.end_ns())),
+            None => None,
+        };
+        for p in std::iter::once(file).chain(inst.funding.iter()) {
+            let sha = crate::sha256_file(&sc.data_path(p)).map_err(|source| {
+                levsim_data::DataError::Io {
+                    file: p.display().to_string(),
+                    source,
+                }
+            })?;
+            files.push((p.display().to_string(), sha));
+        }
+        tapes.push(tape);
+        funding.push(f);
+        reports.push(report);
+    }
+    let (tape, alignment) = PortfolioTape::align(table, &tapes).map_err(|(k, e)| {
+        invalid(sc, vec![format!("market.instrument[{k}].file: {e}")])
+    })?;
+    for (k, d) in alignment.dropped.iter().enumerate() {
+        if *d > 0 {
+            notes.push(format!(
+                "{}: {d} bar(s) at times another instrument has no bar were dropped (the instruments share one clock)",
+                symbols[k]
+            ));
+        }
+    }
+    if tape.is_empty() {
+        return Err(invalid(
+            sc,
+            vec!["market.instrument: the instruments share no bar time in the window".into()],
+        ));
+    }
+    Ok((
+        LoadedPortfolio {
+            tape,
+            funding,
+            rules,
+            generator: None,
+            reports,
+        },
+        notes,
+        files,
+    ))
+}
+
+/// Lists (and with `max_wick`, clips) wicks beyond the bar's body.
+fn wicks(tape: &mut MarketTape, max_wick: Option<f64>, symbol: &str) -> Vec<String> {
+    let limit = max_wick.unwrap_or(NOTED_WICK);
+    let mut notes = Vec::new();
+    for i in 0..tape.len() {
+        let body_hi = tape.open[i].max(tape.close[i]);
+        let body_lo = tape.open[i].min(tape.close[i]);
+        let (hi_cap, lo_cap) = (body_hi * (1.0 + limit), body_lo * (1.0 - limit));
+        for (name, v, cap, beyond) in [
+            ("high", tape.high[i], hi_cap, tape.high[i] > hi_cap),
+            ("low", tape.low[i], lo_cap, tape.low[i] < lo_cap),
+        ] {
+            if !beyond {
+                continue;
+            }
+            let at = levsim_core::time::to_iso(tape.ts[i]);
+            if max_wick.is_some() {
+                notes.push(format!(
+                    "{symbol}: the {at} bar's {name} {v} lies more than {:.0} % beyond its body (open {}, close {}); clipped to {cap:.6} (max_wick)",
+                    limit * 100.0,
+                    tape.open[i],
+                    tape.close[i]
+                ));
+                if name == "high" {
+                    tape.high[i] = cap;
+                } else {
+                    tape.low[i] = cap;
+                }
+            } else {
+                notes.push(format!(
+                    "{symbol}: the {at} bar's {name} {v} lies more than {:.0} % beyond its body (open {}, close {}); kept: a lone print of the last price that a venue's mark would not follow can be clipped with max_wick",
+                    limit * 100.0,
+                    tape.open[i],
+                    tape.close[i]
+                ));
+            }
+        }
+    }
+    notes
+}
+
+/// Each venue configuration's rules for each instrument, and each
+/// point's opening size checked against them, leg by leg.
+fn rules(
+    sc: &Scenario,
+    symbols: &[String],
+) -> Result<Vec<Vec<VenueProfile>>, ScenarioError> {
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for (v, cfg) in sc.venues.iter().enumerate() {
+        let at = if sc.venues.len() > 1 {
+            format!("venue[{v}]")
+        } else {
+            "venue".into()
+        };
+        let mut legs = Vec::new();
+        for (i, sym) in symbols.iter().enumerate() {
+            match VenueProfile::resolve(cfg, sym) {
+                Ok(p) => legs.push(p),
+                Err(levsim_engine::EngineError::Config { path, message }) => problems.push(format!(
+                    "market.instrument[{i}].symbol: {sym} under {}: {}: {message}",
+                    cfg.label.clone().unwrap_or_else(|| cfg.profile.clone()),
+                    path.replacen("venue", &at, 1)
+                )),
+                Err(e) => problems.push(format!("market.instrument[{i}].symbol: {sym}: {e}")),
+            }
+        }
+        out.push(legs);
+    }
+    if !problems.is_empty() {
+        return Err(invalid(sc, problems));
+    }
+    for p in &sc.plan.points {
+        let legs = &out[p.venue_index];
+        let lev = p.kind.opening_leverage();
+        let weights = crate::portfolio::resolve_weights(&p.kind, symbols);
+        let gross: f64 = weights
+            .as_ref()
+            .map_or(1.0, |w| w.iter().map(|x| x.abs()).sum());
+        for (k, venue) in legs.iter().enumerate() {
+            let share = weights.as_ref().map_or(if k == 0 { 1.0 } else { 0.0 }, |w| {
+                w[k].abs() / gross
+            });
+            if share == 0.0 {
+                continue;
+            }
+            let notional = share * lev * sc.account.capital;
+            let max = venue.max_leverage(notional);
+            // Cross and portfolio margin pool the equity: a leg's initial
+            // margin is its notional over its maximum leverage.
+            if lev > max {
+                problems.push(format!(
+                    "policy[{}].leverage: {lev}x gross puts {notional:.0} in {} ({}), above its maximum of {max}x (run {})",
+                    p.policy_index, symbols[k], venue.name, p.point_id
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        problems.dedup();
+        Err(invalid(sc, problems))
+    }
+}

@@ -364,7 +364,9 @@ impl PolicyKind {
     ) -> Result<Box<dyn crate::PortfolioPolicy + Send>, PolicyError> {
         self.validate()?;
         let sizing = match (self, weights) {
-            (PolicyKind::Static { leverage, .. }, Some(_)) => Some(crate::Sizing::Static(*leverage)),
+            (PolicyKind::Static { leverage, .. }, Some(_)) => {
+                Some(crate::Sizing::Static(*leverage))
+            }
             (PolicyKind::ConstantLeverage { leverage, band, .. }, Some(_)) => {
                 Some(crate::Sizing::Rebalanced {
                     leverage: *leverage,

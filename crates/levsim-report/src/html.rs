@@ -214,6 +214,20 @@ pub(crate) fn write(
         }
     }
 
+    // Portfolio: margin modes side by side, and each leg.
+    if let Some((head, rows)) = crate::legs::mode_rows(input) {
+        let _ = write!(
+            h,
+            "<h2 id=\"portfolio\">Portfolio: margin modes side by side</h2>"
+        );
+        table(&mut h, &head, &rows);
+        if let Some((head, rows)) = crate::legs::leg_rows(input) {
+            let _ = write!(h, "<h3>Each leg (runs on path 0)</h3>");
+            table(&mut h, &head, &rows);
+        }
+        let _ = write!(h, "<p class=\"meta\">{}</p>", esc(crate::legs::LEGS_NOTE));
+    }
+
     // Policies.
     let _ = write!(h, "<h2 id=\"policies\">Policies</h2>");
     if let Some((head, rows)) = crate::markdown::aggregate_rows(summary) {

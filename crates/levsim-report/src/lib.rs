@@ -20,6 +20,7 @@ mod heatmap;
 mod html;
 mod labels;
 mod legend;
+mod legs;
 mod manifest;
 mod markdown;
 mod outdir;

@@ -206,6 +206,15 @@ pub(crate) fn write(
             let _ = writeln!(s);
         }
     }
+    if let Some((head, rows)) = crate::legs::mode_rows(input) {
+        let _ = writeln!(s, "## Portfolio: margin modes side by side\n");
+        table(&mut s, &head, &rows);
+        if let Some((head, rows)) = crate::legs::leg_rows(input) {
+            let _ = writeln!(s, "\nEach leg (runs on path 0):\n");
+            table(&mut s, &head, &rows);
+        }
+        let _ = writeln!(s, "\n{}\n", crate::legs::LEGS_NOTE);
+    }
     if let Some((head, rows)) = aggregate_rows(summary) {
         let _ = writeln!(s, "## Across {} paths\n", input.scenario.paths);
         table(&mut s, &head, &rows);

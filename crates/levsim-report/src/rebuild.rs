@@ -300,6 +300,15 @@ pub fn rebuild_report(dir: &Path) -> Result<ReportFiles, ReportError> {
     );
     // Paths stay as the run named them; files open under `root`.
     let sc = Scenario::parse_in(text, &file, &root).map_err(|e| bad(dir, e.to_string()))?;
+    if sc.portfolio.is_some() {
+        return Err(bad(
+            dir,
+            format!(
+                "a portfolio report is not rebuilt from its files yet (its legs are not in results.parquet): run `levsim run {}` again",
+                file.display()
+            ),
+        ));
+    }
     // The inputs must be the ones the run read (checked before reading them).
     for f in manifest["data_files"].as_array().into_iter().flatten() {
         let (p, want) = (

@@ -76,18 +76,24 @@ fn run_list<'a>(
 ) -> Vec<Value> {
     let mk = input.market;
     runs.map(|r| {
+        let legs = crate::legs::event_legs(r);
         let liqs: Vec<Value> = r
             .output
             .liquidations
             .iter()
-            .map(|e| {
+            .enumerate()
+            .map(|(i, e)| {
                 // The event as the engine defines it, with its time in ISO 8601.
                 let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
                 v["ts"] = Value::String(to_iso(e.ts));
+                if let Some((leg, cause)) = legs.as_ref().and_then(|l| l.get(i)) {
+                    v["symbol"] = json!(leg);
+                    v["caused_by"] = json!(cause);
+                }
                 v
             })
             .collect();
-        json!({
+        let mut run = json!({
             "run_id": r.spec.run_id,
             "venue": mk.venues[r.spec.venue_index].name,
             "venue_label": r.spec.venue,
@@ -96,7 +102,13 @@ fn run_list<'a>(
             "seed": r.spec.seed,
             "metrics": metrics_json(&r.output.metrics),
             "liquidation_events": liqs,
-        })
+        });
+        if let Some(i) = crate::legs::instruments_json(r) {
+            run["instruments"] = i;
+            run["conservation_error"] =
+                json!(r.portfolio.as_ref().map_or(0.0, |p| p.conservation_error));
+        }
+        run
     })
     .collect()
 }
@@ -156,6 +168,8 @@ fn build_rest(
                 "gaps_in_window": gaps_in_window,
                 "filled_bars": mk.filled_bars,
                 "data_notes": mk.notes,
+                "instruments": sc.portfolio.as_ref().map(|p| &p.instruments),
+                "correlation": sc.market.correlation,
             },
             "shocks": sc.shocks.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "venue": venues.first().cloned().unwrap_or(Value::Null),
@@ -180,7 +194,11 @@ pub(crate) fn write_json(dir: &Path, summary: &Value) -> Result<PathBuf, ReportE
 pub(crate) fn scenario_lines(summary: &Value, input: &ReportInput<'_>) -> Vec<String> {
     let m = &summary["scenario"]["market"];
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    let mut out = vec![format!(
+    let mut out = vec![];
+    if let Some(line) = crate::legs::instruments_line(input) {
+        out.push(line);
+    }
+    out.push(format!(
         "Market: {} · {} bars of {} · {} to {} · {}",
         s(&m["symbol"]),
         m["bars"],
@@ -188,7 +206,11 @@ pub(crate) fn scenario_lines(summary: &Value, input: &ReportInput<'_>) -> Vec<St
         s(&m["start"]),
         s(&m["end"]),
         s(&m["file"])
-    )];
+    ));
+    if input.scenario.portfolio.is_some() {
+        // The instruments line says it; the rest of this line is leg 0's.
+        out.remove(1);
+    }
     let venues = summary["scenario"]["venues"]
         .as_array()
         .cloned()
@@ -232,9 +254,14 @@ pub(crate) fn scenario_lines(summary: &Value, input: &ReportInput<'_>) -> Vec<St
         out.push(format!("Shocks: {}", shocks.join("; ")));
     }
     let a = &input.scenario.account;
+    let side = if input.scenario.portfolio.is_some() {
+        "portfolio,".to_string()
+    } else {
+        a.side.to_string()
+    };
     out.push(format!(
         "Account: {} {} capital, {:?} margin, re-enter after liquidation: {}",
-        a.side,
+        side,
         crate::markdown::num(a.capital, 2),
         a.margin_mode,
         a.reenter

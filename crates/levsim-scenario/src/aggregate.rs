@@ -58,6 +58,13 @@ pub struct Aggregate {
     /// Mean number of liquidations per run (re-entering accounts can be
     /// liquidated more than once).
     pub liquidations_mean: f64,
+    /// Median of the mean maintenance requirement over equity while in
+    /// the market, percent: the share of the equity the margin locks.
+    pub margin_utilization_pct_p50: f64,
+    /// Portfolio runs: account liquidations by the leg that caused them
+    /// (the largest loss of the bucket), over every path.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub liquidations_caused_by: std::collections::BTreeMap<String, u64>,
 }
 
 /// Distribution-free 95 % interval of the median of sorted data: the order
@@ -121,6 +128,8 @@ pub struct PointValues {
     fees: Vec<f64>,
     funding: Vec<f64>,
     liquidation_count: u64,
+    utilization: Vec<f64>,
+    caused_by: std::collections::BTreeMap<String, u64>,
 }
 
 impl PointValues {
@@ -146,6 +155,17 @@ impl PointValues {
             self.liquidated += 1;
         }
         self.liquidation_count += u64::from(m.liquidations);
+        self.utilization.push(m.margin_utilization_pct);
+    }
+
+    /// Adds a portfolio run's causes of liquidation (by leg).
+    pub fn add_portfolio(&mut self, p: &crate::PortfolioRun) {
+        for (sym, leg) in &p.legs {
+            if leg.liquidations_caused > 0 {
+                *self.caused_by.entry(sym.clone()).or_default() +=
+                    u64::from(leg.liquidations_caused);
+            }
+        }
     }
 
     /// The statistics of `point` (its path-0 run) over the runs added.
@@ -183,6 +203,8 @@ impl PointValues {
             fees_p50: quantile(&sorted(self.fees), 0.5),
             funding_p50: quantile(&sorted(self.funding), 0.5),
             liquidations_mean: self.liquidation_count as f64 / n.max(1) as f64,
+            margin_utilization_pct_p50: quantile(&sorted(self.utilization), 0.5),
+            liquidations_caused_by: self.caused_by,
         }
     }
 }
@@ -193,13 +215,14 @@ pub fn aggregate(results: &[RunResult], start_ns: i64) -> Vec<Aggregate> {
     let mut groups: std::collections::HashMap<&str, PointValues> = std::collections::HashMap::new();
     for r in results {
         let key: &str = &r.spec.point_id;
-        groups
-            .entry(key)
-            .or_insert_with(|| {
-                order.push(r);
-                PointValues::default()
-            })
-            .add(&r.output.metrics, start_ns);
+        let v = groups.entry(key).or_insert_with(|| {
+            order.push(r);
+            PointValues::default()
+        });
+        v.add(&r.output.metrics, start_ns);
+        if let Some(p) = &r.portfolio {
+            v.add_portfolio(p);
+        }
     }
     order
         .into_iter()

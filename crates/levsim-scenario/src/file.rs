@@ -331,7 +331,11 @@ impl Scenario {
                 Ok(a) => a,
                 Err(e) => {
                     let at = e.path().to_string();
-                    let field = if at == "." { String::new() } else { format!(".{at}") };
+                    let field = if at == "." {
+                        String::new()
+                    } else {
+                        format!(".{at}")
+                    };
                     return Err(ScenarioError::Parse {
                         file: path.to_path_buf(),
                         message: format!("account{field}: {}", e.inner()),
@@ -535,7 +539,14 @@ impl Scenario {
         let symbols = portfolio.as_ref().map(|p| p.symbols());
         crate::portfolio::check_weights(&plan, symbols.as_deref(), &mut problems);
         if !market.instrument.is_empty() {
-            portfolio_limits(&account, &file.shock, &file.population, &liquidity, &plan, &mut problems);
+            portfolio_limits(
+                &account,
+                &file.shock,
+                &file.population,
+                &liquidity,
+                &plan,
+                &mut problems,
+            );
         }
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid {
@@ -596,7 +607,10 @@ fn portfolio_limits(
     }
     for p in &plan.points {
         if p.topup.is_some() {
-            problems.push(format!("policy[{}].topup_threshold: {later}", p.policy_index));
+            problems.push(format!(
+                "policy[{}].topup_threshold: {later}",
+                p.policy_index
+            ));
         }
         if p.latency.is_some() {
             problems.push(format!("policy[{}].latency: {later}", p.policy_index));

@@ -360,7 +360,9 @@ fn toml_to_json(v: &toml::Value) -> serde_json::Value {
         toml::Value::Float(f) => serde_json::Value::from(*f),
         toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
         toml::Value::Table(t) => serde_json::Value::Object(
-            t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
         ),
         other => serde_json::Value::String(other.to_string()),
     }
@@ -398,10 +400,13 @@ mod tests {
             ]
         );
         assert_eq!(runs[4].index, 4);
-        assert_eq!(runs[4].kind, PolicyKind::Static {
+        assert_eq!(
+            runs[4].kind,
+            PolicyKind::Static {
                 leverage: 5.0,
                 weights: None
-            });
+            }
+        );
         // Two venue configurations: every policy run under each, prefixed.
         let two = expand(&t, &["binance".into(), "hl".into()], 1, 1).unwrap();
         assert_eq!(two.len(), 10);

@@ -73,10 +73,7 @@ impl MultiGbm {
             })
             .collect();
         let common = self.common_jumps.map_or(String::new(), |j| {
-            format!(
-                "; common jumps {}/yr N({}, {}²)",
-                j.rate, j.mean, j.sigma
-            )
+            format!("; common jumps {}/yr N({}, {}²)", j.rate, j.mean, j.sigma)
         });
         let kind = if self.common_jumps.is_some() || self.legs.iter().any(|l| l.jumps.is_some()) {
             "correlated Merton"
@@ -125,7 +122,13 @@ impl MultiGbm {
                     ..Default::default()
                 };
                 t.ts.reserve(self.steps);
-                for c in [&mut t.open, &mut t.high, &mut t.low, &mut t.close, &mut t.volume] {
+                for c in [
+                    &mut t.open,
+                    &mut t.high,
+                    &mut t.low,
+                    &mut t.close,
+                    &mut t.volume,
+                ] {
                     c.reserve(self.steps);
                 }
                 t
@@ -251,7 +254,10 @@ mod tests {
             let b = log_returns(t.leg(InstrumentId(1)).close);
             let r = corr(&a, &b);
             let se = (1.0 - rho * rho) / (n as f64).sqrt();
-            assert!((r - rho).abs() < 4.0 * se + 1e-12, "ρ {rho}: realized {r}, se {se}");
+            assert!(
+                (r - rho).abs() < 4.0 * se + 1e-12,
+                "ρ {rho}: realized {r}, se {se}"
+            );
         }
     }
 

@@ -161,11 +161,17 @@ pub(crate) fn parse(
             match inst.start_price {
                 Some(p) if p.is_finite() && p > 0.0 => {}
                 Some(p) => problems.push(format!("{}: must be > 0, got {p}", at("start_price"))),
-                None => problems.push(format!("{}: required for a generated market", at("start_price"))),
+                None => problems.push(format!(
+                    "{}: required for a generated market",
+                    at("start_price")
+                )),
             }
             match inst.sigma {
                 Some(s) if s.is_finite() && s > 0.0 && s < 20.0 => {}
-                Some(s) => problems.push(format!("{}: must be in (0, 20) (annual), got {s}", at("sigma"))),
+                Some(s) => problems.push(format!(
+                    "{}: must be in (0, 20) (annual), got {s}",
+                    at("sigma")
+                )),
                 None => problems.push(format!("{}: required for a generated market", at("sigma"))),
             }
             if inst.mu.is_some_and(|m| !m.is_finite()) {
@@ -224,7 +230,9 @@ pub(crate) fn parse(
     }
     // Repeated symbols (checked over the whole list).
     for i in 0..n {
-        if let Some(j) = (0..i).find(|&j| market.instrument[j].symbol == market.instrument[i].symbol) {
+        if let Some(j) =
+            (0..i).find(|&j| market.instrument[j].symbol == market.instrument[i].symbol)
+        {
             problems.push(format!(
                 "market.instrument[{i}].symbol: {:?} is instrument {j}'s too; give each instrument its own symbol",
                 market.instrument[i].symbol
@@ -284,11 +292,19 @@ fn multi_gbm(
     };
     let dt = dur(&market.dt, "dt", problems);
     let horizon = dur(&market.horizon, "horizon", problems);
-    let jumps = |rate: Option<f64>, mean: Option<f64>, sigma: Option<f64>, at: &str, problems: &mut Vec<String>| {
+    let jumps = |rate: Option<f64>,
+                 mean: Option<f64>,
+                 sigma: Option<f64>,
+                 at: &str,
+                 problems: &mut Vec<String>| {
         match (rate, mean, sigma) {
             (None, None, None) => None,
             (Some(rate), Some(mean), Some(sigma))
-                if rate >= 0.0 && rate.is_finite() && mean.is_finite() && sigma >= 0.0 && sigma.is_finite() =>
+                if rate >= 0.0
+                    && rate.is_finite()
+                    && mean.is_finite()
+                    && sigma >= 0.0
+                    && sigma.is_finite() =>
             {
                 Some(Jumps { rate, mean, sigma })
             }
@@ -300,7 +316,13 @@ fn multi_gbm(
             }
         }
     };
-    let common = jumps(market.jump_rate, market.jump_mean, market.jump_sigma, "market.", problems);
+    let common = jumps(
+        market.jump_rate,
+        market.jump_mean,
+        market.jump_sigma,
+        "market.",
+        problems,
+    );
     let legs: Vec<LegGbm> = market
         .instrument
         .iter()
@@ -319,7 +341,10 @@ fn multi_gbm(
             ),
         })
         .collect();
-    if market.kind == MarketKind::Merton && common.is_none() && legs.iter().all(|l| l.jumps.is_none()) {
+    if market.kind == MarketKind::Merton
+        && common.is_none()
+        && legs.iter().all(|l| l.jumps.is_none())
+    {
         problems.push(
             "market.jump_rate: a merton market needs jumps: common ones ([market] jump_rate, jump_mean, jump_sigma) or an instrument's own".into(),
         );
@@ -327,7 +352,8 @@ fn multi_gbm(
     if market.kind == MarketKind::Gbm && common.is_some() {
         problems.push("market.jump_rate: only for kind = \"merton\"".into());
     }
-    let correlation = correlation.or_else(|| (legs.len() == 1).then(|| Correlation::identity(1)))?;
+    let correlation =
+        correlation.or_else(|| (legs.len() == 1).then(|| Correlation::identity(1)))?;
     let (dt, horizon) = (dt?, horizon?);
     let steps = (horizon / dt).max(1) as usize;
     let start_ns = match market.start.as_deref().map(levsim_core::time::parse_iso) {
@@ -377,13 +403,15 @@ fn pm_grid(
     let n = market.instrument.len();
     let cfg = account.portfolio_margin.clone().unwrap_or_default();
     let corr = match (&cfg.correlation, correlation) {
-        (Some(rows), _) => match Correlation::new(rows, n, "account.portfolio_margin.correlation") {
-            Ok(c) => c,
-            Err(e) => {
-                problems.push(e);
-                return None;
+        (Some(rows), _) => {
+            match Correlation::new(rows, n, "account.portfolio_margin.correlation") {
+                Ok(c) => c,
+                Err(e) => {
+                    problems.push(e);
+                    return None;
+                }
             }
-        },
+        }
         (None, Some(c)) => c.clone(),
         (None, None) if n == 1 => Correlation::identity(1),
         (None, None) => {
@@ -412,7 +440,11 @@ fn pm_grid(
 /// `policy[i].weights.SYM` for a symbol the market does not have, and the
 /// whole table for weights with no size. A weights table in a market of
 /// one instrument given by `[market] file` is refused too.
-pub(crate) fn check_weights(plan: &RunPlan, symbols: Option<&[String]>, problems: &mut Vec<String>) {
+pub(crate) fn check_weights(
+    plan: &RunPlan,
+    symbols: Option<&[String]>,
+    problems: &mut Vec<String>,
+) {
     let mut seen = std::collections::BTreeSet::new();
     for p in &plan.points {
         let Some(w) = p.kind.weights() else {

@@ -125,5 +125,11 @@ fn run<S: MarginScope>(
     policy: &mut Box<dyn PortfolioPolicy + Send>,
     keep: usize,
 ) -> Result<levsim_engine::portfolio::PortfolioOutput, ScenarioError> {
-    Ok(simulate_portfolio(market, scope, &sc.account, policy, keep)?)
+    Ok(simulate_portfolio(
+        market,
+        scope,
+        &sc.account,
+        policy,
+        keep,
+    )?)
 }

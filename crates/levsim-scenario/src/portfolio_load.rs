@@ -41,8 +41,13 @@ pub(crate) fn load(
     spec: &PortfolioSpec,
 ) -> Result<(LoadedPortfolio, Vec<String>, Vec<(String, String)>), ScenarioError> {
     let symbols = spec.symbols();
-    let table = InstrumentTable::new(symbols.iter().map(|s| Instrument::linear(s.clone())).collect())
-        .map_err(|e| invalid(sc, vec![format!("market.instrument: {e}")]))?;
+    let table = InstrumentTable::new(
+        symbols
+            .iter()
+            .map(|s| Instrument::linear(s.clone()))
+            .collect(),
+    )
+    .map_err(|e| invalid(sc, vec![format!("market.instrument: {e}")]))?;
     let rules = rules(sc, &symbols)?;
     if let Some(g) = &spec.generator {
         let tape = g.path(crate::path_seed(sc.seed, 0));
@@ -66,7 +71,10 @@ pub(crate) fn load(
     let mut files = Vec::new();
     for (i, inst) in spec.instruments.iter().enumerate() {
         let Some(file) = &inst.file else {
-            return Err(invalid(sc, vec![format!("market.instrument[{i}].file: missing")]));
+            return Err(invalid(
+                sc,
+                vec![format!("market.instrument[{i}].file: missing")],
+            ));
         };
         let (full, report) = load_tape(&sc.data_path(file), inst.format)?;
         let mut tape = full.window(sc.start_ns, sc.end_ns);
@@ -77,8 +85,14 @@ pub(crate) fn load(
                 vec![format!(
                     "market.instrument[{i}].file: {} has no bars in the window ({} to {})",
                     file.display(),
-                    report.first_ts.map(levsim_core::time::to_iso).unwrap_or_default(),
-                    report.last_ts.map(levsim_core::time::to_iso).unwrap_or_default()
+                    report
+                        .first_ts
+                        .map(levsim_core::time::to_iso)
+                        .unwrap_or_default(),
+                    report
+                        .last_ts
+                        .map(levsim_core::time::to_iso)
+                        .unwrap_or_default()
                 )],
             ));
         }
@@ -101,9 +115,8 @@ pub(crate) fn load(
         funding.push(f);
         reports.push(report);
     }
-    let (tape, alignment) = PortfolioTape::align(table, &tapes).map_err(|(k, e)| {
-        invalid(sc, vec![format!("market.instrument[{k}].file: {e}")])
-    })?;
+    let (tape, alignment) = PortfolioTape::align(table, &tapes)
+        .map_err(|(k, e)| invalid(sc, vec![format!("market.instrument[{k}].file: {e}")]))?;
     for (k, d) in alignment.dropped.iter().enumerate() {
         if *d > 0 {
             notes.push(format!(
@@ -174,10 +187,7 @@ fn wicks(tape: &mut MarketTape, max_wick: Option<f64>, symbol: &str) -> Vec<Stri
 
 /// Each venue configuration's rules for each instrument, and each
 /// point's opening size checked against them, leg by leg.
-fn rules(
-    sc: &Scenario,
-    symbols: &[String],
-) -> Result<Vec<Vec<VenueProfile>>, ScenarioError> {
+fn rules(sc: &Scenario, symbols: &[String]) -> Result<Vec<Vec<VenueProfile>>, ScenarioError> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
     for (v, cfg) in sc.venues.iter().enumerate() {
@@ -190,11 +200,13 @@ fn rules(
         for (i, sym) in symbols.iter().enumerate() {
             match VenueProfile::resolve(cfg, sym) {
                 Ok(p) => legs.push(p),
-                Err(levsim_engine::EngineError::Config { path, message }) => problems.push(format!(
-                    "market.instrument[{i}].symbol: {sym} under {}: {}: {message}",
-                    cfg.label.clone().unwrap_or_else(|| cfg.profile.clone()),
-                    path.replacen("venue", &at, 1)
-                )),
+                Err(levsim_engine::EngineError::Config { path, message }) => {
+                    problems.push(format!(
+                        "market.instrument[{i}].symbol: {sym} under {}: {}: {message}",
+                        cfg.label.clone().unwrap_or_else(|| cfg.profile.clone()),
+                        path.replacen("venue", &at, 1)
+                    ))
+                }
                 Err(e) => problems.push(format!("market.instrument[{i}].symbol: {sym}: {e}")),
             }
         }
@@ -211,9 +223,9 @@ fn rules(
             .as_ref()
             .map_or(1.0, |w| w.iter().map(|x| x.abs()).sum());
         for (k, venue) in legs.iter().enumerate() {
-            let share = weights.as_ref().map_or(if k == 0 { 1.0 } else { 0.0 }, |w| {
-                w[k].abs() / gross
-            });
+            let share = weights
+                .as_ref()
+                .map_or(if k == 0 { 1.0 } else { 0.0 }, |w| w[k].abs() / gross);
             if share == 0.0 {
                 continue;
             }

@@ -89,6 +89,14 @@ pub fn write_shard(
     sc: &Scenario,
     results: &[RunResult],
 ) -> Result<PathBuf, ScenarioError> {
+    if sc.portfolio.is_some() {
+        return Err(ScenarioError::Invalid {
+            file: sc.path.clone(),
+            problems: vec![
+                "--shard: shards of portfolio scenarios ([[market.instrument]]) are not available yet: run it whole".into(),
+            ],
+        });
+    }
     let io = |source| ScenarioError::Io {
         file: dir.to_path_buf(),
         source,

@@ -98,7 +98,11 @@ impl Folder {
 
     fn add(&mut self, mut r: RunResult) {
         self.runs += 1;
-        self.values[r.spec.index / self.paths].add(&r.output.metrics, self.start_ns);
+        let v = &mut self.values[r.spec.index / self.paths];
+        v.add(&r.output.metrics, self.start_ns);
+        if let Some(p) = &r.portfolio {
+            v.add_portfolio(p);
+        }
         if let Some(rows) = &mut self.rows {
             rows.push(RunRow {
                 index: r.spec.index,

@@ -530,7 +530,8 @@ mod tests {
             k,
             PolicyKind::ConstantLeverage {
                 leverage: 3.0,
-                band: 0.1
+                band: 0.1,
+                weights: None
             }
         );
         assert_eq!(k.name(), "constant_leverage");
@@ -549,14 +550,37 @@ mod tests {
     }
 
     #[test]
+    fn weights_parse_and_route_to_portfolio_policies() {
+        let k: PolicyKind =
+            toml::from_str("kind = \"static\"\nleverage = 4\nweights = { A = 3, B = -1 }").unwrap();
+        assert_eq!(k.weights().map(|w| w["B"]), Some(-1.0));
+        // A weights policy is not a single-instrument one.
+        assert_eq!(k.build().unwrap_err().field, "weights");
+        let mut p = k
+            .portfolio(Some(&[3.0, -1.0]), levsim_core::Side::Long)
+            .unwrap();
+        assert_eq!(p.cadence(), crate::Cadence::WhenFlat);
+        // Without weights, the single-instrument policy on the first leg.
+        let k: PolicyKind = toml::from_str("kind = \"static\"\nleverage = 4").unwrap();
+        let p = k.portfolio(None, levsim_core::Side::Short).unwrap();
+        assert_eq!(p.cadence(), crate::Cadence::WhenFlat);
+        let mut p = p;
+        p.reset();
+    }
+
+    #[test]
     fn validation_names_the_field() {
-        let e = PolicyKind::Static { leverage: -1.0 }
-            .validate()
-            .unwrap_err();
+        let e = PolicyKind::Static {
+            leverage: -1.0,
+            weights: None,
+        }
+        .validate()
+        .unwrap_err();
         assert_eq!(e.field, "leverage");
         let e = PolicyKind::ConstantLeverage {
             leverage: 2.0,
             band: 1.5,
+            weights: None,
         }
         .validate()
         .unwrap_err();

@@ -23,7 +23,14 @@ fn every_shipped_scenario_loads() {
         let m = LoadedMarket::load(&sc).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(!m.tape.is_empty());
         // Input files with their sha256 (none for a generated market).
-        let inputs = usize::from(sc.gbm.is_none()) + usize::from(sc.market.funding.is_some());
+        let inputs = match &sc.portfolio {
+            Some(p) => p
+                .instruments
+                .iter()
+                .map(|i| usize::from(i.file.is_some()) + usize::from(i.funding.is_some()))
+                .sum(),
+            None => usize::from(sc.gbm.is_none()) + usize::from(sc.market.funding.is_some()),
+        };
         assert_eq!(m.files.len(), inputs);
         n += 1;
     }

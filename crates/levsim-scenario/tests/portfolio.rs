@@ -1,0 +1,370 @@
+//! Portfolio scenarios: `[[market.instrument]]`, `correlation`,
+//! `margin_mode` and `weights` from the file to the results, each bad
+//! input named by its field, and two equivalences with the one-instrument
+//! run.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use levsim_scenario::{execute, LoadedMarket, RunResult, Scenario};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn parse(text: &str) -> Result<Scenario, String> {
+    Scenario::parse(text, &root().join("scenarios/test.toml")).map_err(|e| e.to_string())
+}
+
+fn run(text: &str) -> Vec<RunResult> {
+    let sc = parse(text).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    execute(&sc, &m, 2, &|| {}).unwrap()
+}
+
+fn load_err(text: &str) -> String {
+    let sc = parse(text).unwrap();
+    LoadedMarket::load(&sc).unwrap_err().to_string()
+}
+
+const BTC: &str = "data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz";
+const ETH: &str = "data/binance_um_ETHUSDT_1m_2020-03-12_2020-03-13.csv.gz";
+const FUNDING: &str = "data/binance_um_BTCUSDT_funding_2020-01-01_2024-06-30.csv.gz";
+
+fn two_legs(extra_market: &str, policy: &str, account: &str) -> String {
+    format!(
+        r#"
+name = "t"
+[market]
+kind = "historical"
+start = "2020-03-12T00:00:00Z"
+end = "2020-03-14T00:00:00Z"
+{extra_market}
+[[market.instrument]]
+symbol = "BTCUSDT"
+file = "{BTC}"
+[[market.instrument]]
+symbol = "ETHUSDT"
+file = "{ETH}"
+[venue]
+profile = "binance-usdm"
+[account]
+capital = 10000.0
+{account}
+[[policy]]
+{policy}
+"#
+    )
+}
+
+#[test]
+fn bad_portfolio_inputs_are_named() {
+    let policy = "kind = \"static\"\nleverage = 3\nweights = { BTCUSDT = 0.5, ETHUSDT = 0.5 }";
+    let cases: Vec<(String, &str)> = vec![
+        (
+            two_legs("", policy, "").replace(ETH, "data/nope.csv.gz"),
+            "market.instrument[1].file",
+        ),
+        (
+            two_legs("", "kind = \"static\"\nleverage = 3\nweights = { BTCUSDT = 0.5, SOLUSDT = 0.5 }", ""),
+            "policy[0].weights.SOLUSDT",
+        ),
+        (
+            two_legs("", "kind = \"static\"\nleverage = 3\nweights = { BTCUSDT = 0, ETHUSDT = 0 }", ""),
+            "policy[0].weights: the weights are all zero",
+        ),
+        (
+            two_legs("correlation = [[1.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 1.0]]", policy, ""),
+            "market.correlation: 3 rows for 2 instruments",
+        ),
+        (
+            two_legs("", policy, "margin_mode = \"portfolio\"\n[account.portfolio_margin]\ncorrelation = [[1.0, 1.5], [1.5, 1.0]]"),
+            "account.portfolio_margin.correlation",
+        ),
+        (
+            two_legs("", policy, "margin_mode = \"portfolio\""),
+            "account.margin_mode: portfolio margin needs the correlation",
+        ),
+        (
+            two_legs("file = \"x.csv\"", policy, ""),
+            "market.file: with [[market.instrument]] tables",
+        ),
+        (
+            two_legs("", policy, "").replacen("symbol = \"ETHUSDT\"", "symbol = \"BTCUSDT\"", 1),
+            "market.instrument[1].symbol: \"BTCUSDT\" is instrument 0's too",
+        ),
+        (
+            two_legs("", policy, "") + "[[shock]]\nkind = \"gap\"\nat = \"2020-03-12T10:00:00Z\"\nsize = -0.1\n",
+            "shock: not available for portfolio markets yet",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = parse(&text).unwrap_err();
+        assert!(e.contains(want), "want {want:?} in:\n{e}");
+    }
+    // A generated market of two needs its correlation, and the matrix must
+    // be positive semi-definite.
+    let gen = |corr: &str| {
+        format!(
+            r#"
+name = "t"
+[market]
+kind = "gbm"
+dt = "1h"
+horizon = "1d"
+paths = 4
+{corr}
+[[market.instrument]]
+symbol = "BTCUSDT"
+start_price = 100.0
+sigma = 0.5
+[[market.instrument]]
+symbol = "ETHUSDT"
+start_price = 10.0
+sigma = 0.7
+[[market.instrument]]
+symbol = "SOLUSDT"
+start_price = 1.0
+sigma = 0.9
+[venue]
+profile = "binance-usdm"
+[account]
+capital = 10000.0
+[[policy]]
+kind = "static"
+leverage = 2
+weights = {{ BTCUSDT = 1, ETHUSDT = 1, SOLUSDT = 1 }}
+"#
+        )
+    };
+    assert!(parse(&gen(""))
+        .unwrap_err()
+        .contains("market.correlation: required"));
+    let not_psd = "correlation = [[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]]";
+    let e = parse(&gen(not_psd)).unwrap_err();
+    assert!(
+        e.contains("market.correlation") && e.contains("positive semi-definite"),
+        "{e}"
+    );
+    // A symbol without venue tables, and bars of different intervals, are
+    // named when the market loads.
+    let e = load_err(
+        &two_legs("", policy, "")
+            .replace("\"ETHUSDT\"", "\"NOPEUSDT\"")
+            .replace("ETHUSDT = 0.5", "NOPEUSDT = 0.5"),
+    );
+    assert!(e.contains("market.instrument[1].symbol: NOPEUSDT"), "{e}");
+    let hourly = two_legs("", policy, "").replace(
+        ETH,
+        "data/binance_spot_ETHUSDT_1h_2018-01-01_2024-06-30.csv.gz",
+    );
+    let e = load_err(&hourly);
+    assert!(
+        e.contains("market.instrument[1].file") && e.contains("one bar interval"),
+        "{e}"
+    );
+    // Weights in a market of one instrument.
+    let one = std::fs::read_to_string(root().join("scenarios/black-thursday-2020.toml"))
+        .unwrap()
+        .replace(
+            "leverage = [2, 3, 5, 10, 20, 50]",
+            "leverage = 2\nweights = { BTCUSDT = 1 }",
+        );
+    let e = Scenario::parse(&one, &root().join("scenarios/x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("policy[0].weights: weights apply to markets of several instruments"),
+        "{e}"
+    );
+}
+
+/// One instrument listed twice under two symbols, 0.5/0.5 in a cross
+/// account, gives the one-instrument run at full size (same bars, funding
+/// and flat margin rate on both legs).
+#[test]
+fn an_instrument_listed_twice_is_the_one_instrument_run() {
+    // One flat rate and clearance fee for both symbols (Binance's preset
+    // charges an unlisted symbol a higher clearance fee than BTCUSDT).
+    let venue = "[venue]\nprofile = \"binance-usdm\"\nmaintenance_rate = 0.005\nmax_leverage = 100\nliquidation_fee = 0.004";
+    let single = format!(
+        r#"
+name = "one"
+[market]
+kind = "historical"
+file = "{BTC}"
+funding = "{FUNDING}"
+start = "2020-03-12T00:00:00Z"
+end = "2020-03-14T00:00:00Z"
+{venue}
+[account]
+capital = 10000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = [2, 5, 10, 20]
+"#
+    );
+    let twice = format!(
+        r#"
+name = "twice"
+[market]
+kind = "historical"
+start = "2020-03-12T00:00:00Z"
+end = "2020-03-14T00:00:00Z"
+[[market.instrument]]
+symbol = "BTCUSDT"
+file = "{BTC}"
+funding = "{FUNDING}"
+[[market.instrument]]
+symbol = "BTCTWIN"
+file = "{BTC}"
+funding = "{FUNDING}"
+{venue}
+[account]
+capital = 10000.0
+margin_mode = "cross"
+[[policy]]
+kind = "static"
+leverage = [2, 5, 10, 20]
+weights = {{ BTCUSDT = 0.5, BTCTWIN = 0.5 }}
+"#
+    );
+    let (a, b) = (run(&single), run(&twice));
+    assert_eq!(a.len(), b.len());
+    let mut liquidated = 0;
+    for (x, y) in a.iter().zip(&b) {
+        let (m, n) = (&x.output.metrics, &y.output.metrics);
+        assert_eq!(
+            m.first_liquidation_ts, n.first_liquidation_ts,
+            "{}",
+            x.spec.run_id
+        );
+        let rel = |p: f64, q: f64| (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0);
+        assert!(
+            rel(m.final_equity, n.final_equity),
+            "{}: {} vs {}",
+            x.spec.run_id,
+            m.final_equity,
+            n.final_equity
+        );
+        assert!(
+            rel(m.fees, n.fees) && rel(m.funding, n.funding),
+            "{}",
+            x.spec.run_id
+        );
+        let legs = &y.portfolio.as_ref().unwrap().legs;
+        assert_eq!(legs[0].1.liquidations, legs[1].1.liquidations);
+        liquidated += usize::from(m.liquidations > 0);
+    }
+    assert!(liquidated >= 2, "the comparison covers liquidated runs");
+}
+
+/// A generated two-asset market with correlation 1 and equal volatilities,
+/// in a cross account at 0.5/0.5, is the one-asset run path by path.
+#[test]
+fn perfectly_correlated_assets_are_one_asset_path_by_path() {
+    let market = |second: &str, corr: &str| {
+        format!(
+            r#"
+name = "g"
+seed = 5
+[market]
+kind = "merton"
+dt = "1h"
+horizon = "7d"
+paths = 40
+{corr}
+jump_rate = 10.0
+jump_mean = -0.1
+jump_sigma = 0.03
+[[market.instrument]]
+symbol = "AAA"
+start_price = 100.0
+sigma = 0.9
+{second}
+[venue]
+profile = "binance-usdm"
+maintenance_rate = 0.01
+max_leverage = 50
+funding = false
+[account]
+capital = 10000.0
+margin_mode = "cross"
+[[policy]]
+kind = "static"
+leverage = [3, 8]
+weights = {{ AAA = 1, BBB = 1 }}
+"#
+        )
+    };
+    let two = market(
+        "[[market.instrument]]\nsymbol = \"BBB\"\nstart_price = 100.0\nsigma = 0.9",
+        "correlation = [[1.0, 1.0], [1.0, 1.0]]",
+    );
+    let one = market("", "").replace("weights = { AAA = 1, BBB = 1 }", "weights = { AAA = 1 }");
+    let (a, b) = (run(&one), run(&two));
+    assert_eq!(a.len(), 80);
+    let mut liquidated = 0;
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.spec.path, y.spec.path);
+        let (m, n) = (&x.output.metrics, &y.output.metrics);
+        assert_eq!(
+            m.first_liquidation_ts, n.first_liquidation_ts,
+            "path {}",
+            x.spec.path
+        );
+        assert!(
+            (m.final_equity - n.final_equity).abs() <= 1e-9 * m.final_equity.abs().max(1.0),
+            "path {}: {} vs {}",
+            x.spec.path,
+            m.final_equity,
+            n.final_equity
+        );
+        liquidated += usize::from(m.liquidations > 0);
+    }
+    assert!(
+        liquidated > 0 && liquidated < 80,
+        "{liquidated} of 80 liquidated"
+    );
+}
+
+/// `margin_mode` rides on a policy as a grid axis; hedged legs survive
+/// where the same positions isolated do not; every run conserves money.
+#[test]
+fn margin_modes_side_by_side_conserve_money() {
+    let text = std::fs::read_to_string(root().join("scenarios/black-thursday-2020-portfolio.toml"))
+        .unwrap();
+    let sc = Scenario::parse(
+        &text,
+        &root().join("scenarios/black-thursday-2020-portfolio.toml"),
+    )
+    .unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let rs = execute(&sc, &m, 2, &|| {}).unwrap();
+    for r in &rs {
+        let p = r.portfolio.as_ref().unwrap();
+        assert!(
+            p.conservation_error.abs() < 1e-6,
+            "{}: {}",
+            r.spec.run_id,
+            p.conservation_error
+        );
+        assert_eq!(p.legs.len(), 2);
+        assert_eq!(p.liquidation_legs.len(), r.output.liquidations.len());
+    }
+    let find = |id: &str| rs.iter().find(|r| r.spec.run_id == id).unwrap();
+    let iso = find("static[leverage=3,weights=BTCUSDT:0.5+ETHUSDT:-0.5,margin_mode=isolated]");
+    let cross = find("static[leverage=3,weights=BTCUSDT:0.5+ETHUSDT:-0.5,margin_mode=cross]");
+    assert!(iso.output.metrics.liquidations > 0);
+    assert_eq!(cross.output.metrics.liquidations, 0);
+    // The bad print was clipped and said so.
+    assert!(
+        m.notes
+            .iter()
+            .any(|n| n.contains("ETHUSDT") && n.contains("clipped")),
+        "{:?}",
+        m.notes
+    );
+}

@@ -49,6 +49,7 @@ pub(crate) fn run(
             .map(|r| levsim_scenario::RunRow {
                 index: r.spec.index,
                 metrics: r.output.metrics.clone(),
+                legs: Vec::new(),
             })
             .collect();
         write_results_to(&pq, &sc.plan, &rows).map_err(Failure::other)?;

@@ -79,6 +79,7 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
     let ov = overview::build(&summary, optimized.as_ref(), note);
     files.push(markdown::write(dir, input, &summary, &ov)?);
     files.extend(parquet::write_results(dir, input)?);
+    files.extend(parquet::write_legs(dir, input)?);
     files.push(parquet::write_timeseries(dir, input)?);
     if !input.sweep.markets.is_empty() {
         // The crowd market passes, for `levsim report` to rebuild from.

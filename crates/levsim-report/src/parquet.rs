@@ -1,4 +1,5 @@
-//! `results.parquet` (one row per run) and `timeseries.parquet`.
+//! `results.parquet` (one row per run), `legs.parquet` (one row per run
+//! and instrument of a portfolio) and `timeseries.parquet`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,76 @@ fn write_df(path: &Path, df: &mut DataFrame) -> Result<(), ReportError> {
     let f = File::create(&tmp).map_err(crate::error::io(&tmp))?;
     ParquetWriter::new(f).finish(df).map_err(perr(path))?;
     std::fs::rename(&tmp, path).map_err(crate::error::io(path))
+}
+
+/// `legs.parquet` of a portfolio scenario: one row per run and instrument
+/// (long format, as pandas and polars read it), with `run_id`, `point_id`,
+/// `path`, `symbol` and every leg metric of `runs[].instruments` under
+/// the same name.
+pub(crate) fn write_legs(
+    dir: &Path,
+    input: &ReportInput<'_>,
+) -> Result<Option<PathBuf>, ReportError> {
+    let (Some(rows), Some(spec)) = (&input.sweep.rows, &input.scenario.portfolio) else {
+        return Ok(None);
+    };
+    let symbols = spec.symbols();
+    let plan = &input.scenario.plan;
+    let mut run_id = Vec::new();
+    let mut point_id = Vec::new();
+    let mut path_col = Vec::new();
+    let mut symbol = Vec::new();
+    let mut legs: Vec<&levsim_engine::portfolio::LegMetrics> = Vec::new();
+    for r in rows {
+        let spec = plan.run(r.index).unwrap_or_else(|| plan.run_at(0, 0));
+        for (k, l) in r.legs.iter().enumerate() {
+            run_id.push(spec.run_id.clone());
+            point_id.push(spec.point_id.to_string());
+            path_col.push(spec.path as u64);
+            symbol.push(symbols.get(k).cloned().unwrap_or_default());
+            legs.push(l);
+        }
+    }
+    let f = |g: &dyn Fn(&levsim_engine::portfolio::LegMetrics) -> f64| -> Vec<f64> {
+        legs.iter().map(|l| g(l)).collect()
+    };
+    let u = |g: &dyn Fn(&levsim_engine::portfolio::LegMetrics) -> u32| -> Vec<u32> {
+        legs.iter().map(|l| g(l)).collect()
+    };
+    let cols = vec![
+        Column::new("run_id".into(), run_id),
+        Column::new("point_id".into(), point_id),
+        Column::new("path".into(), path_col),
+        Column::new("symbol".into(), symbol),
+        Column::new("liquidations".into(), u(&|l| l.liquidations)),
+        Column::new("liquidations_caused".into(), u(&|l| l.liquidations_caused)),
+        Column::new(
+            "first_liquidation_ts".into(),
+            legs.iter()
+                .map(|l| l.first_liquidation_ts.map(to_iso))
+                .collect::<Vec<Option<String>>>(),
+        ),
+        Column::new(
+            "first_liquidation_ts_ns".into(),
+            legs.iter()
+                .map(|l| l.first_liquidation_ts)
+                .collect::<Vec<Option<i64>>>(),
+        ),
+        Column::new("liquidated_notional".into(), f(&|l| l.liquidated_notional)),
+        Column::new("pnl".into(), f(&|l| l.pnl)),
+        Column::new("trading_fees".into(), f(&|l| l.trading_fees)),
+        Column::new("liquidation_fees".into(), f(&|l| l.liquidation_fees)),
+        Column::new("funding".into(), f(&|l| l.funding)),
+        Column::new("trades".into(), u(&|l| l.trades)),
+        Column::new("avg_leverage".into(), f(&|l| l.avg_leverage)),
+        Column::new("avg_maintenance".into(), f(&|l| l.avg_maintenance)),
+        Column::new("final_qty".into(), f(&|l| l.final_qty)),
+        Column::new("final_mark".into(), f(&|l| l.final_mark)),
+    ];
+    let path = dir.join("legs.parquet");
+    let mut df = DataFrame::new(legs.len(), cols).map_err(perr(&path))?;
+    write_df(&path, &mut df)?;
+    Ok(Some(path))
 }
 
 /// Columns (units in the README): `run_id`, `policy`, `params_json`, `seed`,

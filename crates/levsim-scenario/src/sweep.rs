@@ -19,6 +19,9 @@ pub struct RunRow {
     pub index: usize,
     /// The run's metrics.
     pub metrics: RunMetrics,
+    /// Each leg's metrics of a portfolio run, in instrument order (empty
+    /// for a market of one instrument).
+    pub legs: Vec<levsim_engine::portfolio::LegMetrics>,
 }
 
 /// The outcome of a sweep.
@@ -107,6 +110,11 @@ impl Folder {
             rows.push(RunRow {
                 index: r.spec.index,
                 metrics: r.output.metrics.clone(),
+                legs: r
+                    .portfolio
+                    .as_ref()
+                    .map(|p| p.legs.iter().map(|(_, l)| l.clone()).collect())
+                    .unwrap_or_default(),
             });
         }
         if let Some(m) = r.market.take() {

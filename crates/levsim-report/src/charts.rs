@@ -550,58 +550,6 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     let legend = legend(input);
     let t = &input.market.tape;
     let x_range = (t.ts[0] as f64, t.end_ns().unwrap_or(t.ts[0] + 1) as f64);
-    let stride = t.len().div_ceil(3_000).max(1);
-    // Keep each stride's lowest low and highest high too, so crashes show.
-    let mut close = Vec::new();
-    let mut lows = Vec::new();
-    for chunk_start in (0..t.len()).step_by(stride) {
-        let end = (chunk_start + stride).min(t.len());
-        let lo = (chunk_start..end).fold(f64::INFINITY, |a, i| a.min(t.low[i]));
-        close.push((t.ts[end - 1] as f64, t.close[end - 1]));
-        lows.push((t.ts[chunk_start] as f64, lo));
-    }
-    let sym = if t.symbol.is_empty() {
-        "price"
-    } else {
-        t.symbol.as_str()
-    };
-    let mut price_markers = Vec::new();
-    for (i, r) in path0(input).enumerate() {
-        if r.output.liquidations.is_empty() {
-            continue;
-        }
-        price_markers.push(Markers {
-            name: format!("{} liquidated", legend.name(&r.spec.point_id)),
-            color: color(i),
-            shape: i,
-            points: r
-                .output
-                .liquidations
-                .iter()
-                .map(|e| (e.ts as f64, e.fill_price))
-                .collect(),
-        });
-    }
-    let price = Spec {
-        title: format!("{sym}: price and liquidations"),
-        y_desc: "price (quote)".into(),
-        log_y: false,
-        lines: vec![
-            Series {
-                name: "bar low".into(),
-                pen: Pen::solid(RGBColor(200, 200, 200)),
-                segments: vec![lows],
-            },
-            Series {
-                name: "close".into(),
-                pen: Pen::solid(RGBColor(40, 40, 40)),
-                segments: vec![close],
-            },
-        ],
-        markers: price_markers,
-        x_range,
-        bars: vec![],
-    };
     // One line per run of a recorded series, split where `keep` fails.
     let per_run = |values: fn(&levsim_engine::SeriesRecorder) -> &[f64], keep: fn(f64) -> bool| {
         path0(input)
@@ -643,7 +591,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
             segments: segments(&r.series.ts, &r.series.mark, |y| y.is_finite() && y > 0.0),
         }));
         let mark = Spec::lines(
-            format!("{sym}: historical price and simulated mark"),
+            format!("{}: historical price and simulated mark", t.symbol),
             "price (quote)",
             x_range,
             lines,
@@ -659,12 +607,27 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         charts.push(render_fan(dir, input, g, x_range)?);
     }
     charts.extend(render_market(dir, input, x_range)?);
-    let mut base = vec![render(
-        dir,
-        "price",
-        &price,
-        "Close (dark) and the lowest low of each plotted interval (light). Each run's liquidations are marked at their fill price, one shape and colour per run: the liquidation price where the price crossed it within a bar, or the bar's open where it gapped through; a fill can sit off the drawn line, which shows closes and each interval's lowest low rather than every price the bar traded.".into(),
-    )?];
+    const PRICE_CAPTION: &str = "Close (dark) and the lowest low of each plotted interval (light). Each run's liquidations are marked at their fill price, one shape and colour per run: the liquidation price where the price crossed it within a bar, or the bar's open where it gapped through; a fill can sit off the drawn line, which shows closes and each interval's lowest low rather than every price the bar traded.";
+    let mut base = Vec::new();
+    match &input.market.portfolio {
+        // A panel per instrument, each with its own leg's liquidations.
+        Some(p) => {
+            for (id, inst) in p.tape.instruments.iter() {
+                let leg = p.tape.leg_tape(id);
+                let spec = price_spec(input, &legend, &leg, Some(id.0), x_range);
+                base.push(render(
+                    dir,
+                    &format!("price-{}", inst.symbol),
+                    &spec,
+                    format!("{PRICE_CAPTION} Only this instrument's legs are marked; summary.md names the leg that caused each account liquidation."),
+                )?);
+            }
+        }
+        None => {
+            let price = price_spec(input, &legend, t, None, x_range);
+            base.push(render(dir, "price", &price, PRICE_CAPTION.into())?);
+        }
+    }
     base.extend(render_run_series(
         dir,
         "",
@@ -684,6 +647,77 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     )?);
     base.extend(charts);
     Ok(base)
+}
+
+/// The price chart of one instrument: closes, each plotted interval's
+/// lowest low, and the path-0 runs' liquidations (of leg `leg` only, in a
+/// portfolio) at their fill prices.
+fn price_spec(
+    input: &ReportInput<'_>,
+    legend: &crate::labels::Legend,
+    t: &levsim_core::MarketTape,
+    leg: Option<u16>,
+    x_range: (f64, f64),
+) -> Spec {
+    let stride = t.len().div_ceil(3_000).max(1);
+    // Keep each stride's lowest low and highest high too, so crashes show.
+    let mut close = Vec::new();
+    let mut lows = Vec::new();
+    for chunk_start in (0..t.len()).step_by(stride) {
+        let end = (chunk_start + stride).min(t.len());
+        let lo = (chunk_start..end).fold(f64::INFINITY, |a, i| a.min(t.low[i]));
+        close.push((t.ts[end - 1] as f64, t.close[end - 1]));
+        lows.push((t.ts[chunk_start] as f64, lo));
+    }
+    let sym = if t.symbol.is_empty() {
+        "price"
+    } else {
+        t.symbol.as_str()
+    };
+    let mut price_markers = Vec::new();
+    for (i, r) in path0(input).enumerate() {
+        let on_leg = |j: usize| match (leg, &r.portfolio) {
+            (Some(k), Some(p)) => p.liquidation_legs.get(j) == Some(&k),
+            _ => true,
+        };
+        let points: Vec<(f64, f64)> = r
+            .output
+            .liquidations
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| on_leg(*j))
+            .map(|(_, e)| (e.ts as f64, e.fill_price))
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        price_markers.push(Markers {
+            name: format!("{} liquidated", legend.name(&r.spec.point_id)),
+            color: color(i),
+            shape: i,
+            points,
+        });
+    }
+    Spec {
+        title: format!("{sym}: price and liquidations"),
+        y_desc: "price (quote)".into(),
+        log_y: false,
+        lines: vec![
+            Series {
+                name: "bar low".into(),
+                pen: Pen::solid(RGBColor(200, 200, 200)),
+                segments: vec![lows],
+            },
+            Series {
+                name: "close".into(),
+                pen: Pen::solid(RGBColor(40, 40, 40)),
+                segments: vec![close],
+            },
+        ],
+        markers: price_markers,
+        x_range,
+        bars: vec![],
+    }
 }
 
 /// A fan of the generated paths: 5/25/50/75/95 % quantiles of the close at

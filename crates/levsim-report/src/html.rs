@@ -61,6 +61,7 @@ fn section_of(c: &Chart) -> &'static str {
     let stem = c.svg.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     match stem {
         "price" | "mark" | "fan" => "market",
+        s if s.starts_with("price-") => "market",
         "cascade-price" | "cascade-volume" | "cascade-rounds" | "insurance-fund" | "adl" => {
             "cascade"
         }

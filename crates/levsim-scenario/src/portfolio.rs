@@ -51,12 +51,13 @@ pub struct InstrumentConfig {
     /// Merton: standard deviation of its log jump.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jump_sigma: Option<f64>,
-    /// Historical: clip wicks reaching further than this fraction beyond
-    /// the bar's body (0.5: a high above 1.5 × max(open, close), a low
-    /// below 0.5 × min(open, close)) to that bound. Venues liquidate on a
-    /// mark built from several spot prices, which a lone bad print of the
-    /// last price does not move; without it such wicks are kept and
-    /// listed in the data notes.
+    /// Historical: a wick reaching further than this fraction beyond the
+    /// bar's body (0.2: a high above 1.2 × max(open, close), a low below
+    /// 0.8 × min(open, close)) is taken as a bad print and dropped (the
+    /// bar's range ends at its body). Venues liquidate on a mark built
+    /// from several spot prices, which a lone bad print of the last price
+    /// does not move; without it such wicks are kept, and those beyond
+    /// 50 % are listed in the data notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wick: Option<f64>,
     /// Portfolio margin: this instrument's price scan range (replaces

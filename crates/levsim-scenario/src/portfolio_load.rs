@@ -144,7 +144,9 @@ pub(crate) fn load(
     ))
 }
 
-/// Lists (and with `max_wick`, clips) wicks beyond the bar's body.
+/// Lists wicks reaching further beyond the bar's body than `max_wick`
+/// (default: 50 %, listed only); with `max_wick` set, such a wick is taken
+/// as a bad print and dropped (the bar's range ends at its body).
 fn wicks(tape: &mut MarketTape, max_wick: Option<f64>, symbol: &str) -> Vec<String> {
     let limit = max_wick.unwrap_or(NOTED_WICK);
     let mut notes = Vec::new();
@@ -152,25 +154,28 @@ fn wicks(tape: &mut MarketTape, max_wick: Option<f64>, symbol: &str) -> Vec<Stri
         let body_hi = tape.open[i].max(tape.close[i]);
         let body_lo = tape.open[i].min(tape.close[i]);
         let (hi_cap, lo_cap) = (body_hi * (1.0 + limit), body_lo * (1.0 - limit));
-        for (name, v, cap, beyond) in [
-            ("high", tape.high[i], hi_cap, tape.high[i] > hi_cap),
-            ("low", tape.low[i], lo_cap, tape.low[i] < lo_cap),
+        for (name, v, beyond) in [
+            ("high", tape.high[i], tape.high[i] > hi_cap),
+            ("low", tape.low[i], tape.low[i] < lo_cap),
         ] {
             if !beyond {
                 continue;
             }
             let at = levsim_core::time::to_iso(tape.ts[i]);
             if max_wick.is_some() {
+                // A print that far out is taken as bad and dropped: the
+                // bar's range ends at its body.
+                let body = if name == "high" { body_hi } else { body_lo };
                 notes.push(format!(
-                    "{symbol}: the {at} bar's {name} {v} lies more than {:.0} % beyond its body (open {}, close {}); clipped to {cap:.6} (max_wick)",
+                    "{symbol}: the {at} bar's {name} {v} lies more than {:.0} % beyond its body (open {}, close {}); taken as a bad print and dropped: the {name} is now {body} (max_wick)",
                     limit * 100.0,
                     tape.open[i],
                     tape.close[i]
                 ));
                 if name == "high" {
-                    tape.high[i] = cap;
+                    tape.high[i] = body;
                 } else {
-                    tape.low[i] = cap;
+                    tape.low[i] = body;
                 }
             } else {
                 notes.push(format!(

@@ -359,11 +359,31 @@ fn margin_modes_side_by_side_conserve_money() {
     let cross = find("static[leverage=3,weights=BTCUSDT:0.5+ETHUSDT:-0.5,margin_mode=cross]");
     assert!(iso.output.metrics.liquidations > 0);
     assert_eq!(cross.output.metrics.liquidations, 0);
-    // The bad print was clipped and said so.
+    // ETH's 323.00 print: dropped, the 10x long BTC / short ETH cross
+    // account survives; kept, it liquidates that account on its bar.
+    let id = "static[leverage=10,weights=BTCUSDT:0.5+ETHUSDT:-0.5,margin_mode=cross]";
+    assert_eq!(find(id).output.metrics.liquidations, 0);
+    let kept = text.replace("max_wick = 0.2", "");
+    let sc2 = Scenario::parse(&kept, &root().join("scenarios/x.toml")).unwrap();
+    let m2 = LoadedMarket::load(&sc2).unwrap();
+    let rs2 = execute(&sc2, &m2, 2, &|| {}).unwrap();
+    let r = rs2.iter().find(|r| r.spec.run_id == id).unwrap();
+    assert_eq!(
+        r.output.metrics.first_liquidation_ts,
+        Some(levsim_core::time::parse_iso("2020-03-13T02:39:00Z").unwrap())
+    );
+    assert!(
+        m2.notes
+            .iter()
+            .any(|n| n.contains("323") && n.contains("kept")),
+        "{:?}",
+        m2.notes
+    );
+    // The bad print was dropped and said so.
     assert!(
         m.notes
             .iter()
-            .any(|n| n.contains("ETHUSDT") && n.contains("clipped")),
+            .any(|n| n.contains("ETHUSDT") && n.contains("bad print and dropped")),
         "{:?}",
         m.notes
     );

@@ -556,16 +556,44 @@ mod tests {
         assert_eq!(k.weights().map(|w| w["B"]), Some(-1.0));
         // A weights policy is not a single-instrument one.
         assert_eq!(k.build().unwrap_err().field, "weights");
+        let obs = |closes: &'static [f64]| crate::PortfolioObservation {
+            ts: 0,
+            seen: 1,
+            bar_years: 1e-4,
+            marks: &[100.0, 50.0],
+            qty: &[0.0, 0.0],
+            notional: &[0.0, 0.0],
+            entry: &[0.0, 0.0],
+            liquidation_distance: &[f64::NAN, f64::NAN],
+            equity: 1_000.0,
+            requirement: 0.0,
+            margin_ratio: 0.0,
+            reserve: 0.0,
+            liquidations: 0,
+            close_columns: closes,
+            bars: 1,
+        };
+        let mut t = [0.0; 2];
         let mut p = k
             .portfolio(Some(&[3.0, -1.0]), levsim_core::Side::Long)
             .unwrap();
         assert_eq!(p.cadence(), crate::Cadence::WhenFlat);
-        // Without weights, the single-instrument policy on the first leg.
+        assert_eq!(
+            p.decide(&obs(&[100.0, 50.0]), &mut t),
+            crate::PortfolioDecision::Target
+        );
+        // Normalized to Σ |w| = 1, times the gross leverage 4.
+        assert_eq!(t, [3.0, -1.0]);
+        // Without weights, the single-instrument policy on the first leg,
+        // on the account's side.
         let k: PolicyKind = toml::from_str("kind = \"static\"\nleverage = 4").unwrap();
-        let p = k.portfolio(None, levsim_core::Side::Short).unwrap();
-        assert_eq!(p.cadence(), crate::Cadence::WhenFlat);
-        let mut p = p;
-        p.reset();
+        let mut p = k.portfolio(None, levsim_core::Side::Short).unwrap();
+        let mut t = [0.0; 2];
+        assert_eq!(
+            p.decide(&obs(&[100.0, 50.0]), &mut t),
+            crate::PortfolioDecision::Target
+        );
+        assert_eq!(t, [-4.0, 0.0]);
     }
 
     #[test]

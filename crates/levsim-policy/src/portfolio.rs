@@ -19,15 +19,20 @@ pub struct PortfolioObservation<'a> {
     pub bar_years: f64,
     /// Current mark of each leg.
     pub marks: &'a [f64],
-    /// Signed position of each leg (base units; 0 when flat).
+    /// Signed position of each leg (base units; the USD face of the
+    /// contracts for an inverse leg; 0 when flat).
     pub qty: &'a [f64],
+    /// Signed notional of each leg at mark, in the account's settlement
+    /// currency (quote; coin for an inverse leg).
+    pub notional: &'a [f64],
     /// Average entry price of each leg (0 when flat).
     pub entry: &'a [f64],
     /// Relative distance from each leg's mark to the price at which its
     /// margin bucket reaches maintenance with the other legs' marks held
     /// (NaN when flat or out of reach).
     pub liquidation_distance: &'a [f64],
-    /// Account equity at mark (wallets + unrealized PnL), quote.
+    /// Account equity at mark (wallets + unrealized PnL), in the
+    /// settlement currency.
     pub equity: f64,
     /// Maintenance requirement of the account at mark (sum over buckets).
     pub requirement: f64,
@@ -65,7 +70,7 @@ impl PortfolioObservation<'_> {
     /// Signed leverage of leg `k`: notional at mark / account equity.
     pub fn leg_leverage(&self, k: usize) -> f64 {
         if self.equity > 0.0 {
-            self.qty[k] * self.marks[k] / self.equity
+            self.notional[k] / self.equity
         } else {
             0.0
         }
@@ -147,7 +152,7 @@ impl<P: LeveragePolicy> PortfolioPolicy for OnFirstLeg<P> {
             position_qty: qty,
             entry_price: obs.entry[0],
             leverage: if open {
-                qty.abs() * mark / obs.equity
+                obs.notional[0].abs() / obs.equity
             } else {
                 0.0
             },
@@ -374,12 +379,20 @@ mod tests {
         qty: &'a [f64],
         equity: f64,
     ) -> PortfolioObservation<'a> {
+        let notional: &'a [f64] = Box::leak(
+            qty.iter()
+                .zip(marks)
+                .map(|(q, m)| q * m)
+                .collect::<Vec<f64>>()
+                .into_boxed_slice(),
+        );
         PortfolioObservation {
             ts: 0,
             seen: bar + 1,
             bar_years: 1.0 / (365.0 * 24.0),
             marks,
             qty,
+            notional,
             entry: qty,
             liquidation_distance: qty,
             equity,

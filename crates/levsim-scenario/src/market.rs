@@ -67,7 +67,11 @@ impl LoadedMarket {
     pub fn load(sc: &Scenario) -> Result<Self, ScenarioError> {
         let m = &sc.market;
         if let Some(spec) = &sc.portfolio {
-            let (p, notes, files) = crate::portfolio_load::load(sc, spec)?;
+            let crate::portfolio_load::Load {
+                portfolio: p,
+                notes,
+                files,
+            } = crate::portfolio_load::load(sc, spec)?;
             let tape = p.tape.leg_tape(levsim_core::InstrumentId(0));
             let report = p.reports.first().cloned().unwrap_or_else(|| DataReport {
                 file: "generated".into(),

@@ -1,7 +1,7 @@
 //! Correlated multi-asset paths: GBM and Merton jump diffusion for several
 //! instruments on one clock.
 
-use levsim_core::{Instrument, InstrumentTable, MarketTape, PortfolioTape};
+use levsim_core::{Instrument, InstrumentTable, PortfolioTape};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Exp1, Poisson, StandardNormal};
 use rand_pcg::Pcg64Mcg;
@@ -57,9 +57,21 @@ pub struct MultiGbm {
     pub start_ns: i64,
     /// What the bars' highs and lows show.
     pub monitoring: Monitoring,
+    /// The instruments (from `legs`' symbols), built once.
+    pub table: InstrumentTable,
 }
 
 impl MultiGbm {
+    /// The instrument table of these legs (linear perpetuals).
+    pub fn table_of(legs: &[LegGbm]) -> InstrumentTable {
+        InstrumentTable::new(
+            legs.iter()
+                .map(|l| Instrument::linear(l.symbol.clone()))
+                .collect(),
+        )
+        .unwrap_or_default()
+    }
+
     /// A one-line description for reports.
     pub fn label(&self) -> String {
         let legs: Vec<String> = self
@@ -81,6 +93,12 @@ impl MultiGbm {
             "correlated GBM"
         };
         format!("{kind}: {}{common}", legs.join("; "))
+    }
+
+    /// The generator with its instrument table built from `legs`.
+    pub fn with_table(mut self) -> Self {
+        self.table = Self::table_of(&self.legs);
+        self
     }
 
     /// One path of every leg, from its seed.
@@ -112,29 +130,22 @@ impl MultiGbm {
                 (l.mu - 0.5 * l.sigma * l.sigma - kappa - common_kappa) * dt
             })
             .collect();
-        let mut tapes: Vec<MarketTape> = self
-            .legs
-            .iter()
-            .map(|l| {
-                let mut t = MarketTape {
-                    symbol: l.symbol.clone(),
-                    interval_ns: self.dt_ns,
-                    ..Default::default()
-                };
-                t.ts.reserve(self.steps);
-                for c in [
-                    &mut t.open,
-                    &mut t.high,
-                    &mut t.low,
-                    &mut t.close,
-                    &mut t.volume,
-                ] {
-                    c.reserve(self.steps);
-                }
-                t
-            })
-            .collect();
+        // Columns laid out instrument by instrument, written in place.
+        let steps = self.steps;
+        let mut out = PortfolioTape {
+            instruments: self.table.clone(),
+            interval_ns: self.dt_ns,
+            ts: (0..steps)
+                .map(|i| self.start_ns + i as i64 * self.dt_ns)
+                .collect(),
+            open: vec![0.0; n * steps],
+            high: vec![0.0; n * steps],
+            low: vec![0.0; n * steps],
+            close: vec![0.0; n * steps],
+            volume: vec![0.0; n * steps],
+        };
         let mut x: Vec<f64> = self.legs.iter().map(|l| l.start_price.ln()).collect();
+        let mut open_price: Vec<f64> = self.legs.iter().map(|l| l.start_price).collect();
         let mut z = vec![0.0; n];
         let mut zc = vec![0.0; n];
         for step in 0..self.steps {
@@ -158,7 +169,6 @@ impl MultiGbm {
                 }
                 None => 0.0,
             };
-            let ts = self.start_ns + step as i64 * self.dt_ns;
             for k in 0..n {
                 let leg = &self.legs[k];
                 let open = x[k];
@@ -183,25 +193,21 @@ impl MultiGbm {
                     hi = hi.max(close);
                     lo = lo.min(close);
                 }
-                let (o, c) = (open.exp(), close.exp());
+                let (o, c) = (open_price[k], close.exp());
                 let (h, l) = match self.monitoring {
                     Monitoring::Continuous => (hi.exp(), lo.exp()),
                     Monitoring::Close => (o.max(c), o.min(c)),
                 };
-                tapes[k].push(ts, o, h, l, c, 0.0);
+                let j = k * steps + step;
+                out.open[j] = o;
+                out.high[j] = h;
+                out.low[j] = l;
+                out.close[j] = c;
                 x[k] = close;
+                open_price[k] = c;
             }
         }
-        let table = InstrumentTable::new(
-            self.legs
-                .iter()
-                .map(|l| Instrument::linear(l.symbol.clone()))
-                .collect(),
-        )
-        .unwrap_or_default();
-        PortfolioTape::align(table, &tapes)
-            .map(|(t, _)| t)
-            .unwrap_or_default()
+        out
     }
 }
 
@@ -227,7 +233,9 @@ mod tests {
             steps,
             start_ns: 0,
             monitoring: Monitoring::Continuous,
+            table: InstrumentTable::default(),
         }
+        .with_table()
     }
 
     fn log_returns(c: &[f64]) -> Vec<f64> {
@@ -273,6 +281,7 @@ mod tests {
         let mut one = gen(1.0, [0.7, 0.7], 500);
         one.legs.truncate(1);
         one.correlation = Correlation::identity(1);
+        let one = one.with_table();
         let s = one.path(3);
         assert_eq!(s.leg(InstrumentId(0)).close, a.close);
         assert_eq!(s.leg(InstrumentId(0)).low, a.low);

@@ -361,15 +361,19 @@ fn multi_gbm(
         Some(Ok(t)) => t,
         _ => 0,
     };
-    Some(MultiGbm {
-        legs,
-        correlation,
-        common_jumps: common,
-        dt_ns: dt,
-        steps,
-        start_ns,
-        monitoring: market.monitoring.unwrap_or(Monitoring::Continuous),
-    })
+    Some(
+        MultiGbm {
+            legs,
+            correlation,
+            common_jumps: common,
+            dt_ns: dt,
+            steps,
+            start_ns,
+            monitoring: market.monitoring.unwrap_or(Monitoring::Continuous),
+            table: Default::default(),
+        }
+        .with_table(),
+    )
 }
 
 /// The portfolio-margin grid, when the account or a policy point holds

@@ -34,12 +34,18 @@ fn invalid(sc: &Scenario, problems: Vec<String>) -> ScenarioError {
     }
 }
 
-/// Loads the market of a portfolio scenario. Returns the portfolio, the
-/// data notes and the `(path, sha256)` of every input file.
-pub(crate) fn load(
-    sc: &Scenario,
-    spec: &PortfolioSpec,
-) -> Result<(LoadedPortfolio, Vec<String>, Vec<(String, String)>), ScenarioError> {
+/// What loading a portfolio market gives.
+pub(crate) struct Load {
+    /// The market.
+    pub portfolio: LoadedPortfolio,
+    /// What loading changed or found (bad prints, dropped bars).
+    pub notes: Vec<String>,
+    /// `(path, sha256)` of every input file.
+    pub files: Vec<(String, String)>,
+}
+
+/// Loads the market of a portfolio scenario.
+pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, ScenarioError> {
     let symbols = spec.symbols();
     let table = InstrumentTable::new(
         symbols
@@ -52,17 +58,17 @@ pub(crate) fn load(
     if let Some(g) = &spec.generator {
         let tape = g.path(crate::path_seed(sc.seed, 0));
         let n = symbols.len();
-        return Ok((
-            LoadedPortfolio {
+        return Ok(Load {
+            portfolio: LoadedPortfolio {
                 tape,
                 funding: vec![None; n],
                 rules,
                 generator: Some(g.clone()),
                 reports: Vec::new(),
             },
-            Vec::new(),
-            Vec::new(),
-        ));
+            notes: Vec::new(),
+            files: Vec::new(),
+        });
     }
     let mut tapes = Vec::new();
     let mut funding = Vec::new();
@@ -131,8 +137,8 @@ pub(crate) fn load(
             vec!["market.instrument: the instruments share no bar time in the window".into()],
         ));
     }
-    Ok((
-        LoadedPortfolio {
+    Ok(Load {
+        portfolio: LoadedPortfolio {
             tape,
             funding,
             rules,
@@ -141,7 +147,7 @@ pub(crate) fn load(
         },
         notes,
         files,
-    ))
+    })
 }
 
 /// Lists wicks reaching further beyond the bar's body than `max_wick`

@@ -11,28 +11,37 @@ use super::scope::MarginScope;
 /// bucket holding every leg.
 #[derive(Debug, Clone)]
 pub struct Book {
-    /// Signed size per leg (base units).
+    /// Signed size per leg: base units (linear) or the USD face of the
+    /// contracts (inverse: contracts × contract size).
     pub qty: Vec<f64>,
+    /// Whether each leg settles inverse (coin-margined): PnL
+    /// `q·(1/entry − 1/p)` and notional `|q|/p`, in coin.
+    pub inverse: Vec<bool>,
     /// Average entry per leg (0 when flat).
     pub entry: Vec<f64>,
     /// Bucket of each leg.
     pub bucket: Vec<usize>,
     /// Wallet per bucket: cash, realized PnL, fees and funding (quote).
     pub wallet: Vec<f64>,
+    /// True when bucket `k` is leg `k` (isolated margin).
+    pub isolated: bool,
 }
 
 impl Book {
     /// A flat book with `capital` split over the buckets in proportion to
     /// `split` (one share per bucket).
-    pub(crate) fn new(legs: usize, isolated: bool, capital: f64) -> Self {
+    pub(crate) fn new(inverse: Vec<bool>, isolated: bool, capital: f64) -> Self {
+        let legs = inverse.len();
         let buckets = if isolated { legs } else { 1 };
         let mut wallet = vec![0.0; buckets];
         wallet[0] = capital;
         Self {
             qty: vec![0.0; legs],
+            inverse,
             entry: vec![0.0; legs],
             bucket: (0..legs).map(|k| if isolated { k } else { 0 }).collect(),
             wallet,
+            isolated,
         }
     }
 
@@ -53,20 +62,68 @@ impl Book {
 
     /// True when bucket `b` has an open leg.
     pub fn bucket_open(&self, b: usize) -> bool {
+        if self.isolated {
+            return self.qty[b] != 0.0;
+        }
         self.qty
             .iter()
             .zip(&self.bucket)
             .any(|(&q, &c)| c == b && q != 0.0)
     }
 
-    /// Unrealized PnL of leg `k` at `mark`.
+    /// Unrealized PnL of leg `k` at `mark` (settlement currency).
     #[inline]
     pub fn upnl(&self, k: usize, mark: f64) -> f64 {
-        self.qty[k] * (mark - self.entry[k])
+        let q = self.qty[k];
+        if q == 0.0 {
+            0.0
+        } else if self.inverse[k] {
+            q * (1.0 / self.entry[k] - 1.0 / mark)
+        } else {
+            q * (mark - self.entry[k])
+        }
+    }
+
+    /// Signed notional of leg `k` at `mark` (settlement currency: quote
+    /// for linear, coin for inverse).
+    #[inline]
+    pub fn notional(&self, k: usize, mark: f64) -> f64 {
+        if self.inverse[k] {
+            self.qty[k] / mark
+        } else {
+            self.qty[k] * mark
+        }
+    }
+
+    /// The signed size of leg `k` whose notional at `mark` is `notional`.
+    #[inline]
+    pub fn size_for(&self, k: usize, notional: f64, mark: f64) -> f64 {
+        if self.inverse[k] {
+            notional * mark
+        } else {
+            notional / mark
+        }
+    }
+
+    /// Price of leg `k` at which its bucket's equity, `equity` at `mark`,
+    /// would reach zero with the other legs held (the bankruptcy price).
+    pub fn zero_equity_price(&self, k: usize, mark: f64, equity: f64) -> f64 {
+        let q = self.qty[k];
+        if self.inverse[k] {
+            1.0 / (1.0 / mark + equity / q)
+        } else {
+            mark - equity / q
+        }
     }
 
     /// Equity of bucket `b` at `marks`.
     pub fn bucket_equity(&self, b: usize, marks: &[f64]) -> f64 {
+        if self.isolated {
+            return self.wallet[b] + self.upnl(b, marks[b]);
+        }
+        if self.wallet.len() == 1 {
+            return self.equity(marks);
+        }
         let mut e = self.wallet[b];
         for k in 0..self.legs() {
             if self.bucket[k] == b {
@@ -102,6 +159,9 @@ impl Book {
         let q = self.qty[k].abs();
         if q == 0.0 {
             0.0
+        } else if self.inverse[k] {
+            // Brackets on coin notional, as the calculator has them.
+            rules[k].margin.maintenance(q / mark, q / mark)
         } else {
             rules[k].margin.maintenance(q * mark, q)
         }
@@ -122,14 +182,28 @@ impl Book {
             return (0.0, 0.0);
         }
         let b = self.bucket[k];
-        let fee = delta.abs() * price * fee_rate;
+        let inverse = self.inverse[k];
+        let fee = if inverse {
+            delta.abs() / price * fee_rate
+        } else {
+            delta.abs() * price * fee_rate
+        };
         self.wallet[b] -= fee;
         let mut realized = 0.0;
         if q == 0.0 || q.signum() == delta.signum() {
-            self.entry[k] = (q * self.entry[k] + delta * price) / target;
+            self.entry[k] = if inverse {
+                // The average entry of an inverse position is harmonic.
+                target / (if q == 0.0 { 0.0 } else { q / self.entry[k] } + delta / price)
+            } else {
+                (q * self.entry[k] + delta * price) / target
+            };
         } else {
             let closed = delta.abs().min(q.abs());
-            realized = closed * q.signum() * (price - self.entry[k]);
+            realized = if inverse {
+                closed * q.signum() * (1.0 / self.entry[k] - 1.0 / price)
+            } else {
+                closed * q.signum() * (price - self.entry[k])
+            };
             self.wallet[b] += realized;
             if delta.abs() > q.abs() {
                 self.entry[k] = price;

@@ -17,6 +17,8 @@ use crate::EngineError;
 pub struct ScenarioGrid {
     legs: usize,
     moves: Vec<f64>,
+    /// Largest |move| per leg.
+    max_moves: Vec<f64>,
     /// Requirement added per unit of gross notional (Deribit's contingency
     /// for offsetting futures, SPEC §8.2: 1 % of the underlying).
     pub floor: f64,
@@ -72,9 +74,18 @@ impl ScenarioGrid {
                 }
             }
         }
+        let max_moves = (0..n)
+            .map(|k| {
+                moves
+                    .chunks_exact(n)
+                    .map(|row| row[k].abs())
+                    .fold(0.0, f64::max)
+            })
+            .collect();
         Ok(Self {
             legs: n,
             moves,
+            max_moves,
             floor,
         })
     }
@@ -87,6 +98,11 @@ impl ScenarioGrid {
     /// True when the grid has no scenario.
     pub fn is_empty(&self) -> bool {
         self.moves.is_empty()
+    }
+
+    /// The largest |move| of leg `k` over the scenarios.
+    pub fn max_move(&self, k: usize) -> f64 {
+        self.max_moves[k]
     }
 
     /// The moves of scenario `s`, one per leg.

@@ -52,7 +52,16 @@ struct Run<'a, S, P> {
     /// Reused buffers.
     target: Vec<f64>,
     dist: Vec<f64>,
+    /// Each leg's maintenance at the last `distances`.
+    mm: Vec<f64>,
+    /// Equity minus requirement per bucket at the last `distances`.
+    slack: Vec<f64>,
+    notional: Vec<f64>,
     liquidated_this_bar: bool,
+    /// Per bucket, a bound of its requirement over the rest of the run.
+    run_bound: Vec<f64>,
+    /// Set when a size changed since `run_bound` was computed.
+    bounds_stale: bool,
 }
 
 /// Runs a portfolio policy over a portfolio market under a margin scope.
@@ -97,17 +106,35 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             ),
         ));
     }
-    for (id, inst) in tape.instruments.iter() {
-        let r = &market.rules[id.index()];
-        if inst.kind != ContractKind::Linear || r.contract != ContractKind::Linear {
-            return Err(EngineError::config(
-                &format!("market.instrument[{}]", id.index()),
-                format!(
-                    "{} settles inverse (coin-margined); portfolio runs hold linear contracts for now",
-                    inst.symbol
-                ),
+    // One settlement currency per account: quote-margined legs, or one
+    // coin-margined leg (several coins need multi-asset collateral).
+    let inverse = market
+        .rules
+        .iter()
+        .filter(|r| r.contract == ContractKind::Inverse)
+        .count();
+    if inverse > 0 && legs > 1 {
+        let (id, inst) = tape
+            .instruments
+            .iter()
+            .find(|(id, _)| market.rules[id.index()].contract == ContractKind::Inverse)
+            .unwrap_or((
+                levsim_core::InstrumentId(0),
+                tape.instruments.get(levsim_core::InstrumentId(0)),
             ));
-        }
+        return Err(EngineError::config(
+            &format!("market.instrument[{}]", id.index()),
+            format!(
+                "{} settles inverse (coin-margined): an account holds one coin-margined instrument, alone, for now",
+                inst.symbol
+            ),
+        ));
+    }
+    if inverse > 0 && scope.joint_initial(&[0.0]).is_some() {
+        return Err(EngineError::config(
+            "account.margin_mode",
+            "portfolio margin revalues linear contracts; coin-margined ones are isolated or cross",
+        ));
     }
     if account.latency.is_some() || account.withdrawal_delay_ns() != 0 {
         return Err(EngineError::config(
@@ -123,7 +150,15 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         scope,
         account,
         policy,
-        book: Book::new(legs, scope.isolated(), account.capital),
+        book: Book::new(
+            market
+                .rules
+                .iter()
+                .map(|r| r.contract == ContractKind::Inverse)
+                .collect(),
+            scope.isolated(),
+            account.capital,
+        ),
         acc: MetricsAcc::new(account.capital, market.rules[0].insurance_fund),
         legs: vec![LegAcc::default(); legs],
         liqs: Vec::new(),
@@ -135,7 +170,12 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         bar_years,
         target: vec![0.0; legs],
         dist: vec![f64::NAN; legs],
+        mm: vec![0.0; legs],
+        slack: vec![f64::NAN; if scope.isolated() { legs } else { 1 }],
+        notional: vec![0.0; legs],
         liquidated_this_bar: false,
+        run_bound: vec![f64::INFINITY; if scope.isolated() { legs } else { 1 }],
+        bounds_stale: true,
     };
     r.acc.committed = account.capital + account.reserve;
     r.acc.reserve_end = account.reserve;
@@ -158,6 +198,8 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
     let mut cur = vec![0.0; legs];
     let mut at = vec![0.0; legs];
     let mut pts = vec![[0.0; 3]; legs];
+    let mut max_notional = vec![0.0; legs];
+    let mut bound = vec![0.0; r.book.buckets()];
     for i in 0..n {
         let ts = tape.ts[i];
         r.liquidated_this_bar = false;
@@ -171,7 +213,8 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             while fi[k] < f.ts.len() && f.ts[fi[k]] <= ts {
                 let q = r.book.qty[k];
                 if q != 0.0 {
-                    let pay = q * marks[k] * f.rate[fi[k]];
+                    // Longs pay a positive rate on their notional.
+                    let pay = r.book.notional(k, marks[k]) * f.rate[fi[k]];
                     let b = r.book.bucket[k];
                     r.book.wallet[b] -= pay;
                     r.acc.funding -= pay;
@@ -183,30 +226,93 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         if i == 0 {
             r.decide(ts, &marks, 0);
         } else if !r.book.is_flat() {
+            if r.bounds_stale {
+                r.refresh_run_bounds(i, &mut max_notional);
+            }
+            let equity = r.book.equity(&marks);
+            let one = r.book.buckets() == 1;
+            let mut changed = false;
             for b in 0..r.book.buckets() {
-                if r.book.bucket_open(b) && r.book.slack(scope, r.rules, b, &marks) <= 0.0 {
+                let e = if one {
+                    equity
+                } else {
+                    r.book.bucket_equity(b, &marks)
+                };
+                if e > r.run_bound[b] || !r.book.bucket_open(b) {
+                    continue;
+                }
+                if r.book.slack(scope, r.rules, b, &marks) <= 0.0 {
                     r.liquidate(b, ts, &marks, true);
+                    changed = true;
                 }
             }
-            r.acc.mark_equity(r.book.equity(&marks));
+            r.acc.mark_equity(if changed {
+                r.book.equity(&marks)
+            } else {
+                equity
+            });
         }
         if !r.book.is_flat() {
             for (k, p) in pts.iter_mut().enumerate() {
                 let j = k * n + i;
                 *p = intrabar_path(tape.open[j], tape.high[j], tape.low[j], tape.close[j]);
             }
+            if r.bounds_stale {
+                r.refresh_run_bounds(i, &mut max_notional);
+            }
+            // The bar's own (tighter) bounds, computed when a point comes
+            // near the run's.
+            let mut bar_bounds = false;
             prev.copy_from_slice(&marks);
             for step in 0..3 {
                 for k in 0..legs {
                     cur[k] = pts[k][step];
                 }
+                let mut changed = false;
+                let equity = r.book.equity(&cur);
+                let one = r.book.buckets() == 1;
                 for b in 0..r.book.buckets() {
-                    if r.book.bucket_open(b) && r.book.slack(scope, r.rules, b, &cur) <= 0.0 {
+                    // Equity above every requirement the rest of the run
+                    // (then this bar) can reach: nothing to check here.
+                    let e = if one {
+                        equity
+                    } else {
+                        r.book.bucket_equity(b, &cur)
+                    };
+                    if e > r.run_bound[b] || !r.book.bucket_open(b) {
+                        continue;
+                    }
+                    if !bar_bounds {
+                        for k in 0..legs {
+                            let j = k * n + i;
+                            let pk = pts[k];
+                            let o = tape.open[j];
+                            let hi = o.max(pk[0]).max(pk[1]).max(pk[2]);
+                            let lo = o.min(pk[0]).min(pk[1]).min(pk[2]);
+                            let q = r.book.qty[k].abs();
+                            max_notional[k] = if r.book.inverse[k] { q / lo } else { q * hi };
+                        }
+                        for (c, x) in bound.iter_mut().enumerate() {
+                            *x = scope.requirement_bound(&r.book, r.rules, c, &max_notional);
+                        }
+                        bar_bounds = true;
+                    }
+                    if e > bound[b] {
+                        continue;
+                    }
+                    if r.book.slack(scope, r.rules, b, &cur) <= 0.0 {
                         r.crossing(b, &prev, &cur, &mut at);
                         r.liquidate(b, ts, &at, false);
+                        changed = true;
                     }
                 }
-                r.acc.mark_equity(r.book.equity(&cur));
+                if changed {
+                    // Sizes changed: the bounds are read again.
+                    r.refresh_run_bounds(i, &mut max_notional);
+                    bar_bounds = false;
+                }
+                r.acc
+                    .mark_equity(if changed { r.book.equity(&cur) } else { equity });
                 if r.book.is_flat() {
                     break;
                 }
@@ -340,7 +446,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
                 let equity_close = self.book.bucket_equity(b, px);
                 let fees: Vec<f64> = open
                     .iter()
-                    .map(|&k| self.rules[k].liquidation_fee * self.book.qty[k].abs() * px[k])
+                    .map(|&k| self.rules[k].liquidation_fee * self.book.notional(k, px[k]).abs())
                     .collect();
                 let fee_sum: f64 = fees.iter().sum();
                 let (fee, bad) = if equity_close < 0.0 {
@@ -372,7 +478,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
                         .total_cmp(&self.book.leg_maintenance(self.rules, y, px[y]))
                 }) {
                     let after = self.book.bucket_equity(b, px);
-                    let fee = (self.rules[k].liquidation_fee * self.book.qty[k].abs() * px[k])
+                    let fee = (self.rules[k].liquidation_fee * self.book.notional(k, px[k]).abs())
                         .min(after.max(0.0));
                     let last = (0..legs).filter(|&j| in_b(&self.book, j)).count() == 1;
                     let bad = if last { (-after).max(0.0) } else { 0.0 };
@@ -409,7 +515,9 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
     ) {
         let q = self.book.qty[k];
         let equity_before = self.book.bucket_equity(b, px);
+        let bankruptcy = self.book.zero_equity_price(k, px[k], equity_before);
         let (_, realized) = self.book.trade_to(k, 0.0, px[k], 0.0);
+        self.bounds_stale = true;
         self.book.wallet[b] -= fee;
         if bad > 0.0 {
             // The account keeps zero; the venue covers the rest.
@@ -443,7 +551,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             liquidation_price: px[k],
             fill_price: px[k],
             // Where the bucket's equity would be zero with the others held.
-            bankruptcy_price: px[k] - equity_before / q,
+            bankruptcy_price: bankruptcy,
             fee,
             bad_debt: bad,
             equity_after: self.book.bucket_equity(b, px),
@@ -456,25 +564,46 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
 
     /// Distance per leg to its bucket's requirement, the others held (at
     /// the current bracket), and the account's worst bucket ratio.
+    /// Each leg's maintenance (into `self.mm`), each bucket's slack, the
+    /// distance per leg to its bucket's requirement with the others held
+    /// (at the current bracket), and the account's worst bucket ratio.
     fn distances(&mut self, marks: &[f64]) -> f64 {
+        let legs = self.book.legs();
+        for k in 0..legs {
+            self.mm[k] = self.book.leg_maintenance(self.rules, k, marks[k]);
+        }
+        let sums = self.scope.sums_leg_maintenance();
         let mut worst = 0.0f64;
         for b in 0..self.book.buckets() {
             if !self.book.bucket_open(b) {
+                self.slack[b] = f64::NAN;
                 continue;
             }
             let e = self.book.bucket_equity(b, marks);
-            let req = self.scope.requirement(&self.book, self.rules, b, marks);
+            let req = if sums {
+                (0..legs)
+                    .filter(|&k| self.book.bucket[k] == b)
+                    .map(|k| self.mm[k])
+                    .sum()
+            } else {
+                self.scope.requirement(&self.book, self.rules, b, marks)
+            };
+            self.slack[b] = e - req;
             worst = worst.max(if e > 0.0 { req / e } else { f64::INFINITY });
         }
-        for k in 0..self.book.legs() {
+        for k in 0..legs {
             let q = self.book.qty[k];
             self.dist[k] = if q == 0.0 {
                 f64::NAN
             } else {
-                let b = self.book.bucket[k];
-                let slack = self.book.slack(self.scope, self.rules, b, marks);
-                let rate = self.scope.rate_drift(&self.book, self.rules, k, marks[k]);
-                let denom = q.abs() * marks[k] * (1.0 - q.signum() * rate);
+                let slack = self.slack[self.book.bucket[k]];
+                let n = self.book.notional(k, marks[k]).abs();
+                let rate = if sums { self.mm[k] / n } else { 0.0 };
+                // An adverse move moves the requirement with the coin
+                // notional of an inverse leg, against the quote notional
+                // of a linear one.
+                let drift = if self.book.inverse[k] { -rate } else { rate };
+                let denom = n * (1.0 - q.signum() * drift);
                 if slack <= 0.0 {
                     0.0
                 } else if denom > 0.0 {
@@ -487,6 +616,42 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         worst
     }
 
+    /// Each bucket's requirement bound over the rest of the run (bars
+    /// `i..`) at the current sizes: a point whose equity is above it cannot
+    /// be liquidated. Read again whenever a size changes.
+    fn refresh_run_bounds(&mut self, i: usize, max_notional: &mut [f64]) {
+        let t = self.tape;
+        let n = t.len();
+        for (k, m) in max_notional.iter_mut().enumerate() {
+            let q = self.book.qty[k].abs();
+            let r = k * n + i..(k + 1) * n;
+            *m = if q == 0.0 {
+                0.0
+            } else if self.book.inverse[k] {
+                let lo = [&t.low[r.clone()], &t.open[r.clone()], &t.close[r]]
+                    .iter()
+                    .flat_map(|c| c.iter())
+                    .fold(f64::INFINITY, |a, &x| a.min(x));
+                q / lo
+            } else {
+                let hi = [&t.high[r.clone()], &t.open[r.clone()], &t.close[r]]
+                    .iter()
+                    .flat_map(|c| c.iter())
+                    .fold(0.0f64, |a, &x| a.max(x));
+                q * hi
+            };
+        }
+        for b in 0..self.book.buckets() {
+            self.run_bound[b] = if self.book.bucket_open(b) {
+                self.scope
+                    .requirement_bound(&self.book, self.rules, b, max_notional)
+            } else {
+                f64::NEG_INFINITY
+            };
+        }
+        self.bounds_stale = false;
+    }
+
     fn close_bar(&mut self, marks: &[f64]) {
         let earned = self.reserve * self.account.reserve_yield * self.bar_years;
         self.reserve += earned;
@@ -497,7 +662,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         let equity = self.book.equity(marks);
         if !self.book.is_flat() {
             let gross: f64 = (0..self.book.legs())
-                .map(|k| self.book.qty[k].abs() * marks[k])
+                .map(|k| self.book.notional(k, marks[k]).abs())
                 .sum();
             a.bars_in_market += 1;
             a.lev_sum += gross / equity;
@@ -516,13 +681,17 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         if self.reserve > 0.0 && equity + self.reserve > 0.0 {
             self.acc.idle_sum += self.reserve / (equity + self.reserve);
         }
+        let open = !self.book.is_flat();
         for k in 0..self.book.legs() {
             let q = self.book.qty[k];
             let l = &mut self.legs[k];
-            l.mm_sum += self.book.leg_maintenance(self.rules, k, marks[k]);
+            // `distances` left each leg's maintenance at this close.
+            if open {
+                l.mm_sum += self.mm[k];
+            }
             if q != 0.0 && equity > 0.0 {
                 l.open_bars += 1;
-                l.lev_sum += q * marks[k] / equity;
+                l.lev_sum += self.book.notional(k, marks[k]) / equity;
             }
         }
     }
@@ -530,7 +699,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
     fn record(&mut self, s: &mut PortfolioSeries, ts: TimestampNs, marks: &[f64]) {
         let equity = self.book.equity(marks);
         let gross: f64 = (0..self.book.legs())
-            .map(|k| self.book.qty[k].abs() * marks[k])
+            .map(|k| self.book.notional(k, marks[k]).abs())
             .sum();
         let ratio = if self.book.is_flat() {
             0.0
@@ -544,7 +713,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         s.margin_ratio.push(ratio);
         for k in 0..self.book.legs() {
             s.close[k].push(marks[k]);
-            s.notional[k].push(self.book.qty[k] * marks[k]);
+            s.notional[k].push(self.book.notional(k, marks[k]));
             s.maintenance[k].push(self.book.leg_maintenance(self.rules, k, marks[k]));
         }
     }
@@ -560,12 +729,16 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             .map(|b| self.scope.requirement(&self.book, self.rules, b, marks))
             .sum();
         self.target.iter_mut().for_each(|t| *t = 0.0);
+        for k in 0..self.book.legs() {
+            self.notional[k] = self.book.notional(k, marks[k]);
+        }
         let obs = PortfolioObservation {
             ts,
             seen,
             bar_years: self.bar_years,
             marks,
             qty: &self.book.qty,
+            notional: &self.notional,
             entry: &self.book.entry,
             liquidation_distance: &self.dist,
             equity: self.book.equity(marks),
@@ -640,9 +813,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         }
         let fee_of = |e1: f64, book: &Book, target: &[f64], rules: &[VenueProfile]| -> f64 {
             (0..legs)
-                .map(|k| {
-                    (target[k] * e1 / marks[k] - book.qty[k]).abs() * marks[k] * rules[k].taker_fee
-                })
+                .map(|k| (target[k] * e1 - book.notional(k, marks[k])).abs() * rules[k].taker_fee)
                 .sum()
         };
         let mut e1 = equity;
@@ -686,12 +857,13 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         }
         let mut traded = false;
         for k in 0..legs {
-            let q = self.target[k] * e1 / marks[k];
+            let q = self.book.size_for(k, self.target[k] * e1, marks[k]);
             let before = self.book.qty[k];
             if (q - before).abs() <= 1e-12 * q.abs().max(before.abs()) {
                 continue;
             }
             let (fee, realized) = self.book.trade_to(k, q, marks[k], self.rules[k].taker_fee);
+            self.bounds_stale = true;
             let l = &mut self.legs[k].m;
             l.trading_fees += fee;
             l.pnl += realized;

@@ -1,6 +1,6 @@
 //! Margin scopes: what a bucket of legs must hold.
 
-use crate::venue::VenueProfile;
+use crate::venue::{MarginModel, VenueProfile};
 
 use super::book::Book;
 use super::grid::ScenarioGrid;
@@ -27,6 +27,45 @@ pub trait MarginScope {
     fn joint_initial(&self, _notional: &[f64]) -> Option<f64> {
         None
     }
+
+    /// True when a bucket's requirement is the sum of its legs'
+    /// maintenance under their venues' tables (the loop then computes each
+    /// leg's once per bar and adds them up).
+    fn sums_leg_maintenance(&self) -> bool {
+        false
+    }
+
+    /// An upper bound of bucket `b`'s requirement over a bar in which leg
+    /// `k`'s |notional| stays at or below `max_notional[k]` (sizes held):
+    /// a point whose equity is above it cannot be liquidated, so the loop
+    /// computes the requirement only at points near it.
+    fn requirement_bound(
+        &self,
+        book: &Book,
+        rules: &[VenueProfile],
+        b: usize,
+        max_notional: &[f64],
+    ) -> f64;
+}
+
+/// Σ maintenance of the bucket's legs at their largest notional
+/// (maintenance grows with notional).
+fn sum_bound(book: &Book, rules: &[VenueProfile], b: usize, max_notional: &[f64]) -> f64 {
+    let mut mm = 0.0;
+    for k in 0..book.legs() {
+        if book.bucket[k] == b && book.qty[k] != 0.0 {
+            let n = max_notional[k];
+            mm += rules[k].margin.maintenance(
+                n,
+                if book.inverse[k] {
+                    n
+                } else {
+                    book.qty[k].abs()
+                },
+            );
+        }
+    }
+    mm
 }
 
 /// Each leg margined alone under its venue's tables (`isolated`).
@@ -57,7 +96,7 @@ fn sum_of_maintenance(book: &Book, rules: &[VenueProfile], b: usize, marks: &[f6
 }
 
 fn maintenance_rate(book: &Book, rules: &[VenueProfile], k: usize, mark: f64) -> f64 {
-    let n = book.qty[k].abs() * mark;
+    let n = book.notional(k, mark).abs();
     if n > 0.0 {
         book.leg_maintenance(rules, k, mark) / n
     } else {
@@ -66,6 +105,9 @@ fn maintenance_rate(book: &Book, rules: &[VenueProfile], k: usize, mark: f64) ->
 }
 
 impl MarginScope for Isolated {
+    fn sums_leg_maintenance(&self) -> bool {
+        true
+    }
     fn isolated(&self) -> bool {
         true
     }
@@ -75,9 +117,15 @@ impl MarginScope for Isolated {
     fn rate_drift(&self, book: &Book, rules: &[VenueProfile], k: usize, mark: f64) -> f64 {
         maintenance_rate(book, rules, k, mark)
     }
+    fn requirement_bound(&self, book: &Book, rules: &[VenueProfile], b: usize, n: &[f64]) -> f64 {
+        sum_bound(book, rules, b, n)
+    }
 }
 
 impl MarginScope for Cross {
+    fn sums_leg_maintenance(&self) -> bool {
+        true
+    }
     fn isolated(&self) -> bool {
         false
     }
@@ -86,6 +134,9 @@ impl MarginScope for Cross {
     }
     fn rate_drift(&self, book: &Book, rules: &[VenueProfile], k: usize, mark: f64) -> f64 {
         maintenance_rate(book, rules, k, mark)
+    }
+    fn requirement_bound(&self, book: &Book, rules: &[VenueProfile], b: usize, n: &[f64]) -> f64 {
+        sum_bound(book, rules, b, n)
     }
 }
 
@@ -105,7 +156,7 @@ impl MarginScope for Portfolio {
             &mut big
         };
         for k in 0..n {
-            x[k] = book.qty[k] * marks[k];
+            x[k] = book.notional(k, marks[k]);
         }
         self.grid.requirement(x)
     }
@@ -114,5 +165,15 @@ impl MarginScope for Portfolio {
     }
     fn joint_initial(&self, notional: &[f64]) -> Option<f64> {
         Some(self.grid.requirement(notional))
+    }
+    fn requirement_bound(&self, book: &Book, _rules: &[VenueProfile], _b: usize, n: &[f64]) -> f64 {
+        // Each leg loses at most its largest move of the grid.
+        let mut r = 0.0;
+        for k in 0..book.legs() {
+            if book.qty[k] != 0.0 {
+                r += (self.grid.max_move(k) + self.grid.floor) * n[k];
+            }
+        }
+        r
     }
 }

@@ -290,7 +290,8 @@ pub(crate) fn write(
     }
     let _ = write!(
         h,
-        "</tbody></table><p class=\"meta\">Money in quote currency. A liquidation's time is the open time of the bar in which the mark reached the liquidation price; the price is the liquidation price when the path crossed it continuously, or the bar's open when it gapped through.</p>"
+        "</tbody></table><p class=\"meta\">{} A liquidation's time is the open time of the bar in which the mark reached the liquidation price; the price is the liquidation price when the path crossed it continuously, or the bar's open when it gapped through.</p>",
+        esc(crate::markdown::money_note(input))
     );
     for n in crate::markdown::run_notes(input) {
         let _ = write!(h, "<p class=\"meta\">{}</p>", esc(&n));

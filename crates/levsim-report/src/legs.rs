@@ -40,7 +40,7 @@ pub(crate) fn event_legs(r: &levsim_scenario::RunResult) -> Option<Vec<(String, 
 
 /// One row per kept run and leg: what each leg did and cost.
 pub(crate) fn leg_rows(input: &ReportInput<'_>) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
-    input.market.portfolio.as_ref()?;
+    input.scenario.portfolio.as_ref()?;
     let head = vec![
         "run",
         "leg",
@@ -81,7 +81,7 @@ pub(crate) fn leg_rows(input: &ReportInput<'_>) -> Option<(Vec<&'static str>, Ve
 /// The same policy and parameters under each margin mode (points that
 /// differ only by `margin_mode`), side by side.
 pub(crate) fn mode_rows(input: &ReportInput<'_>) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
-    input.market.portfolio.as_ref()?;
+    input.scenario.portfolio.as_ref()?;
     let plan = &input.scenario.plan;
     let account = input.scenario.account.margin_mode;
     let head = vec![
@@ -198,6 +198,21 @@ pub(crate) fn instruments_line(input: &ReportInput<'_>) -> Option<String> {
         parts.join("; "),
         p.tape.len()
     ))
+}
+
+/// The account's settlement currency: `"coin"` when its venues settle
+/// inverse (coin-margined) contracts, else `"quote"`.
+pub(crate) fn settlement(input: &ReportInput<'_>) -> &'static str {
+    if input
+        .market
+        .venues
+        .first()
+        .is_some_and(|v| v.contract == levsim_core::ContractKind::Inverse)
+    {
+        "coin"
+    } else {
+        "quote"
+    }
 }
 
 /// A note under the tables of a portfolio report.

@@ -150,6 +150,15 @@ fn table(s: &mut String, head: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// What currency the report's money is in.
+pub(crate) fn money_note(input: &ReportInput<'_>) -> &'static str {
+    if crate::legs::settlement(input) == "coin" {
+        "Money in coin: the venue settles inverse (coin-margined) contracts, so capital, equity, PnL, fees and funding are in the base coin (a position's size is the USD face of its contracts)."
+    } else {
+        "Money in quote currency."
+    }
+}
+
 pub(crate) fn write(
     dir: &Path,
     input: &ReportInput<'_>,
@@ -224,7 +233,8 @@ pub(crate) fn write(
     table(&mut s, &head, &rows);
     let _ = writeln!(
         s,
-        "\nMoney in quote currency. A liquidation's time is the open time of the bar in which the mark reached the liquidation price."
+        "\n{} A liquidation's time is the open time of the bar in which the mark reached the liquidation price.",
+        money_note(input)
     );
     for n in run_notes(input) {
         let _ = writeln!(s, "\n{n}");

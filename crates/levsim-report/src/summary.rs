@@ -169,6 +169,7 @@ fn build_rest(
                 "filled_bars": mk.filled_bars,
                 "data_notes": mk.notes,
                 "instruments": sc.portfolio.as_ref().map(|p| &p.instruments),
+                "settlement": crate::legs::settlement(input),
                 "correlation": sc.market.correlation,
             },
             "shocks": sc.shocks.iter().map(ToString::to_string).collect::<Vec<_>>(),

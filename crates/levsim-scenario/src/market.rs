@@ -114,6 +114,8 @@ impl LoadedMarket {
                 ..Default::default()
             };
             let crowds = crowds(sc, &venues, &MarketTape::default(), &tape)?;
+            let generator = Generator::Params(*g);
+            let portfolio = coin_margined(sc, &tape, None, &venues, Some(&generator))?;
             return Ok(Self {
                 tape,
                 funding: None,
@@ -123,9 +125,9 @@ impl LoadedMarket {
                 files: Vec::new(),
                 venues,
                 liquidity: sc.liquidity.build(sc)?,
-                generator: Some(Generator::Params(*g)),
+                generator: Some(generator),
                 crowds,
-                portfolio: None,
+                portfolio,
             });
         }
         let (full, report) = match m.format {
@@ -189,6 +191,7 @@ impl LoadedMarket {
                 })?;
             files.push((p.display().to_string(), sha));
         }
+        let portfolio = coin_margined(sc, &tape, funding.as_ref(), &venues, generator.as_ref())?;
         Ok(Self {
             tape,
             funding,
@@ -200,9 +203,82 @@ impl LoadedMarket {
             liquidity: sc.liquidity.build(sc)?,
             generator,
             crowds,
-            portfolio: None,
+            portfolio,
         })
     }
+}
+
+/// A market of one coin-margined (inverse) contract runs as a portfolio
+/// of one: the portfolio loop settles in coin. `None` for linear venues;
+/// what that loop does not do yet is refused by name.
+fn coin_margined(
+    sc: &Scenario,
+    tape: &MarketTape,
+    funding: Option<&FundingSeries>,
+    venues: &[VenueProfile],
+    generator: Option<&Generator>,
+) -> Result<Option<crate::LoadedPortfolio>, ScenarioError> {
+    use levsim_core::ContractKind;
+    let inverse: Vec<usize> = (0..venues.len())
+        .filter(|&v| venues[v].contract == ContractKind::Inverse)
+        .collect();
+    if inverse.is_empty() {
+        return Ok(None);
+    }
+    let mut problems = Vec::new();
+    if inverse.len() < venues.len() {
+        problems.push(format!(
+            "venue: {} settles in coin and {} in quote; compare venues of one settlement currency in a scenario",
+            venues[inverse[0]].name,
+            venues[(0..venues.len()).find(|v| !inverse.contains(v)).unwrap_or(0)].name
+        ));
+    }
+    let later = "not available for coin-margined (inverse) contracts yet";
+    if sc.population.is_some() {
+        problems.push(format!("population: {later}"));
+    }
+    if sc.liquidity.model != crate::LiquidityKind::None {
+        problems.push(format!("liquidity: {later}"));
+    }
+    if sc.account.latency.is_some() || sc.account.withdrawal_delay.is_some() {
+        problems.push(format!("account.latency: {later}"));
+    }
+    for p in &sc.plan.points {
+        if p.topup.is_some() || p.latency.is_some() {
+            problems.push(format!(
+                "policy[{}]: top-ups and latency are {later}",
+                p.policy_index
+            ));
+        }
+        if matches!(p.kind, levsim_policy::PolicyKind::MarginTopup { .. }) {
+            problems.push(format!(
+                "policy[{}].kind: margin_topup is {later}",
+                p.policy_index
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        problems.dedup();
+        return Err(ScenarioError::Invalid {
+            file: sc.path.clone(),
+            problems,
+        });
+    }
+    let mut pt = levsim_core::PortfolioTape::single(tape);
+    let v = &venues[0];
+    pt.instruments = levsim_core::InstrumentTable::new(vec![levsim_core::Instrument {
+        symbol: tape.symbol.clone(),
+        kind: ContractKind::Inverse,
+        contract_size: v.contract_size,
+    }])
+    .unwrap_or_default();
+    Ok(Some(crate::LoadedPortfolio {
+        tape: pt,
+        funding: vec![funding.cloned()],
+        rules: venues.iter().map(|v| vec![v.clone()]).collect(),
+        generator: generator.map(|g| crate::PathGen::Single(g.clone(), sc.shocks.clone())),
+        reports: Vec::new(),
+    }))
 }
 
 /// The crowd of `sc` under each venue configuration, entering in

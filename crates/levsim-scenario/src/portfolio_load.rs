@@ -22,7 +22,7 @@ pub struct LoadedPortfolio {
     /// Per venue configuration, the venue's rules per instrument.
     pub rules: Vec<Vec<VenueProfile>>,
     /// The path generator of a generated market.
-    pub generator: Option<MultiGbm>,
+    pub generator: Option<PathGen>,
     /// Validation report of each instrument's file (historical).
     pub reports: Vec<DataReport>,
 }
@@ -31,6 +31,38 @@ fn invalid(sc: &Scenario, problems: Vec<String>) -> ScenarioError {
     ScenarioError::Invalid {
         file: sc.path.clone(),
         problems,
+    }
+}
+
+/// Where the paths of a generated portfolio market come from.
+#[derive(Debug, Clone)]
+pub enum PathGen {
+    /// Correlated instruments.
+    Multi(MultiGbm),
+    /// One instrument's generator (a portfolio of one: a coin-margined
+    /// contract on a generated market), with the scenario's shocks.
+    Single(crate::generators::Generator, Vec<crate::shocks::Shock>),
+}
+
+impl PathGen {
+    /// Path `seed` of every instrument.
+    pub fn path(&self, seed: u64) -> PortfolioTape {
+        match self {
+            PathGen::Multi(g) => g.path(seed),
+            PathGen::Single(g, shocks) => {
+                let mut t = g.path(seed);
+                crate::shocks::apply(shocks, &mut t, &mut None);
+                PortfolioTape::single(&t)
+            }
+        }
+    }
+
+    /// A one-line description for reports.
+    pub fn label(&self) -> String {
+        match self {
+            PathGen::Multi(g) => g.label(),
+            PathGen::Single(g, _) => g.label(),
+        }
     }
 }
 
@@ -63,7 +95,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
                 tape,
                 funding: vec![None; n],
                 rules,
-                generator: Some(g.clone()),
+                generator: Some(PathGen::Multi(g.clone())),
                 reports: Vec::new(),
             },
             notes: Vec::new(),

@@ -388,3 +388,45 @@ fn margin_modes_side_by_side_conserve_money() {
         m.notes
     );
 }
+
+/// A coin-margined contract runs in `levsim run` as a portfolio of one:
+/// a COIN-M static long's liquidation price is the calculator's inverse
+/// formula for its position (size, entry, wallet after the opening fee).
+#[test]
+fn coin_margined_scenarios_run_in_coin() {
+    use levsim_engine::venue::MarginModel;
+    let path = root().join("scenarios/coinm-black-thursday-2020.toml");
+    let sc = Scenario::load(&path).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let rs = execute(&sc, &m, 2, &|| {}).unwrap();
+    let venue = &m.venues[0];
+    let mut checked = 0;
+    for r in rs.iter().filter(|r| r.spec.policy.as_ref() == "static") {
+        let e = r.output.liquidations.first().unwrap();
+        if e.gapped {
+            continue;
+        }
+        let entry = m.tape.open[0];
+        let wallet = sc.account.capital - venue.taker_fee * e.qty / entry;
+        let lp = venue
+            .margin
+            .inverse_liquidation_price(levsim_core::Side::Long, e.qty, entry, wallet)
+            .unwrap();
+        assert!(
+            (e.liquidation_price - lp).abs() < 1e-6 * lp,
+            "{}: {} vs {lp}",
+            r.spec.run_id,
+            e.liquidation_price
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "{checked}");
+    // A linear and a coin-margined venue are not compared in one scenario.
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[venue]\nprofile = \"binance-coinm\"\nfunding = false",
+        "[[venue]]\nprofile = \"binance-coinm\"\nfunding = false\n[[venue]]\nprofile = \"binance-usdm\"\nsymbol = \"BTCUSDT\"",
+    );
+    let sc = Scenario::parse(&text, &path).unwrap();
+    let e = LoadedMarket::load(&sc).unwrap_err().to_string();
+    assert!(e.contains("settles in coin"), "{e}");
+}

@@ -8,7 +8,7 @@ use levsim_engine::portfolio::{
     ScenarioGrid,
 };
 use levsim_engine::venue::cross::binance_cross_liquidation_price;
-use levsim_engine::venue::MarginModelAny;
+use levsim_engine::venue::{MarginModel, MarginModelAny};
 use levsim_engine::{simulate, AccountConfig, MarginMode, Market, VenueConfig, VenueProfile};
 use levsim_policy::{
     ConstantLeverage, OnFirstLeg, PortfolioPolicy, Sizing, StaticLeverage, WeightsPolicy,
@@ -497,4 +497,127 @@ proptest! {
         prop_assert!(m.final_equity >= 0.0);
         prop_assert_eq!(out.liquidations.len() as u32, m.liquidation_tranches);
     }
+}
+
+fn inverse_venue(profile: &str, symbol: &str) -> VenueProfile {
+    VenueProfile::resolve(
+        &VenueConfig {
+            profile: profile.into(),
+            taker_fee: Some(0.0),
+            funding: Some(false),
+            ..Default::default()
+        },
+        symbol,
+    )
+    .unwrap()
+}
+
+/// A falling tape from `p0`, `step` per bar (relative).
+fn falling(symbol: &str, p0: f64, step: f64, n: usize) -> MarketTape {
+    let mut t = MarketTape {
+        symbol: symbol.into(),
+        interval_ns: MIN,
+        ..Default::default()
+    };
+    let mut p = p0;
+    for i in 0..n {
+        let c = p * (1.0 - step);
+        t.push(i as i64 * MIN, p, p, c, c, 1.0);
+        p = c;
+    }
+    t
+}
+
+/// SPEC BIN-6 through the loop: a COIN-M static long of 100 BTCUSD_PERP
+/// contracts (100 USD each) opened at 25,000 holds 0.4 BTC of notional and
+/// 0.0016 BTC of maintenance at that mark; its liquidation price is the
+/// calculator's inverse formula, and its PnL is in coin,
+/// `contracts·size·(1/entry − 1/p)`.
+#[test]
+fn a_coin_margined_long_runs_in_coin() {
+    let venue = inverse_venue("binance-coinm", "BTCUSD_PERP");
+    // Flat at 25,000 for a bar, then down 1 % a bar.
+    let mut t = falling("BTCUSD_PERP", 25_000.0, 0.01, 200);
+    t.close[0] = 25_000.0;
+    t.low[0] = 25_000.0;
+    t.open[1] = 25_000.0;
+    t.high[1] = 25_000.0;
+    let mut acct = account(Side::Long, false);
+    acct.capital = 0.2; // BTC
+    let mut pol = OnFirstLeg {
+        policy: StaticLeverage { leverage: 2.0 },
+        side: Side::Long,
+    };
+    let pt = PortfolioTape::single(&t);
+    let out = simulate_portfolio(
+        PortfolioMarket {
+            tape: &pt,
+            funding: &[],
+            rules: std::slice::from_ref(&venue),
+        },
+        &Isolated,
+        &acct,
+        &mut pol,
+        1,
+    )
+    .unwrap();
+    let s = out.series.as_ref().unwrap();
+    assert!(
+        (s.notional[0][0] - 0.4).abs() < 1e-12,
+        "{}",
+        s.notional[0][0]
+    );
+    assert!(
+        (s.maintenance[0][0] - 0.0016).abs() < 1e-12,
+        "{}",
+        s.maintenance[0][0]
+    );
+    // PnL in coin at the second bar's close.
+    let p = t.close[1];
+    let want = 10_000.0 * (1.0 / 25_000.0 - 1.0 / p);
+    assert!(
+        (s.equity[1] - (0.2 + want)).abs() < 1e-12,
+        "{} vs {}",
+        s.equity[1],
+        0.2 + want
+    );
+    // The liquidation price: the calculator's, for this position.
+    let lp = venue
+        .margin
+        .inverse_liquidation_price(Side::Long, 10_000.0, 25_000.0, 0.2)
+        .unwrap();
+    let got = out.metrics.liquidation_price.unwrap();
+    assert!((got - lp).abs() < 1e-6 * lp, "{got} vs {lp}");
+    assert!(out.conservation_error.abs() < 1e-12);
+}
+
+/// SPEC BMX-BP-1: a BitMEX XBTUSD long of 200,000 contracts at 10,000 at
+/// 20x (initial margin 1 XBT, fees ignored) has its bankruptcy price at
+/// 200,000 / (20 + 1) = 9,523.81.
+#[test]
+fn a_bitmex_long_goes_bankrupt_at_spec_price() {
+    let venue = inverse_venue("bitmex", "XBTUSD");
+    let t = falling("XBTUSD", 10_000.0, 0.002, 200);
+    let mut acct = account(Side::Long, false);
+    acct.capital = 1.0; // XBT
+    let mut pol = OnFirstLeg {
+        policy: StaticLeverage { leverage: 20.0 },
+        side: Side::Long,
+    };
+    let pt = PortfolioTape::single(&t);
+    let out = run_pf(
+        &pt,
+        &[],
+        std::slice::from_ref(&venue),
+        &Isolated,
+        &acct,
+        &mut pol,
+    );
+    let e = &out.liquidations[0];
+    assert!((e.qty - 200_000.0).abs() < 1e-6, "{}", e.qty);
+    assert!(
+        (e.bankruptcy_price - 9_523.81).abs() < 0.005,
+        "{}",
+        e.bankruptcy_price
+    );
 }

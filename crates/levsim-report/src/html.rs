@@ -131,6 +131,9 @@ pub(crate) fn write(
     if cascade.is_some() {
         nav.push(("cascade", "Cascade"));
     }
+    if sc.portfolio.is_some() {
+        nav.push(("portfolio", "Portfolio"));
+    }
     nav.push(("policies", "Policies"));
     if has("sweeps") || parts.optimize_frontier.is_some() {
         nav.push(("sweeps", "Sweeps"));

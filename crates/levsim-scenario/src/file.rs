@@ -459,17 +459,31 @@ impl Scenario {
                 problems.push("market.end: must be after market.start".into());
             }
         }
-        let shocks: Vec<crate::shocks::Shock> = file
+        let built: Vec<(usize, crate::shocks::Shock)> = file
             .shock
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| c.build(i, &mut problems))
+            .filter_map(|(i, c)| c.build(i, &mut problems).map(|s| (i, s)))
             .collect();
-        for (i, c) in file.shock.iter().enumerate() {
-            if c.kind == crate::shocks::ShockKind::FundingSpike && market.funding.is_none() {
-                problems.push(format!(
-                    "shock[{i}].kind: funding_spike needs funding payments (market.funding)"
-                ));
+        let shocks: Vec<crate::shocks::Shock> = built.iter().map(|(_, s)| *s).collect();
+        if market.instrument.is_empty() {
+            for (i, c) in file.shock.iter().enumerate() {
+                if c.kind == crate::shocks::ShockKind::FundingSpike && market.funding.is_none() {
+                    problems.push(format!(
+                        "shock[{i}].kind: funding_spike needs funding payments (market.funding)"
+                    ));
+                }
+                if let Some(x) = &c.instrument {
+                    if market.symbol.as_deref() != Some(x.as_str()) {
+                        problems.push(format!(
+                            "shock[{i}].instrument: {x:?} names an instrument of a market of several ([[market.instrument]]); this market has one{}",
+                            market
+                                .symbol
+                                .as_ref()
+                                .map_or(String::new(), |s| format!(" ({s})"))
+                        ));
+                    }
+                }
             }
         }
         let mut liquidity = file.liquidity;
@@ -527,6 +541,10 @@ impl Scenario {
         let mut portfolio = portfolio;
         if let Some(spec) = portfolio.as_mut() {
             crate::portfolio::attach_grid(spec, &market, &account, &plan, &mut problems);
+            spec.shocks = crate::portfolio::target_shocks(&file.shock, &built, spec, &mut problems);
+            if let Some(g) = spec.generator.as_mut() {
+                g.shocks = spec.shocks.clone();
+            }
         } else if plan
             .points
             .iter()
@@ -539,14 +557,7 @@ impl Scenario {
         let symbols = portfolio.as_ref().map(|p| p.symbols());
         crate::portfolio::check_weights(&plan, symbols.as_deref(), &mut problems);
         if !market.instrument.is_empty() {
-            portfolio_limits(
-                &account,
-                &file.shock,
-                &file.population,
-                &liquidity,
-                &plan,
-                &mut problems,
-            );
+            portfolio_limits(&account, &file.population, &liquidity, &plan, &mut problems);
         }
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid {
@@ -583,16 +594,12 @@ impl Scenario {
 /// problem rather than a silently ignored setting).
 fn portfolio_limits(
     account: &AccountConfig,
-    shocks: &[crate::shocks::ShockConfig],
     population: &Option<levsim_engine::crowd::PopulationConfig>,
     liquidity: &LiquidityConfig,
     plan: &RunPlan,
     problems: &mut Vec<String>,
 ) {
     let later = "not available for portfolio markets yet";
-    if !shocks.is_empty() {
-        problems.push(format!("shock: {later}"));
-    }
     if population.is_some() {
         problems.push(format!("population: {later}"));
     }

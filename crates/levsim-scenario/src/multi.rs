@@ -59,6 +59,9 @@ pub struct MultiGbm {
     pub monitoring: Monitoring,
     /// The instruments (from `legs`' symbols), built once.
     pub table: InstrumentTable,
+    /// Shock overlays with the instrument each hits (`None`: all), applied
+    /// to every path.
+    pub shocks: Vec<(Option<usize>, crate::shocks::Shock)>,
 }
 
 impl MultiGbm {
@@ -207,6 +210,18 @@ impl MultiGbm {
                 open_price[k] = c;
             }
         }
+        if !self.shocks.is_empty() {
+            for k in 0..n {
+                let id = levsim_core::InstrumentId(k as u16);
+                let mut leg = out.leg_tape(id);
+                crate::portfolio::shock_leg(&self.shocks, k, &mut leg, &mut None);
+                let r = k * steps..(k + 1) * steps;
+                out.open[r.clone()].copy_from_slice(&leg.open);
+                out.high[r.clone()].copy_from_slice(&leg.high);
+                out.low[r.clone()].copy_from_slice(&leg.low);
+                out.close[r].copy_from_slice(&leg.close);
+            }
+        }
         out
     }
 }
@@ -234,6 +249,7 @@ mod tests {
             start_ns: 0,
             monitoring: Monitoring::Continuous,
             table: InstrumentTable::default(),
+            shocks: Vec::new(),
         }
         .with_table()
     }

@@ -77,6 +77,8 @@ pub struct PortfolioSpec {
     pub generator: Option<MultiGbm>,
     /// The portfolio-margin grid (`margin_mode = "portfolio"`).
     pub grid: Option<ScenarioGrid>,
+    /// Shocks with the instrument each hits (`None`: every instrument).
+    pub shocks: Vec<(Option<usize>, crate::shocks::Shock)>,
 }
 
 impl PortfolioSpec {
@@ -266,6 +268,7 @@ pub(crate) fn parse(
         correlation,
         generator,
         grid: None,
+        shocks: Vec::new(),
     })
 }
 
@@ -371,6 +374,7 @@ fn multi_gbm(
             start_ns,
             monitoring: market.monitoring.unwrap_or(Monitoring::Continuous),
             table: Default::default(),
+            shocks: Vec::new(),
         }
         .with_table(),
     )
@@ -438,6 +442,71 @@ fn pm_grid(
             problems.push(e.to_string());
             None
         }
+    }
+}
+
+/// Resolves each shock's `instrument` to its index; a shock without one
+/// hits every instrument. A funding spike needs the funding of what it
+/// hits; a liquidity drain needs a liquidity model (none for portfolios
+/// yet).
+pub(crate) fn target_shocks(
+    configs: &[crate::shocks::ShockConfig],
+    built: &[(usize, crate::shocks::Shock)],
+    spec: &PortfolioSpec,
+    problems: &mut Vec<String>,
+) -> Vec<(Option<usize>, crate::shocks::Shock)> {
+    let symbols = spec.symbols();
+    let mut out = Vec::new();
+    for &(i, shock) in built {
+        let c = &configs[i];
+        let target = match &c.instrument {
+            None => None,
+            Some(x) => match symbols.iter().position(|s| s == x) {
+                Some(k) => Some(k),
+                None => {
+                    problems.push(format!(
+                        "shock[{i}].instrument: no instrument {x} in this market (its instruments: {})",
+                        symbols.join(", ")
+                    ));
+                    continue;
+                }
+            },
+        };
+        match c.kind {
+            crate::shocks::ShockKind::LiquidityDrain => problems.push(format!(
+                "shock[{i}].kind: liquidity_drain needs a liquidity model, not available for portfolio markets yet"
+            )),
+            crate::shocks::ShockKind::FundingSpike => {
+                let hit: Vec<usize> = target.map_or((0..symbols.len()).collect(), |k| vec![k]);
+                for k in hit {
+                    if spec.instruments[k].funding.is_none() {
+                        problems.push(format!(
+                            "shock[{i}].kind: funding_spike needs funding payments (market.instrument[{k}].funding)"
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push((target, shock));
+    }
+    out
+}
+
+/// Applies the shocks that hit leg `k` to its tape and funding.
+pub(crate) fn shock_leg(
+    shocks: &[(Option<usize>, crate::shocks::Shock)],
+    k: usize,
+    tape: &mut levsim_core::MarketTape,
+    funding: &mut Option<levsim_core::FundingSeries>,
+) {
+    let mine: Vec<crate::shocks::Shock> = shocks
+        .iter()
+        .filter(|(t, _)| t.is_none_or(|x| x == k))
+        .map(|(_, s)| *s)
+        .collect();
+    if !mine.is_empty() {
+        crate::shocks::apply(&mine, tape, funding);
     }
 }
 

@@ -136,10 +136,11 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
         }
         apply_gap_policy(file, &mut tape, &report, inst.on_gap)?;
         notes.extend(wicks(&mut tape, inst.max_wick, &inst.symbol));
-        let f = match &inst.funding {
+        let mut f = match &inst.funding {
             Some(p) => Some(load_funding(&sc.data_path(p))?.window(sc.start_ns, tape.end_ns())),
             None => None,
         };
+        crate::portfolio::shock_leg(&spec.shocks, i, &mut tape, &mut f);
         for p in std::iter::once(file).chain(inst.funding.iter()) {
             let sha = crate::sha256_file(&sc.data_path(p)).map_err(|source| {
                 levsim_data::DataError::Io {

@@ -34,6 +34,10 @@ pub enum ShockKind {
 pub struct ShockConfig {
     /// Kind.
     pub kind: ShockKind,
+    /// The instrument it hits, by symbol (markets of several instruments;
+    /// default: every instrument).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrument: Option<String>,
     /// Gap: when (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
@@ -546,6 +550,7 @@ mod tests {
     fn keys_of_another_kind_are_refused() {
         let c = ShockConfig {
             kind: ShockKind::Gap,
+            instrument: None,
             at: Some("2020-01-01T00:00:00Z".into()),
             size: Some(-0.1),
             from: None,

@@ -95,8 +95,12 @@ fn bad_portfolio_inputs_are_named() {
             "market.instrument[1].symbol: \"BTCUSDT\" is instrument 0's too",
         ),
         (
-            two_legs("", policy, "") + "[[shock]]\nkind = \"gap\"\nat = \"2020-03-12T10:00:00Z\"\nsize = -0.1\n",
-            "shock: not available for portfolio markets yet",
+            two_legs("", policy, "") + "[[shock]]\nkind = \"gap\"\ninstrument = \"SOLUSDT\"\nat = \"2020-03-12T10:00:00Z\"\nsize = -0.1\n",
+            "shock[0].instrument: no instrument SOLUSDT",
+        ),
+        (
+            two_legs("", policy, "") + "[[shock]]\nkind = \"funding_spike\"\nfrom = \"2020-03-12T10:00:00Z\"\nto = \"2020-03-13T10:00:00Z\"\nrate = 0.01\n",
+            "shock[0].kind: funding_spike needs funding payments (market.instrument[0].funding)",
         ),
     ];
     for (text, want) in cases {
@@ -177,6 +181,38 @@ weights = {{ BTCUSDT = 1, ETHUSDT = 1, SOLUSDT = 1 }}
     assert!(
         e.contains("policy[0].weights: weights apply to markets of several instruments"),
         "{e}"
+    );
+}
+
+/// A shock on one instrument moves that instrument only: a −30 % gap in
+/// ETH takes an isolated ETH long down on its bar and leaves the BTC leg
+/// as it was.
+#[test]
+fn a_shock_hits_the_instrument_it_names() {
+    let policy = "kind = \"static\"\nleverage = 4\nweights = { BTCUSDT = 0.5, ETHUSDT = 0.5 }";
+    let plain = two_legs("", policy, "margin_mode = \"isolated\"").replace(
+        "end = \"2020-03-14T00:00:00Z\"",
+        "end = \"2020-03-12T06:00:00Z\"",
+    );
+    let shocked = plain.clone()
+        + "[[shock]]\nkind = \"gap\"\ninstrument = \"ETHUSDT\"\nat = \"2020-03-12T01:00:00Z\"\nsize = -0.3\n";
+    let (a, b) = (run(&plain), run(&shocked));
+    let (pa, pb) = (
+        a[0].portfolio.as_ref().unwrap(),
+        b[0].portfolio.as_ref().unwrap(),
+    );
+    assert_eq!(pa.legs[1].1.liquidations, 0);
+    assert_eq!(pb.legs[1].1.liquidations, 1);
+    assert_eq!(
+        pb.legs[1].1.first_liquidation_ts,
+        Some(levsim_core::time::parse_iso("2020-03-12T01:00:00Z").unwrap())
+    );
+    // The BTC leg is untouched (its leverage is against the account's
+    // equity, which the ETH loss lowered).
+    let (x, y) = (&pa.legs[0].1, &pb.legs[0].1);
+    assert_eq!(
+        (x.pnl, x.final_qty, x.final_mark, x.liquidations),
+        (y.pnl, y.final_qty, y.final_mark, y.liquidations)
     );
 }
 

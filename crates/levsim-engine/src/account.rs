@@ -61,9 +61,32 @@ pub struct AccountConfig {
     /// ±16 % in 9 buckets, 1 % floor; SPEC §8.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portfolio_margin: Option<PortfolioMarginConfig>,
+    /// Collateral held in other assets (`[[account.collateral]]`), valued
+    /// at an instrument's mark with a haircut and counted in a cross or
+    /// portfolio account's margin (Binance's multi-assets mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collateral: Vec<CollateralConfig>,
     /// Seed of the run's latency draws (set per run by the scenario).
     #[serde(skip)]
     pub seed: u64,
+}
+
+/// One `[[account.collateral]]` table: an amount of an asset whose value,
+/// `amount × mark × (1 − haircut)`, backs the account. A falling asset
+/// shrinks the margin it gives (wrong-way risk when the account is long
+/// the same asset). A liquidation sells it at the mark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollateralConfig {
+    /// The asset's name, e.g. `BTC` (informational).
+    pub asset: String,
+    /// Units of the asset held.
+    pub amount: f64,
+    /// Share of its value not counted (Binance's multi-assets haircut).
+    #[serde(default)]
+    pub haircut: f64,
+    /// The instrument whose mark values it, by symbol (e.g. `BTCUSDT`).
+    pub price: String,
 }
 
 /// `[account.portfolio_margin]`: the joint moves portfolio margin scans.
@@ -121,6 +144,7 @@ impl Default for AccountConfig {
             withdrawal_delay: None,
             latency: None,
             portfolio_margin: None,
+            collateral: Vec::new(),
             seed: 0,
         }
     }
@@ -267,6 +291,20 @@ impl LatencyNs {
 impl AccountConfig {
     /// Checks the values; errors name the field (`account.capital`, …).
     pub fn validate(&self) -> Result<(), EngineError> {
+        for (i, c) in self.collateral.iter().enumerate() {
+            if !(c.amount.is_finite() && c.amount >= 0.0) {
+                return Err(EngineError::config(
+                    &format!("account.collateral[{i}].amount"),
+                    format!("must be a finite amount ≥ 0, got {}", c.amount),
+                ));
+            }
+            if !(0.0..1.0).contains(&c.haircut) {
+                return Err(EngineError::config(
+                    &format!("account.collateral[{i}].haircut"),
+                    format!("must be in [0, 1), got {}", c.haircut),
+                ));
+            }
+        }
         if !(self.capital.is_finite() && self.capital > 0.0) {
             return Err(EngineError::config(
                 "account.capital",

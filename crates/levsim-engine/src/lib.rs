@@ -23,7 +23,9 @@ pub mod portfolio;
 mod sim;
 pub mod venue;
 
-pub use account::{AccountConfig, Latency, LatencyNs, MarginMode, PortfolioMarginConfig};
+pub use account::{
+    AccountConfig, CollateralConfig, Latency, LatencyNs, MarginMode, PortfolioMarginConfig,
+};
 pub use error::EngineError;
 pub use metrics::RunMetrics;
 pub use observer::{BarState, Observer, SeriesRecorder};

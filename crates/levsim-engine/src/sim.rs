@@ -111,6 +111,12 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
     observer: &mut O,
 ) -> Result<RunOutput, EngineError> {
     account.validate()?;
+    if !account.collateral.is_empty() {
+        return Err(EngineError::config(
+            "account.collateral",
+            "collateral in other assets backs a cross or portfolio account of a market of instruments ([[market.instrument]]), whose marks value it",
+        ));
+    }
     if venue.contract != ContractKind::Linear {
         return Err(EngineError::config(
             "venue.profile",

@@ -107,6 +107,7 @@ fn run_list<'a>(
             run["instruments"] = i;
             run["conservation_error"] =
                 json!(r.portfolio.as_ref().map_or(0.0, |p| p.conservation_error));
+            run["collateral_pnl"] = json!(r.portfolio.as_ref().map_or(0.0, |p| p.collateral_pnl));
         }
         run
     })

@@ -41,6 +41,8 @@ pub struct PortfolioRun {
     pub series: Option<levsim_engine::portfolio::PortfolioSeries>,
     /// The run's money ledger imbalance (quote).
     pub conservation_error: f64,
+    /// Change in value of the collateral in other assets (after haircuts).
+    pub collateral_pnl: f64,
 }
 
 /// A market pass as the runs of its path use it.

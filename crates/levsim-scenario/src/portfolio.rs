@@ -553,6 +553,51 @@ pub(crate) fn check_weights(
     }
 }
 
+/// Checks `[[account.collateral]]`: each priced by an instrument of the
+/// market, and only for cross or portfolio margin (the account's and every
+/// policy's `margin_mode`).
+pub(crate) fn check_collateral(
+    account: &AccountConfig,
+    plan: &RunPlan,
+    symbols: Option<&[String]>,
+    problems: &mut Vec<String>,
+) {
+    if account.collateral.is_empty() {
+        return;
+    }
+    let Some(symbols) = symbols else {
+        problems.push(
+            "account.collateral: collateral in other assets backs an account of a market of instruments ([[market.instrument]] tables), whose marks value it".into(),
+        );
+        return;
+    };
+    for (i, c) in account.collateral.iter().enumerate() {
+        if !symbols.contains(&c.price) {
+            problems.push(format!(
+                "account.collateral[{i}].price: no instrument {} in this market (its instruments: {})",
+                c.price,
+                symbols.join(", ")
+            ));
+        }
+    }
+    if account.margin_mode == MarginMode::Isolated
+        && plan.points.iter().any(|p| p.margin_mode.is_none())
+    {
+        problems.push(
+            "account.collateral: backs cross or portfolio margin (margin_mode = \"cross\" or \"portfolio\"), not isolated positions".into(),
+        );
+    }
+    for p in &plan.points {
+        if p.margin_mode == Some(MarginMode::Isolated) {
+            problems.push(format!(
+                "policy[{}].margin_mode: \"isolated\" positions do not use the account's collateral in other assets; hold them cross or portfolio",
+                p.policy_index
+            ));
+        }
+    }
+    problems.dedup();
+}
+
 /// A point's weights in instrument order (0 for a symbol not named).
 pub fn resolve_weights(kind: &levsim_policy::PolicyKind, symbols: &[String]) -> Option<Vec<f64>> {
     kind.weights().map(|w| {

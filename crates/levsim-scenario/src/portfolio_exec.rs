@@ -85,6 +85,7 @@ pub(crate) fn execute_paths(
                 liquidation_causes: out.liquidation_causes,
                 series: out.series,
                 conservation_error: out.conservation_error,
+                collateral_pnl: out.collateral_pnl,
             })),
         })
     };

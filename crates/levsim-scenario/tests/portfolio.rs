@@ -95,6 +95,30 @@ fn bad_portfolio_inputs_are_named() {
             "market.instrument[1].symbol: \"BTCUSDT\" is instrument 0's too",
         ),
         (
+            two_legs(
+                "",
+                policy,
+                "margin_mode = \"cross\"\n[[account.collateral]]\nasset = \"SOL\"\namount = 10\nprice = \"SOLUSDT\"",
+            ),
+            "account.collateral[0].price: no instrument SOLUSDT",
+        ),
+        (
+            two_legs(
+                "",
+                policy,
+                "[[account.collateral]]\nasset = \"BTC\"\namount = 1\nprice = \"BTCUSDT\"",
+            ),
+            "account.collateral: backs cross or portfolio margin",
+        ),
+        (
+            two_legs(
+                "",
+                policy,
+                "margin_mode = \"cross\"\n[[account.collateral]]\nasset = \"BTC\"\namount = 1\nhaircut = 1.5\nprice = \"BTCUSDT\"",
+            ),
+            "account.collateral[0].haircut: must be in [0, 1)",
+        ),
+        (
             two_legs("", policy, "") + "[[shock]]\nkind = \"gap\"\ninstrument = \"SOLUSDT\"\nat = \"2020-03-12T10:00:00Z\"\nsize = -0.1\n",
             "shock[0].instrument: no instrument SOLUSDT",
         ),

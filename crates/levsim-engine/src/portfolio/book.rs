@@ -25,6 +25,9 @@ pub struct Book {
     pub wallet: Vec<f64>,
     /// True when bucket `k` is leg `k` (isolated margin).
     pub isolated: bool,
+    /// Collateral in other assets, in bucket 0: (leg whose mark values
+    /// it, units × (1 − haircut)).
+    pub collateral: Vec<(usize, f64)>,
 }
 
 impl Book {
@@ -42,6 +45,7 @@ impl Book {
             bucket: (0..legs).map(|k| if isolated { k } else { 0 }).collect(),
             wallet,
             isolated,
+            collateral: Vec::new(),
         }
     }
 
@@ -124,6 +128,7 @@ impl Book {
         if self.wallet.len() == 1 {
             return self.equity(marks);
         }
+        // (Collateral backs only single-bucket accounts.)
         let mut e = self.wallet[b];
         for k in 0..self.legs() {
             if self.bucket[k] == b {
@@ -133,9 +138,15 @@ impl Book {
         e
     }
 
+    /// Value of the collateral in other assets at `marks` (after haircuts).
+    #[inline]
+    pub fn collateral_value(&self, marks: &[f64]) -> f64 {
+        self.collateral.iter().map(|&(k, w)| w * marks[k]).sum()
+    }
+
     /// Equity of the whole account at `marks`.
     pub fn equity(&self, marks: &[f64]) -> f64 {
-        let mut e: f64 = self.wallet.iter().sum();
+        let mut e: f64 = self.wallet.iter().sum::<f64>() + self.collateral_value(marks);
         for (k, &m) in marks.iter().enumerate() {
             e += self.upnl(k, m);
         }

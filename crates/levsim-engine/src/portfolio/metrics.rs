@@ -77,7 +77,11 @@ pub struct PortfolioOutput {
     /// Series, when asked for (stride > 0).
     pub series: Option<PortfolioSeries>,
     /// Money in minus money out and held (should be 0 up to rounding):
-    /// `capital + reserve + Σ pnl + funding − fees + bad debt + reserve
-    /// yield − final equity − reserve at the end`.
+    /// `capital + collateral + reserve + Σ pnl + collateral PnL + funding
+    /// − fees + bad debt + reserve yield − final equity − reserve at the
+    /// end`.
     pub conservation_error: f64,
+    /// Change in value of the collateral in other assets (after
+    /// haircuts), sold at a liquidation or held to the end.
+    pub collateral_pnl: f64,
 }

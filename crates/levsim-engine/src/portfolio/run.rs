@@ -62,6 +62,8 @@ struct Run<'a, S, P> {
     run_bound: Vec<f64>,
     /// Set when a size changed since `run_bound` was computed.
     bounds_stale: bool,
+    /// What collateral sold at liquidations fetched (after haircuts).
+    collateral_sold: f64,
 }
 
 /// Runs a portfolio policy over a portfolio market under a margin scope.
@@ -142,8 +144,30 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             "decision latency and withdrawal delays apply to single-instrument runs for now",
         ));
     }
+    let mut collateral = Vec::new();
+    for (i, c) in account.collateral.iter().enumerate() {
+        if scope.isolated() || inverse > 0 {
+            return Err(EngineError::config(
+                "account.collateral",
+                "collateral in other assets backs a quote-margined cross or portfolio account (Binance's multi-assets mode)",
+            ));
+        }
+        let Some(id) = tape.instruments.id(&c.price) else {
+            return Err(EngineError::config(
+                &format!("account.collateral[{i}].price"),
+                format!(
+                    "no instrument {} values it; the market's instruments: {}",
+                    c.price,
+                    tape.instruments.symbols().join(", ")
+                ),
+            ));
+        };
+        collateral.push((id.index(), c.amount * (1.0 - c.haircut)));
+    }
     policy.reset();
     let bar_years = tape.interval_ns as f64 / (365.0 * 86_400e9);
+    // The collateral's value at the first open counts as committed capital.
+    let coll0: f64 = collateral.iter().map(|&(k, w)| w * tape.open[k * n]).sum();
     let mut r = Run {
         tape,
         rules: market.rules,
@@ -159,7 +183,7 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             scope.isolated(),
             account.capital,
         ),
-        acc: MetricsAcc::new(account.capital, market.rules[0].insurance_fund),
+        acc: MetricsAcc::new(account.capital + coll0, market.rules[0].insurance_fund),
         legs: vec![LegAcc::default(); legs],
         liqs: Vec::new(),
         liq_legs: Vec::new(),
@@ -176,8 +200,10 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         liquidated_this_bar: false,
         run_bound: vec![f64::INFINITY; if scope.isolated() { legs } else { 1 }],
         bounds_stale: true,
+        collateral_sold: 0.0,
     };
-    r.acc.committed = account.capital + account.reserve;
+    r.book.collateral = collateral;
+    r.acc.committed = account.capital + coll0 + account.reserve;
     r.acc.reserve_end = account.reserve;
     r.acc.years = n as f64 * bar_years;
     let every_bar = r.policy.cadence() == Cadence::EveryBar;
@@ -353,13 +379,15 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
     }
     let metrics = r.acc.finish(final_equity);
     let pnl: f64 = r.legs.iter().map(|l| l.m.pnl).sum();
-    let conservation_error = account.capital + account.reserve + pnl + metrics.funding
-        - metrics.trading_fees
-        - metrics.liquidation_fees
-        + metrics.bad_debt
-        + r.reserve_yield
-        - final_equity
-        - r.reserve;
+    let collateral_pnl = r.collateral_sold + r.book.collateral_value(&marks) - coll0;
+    let conservation_error =
+        account.capital + coll0 + account.reserve + pnl + collateral_pnl + metrics.funding
+            - metrics.trading_fees
+            - metrics.liquidation_fees
+            + metrics.bad_debt
+            + r.reserve_yield
+            - final_equity
+            - r.reserve;
     Ok(PortfolioOutput {
         metrics,
         legs: r.legs.into_iter().map(|l| l.m).collect(),
@@ -368,6 +396,7 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         liquidation_causes: r.liq_causes,
         series,
         conservation_error,
+        collateral_pnl,
     })
 }
 
@@ -440,6 +469,14 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         } else {
             self.rules[0].liquidation.account_order
         };
+        if b == 0 && !self.book.collateral.is_empty() {
+            // The venue sells the collateral at the mark to cover the
+            // account (its haircut value).
+            let v = self.book.collateral_value(px);
+            self.book.wallet[0] += v;
+            self.collateral_sold += v;
+            self.book.collateral.clear();
+        }
         match order {
             AccountOrder::CloseAccount => {
                 let open: Vec<usize> = (0..legs).filter(|&k| in_b(&self.book, k)).collect();

@@ -439,6 +439,79 @@ fn hedged_legs_offset_under_portfolio_margin() {
     assert_eq!(iso.liquidation_legs, vec![0], "the long leg alone");
 }
 
+/// Multi-asset collateral and wrong-way risk: an account whose margin is
+/// BTC held as collateral, long BTC at 5x, loses margin twice as BTC
+/// falls; it is liquidated where `W + c·p + q(p − P0) = m·q·p`
+/// (c = BTC units after the haircut), at a higher price than the same
+/// account margined with the same value in quote.
+#[test]
+fn collateral_in_the_asset_held_liquidates_earlier() {
+    let venue = flat_venue(0.005, 0.0, 0.0);
+    let t = falling("TEST", 10_000.0, 0.004, 300);
+    let (units, haircut) = (0.25, 0.05);
+    let c = units * (1.0 - haircut);
+    let mut acct = account(Side::Long, false);
+    acct.margin_mode = MarginMode::Cross;
+    acct.capital = 1.0;
+    acct.collateral = vec![levsim_engine::CollateralConfig {
+        asset: "BTC".into(),
+        amount: units,
+        haircut,
+        price: "TEST".into(),
+    }];
+    let pt = PortfolioTape::single(&t);
+    let mut pol = WeightsPolicy::new(&[1.0], Sizing::Static(5.0)).unwrap();
+    let out = run_pf(
+        &pt,
+        &[],
+        std::slice::from_ref(&venue),
+        &Cross,
+        &acct,
+        &mut pol,
+    );
+    let (w, p0, m) = (1.0, 10_000.0, 0.005);
+    let q = 5.0 * (w + c * p0) / p0;
+    let want = q * p0 / (c + q - m * q) - w / (c + q - m * q);
+    let got = out.metrics.liquidation_price.unwrap();
+    assert!((got - want).abs() < 1e-6 * want, "{got} vs {want}");
+    assert!(
+        out.conservation_error.abs() < 1e-9,
+        "{}",
+        out.conservation_error
+    );
+    assert!(out.collateral_pnl < 0.0);
+    // The same value in quote: liquidated later (lower).
+    let mut quote = account(Side::Long, false);
+    quote.margin_mode = MarginMode::Cross;
+    quote.capital = w + c * p0;
+    let mut pol = WeightsPolicy::new(&[1.0], Sizing::Static(5.0)).unwrap();
+    let plain = run_pf(
+        &pt,
+        &[],
+        std::slice::from_ref(&venue),
+        &Cross,
+        &quote,
+        &mut pol,
+    );
+    assert!(plain.metrics.liquidation_price.unwrap() < got);
+    // An unknown pricing instrument and an isolated account are refused.
+    acct.collateral[0].price = "NOPE".into();
+    let mut pol = WeightsPolicy::new(&[1.0], Sizing::Static(5.0)).unwrap();
+    let e = simulate_portfolio(
+        PortfolioMarket {
+            tape: &pt,
+            funding: &[],
+            rules: std::slice::from_ref(&venue),
+        },
+        &Cross,
+        &acct,
+        &mut pol,
+        0,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("account.collateral[0].price"), "{e}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -452,6 +525,7 @@ proptest! {
         mode in 0u8..3,
         rebalance in any::<bool>(),
         reenter in any::<bool>(),
+        collateral in 0.0f64..2.0,
     ) {
         prop_assume!(w.iter().map(|x| x.abs()).sum::<f64>() > 0.05);
         let tapes: Vec<MarketTape> = (0..3)
@@ -467,6 +541,15 @@ proptest! {
         let rules: Vec<VenueProfile> = (0..3).map(|k| flat_venue(0.004 + 0.002 * k as f64, 0.0005, 0.01)).collect();
         let mut acct = account(Side::Long, reenter);
         acct.capital = 1_000.0;
+        if mode > 0 && collateral > 1.0 {
+            // Collateral in the second asset, with a haircut.
+            acct.collateral = vec![levsim_engine::CollateralConfig {
+                asset: "S1".into(),
+                amount: collateral,
+                haircut: 0.1,
+                price: "S1".into(),
+            }];
+        }
         let sizing = if rebalance {
             Sizing::Rebalanced { leverage: lev, band: 0.1 }
         } else {

@@ -108,13 +108,20 @@ impl Bootstrap {
     /// One path. The first bar's gap is dropped (the path opens at
     /// `start_price`); a bar that starts a new block keeps its own gap.
     pub fn path(&self, seed: u64) -> MarketTape {
+        self.path_from(&self.indices(seed))
+    }
+
+    /// The path made of these source bars (indices from [`Bootstrap::indices`]:
+    /// several instruments' bootstraps with the same indices sample the same
+    /// time blocks, keeping their cross-correlation).
+    pub fn path_from(&self, indices: &[usize]) -> MarketTape {
         let mut tape = MarketTape {
             symbol: "BOOTSTRAP".into(),
             interval_ns: self.dt_ns,
             ..Default::default()
         };
         let mut x = self.start_price.ln();
-        for (k, j) in self.indices(seed).into_iter().enumerate() {
+        for (k, &j) in indices.iter().enumerate() {
             let b = self.bars[j];
             if k > 0 {
                 x += b.gap;

@@ -141,6 +141,10 @@ pub struct MarketConfig {
     /// (generated markets draw with it; portfolio margin assumes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<Vec<Vec<f64>>>,
+    /// Regime markets of several instruments: the correlation in the
+    /// stressed state (default: `correlation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress_correlation: Option<Vec<Vec<f64>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,11 +361,15 @@ impl Scenario {
                 .unwrap_or(Path::new(".")),
         };
         let portfolio = if market.instrument.is_empty() {
-            if market.correlation.is_some() {
-                problems.push(
-                    "market.correlation: for markets of several instruments ([[market.instrument]] tables)"
-                        .into(),
-                );
+            for (k, set) in [
+                ("correlation", market.correlation.is_some()),
+                ("stress_correlation", market.stress_correlation.is_some()),
+            ] {
+                if set {
+                    problems.push(format!(
+                        "market.{k}: for markets of several instruments ([[market.instrument]] tables)"
+                    ));
+                }
             }
             if account.margin_mode == levsim_engine::MarginMode::Portfolio {
                 problems.push(
@@ -430,7 +438,9 @@ impl Scenario {
         if market.kind != MarketKind::Historical && market.funding.is_some() {
             problems.push("market.funding: only for kind = \"historical\" (generated paths have no funding; use a funding_spike shock on a historical market)".into());
         }
-        let generated_portfolio = portfolio.as_ref().is_some_and(|p| p.generator.is_some());
+        let generated_portfolio = portfolio
+            .as_ref()
+            .is_some_and(|p| p.generator.is_some() || p.bootstrap.is_some());
         let paths = if gbm.is_some() || fitted.is_some() || generated_portfolio {
             market.paths.unwrap_or(1)
         } else {

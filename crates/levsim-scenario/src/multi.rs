@@ -26,6 +26,24 @@ pub struct LegGbm {
     pub jumps: Option<Jumps>,
 }
 
+/// Two-state regime switching of every instrument together: in the
+/// stressed state each leg has its own stressed drift and volatility, and
+/// the diffusions their stressed correlation (correlations rise in a
+/// crash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultiRegime {
+    /// Entries into the stressed state per year spent calm.
+    pub to_stressed: f64,
+    /// Exits per year spent stressed.
+    pub to_calm: f64,
+    /// Stressed annual drift per leg.
+    pub mu: Vec<f64>,
+    /// Stressed annual volatility per leg.
+    pub sigma: Vec<f64>,
+    /// Stressed correlation (default: the calm one).
+    pub correlation: Option<Correlation>,
+}
+
 /// Correlated GBM (Merton with jumps) for several instruments:
 /// `d ln P_k = (μ_k − σ_k²/2 − λκ) dt + σ_k dW_k + J`, with
 /// `corr(dW_i, dW_j) = ρ_ij` (the Cholesky factor of the correlation
@@ -62,6 +80,9 @@ pub struct MultiGbm {
     /// Shock overlays with the instrument each hits (`None`: all), applied
     /// to every path.
     pub shocks: Vec<(Option<usize>, crate::shocks::Shock)>,
+    /// Regime switching of every leg together (the state is drawn from the
+    /// shared stream at each bar boundary; every path starts calm).
+    pub regime: Option<MultiRegime>,
 }
 
 impl MultiGbm {
@@ -77,6 +98,12 @@ impl MultiGbm {
 
     /// A one-line description for reports.
     pub fn label(&self) -> String {
+        let regime = self.regime.as_ref().map_or(String::new(), |r| {
+            format!(
+                "; regime switching: stressed σ {:?}, entered {}/yr, left {}/yr",
+                r.sigma, r.to_stressed, r.to_calm
+            )
+        });
         let legs: Vec<String> = self
             .legs
             .iter()
@@ -95,7 +122,7 @@ impl MultiGbm {
         } else {
             "correlated GBM"
         };
-        format!("{kind}: {}{common}", legs.join("; "))
+        format!("{kind}: {}{common}{regime}", legs.join("; "))
     }
 
     /// The generator with its instrument table built from `legs`.
@@ -125,14 +152,34 @@ impl MultiGbm {
         let common = self
             .common_jumps
             .and_then(|j| Poisson::new(j.rate * dt).ok().map(|p| (j, p)));
+        let drift_of = |mu: f64, sigma: f64, l: &LegGbm| {
+            let kappa = l.jumps.map_or(0.0, |j| j.rate * j.kappa());
+            (mu - 0.5 * sigma * sigma - kappa - common_kappa) * dt
+        };
         let drift: Vec<f64> = self
             .legs
             .iter()
-            .map(|l| {
-                let kappa = l.jumps.map_or(0.0, |j| j.rate * j.kappa());
-                (l.mu - 0.5 * l.sigma * l.sigma - kappa - common_kappa) * dt
-            })
+            .map(|l| drift_of(l.mu, l.sigma, l))
             .collect();
+        let sigma: Vec<f64> = self.legs.iter().map(|l| l.sigma).collect();
+        // The stressed state: (drift, σ) per leg and the switching
+        // probabilities per bar.
+        let stressed = self.regime.as_ref().map(|r| {
+            let d: Vec<f64> = self
+                .legs
+                .iter()
+                .enumerate()
+                .map(|(k, l)| drift_of(r.mu[k], r.sigma[k], l))
+                .collect();
+            (
+                d,
+                r.sigma.clone(),
+                1.0 - (-r.to_stressed * dt).exp(),
+                1.0 - (-r.to_calm * dt).exp(),
+                r.correlation.as_ref().unwrap_or(&self.correlation),
+            )
+        });
+        let mut in_stress = false;
         // Columns laid out instrument by instrument, written in place.
         let steps = self.steps;
         let mut out = PortfolioTape {
@@ -152,10 +199,18 @@ impl MultiGbm {
         let mut z = vec![0.0; n];
         let mut zc = vec![0.0; n];
         for step in 0..self.steps {
+            if let Some((_, _, p_in, p_out, _)) = &stressed {
+                let u: f64 = rand::RngExt::random(&mut shared);
+                in_stress = if in_stress { u >= *p_out } else { u < *p_in };
+            }
+            let (drift, sigma, corr) = match &stressed {
+                Some((d, s, _, _, c)) if in_stress => (d, s, *c),
+                _ => (&drift, &sigma, &self.correlation),
+            };
             for (k, r) in own.iter_mut().enumerate() {
                 z[k] = StandardNormal.sample(r);
             }
-            self.correlation.correlate(&z, &mut zc);
+            corr.correlate(&z, &mut zc);
             // Shared draws of this step: the bridge's two exponentials and
             // the common jumps.
             let e1: f64 = Exp1.sample(&mut shared);
@@ -173,10 +228,9 @@ impl MultiGbm {
                 None => 0.0,
             };
             for k in 0..n {
-                let leg = &self.legs[k];
                 let open = x[k];
-                let y = open + drift[k] + leg.sigma * sqrt_dt * zc[k];
-                let var = leg.sigma * leg.sigma * dt;
+                let y = open + drift[k] + sigma[k] * sqrt_dt * zc[k];
+                let var = sigma[k] * sigma[k] * dt;
                 let d2 = (y - open) * (y - open);
                 let mut hi = 0.5 * (open + y + (d2 + 2.0 * var * e1).sqrt());
                 let mut lo = 0.5 * (open + y - (d2 + 2.0 * var * e2).sqrt());
@@ -250,6 +304,7 @@ mod tests {
             monitoring: Monitoring::Continuous,
             table: InstrumentTable::default(),
             shocks: Vec::new(),
+            regime: None,
         }
         .with_table()
     }
@@ -301,6 +356,34 @@ mod tests {
         let s = one.path(3);
         assert_eq!(s.leg(InstrumentId(0)).close, a.close);
         assert_eq!(s.leg(InstrumentId(0)).low, a.low);
+    }
+
+    /// Regime switching moves every leg's volatility together: with a
+    /// stressed state 3x as volatile entered and left often, the two legs'
+    /// squared returns are correlated (they are not without it).
+    #[test]
+    fn regimes_move_every_volatility_together() {
+        let mut g = gen(0.0, [0.5, 0.5], 20_000);
+        let base = g.path(5);
+        g.regime = Some(MultiRegime {
+            to_stressed: 200.0,
+            to_calm: 200.0,
+            mu: vec![0.0, 0.0],
+            sigma: vec![1.5, 1.5],
+            correlation: None,
+        });
+        let t = g.path(5);
+        let sq = |t: &PortfolioTape, k: u16| -> Vec<f64> {
+            log_returns(t.leg(InstrumentId(k)).close)
+                .iter()
+                .map(|r| r * r)
+                .collect()
+        };
+        let with = corr(&sq(&t, 0), &sq(&t, 1));
+        let without = corr(&sq(&base, 0), &sq(&base, 1));
+        let se = 1.0 / (20_000f64).sqrt();
+        assert!(without.abs() < 4.0 * se, "{without}");
+        assert!(with > 10.0 * se, "{with}");
     }
 
     #[test]

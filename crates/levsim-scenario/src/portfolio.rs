@@ -51,6 +51,12 @@ pub struct InstrumentConfig {
     /// Merton: standard deviation of its log jump.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jump_sigma: Option<f64>,
+    /// Regime: this instrument's annual volatility in the stressed state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress_sigma: Option<f64>,
+    /// Regime: its annual drift in the stressed state (default `mu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress_mu: Option<f64>,
     /// Historical: a wick reaching further than this fraction beyond the
     /// bar's body (0.2: a high above 1.2 × max(open, close), a low below
     /// 0.8 × min(open, close)) is taken as a bad print and dropped (the
@@ -79,6 +85,17 @@ pub struct PortfolioSpec {
     pub grid: Option<ScenarioGrid>,
     /// Shocks with the instrument each hits (`None`: every instrument).
     pub shocks: Vec<(Option<usize>, crate::shocks::Shock)>,
+    /// A block bootstrap of the instruments' history (`kind = "bootstrap"`).
+    pub bootstrap: Option<BootstrapSpec>,
+}
+
+/// `kind = "bootstrap"` over several instruments.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BootstrapSpec {
+    /// Mean block length, ns.
+    pub block_ns: i64,
+    /// Path length, ns.
+    pub horizon_ns: i64,
 }
 
 impl PortfolioSpec {
@@ -98,6 +115,8 @@ fn unsupported(market: &MarketConfig, problems: &mut Vec<String>) {
         ("start_price", market.start_price.is_some()),
         ("sigma", market.sigma.is_some()),
         ("mu", market.mu.is_some()),
+        ("stress_sigma", market.stress_sigma.is_some()),
+        ("stress_mu", market.stress_mu.is_some()),
     ];
     for (k, set) in single {
         if set {
@@ -106,15 +125,21 @@ fn unsupported(market: &MarketConfig, problems: &mut Vec<String>) {
             ));
         }
     }
+    let regime = market.kind == MarketKind::Regime;
     for (k, set) in [
-        ("stress_mu", market.stress_mu.is_some()),
-        ("stress_sigma", market.stress_sigma.is_some()),
-        ("to_stressed", market.to_stressed.is_some()),
-        ("to_calm", market.to_calm.is_some()),
+        ("to_stressed", market.to_stressed.is_some() && !regime),
+        ("to_calm", market.to_calm.is_some() && !regime),
+        (
+            "stress_correlation",
+            market.stress_correlation.is_some() && !regime,
+        ),
         ("garch_alpha", market.garch_alpha.is_some()),
         ("garch_beta", market.garch_beta.is_some()),
         ("garch_nu", market.garch_nu.is_some()),
-        ("block", market.block.is_some()),
+        (
+            "block",
+            market.block.is_some() && market.kind != MarketKind::Bootstrap,
+        ),
         ("bar", market.bar.is_some()),
     ] {
         if set {
@@ -136,11 +161,32 @@ pub(crate) fn parse(
     unsupported(market, problems);
     let n = market.instrument.len();
     let kind = market.kind;
-    let generated = matches!(kind, MarketKind::Gbm | MarketKind::Merton);
-    if !generated && kind != MarketKind::Historical {
+    let generated = matches!(
+        kind,
+        MarketKind::Gbm | MarketKind::Merton | MarketKind::Regime
+    );
+    let resampled = kind == MarketKind::Bootstrap;
+    if !generated && !resampled && kind != MarketKind::Historical {
         problems.push(format!(
-            "market.kind: {kind:?} markets of several instruments are not available yet; use \"historical\", \"gbm\" or \"merton\"",
+            "market.kind: {kind:?} markets of several instruments are not available yet; use \"historical\", \"bootstrap\", \"gbm\", \"merton\" or \"regime\"",
         ));
+    }
+    for (k, set) in [
+        ("dt", market.dt.is_some()),
+        ("horizon", market.horizon.is_some()),
+        ("paths", market.paths.is_some()),
+    ] {
+        let allowed = generated || (resampled && k != "dt");
+        if set && !allowed {
+            problems.push(format!(
+                "market.{k}: only for generated markets{}",
+                if resampled {
+                    " (a bootstrap keeps its bars' own interval)"
+                } else {
+                    " and bootstraps (kind = \"bootstrap\", \"gbm\", \"merton\" or \"regime\")"
+                }
+            ));
+        }
     }
     for (i, inst) in market.instrument.iter_mut().enumerate() {
         let at = |k: &str| format!("market.instrument[{i}].{k}");
@@ -180,6 +226,19 @@ pub(crate) fn parse(
             if inst.mu.is_some_and(|m| !m.is_finite()) {
                 problems.push(format!("{}: must be finite", at("mu")));
             }
+            if kind == MarketKind::Regime {
+                match inst.stress_sigma {
+                    Some(s) if s.is_finite() && s > 0.0 && s < 20.0 => {}
+                    Some(s) => problems.push(format!(
+                        "{}: must be in (0, 20) (annual), got {s}",
+                        at("stress_sigma")
+                    )),
+                    None => problems.push(format!(
+                        "{}: required for kind = \"regime\" (the instrument's stressed volatility)",
+                        at("stress_sigma")
+                    )),
+                }
+            }
         } else {
             for (k, set) in [
                 ("start_price", inst.start_price.is_some()),
@@ -207,6 +266,12 @@ pub(crate) fn parse(
                 )),
             }
             if let Some(f) = &inst.funding {
+                if resampled {
+                    problems.push(format!(
+                        "{}: only for kind = \"historical\" (resampled paths have no funding)",
+                        at("funding")
+                    ));
+                }
                 match res.resolve(f) {
                     Ok(p) => inst.funding = Some(p),
                     Err(e) => problems.push(format!("{}: {e}", at("funding"))),
@@ -217,6 +282,12 @@ pub(crate) fn parse(
             && (inst.jump_rate.is_some() || inst.jump_mean.is_some() || inst.jump_sigma.is_some())
         {
             problems.push(format!("{}: only for kind = \"merton\"", at("jump_rate")));
+        }
+        if kind != MarketKind::Regime && (inst.stress_sigma.is_some() || inst.stress_mu.is_some()) {
+            problems.push(format!(
+                "{}: only for kind = \"regime\"",
+                at("stress_sigma")
+            ));
         }
         if let Some(w) = inst.max_wick {
             if generated {
@@ -263,12 +334,45 @@ pub(crate) fn parse(
     } else {
         None
     };
+    let bootstrap = if resampled {
+        let dur =
+            |v: &Option<String>, k: &str, default: Option<i64>, problems: &mut Vec<String>| match v
+                .as_deref()
+                .map(levsim_core::time::parse_duration)
+            {
+                Some(Ok(ns)) if ns > 0 => ns,
+                Some(Ok(_)) => {
+                    problems.push(format!("market.{k}: must be longer than zero"));
+                    1
+                }
+                Some(Err(e)) => {
+                    problems.push(format!("market.{k}: {e}"));
+                    1
+                }
+                None => default.unwrap_or_else(|| {
+                    problems.push(format!("market.{k}: required for kind = \"bootstrap\""));
+                    1
+                }),
+            };
+        Some(BootstrapSpec {
+            block_ns: dur(
+                &market.block,
+                "block",
+                Some(levsim_core::time::DAY_NS),
+                problems,
+            ),
+            horizon_ns: dur(&market.horizon, "horizon", None, problems),
+        })
+    } else {
+        None
+    };
     (problems.len() == before).then(|| PortfolioSpec {
         instruments: market.instrument.clone(),
         correlation,
         generator,
         grid: None,
         shocks: Vec::new(),
+        bootstrap,
     })
 }
 
@@ -356,6 +460,48 @@ fn multi_gbm(
     if market.kind == MarketKind::Gbm && common.is_some() {
         problems.push("market.jump_rate: only for kind = \"merton\"".into());
     }
+    let regime = if market.kind == MarketKind::Regime {
+        let rate = |v: Option<f64>, k: &str, problems: &mut Vec<String>| match v {
+            Some(x) if x.is_finite() && x >= 0.0 => x,
+            Some(x) => {
+                problems.push(format!("market.{k}: must be ≥ 0 (per year), got {x}"));
+                0.0
+            }
+            None => {
+                problems.push(format!("market.{k}: required for kind = \"regime\""));
+                0.0
+            }
+        };
+        let to_stressed = rate(market.to_stressed, "to_stressed", problems);
+        let to_calm = rate(market.to_calm, "to_calm", problems);
+        let stress_correlation = match &market.stress_correlation {
+            Some(rows) => match Correlation::new(rows, legs.len(), "market.stress_correlation") {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            },
+            None => None,
+        };
+        Some(crate::multi::MultiRegime {
+            to_stressed,
+            to_calm,
+            mu: market
+                .instrument
+                .iter()
+                .map(|i| i.stress_mu.or(i.mu).unwrap_or(0.0))
+                .collect(),
+            sigma: market
+                .instrument
+                .iter()
+                .map(|i| i.stress_sigma.unwrap_or(0.0))
+                .collect(),
+            correlation: stress_correlation,
+        })
+    } else {
+        None
+    };
     let correlation =
         correlation.or_else(|| (legs.len() == 1).then(|| Correlation::identity(1)))?;
     let (dt, horizon) = (dt?, horizon?);
@@ -375,6 +521,7 @@ fn multi_gbm(
             monitoring: market.monitoring.unwrap_or(Monitoring::Continuous),
             table: Default::default(),
             shocks: Vec::new(),
+            regime,
         }
         .with_table(),
     )

@@ -38,10 +38,17 @@ fn invalid(sc: &Scenario, problems: Vec<String>) -> ScenarioError {
 #[derive(Debug, Clone)]
 pub enum PathGen {
     /// Correlated instruments.
-    Multi(MultiGbm),
+    Multi(Box<MultiGbm>),
     /// One instrument's generator (a portfolio of one: a coin-margined
     /// contract on a generated market), with the scenario's shocks.
     Single(crate::generators::Generator, Vec<crate::shocks::Shock>),
+    /// A block bootstrap of every instrument's history with the same time
+    /// blocks (keeping their cross-correlation), and the shocks.
+    Bootstrap(
+        Vec<crate::bootstrap::Bootstrap>,
+        levsim_core::InstrumentTable,
+        Vec<(Option<usize>, crate::shocks::Shock)>,
+    ),
 }
 
 impl PathGen {
@@ -54,6 +61,21 @@ impl PathGen {
                 crate::shocks::apply(shocks, &mut t, &mut None);
                 PortfolioTape::single(&t)
             }
+            PathGen::Bootstrap(legs, table, shocks) => {
+                let idx = legs.first().map(|b| b.indices(seed)).unwrap_or_default();
+                let tapes: Vec<levsim_core::MarketTape> = legs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, b)| {
+                        let mut t = b.path_from(&idx);
+                        crate::portfolio::shock_leg(shocks, k, &mut t, &mut None);
+                        t
+                    })
+                    .collect();
+                PortfolioTape::align(table.clone(), &tapes)
+                    .map(|(t, _)| t)
+                    .unwrap_or_default()
+            }
         }
     }
 
@@ -62,6 +84,12 @@ impl PathGen {
         match self {
             PathGen::Multi(g) => g.label(),
             PathGen::Single(g, _) => g.label(),
+            PathGen::Bootstrap(legs, table, _) => format!(
+                "stationary block bootstrap of {} with the same time blocks ({} bars, mean block {} bars)",
+                table.symbols().join(", "),
+                legs.first().map_or(0, |b| b.bars.len()),
+                legs.first().map_or(0.0, |b| b.mean_block)
+            ),
         }
     }
 }
@@ -95,7 +123,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
                 tape,
                 funding: vec![None; n],
                 rules,
-                generator: Some(PathGen::Multi(g.clone())),
+                generator: Some(PathGen::Multi(Box::new(g.clone()))),
                 reports: Vec::new(),
             },
             notes: Vec::new(),
@@ -140,7 +168,9 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
             Some(p) => Some(load_funding(&sc.data_path(p))?.window(sc.start_ns, tape.end_ns())),
             None => None,
         };
-        crate::portfolio::shock_leg(&spec.shocks, i, &mut tape, &mut f);
+        if spec.bootstrap.is_none() {
+            crate::portfolio::shock_leg(&spec.shocks, i, &mut tape, &mut f);
+        }
         for p in std::iter::once(file).chain(inst.funding.iter()) {
             let sha = crate::sha256_file(&sc.data_path(p)).map_err(|source| {
                 levsim_data::DataError::Io {
@@ -169,6 +199,44 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
             sc,
             vec!["market.instrument: the instruments share no bar time in the window".into()],
         ));
+    }
+    if let Some(b) = &spec.bootstrap {
+        // The window is the history resampled; paths start where it ends.
+        let dt = tape.interval_ns.max(1);
+        let steps = (b.horizon_ns / dt).max(1) as usize;
+        let start_ns = tape.ts[tape.len() - 1] + dt;
+        let mut legs = Vec::new();
+        for (id, inst) in tape.instruments.iter() {
+            let leg = tape.leg_tape(id);
+            let bars = crate::bootstrap::Bootstrap::shapes(&leg).map_err(|e| {
+                invalid(
+                    sc,
+                    vec![format!("market.instrument[{}].file: {e}", id.index())],
+                )
+            })?;
+            legs.push(crate::bootstrap::Bootstrap {
+                bars: bars.into(),
+                mean_block: (b.block_ns as f64 / dt as f64).max(1.0),
+                steps,
+                dt_ns: dt,
+                start_price: leg.close[leg.len() - 1],
+                start_ns,
+                source: inst.symbol.clone(),
+            });
+        }
+        let g = PathGen::Bootstrap(legs, tape.instruments.clone(), spec.shocks.clone());
+        let n = spec.instruments.len();
+        return Ok(Load {
+            portfolio: LoadedPortfolio {
+                tape: g.path(crate::path_seed(sc.seed, 0)),
+                funding: vec![None; n],
+                rules,
+                generator: Some(g),
+                reports,
+            },
+            notes,
+            files,
+        });
     }
     Ok(Load {
         portfolio: LoadedPortfolio {

@@ -490,3 +490,121 @@ fn coin_margined_scenarios_run_in_coin() {
     let e = LoadedMarket::load(&sc).unwrap_err().to_string();
     assert!(e.contains("settles in coin"), "{e}");
 }
+
+/// A bootstrap of several instruments samples the same time blocks for
+/// each, so the paths keep the history's cross-correlation; a regime
+/// market of several instruments runs and names its missing keys.
+#[test]
+fn a_joint_bootstrap_keeps_the_cross_correlation() {
+    let text = format!(
+        r#"
+name = "b"
+seed = 9
+[market]
+kind = "bootstrap"
+start = "2020-03-12T00:00:00Z"
+end = "2020-03-14T00:00:00Z"
+horizon = "2d"
+block = "2h"
+paths = 20
+[[market.instrument]]
+symbol = "BTCUSDT"
+file = "{BTC}"
+[[market.instrument]]
+symbol = "ETHUSDT"
+file = "{ETH}"
+max_wick = 0.2
+[venue]
+profile = "binance-usdm"
+[account]
+capital = 10000.0
+margin_mode = "cross"
+[[policy]]
+kind = "static"
+leverage = 3
+weights = {{ BTCUSDT = 0.5, ETHUSDT = -0.5 }}
+"#
+    );
+    let sc = parse(&text).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let p = m.portfolio.as_ref().unwrap();
+    let g = p.generator.as_ref().unwrap();
+    let corr = |a: &[f64], b: &[f64]| {
+        let r = |c: &[f64]| {
+            c.windows(2)
+                .map(|w| (w[1] / w[0]).ln())
+                .collect::<Vec<f64>>()
+        };
+        let (x, y) = (r(a), r(b));
+        let n = x.len() as f64;
+        let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+        let c: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+        let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+        c / (vx * vy).sqrt()
+    };
+    // The history: the two files' closes on their common clock.
+    let sc_hist = parse(
+        &text
+            .replace("kind = \"bootstrap\"", "kind = \"historical\"")
+            .replace("horizon = \"2d\"\nblock = \"2h\"\npaths = 20\n", ""),
+    )
+    .unwrap();
+    let h = LoadedMarket::load(&sc_hist).unwrap();
+    let ht = &h.portfolio.as_ref().unwrap().tape;
+    let id = |k| levsim_core::InstrumentId(k);
+    let want = corr(ht.leg(id(0)).close, ht.leg(id(1)).close);
+    let mut got = Vec::new();
+    for k in 0..20 {
+        let t = g.path(levsim_scenario::path_seed(9, k));
+        assert_eq!(t.len(), 2880);
+        got.push(corr(t.leg(id(0)).close, t.leg(id(1)).close));
+    }
+    let mean = got.iter().sum::<f64>() / got.len() as f64;
+    assert!(want > 0.5, "{want}");
+    assert!(
+        (mean - want).abs() < 0.05,
+        "bootstrap {mean} vs history {want}"
+    );
+    // It runs, 20 paths.
+    let rs = execute(&sc, &m, 2, &|| {}).unwrap();
+    assert_eq!(rs.len(), 20);
+    // Regime: the stressed volatility of each instrument is required.
+    let regime = r#"
+name = "r"
+[market]
+kind = "regime"
+dt = "1h"
+horizon = "3d"
+paths = 10
+correlation = [[1.0, 0.5], [0.5, 1.0]]
+stress_correlation = [[1.0, 0.9], [0.9, 1.0]]
+to_stressed = 12.0
+to_calm = 50.0
+[[market.instrument]]
+symbol = "BTCUSDT"
+start_price = 60000.0
+sigma = 0.5
+stress_sigma = 1.5
+[[market.instrument]]
+symbol = "ETHUSDT"
+start_price = 3000.0
+sigma = 0.7
+[venue]
+profile = "binance-usdm"
+[account]
+capital = 10000.0
+margin_mode = "cross"
+[[policy]]
+kind = "static"
+leverage = 3
+weights = { BTCUSDT = 0.5, ETHUSDT = 0.5 }
+"#;
+    let e = parse(regime).unwrap_err();
+    assert!(
+        e.contains("market.instrument[1].stress_sigma: required"),
+        "{e}"
+    );
+    let ok = regime.replace("sigma = 0.7\n", "sigma = 0.7\nstress_sigma = 2.0\n");
+    assert_eq!(run(&ok).len(), 10);
+}

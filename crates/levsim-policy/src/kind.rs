@@ -83,6 +83,10 @@ pub enum PolicyKind {
         /// σ before warm-up (default 0.8).
         #[serde(default = "default_sigma")]
         sigma_prior: f64,
+        /// Portfolio weights by symbol (negative: short): the buffer on
+        /// the portfolio's value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<Weights>,
     },
     /// Fractional Kelly `fraction·(μ̂ − r)/σ̂²`, capped by the F7 buffer.
     Kelly {
@@ -133,6 +137,10 @@ pub enum PolicyKind {
         /// Margin ratio a top-up restores (default 0.05).
         #[serde(default = "default_target")]
         target: f64,
+        /// Portfolio weights by symbol (negative: short), opened at
+        /// `leverage` gross; top-ups go to the account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<Weights>,
     },
     /// `leverage·max(0, 1 − drawdown/max_drawdown)`.
     DrawdownControl {
@@ -326,6 +334,7 @@ impl PolicyKind {
                 leverage,
                 threshold,
                 target,
+                ..
             } => {
                 lev_ok(leverage)?;
                 range("threshold", threshold, 0.0, 1.0)?;
@@ -348,7 +357,9 @@ impl PolicyKind {
         match self {
             PolicyKind::Static { weights, .. }
             | PolicyKind::ConstantLeverage { weights, .. }
-            | PolicyKind::VolTarget { weights, .. } => weights.as_ref(),
+            | PolicyKind::VolTarget { weights, .. }
+            | PolicyKind::LiquidationBuffer { weights, .. }
+            | PolicyKind::MarginTopup { weights, .. } => weights.as_ref(),
             _ => None,
         }
     }
@@ -361,9 +372,51 @@ impl PolicyKind {
         &self,
         weights: Option<&[f64]>,
         side: levsim_core::Side,
+        topup: Option<crate::TopupRule>,
     ) -> Result<Box<dyn crate::PortfolioPolicy + Send>, PolicyError> {
         self.validate()?;
+        // margin_topup's own rule, or the one riding on the policy.
+        let topup = match self {
+            PolicyKind::MarginTopup {
+                threshold, target, ..
+            } => Some(crate::TopupRule {
+                threshold: *threshold,
+                target: *target,
+            }),
+            _ => topup,
+        };
         let sizing = match (self, weights) {
+            (PolicyKind::MarginTopup { leverage, .. }, Some(_)) => {
+                Some(crate::Sizing::Static(*leverage))
+            }
+            (
+                PolicyKind::LiquidationBuffer {
+                    rule,
+                    epsilon,
+                    k,
+                    horizon_h,
+                    mmr,
+                    max_leverage,
+                    band,
+                    halflife_h,
+                    sigma_prior,
+                    ..
+                },
+                Some(_),
+            ) => Some(crate::Sizing::Buffer {
+                rule: match rule {
+                    BufferRuleName::FirstPassage => BufferRule::FirstPassage,
+                    BufferRuleName::Distance => BufferRule::Distance,
+                },
+                epsilon: *epsilon,
+                k: *k,
+                horizon_h: *horizon_h,
+                mmr: *mmr,
+                max_leverage: *max_leverage,
+                band: *band,
+                halflife_h: *halflife_h,
+                sigma_prior: *sigma_prior,
+            }),
             (PolicyKind::Static { leverage, .. }, Some(_)) => {
                 Some(crate::Sizing::Static(*leverage))
             }
@@ -394,7 +447,7 @@ impl PolicyKind {
         };
         match (sizing, weights) {
             (Some(sizing), Some(w)) => crate::WeightsPolicy::new(w, sizing)
-                .map(|p| Box::new(p) as Box<dyn crate::PortfolioPolicy + Send>)
+                .map(|p| Box::new(p.with_topup(topup)) as Box<dyn crate::PortfolioPolicy + Send>)
                 .map_err(|message| PolicyError {
                     field: "weights",
                     message,
@@ -402,10 +455,12 @@ impl PolicyKind {
             _ => {
                 let mut bare = self.clone();
                 bare.clear_weights();
-                Ok(Box::new(crate::OnFirstLeg {
-                    policy: bare.build()?,
-                    side,
-                }))
+                let policy = match bare {
+                    // Its own rule is in the policy already.
+                    PolicyKind::MarginTopup { .. } => bare.build()?,
+                    _ => bare.build()?.with_topup(topup),
+                };
+                Ok(Box::new(crate::OnFirstLeg { policy, side }))
             }
         }
     }
@@ -414,7 +469,9 @@ impl PolicyKind {
         match self {
             PolicyKind::Static { weights, .. }
             | PolicyKind::ConstantLeverage { weights, .. }
-            | PolicyKind::VolTarget { weights, .. } => *weights = None,
+            | PolicyKind::VolTarget { weights, .. }
+            | PolicyKind::LiquidationBuffer { weights, .. }
+            | PolicyKind::MarginTopup { weights, .. } => *weights = None,
             _ => {}
         }
     }
@@ -459,6 +516,7 @@ impl PolicyKind {
                 band,
                 halflife_h,
                 sigma_prior,
+                ..
             } => BuiltinPolicy::LiquidationBuffer(LiquidationBuffer {
                 rule: match rule {
                     BufferRuleName::FirstPassage => BufferRule::FirstPassage,
@@ -500,6 +558,7 @@ impl PolicyKind {
                 leverage,
                 threshold,
                 target,
+                ..
             } => BuiltinPolicy::MarginTopup(MarginTopup {
                 leverage,
                 threshold,
@@ -575,7 +634,7 @@ mod tests {
         };
         let mut t = [0.0; 2];
         let mut p = k
-            .portfolio(Some(&[3.0, -1.0]), levsim_core::Side::Long)
+            .portfolio(Some(&[3.0, -1.0]), levsim_core::Side::Long, None)
             .unwrap();
         assert_eq!(p.cadence(), crate::Cadence::WhenFlat);
         assert_eq!(
@@ -587,7 +646,7 @@ mod tests {
         // Without weights, the single-instrument policy on the first leg,
         // on the account's side.
         let k: PolicyKind = toml::from_str("kind = \"static\"\nleverage = 4").unwrap();
-        let mut p = k.portfolio(None, levsim_core::Side::Short).unwrap();
+        let mut p = k.portfolio(None, levsim_core::Side::Short, None).unwrap();
         let mut t = [0.0; 2];
         assert_eq!(
             p.decide(&obs(&[100.0, 50.0]), &mut t),

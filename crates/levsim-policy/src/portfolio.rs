@@ -209,6 +209,30 @@ pub enum Sizing {
         /// σ of every leg before warm-up (annual).
         sigma_prior: f64,
     },
+    /// The liquidation buffer on the portfolio's value: the gross leverage
+    /// `liquidation_buffer` gives (F3 first-passage probability or F7
+    /// distance) at the portfolio's volatility σ̂_p (EWMA covariance of the
+    /// legs, as `VolTarget`), as if the weights were one long position.
+    Buffer {
+        /// F3 or F7.
+        rule: crate::BufferRule,
+        /// F3: tolerated probability of touching within the horizon.
+        epsilon: f64,
+        /// F7: distance in σ.
+        k: f64,
+        /// Horizon, hours.
+        horizon_h: f64,
+        /// Maintenance rate the rule assumes.
+        mmr: f64,
+        /// Gross leverage cap.
+        max_leverage: f64,
+        /// Rebalancing band (relative).
+        band: f64,
+        /// EWMA half-life, hours.
+        halflife_h: f64,
+        /// σ of every leg before warm-up (annual).
+        sigma_prior: f64,
+    },
 }
 
 /// The built-in portfolio policies: a vector of weights (signed: negative
@@ -223,6 +247,8 @@ pub struct WeightsPolicy {
     seen: usize,
     /// Returns buffer (per leg).
     ret: Vec<f64>,
+    /// Account-level top-ups from the reserve, if any.
+    topup: Option<crate::TopupRule>,
 }
 
 impl WeightsPolicy {
@@ -240,7 +266,26 @@ impl WeightsPolicy {
             cov: vec![0.0; n * n],
             seen: 0,
             ret: vec![0.0; n],
+            topup: None,
         })
+    }
+
+    /// The policy with account-level top-ups: when the account's margin
+    /// ratio (requirement / equity) passes `rule.threshold`, enough of the
+    /// reserve to bring it to `rule.target` (the decision of that bar).
+    pub fn with_topup(mut self, rule: Option<crate::TopupRule>) -> Self {
+        self.topup = rule;
+        self
+    }
+
+    fn top_up(&self, obs: &PortfolioObservation<'_>) -> Option<PortfolioDecision> {
+        let r = self.topup?;
+        if obs.is_flat() || obs.reserve <= 0.0 || obs.margin_ratio <= r.threshold {
+            return None;
+        }
+        Some(PortfolioDecision::TopUp(
+            (obs.requirement / r.target - obs.equity).max(0.0),
+        ))
     }
 
     /// The normalized weights (Σ |w| = 1).
@@ -313,6 +358,31 @@ impl WeightsPolicy {
 
 impl PortfolioPolicy for WeightsPolicy {
     fn decide(&mut self, obs: &PortfolioObservation<'_>, target: &mut [f64]) -> PortfolioDecision {
+        let d = self.size(obs, target);
+        match self.top_up(obs) {
+            Some(t) => {
+                target.iter_mut().for_each(|x| *x = 0.0);
+                t
+            }
+            None => d,
+        }
+    }
+
+    fn cadence(&self) -> Cadence {
+        match self.sizing {
+            Sizing::Static(_) if self.topup.is_none() => Cadence::WhenFlat,
+            _ => Cadence::EveryBar,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.cov.iter_mut().for_each(|c| *c = 0.0);
+        self.seen = 0;
+    }
+}
+
+impl WeightsPolicy {
+    fn size(&mut self, obs: &PortfolioObservation<'_>, target: &mut [f64]) -> PortfolioDecision {
         match self.sizing {
             Sizing::Static(l) => {
                 if obs.is_flat() {
@@ -351,19 +421,40 @@ impl PortfolioPolicy for WeightsPolicy {
                     PortfolioDecision::Hold
                 }
             }
+            Sizing::Buffer {
+                rule,
+                epsilon,
+                k,
+                horizon_h,
+                mmr,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+            } => {
+                self.update_cov(obs, halflife_h);
+                let vol = self.portfolio_vol(obs.bar_years, sigma_prior);
+                let buffer = crate::LiquidationBuffer {
+                    rule,
+                    epsilon,
+                    k,
+                    horizon_h,
+                    mmr,
+                    max_leverage,
+                    band,
+                    est: crate::Estimates::new(halflife_h, sigma_prior),
+                };
+                let gross = buffer.leverage_for(vol, Side::Long).max(0.0);
+                if (obs.is_flat() && gross > 0.0)
+                    || (!obs.is_flat() && self.drifted(obs, gross, band))
+                {
+                    self.write(gross, target);
+                    PortfolioDecision::Target
+                } else {
+                    PortfolioDecision::Hold
+                }
+            }
         }
-    }
-
-    fn cadence(&self) -> Cadence {
-        match self.sizing {
-            Sizing::Static(_) => Cadence::WhenFlat,
-            _ => Cadence::EveryBar,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.cov.iter_mut().for_each(|c| *c = 0.0);
-        self.seen = 0;
     }
 }
 
@@ -437,6 +528,57 @@ mod tests {
         let o = obs(&closes, 1, 0, &[100.0, 100.0], &[12.0, 10.0], 1_000.0);
         assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Target);
         assert_eq!(t, [1.0, 1.0]);
+    }
+
+    #[test]
+    fn topups_come_from_the_account_ratio() {
+        let rule = crate::TopupRule {
+            threshold: 0.5,
+            target: 0.2,
+        };
+        let mut p = WeightsPolicy::new(&[1.0, 1.0], Sizing::Static(3.0))
+            .unwrap()
+            .with_topup(Some(rule));
+        assert_eq!(p.cadence(), Cadence::EveryBar);
+        let closes = [100.0, 50.0];
+        let mut t = [0.0; 2];
+        let mut o = obs(&closes, 1, 0, &[100.0, 50.0], &[10.0, 20.0], 1_000.0);
+        o.reserve = 5_000.0;
+        o.requirement = 600.0;
+        o.margin_ratio = 0.6;
+        // 600 / (1,000 + x) = 0.2 ⇒ x = 2,000.
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::TopUp(2_000.0));
+        o.margin_ratio = 0.4;
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Hold);
+    }
+
+    #[test]
+    fn the_portfolio_buffer_is_the_single_rule_at_the_portfolio_vol() {
+        // Before warm-up σ̂_p is the prior over the weights (0.8 / √2 for
+        // two equal uncorrelated legs): the F7 leverage at that σ.
+        let (k, h, m) = (3.0, 24.0, 0.005);
+        let mut p = WeightsPolicy::new(
+            &[1.0, 1.0],
+            Sizing::Buffer {
+                rule: crate::BufferRule::Distance,
+                epsilon: 0.01,
+                k,
+                horizon_h: h,
+                mmr: m,
+                max_leverage: 50.0,
+                band: 0.1,
+                halflife_h: 24.0,
+                sigma_prior: 0.8,
+            },
+        )
+        .unwrap();
+        let closes = [100.0, 50.0];
+        let mut t = [0.0; 2];
+        let o = obs(&closes, 1, 0, &[100.0, 50.0], &[0.0, 0.0], 1_000.0);
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Target);
+        let sigma = 0.8 / 2f64.sqrt();
+        let want = crate::estimate::distance_leverage(k, sigma, h / 8760.0, m, true);
+        assert!((t[0] + t[1] - want).abs() < 1e-12, "{t:?} vs {want}");
     }
 
     #[test]

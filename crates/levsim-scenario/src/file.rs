@@ -624,12 +624,6 @@ fn portfolio_limits(
         problems.push(format!("account.withdrawal_delay: {later}"));
     }
     for p in &plan.points {
-        if p.topup.is_some() {
-            problems.push(format!(
-                "policy[{}].topup_threshold: {later}",
-                p.policy_index
-            ));
-        }
         if p.latency.is_some() {
             problems.push(format!("policy[{}].latency: {later}", p.policy_index));
         }

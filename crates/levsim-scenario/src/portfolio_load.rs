@@ -328,6 +328,15 @@ fn rules(sc: &Scenario, symbols: &[String]) -> Result<Vec<Vec<VenueProfile>>, Sc
         return Err(invalid(sc, problems));
     }
     for p in &sc.plan.points {
+        let tops_up =
+            p.topup.is_some() || matches!(p.kind, levsim_policy::PolicyKind::MarginTopup { .. });
+        let msg = format!(
+            "policy[{}]: tops up from the reserve, but [account] reserve is {} (give it one, e.g. reserve = 10000.0)",
+            p.policy_index, sc.account.reserve
+        );
+        if tops_up && !(sc.account.reserve > 0.0) && !problems.contains(&msg) {
+            problems.push(msg);
+        }
         let legs = &out[p.venue_index];
         let lev = p.kind.opening_leverage();
         let weights = crate::portfolio::resolve_weights(&p.kind, symbols);

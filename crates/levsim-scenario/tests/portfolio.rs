@@ -608,3 +608,50 @@ weights = { BTCUSDT = 0.5, ETHUSDT = 0.5 }
     let ok = regime.replace("sigma = 0.7\n", "sigma = 0.7\nstress_sigma = 2.0\n");
     assert_eq!(run(&ok).len(), 10);
 }
+
+/// Portfolio policies at the account level: a margin top-up from the
+/// reserve keeps a 5x long/long cross account alive longer than the same
+/// static one, and the liquidation buffer on the portfolio's value sizes
+/// from the legs' covariance and runs.
+#[test]
+fn account_level_topups_and_the_portfolio_buffer() {
+    let policies = r#"kind = "static"
+leverage = 5
+weights = { BTCUSDT = 0.5, ETHUSDT = 0.5 }
+[[policy]]
+kind = "margin_topup"
+leverage = 5
+threshold = 0.1
+target = 0.03
+weights = { BTCUSDT = 0.5, ETHUSDT = 0.5 }
+[[policy]]
+kind = "liquidation_buffer"
+rule = "distance"
+k = 3
+horizon_h = 24
+max_leverage = 10
+weights = { BTCUSDT = 0.5, ETHUSDT = 0.5 }"#;
+    let text = two_legs("", policies, "margin_mode = \"cross\"\nreserve = 20000.0");
+    let rs = run(&text);
+    let (st, top, buf) = (
+        &rs[0].output.metrics,
+        &rs[1].output.metrics,
+        &rs[2].output.metrics,
+    );
+    assert!(st.liquidations > 0);
+    assert!(top.topups > 0 && top.topped_up > 0.0, "{top:?}");
+    assert!(
+        top.first_liquidation_ts
+            .is_none_or(|t| t > st.first_liquidation_ts.unwrap()),
+        "{:?} vs {:?}",
+        top.first_liquidation_ts,
+        st.first_liquidation_ts
+    );
+    assert!(buf.trades > 1, "the buffer rebalances: {}", buf.trades);
+    for r in &rs {
+        assert!(r.portfolio.as_ref().unwrap().conservation_error.abs() < 1e-6);
+    }
+    // Without a reserve, a top-up policy is refused by name.
+    let e = load_err(&two_legs("", policies, "margin_mode = \"cross\""));
+    assert!(e.contains("policy[1]: tops up from the reserve"), "{e}");
+}

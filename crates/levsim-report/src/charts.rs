@@ -6,6 +6,7 @@ use std::sync::Once;
 use levsim_core::time::{to_iso, DAY_NS};
 use plotters::coord::combinators::BindKeyPoints;
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use crate::markdown::num;
@@ -243,7 +244,7 @@ fn y_range(spec: &Spec) -> (f64, f64) {
 }
 
 macro_rules! draw_body {
-    ($root:expr, $spec:expr, $yr:expr) => {{
+    ($root:expr, $spec:expr, $yr:expr, $legend:expr) => {{
         let spec: &Spec = $spec;
         let span = spec.x_range.1 - spec.x_range.0;
         let y_span = y_range(spec);
@@ -339,8 +340,95 @@ macro_rules! draw_body {
                         + Polygon::new(legend_body.clone(), ShapeStyle::from(&c).filled())
                 });
         }
-        crate::legend::draw_legend(&mut chart, |px| legend_place(px, spec))?;
+        if $legend {
+            crate::legend::draw_legend(&mut chart, |px| legend_place(px, spec))?;
+        }
     }};
+}
+
+/// Legends with more entries than this go below the plot, in two columns
+/// (the figure grows to hold them), instead of inside it.
+const LEGEND_INSIDE_MAX: usize = 10;
+
+/// Height of the plot part of a time chart, px.
+const PLOT_H: u32 = 560;
+
+impl Spec {
+    /// Named entries of the legend.
+    fn legend_entries(&self) -> usize {
+        self.lines.iter().filter(|s| !s.name.is_empty()).count()
+            + self.markers.len()
+            + self.bars.len()
+    }
+
+    /// Rows of the legend below the plot (0: the legend is inside).
+    fn legend_rows(&self) -> u32 {
+        let n = self.legend_entries();
+        if n > LEGEND_INSIDE_MAX {
+            n.div_ceil(2) as u32
+        } else {
+            0
+        }
+    }
+}
+
+/// The legend below the plot: two columns of swatches and names.
+fn draw_legend_below<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    spec: &Spec,
+) -> Result<(), String> {
+    let (w, _) = area.dim_in_pixel();
+    let col = (w as i32 - 40) / 2;
+    let font = ("sans-serif", 13).into_font().color(&RGBColor(40, 40, 40));
+    let mut k = 0i32;
+    let at = |k: i32| (20 + (k % 2) * col, 12 + (k / 2) * 20);
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    for s in spec.lines.iter().filter(|s| !s.name.is_empty()) {
+        let (x, y) = at(k);
+        let style = ShapeStyle::from(&s.pen.color).stroke_width(3);
+        let pts = vec![(x, y), (x + 24, y)];
+        let (dash, gap) = match s.pen.dash {
+            crate::pen::Dash::Solid => (0, 0),
+            crate::pen::Dash::Dashed => (9, 5),
+            crate::pen::Dash::Dotted => (2, 5),
+            crate::pen::Dash::Long => (18, 5),
+        };
+        if dash == 0 {
+            area.draw(&PathElement::new(pts, style)).map_err(err)?;
+        } else {
+            area.draw(&DashedPathElement::new(pts, dash, gap, style))
+                .map_err(err)?;
+        }
+        area.draw(&Text::new(s.name.clone(), (x + 32, y - 8), font.clone()))
+            .map_err(err)?;
+        k += 1;
+    }
+    for m in &spec.markers {
+        let (x, y) = at(k);
+        area.draw(
+            &(EmptyElement::at((x + 11, y))
+                + Polygon::new(
+                    marker_outline(m.shape, 6.5),
+                    ShapeStyle::from(&m.color).filled(),
+                )),
+        )
+        .map_err(err)?;
+        area.draw(&Text::new(m.name.clone(), (x + 32, y - 8), font.clone()))
+            .map_err(err)?;
+        k += 1;
+    }
+    for b in &spec.bars {
+        let (x, y) = at(k);
+        area.draw(&Rectangle::new(
+            [(x, y - 5), (x + 18, y + 5)],
+            ShapeStyle::from(&b.color.mix(0.55)).filled(),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(b.name.clone(), (x + 32, y - 8), font.clone()))
+            .map_err(err)?;
+        k += 1;
+    }
+    Ok(())
 }
 
 /// The kept runs of market path 0, one per point in plan order: what the
@@ -384,19 +472,30 @@ fn legend_place(px: (f64, f64), spec: &Spec) -> SeriesLabelPosition {
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let below = spec.legend_rows() > 0;
+    let (plot, legend) = if below {
+        let (a, b) = root.split_vertically(PLOT_H);
+        (a, Some(b))
+    } else {
+        (root.clone(), None)
+    };
     let (lo, hi) = y_range(spec);
     if spec.log_y {
         let (bold, light) = log_ticks(lo, hi);
         draw_body!(
-            root,
+            &plot,
             spec,
             (lo..hi)
                 .log_scale()
                 .with_key_points(bold)
-                .with_light_points(light)
+                .with_light_points(light),
+            !below
         );
     } else {
-        draw_body!(root, spec, lo..hi);
+        draw_body!(&plot, spec, lo..hi, !below);
+    }
+    if let Some(area) = legend {
+        draw_legend_below(&area, spec)?;
     }
     root.present().map_err(|e| e.to_string())
 }
@@ -440,7 +539,10 @@ impl Spec {
 
 impl Figure for Spec {
     fn size(&self) -> (u32, u32) {
-        (1200, 560)
+        (
+            1200,
+            PLOT_H + self.legend_rows() * 20 + if self.legend_rows() > 0 { 14 } else { 0 },
+        )
     }
     fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         draw(root, self)
@@ -646,7 +748,55 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         ],
     )?);
     base.extend(charts);
+    base.extend(render_leg_margin(dir, input, &legend, x_range)?);
     Ok(base)
+}
+
+/// Portfolio runs: the maintenance each leg locks on its own (its venue's
+/// tables at its notional), one chart per instrument, a line per run of
+/// path 0.
+fn render_leg_margin(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    legend: &crate::labels::Legend,
+    x_range: (f64, f64),
+) -> Result<Vec<Chart>, ReportError> {
+    let Some(spec) = &input.scenario.portfolio else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (k, inst) in spec.instruments.iter().enumerate() {
+        let lines: Vec<Series> = path0(input)
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let s = r.portfolio.as_ref()?.series.as_ref()?;
+                Some(Series {
+                    name: legend.name(&r.spec.point_id),
+                    pen: pen(i),
+                    segments: segments(&s.ts, s.maintenance.get(k)?, |y| y.is_finite()),
+                })
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let spec = Spec::lines(
+            format!("{}: maintenance margin locked per run", inst.symbol),
+            "maintenance (settlement currency)",
+            x_range,
+            lines,
+        );
+        out.push(render(
+            dir,
+            &format!("margin-{}", inst.symbol),
+            &spec,
+            format!(
+                "The maintenance margin {} locks on its own at each kept bar close (its venue's tables at its notional), per run: under cross margin the legs' sum is the account's requirement; portfolio margin's joint requirement is below it when legs hedge.",
+                inst.symbol
+            ),
+        )?);
+    }
+    Ok(out)
 }
 
 /// The price chart of one instrument: closes, each plotted interval's

@@ -62,6 +62,7 @@ fn section_of(c: &Chart) -> &'static str {
     match stem {
         "price" | "mark" | "fan" => "market",
         s if s.starts_with("price-") => "market",
+        s if s.starts_with("margin-") && s != "margin-ratio" => "portfolio",
         "cascade-price" | "cascade-volume" | "cascade-rounds" | "insurance-fund" | "adl" => {
             "cascade"
         }
@@ -229,7 +230,17 @@ pub(crate) fn write(
             let _ = write!(h, "<h3>Each leg (runs on path 0)</h3>");
             table(&mut h, &head, &rows);
         }
+        if let Some((head, rows)) = crate::legs::correlation_rows(input) {
+            let _ = write!(
+                h,
+                "<h3>Correlation of the instruments' bar returns</h3><p class=\"meta\">Set (the market's, or the one portfolio margin assumes) and realized on path 0.</p>"
+            );
+            table(&mut h, &head, &rows);
+        }
         let _ = write!(h, "<p class=\"meta\">{}</p>", esc(crate::legs::LEGS_NOTE));
+        for c in parts.charts.iter().filter(|c| section_of(c) == "portfolio") {
+            figure(&mut h, dir, c)?;
+        }
     }
 
     // Policies.

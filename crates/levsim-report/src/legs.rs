@@ -166,6 +166,89 @@ fn param_value(v: &Value) -> String {
     }
 }
 
+/// The correlation of the instruments' log returns bar to bar on path 0
+/// (the history, or the first generated path), instrument order.
+pub(crate) fn realized_correlation(input: &ReportInput<'_>) -> Option<Vec<Vec<f64>>> {
+    input.scenario.portfolio.as_ref()?;
+    let t = &input.market.portfolio.as_ref()?.tape;
+    let n = t.legs();
+    let rets: Vec<Vec<f64>> = (0..n)
+        .map(|k| {
+            t.leg(levsim_core::InstrumentId(k as u16))
+                .close
+                .windows(2)
+                .map(|w| (w[1] / w[0]).ln())
+                .collect()
+        })
+        .collect();
+    let m = rets.first().map_or(0, Vec::len);
+    if m < 3 {
+        return None;
+    }
+    let mean: Vec<f64> = rets
+        .iter()
+        .map(|r| r.iter().sum::<f64>() / m as f64)
+        .collect();
+    let cov = |a: usize, b: usize| -> f64 {
+        rets[a]
+            .iter()
+            .zip(&rets[b])
+            .map(|(x, y)| (x - mean[a]) * (y - mean[b]))
+            .sum::<f64>()
+    };
+    Some(
+        (0..n)
+            .map(|a| {
+                (0..n)
+                    .map(|b| {
+                        let d = (cov(a, a) * cov(b, b)).sqrt();
+                        if d > 0.0 {
+                            cov(a, b) / d
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+/// The correlation set (the market's, or the one portfolio margin
+/// assumes) beside the one realized on path 0, as table rows.
+pub(crate) fn correlation_rows(input: &ReportInput<'_>) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let spec = input.scenario.portfolio.as_ref()?;
+    let realized = realized_correlation(input)?;
+    let set = input.scenario.market.correlation.clone().or_else(|| {
+        input
+            .scenario
+            .account
+            .portfolio_margin
+            .as_ref()?
+            .correlation
+            .clone()
+    });
+    let symbols = spec.symbols();
+    let mut head = vec!["".to_string()];
+    head.extend(symbols.iter().cloned());
+    let rows = symbols
+        .iter()
+        .enumerate()
+        .map(|(a, sym)| {
+            let mut row = vec![sym.clone()];
+            for b in 0..symbols.len() {
+                let r = num(realized[a][b], 3);
+                row.push(match &set {
+                    Some(m) => format!("{} set · {r} realized", num(m[a][b], 2)),
+                    None => format!("{r} realized"),
+                });
+            }
+            row
+        })
+        .collect();
+    Some((head, rows))
+}
+
 /// The instruments line of the scenario header.
 pub(crate) fn instruments_line(input: &ReportInput<'_>) -> Option<String> {
     let p = input.market.portfolio.as_ref()?;

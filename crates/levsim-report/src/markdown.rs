@@ -222,6 +222,14 @@ pub(crate) fn write(
             let _ = writeln!(s, "\nEach leg (runs on path 0):\n");
             table(&mut s, &head, &rows);
         }
+        if let Some((head, rows)) = crate::legs::correlation_rows(input) {
+            let _ = writeln!(
+                s,
+                "\nCorrelation of the instruments' bar returns: set (the market's, or the one portfolio margin assumes) and realized on path 0:\n"
+            );
+            let head: Vec<&str> = head.iter().map(String::as_str).collect();
+            table(&mut s, &head, &rows);
+        }
         let _ = writeln!(s, "\n{}\n", crate::legs::LEGS_NOTE);
     }
     if let Some((head, rows)) = aggregate_rows(summary) {

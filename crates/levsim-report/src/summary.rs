@@ -172,6 +172,7 @@ fn build_rest(
                 "instruments": sc.portfolio.as_ref().map(|p| &p.instruments),
                 "settlement": crate::legs::settlement(input),
                 "correlation": sc.market.correlation,
+                "realized_correlation": crate::legs::realized_correlation(input),
             },
             "shocks": sc.shocks.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "venue": venues.first().cloned().unwrap_or(Value::Null),

@@ -42,6 +42,21 @@ def main(report_dir: str) -> None:
             for p, rs in by_point.items()
         },
     }
+    try:
+        legs = pq.read_table(f"{report_dir}/legs.parquet")
+    except FileNotFoundError:
+        legs = None
+    if legs is not None:
+        caused: dict[str, dict[str, int]] = {}
+        for r in legs.to_pylist():
+            point = caused.setdefault(r["point_id"], {})
+            point[r["symbol"]] = point.get(r["symbol"], 0) + r["liquidations_caused"]
+        out["legs"] = {
+            "rows": legs.num_rows,
+            "columns": {f.name: str(f.type) for f in legs.schema},
+            "symbols": sorted(set(legs.column("symbol").to_pylist())),
+            "caused_by_point": caused,
+        }
     print(json.dumps(out))
 
 

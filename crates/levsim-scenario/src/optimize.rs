@@ -226,6 +226,10 @@ fn ranges(table: &toml::Table, at: &str) -> Result<(Vec<Range>, toml::Table), St
     let mut out = Vec::new();
     let mut t = table.clone();
     for (k, v) in table {
+        // Portfolio weights are one value, not a range.
+        if k == "weights" {
+            continue;
+        }
         if let toml::Value::Table(r) = v {
             let num = |name: &str| {
                 r.get(name)
@@ -622,5 +626,13 @@ mod tests {
         let bad: toml::Table =
             toml::from_str("kind = \"static\"\nleverage = { min = 5.0, max = 1.0 }").unwrap();
         assert!(ranges(&bad, "policy[0]").unwrap_err().contains("a < b"));
+        // A portfolio's weights are a value, not a range.
+        let t: toml::Table = toml::from_str(
+            "kind = \"static\"\nleverage = { min = 1.0, max = 9.0 }\nweights = { A = 1, B = -1 }",
+        )
+        .unwrap();
+        let (r, base) = ranges(&t, "policy[0]").unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(base["weights"], t["weights"]);
     }
 }

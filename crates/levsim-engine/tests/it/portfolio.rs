@@ -337,7 +337,7 @@ fn a_crash_in_one_leg_takes_the_cross_account_down() {
     let rules = [btc_v.clone(), eth_v.clone()];
     let out = run_pf(&pt, &[], &rules, &Cross, &acct, &mut pol);
     // Positions as opened: 20,000 of each at the first open, no fees.
-    let q_eth = 20_000.0 / 2_000.0;
+    let (q_btc, q_eth) = (20_000.0 / 50_000.0, 20_000.0 / 2_000.0);
     let (MarginModelAny::Tiered(bt), MarginModelAny::Tiered(et)) = (&btc_v.margin, &eth_v.margin)
     else {
         panic!("Binance margins are bracket tables");
@@ -370,6 +370,37 @@ fn a_crash_in_one_leg_takes_the_cross_account_down() {
     );
     let bar = eth.low.iter().position(|&l| l <= lp).unwrap();
     assert_eq!(out.metrics.first_liquidation_ts, Some(eth.ts[bar]));
+    // What `levsim margin` says for the same cross account (BTC held at
+    // its entry mark): the calculator's liquidation price of the ETH leg.
+    use levsim_engine::venue::calculator::{assess_positions, AccountInput, Mode, PositionInput};
+    let pos = |sym: &str, size: f64, entry: f64| PositionInput {
+        instrument: Some(sym.into()),
+        side: Side::Long,
+        size,
+        entry,
+        mark: Some(entry),
+        margin: None,
+        leverage: None,
+    };
+    let calc = assess_positions(
+        &[&btc_v, &eth_v],
+        &AccountInput {
+            collateral: 10_000.0,
+            mode: Mode::Cross,
+            positions: vec![
+                pos("BTCUSDT", q_btc, 50_000.0),
+                pos("ETHUSDT", q_eth, 2_000.0),
+            ],
+        },
+        None,
+    )
+    .unwrap();
+    let calc_lp = calc.positions[1].liquidation_price.unwrap();
+    assert!(
+        (eth_fill.fill_price - calc_lp).abs() < 1e-6 * calc_lp,
+        "run {} vs levsim margin {calc_lp}",
+        eth_fill.fill_price
+    );
     assert_eq!(out.legs[1].liquidations_caused, 1);
     assert_eq!(out.legs[0].liquidations_caused, 0);
     // The same legs isolated: only ETH goes, BTC runs to the end.

@@ -97,3 +97,55 @@ pub fn write_ohlc_bin(path: &std::path::Path, t: &MarketTape) -> std::io::Result
     }
     std::fs::write(path, buf)
 }
+
+/// Runs a peer script (`python3 SCRIPT ARGS`) that prints one JSON object;
+/// `None` (with the reason printed) when python3, numba or the script
+/// fails, so levsim's own figures still stand.
+pub fn run_peer(script: &str, args: &[String]) -> Option<serde_json::Value> {
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => match serde_json::from_slice(&o.stdout) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                println!("peer reference printed no JSON: {e}");
+                None
+            }
+        },
+        Ok(o) => {
+            println!(
+                "peer reference failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            println!("peer reference not run (python3: {e})");
+            None
+        }
+    }
+}
+
+/// Prints the peer's time per thread count beside levsim's (`secs[i]` for
+/// `i + 1` threads) as runs/s and the ratio levsim / peer.
+pub fn print_peer_seconds(peer: &serde_json::Value, runs: usize, secs: &[f64]) {
+    for (i, threads) in ["1", "2"].iter().enumerate() {
+        if let (Some(s), Some(mine)) = (peer["seconds"][threads].as_f64(), secs.get(i)) {
+            println!(
+                "numba  {threads} thread(s): {s:.3} s (best of 3) = {:.0} runs/s; levsim / numba = {:.2}x",
+                runs as f64 / s,
+                s / mine
+            );
+        }
+    }
+}
+
+/// Whether two probabilities estimated on `paths` independent paths each
+/// agree within 4 standard errors; returns (4 se, agree).
+pub fn agree(a: f64, b: f64, paths: usize) -> (f64, bool) {
+    let p = 0.5 * (a + b);
+    let se = (2.0 * p * (1.0 - p) / paths as f64).sqrt();
+    (4.0 * se, (a - b).abs() <= 4.0 * se + 1e-12)
+}

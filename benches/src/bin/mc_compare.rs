@@ -10,7 +10,6 @@
 //! (needs `python3` with numba and numpy for the peer; without them only
 //! levsim's figures are printed).
 
-use std::process::Command;
 use std::time::Instant;
 
 use levsim_scenario::{aggregate, execute, LoadedMarket, Scenario};
@@ -125,46 +124,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/bench_numba_mc.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(paths.to_string())
-        .arg(steps.to_string())
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
-            let p_peer: Vec<f64> = v["p_liquidation"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
-                .unwrap_or_default();
-            for (i, threads) in ["1", "2"].iter().enumerate() {
-                if let Some(s) = v["seconds"][threads].as_f64() {
-                    println!(
-                        "numba  {threads} thread(s): {s:.3} s (best of 3) = {:.0} runs/s; levsim / numba = {:.2}x",
-                        runs as f64 / s,
-                        s / secs[i]
-                    );
-                }
-            }
-            println!("numba  P(liquidation) per leverage: {p_peer:.4?}");
-            // Same task: the probabilities agree within Monte Carlo error
-            // (independent random numbers, so not equal).
-            for ((l, a), b) in LEVERAGES.iter().zip(&p_levsim).zip(&p_peer) {
-                let p = 0.5 * (a + b);
-                let se = (2.0 * p * (1.0 - p) / paths as f64).sqrt();
-                let ok = (a - b).abs() <= 4.0 * se + 1e-12;
-                println!(
-                    "  {l:>4}x: levsim {a:.4} numba {b:.4} (4 se = {:.4}) {}",
-                    4.0 * se,
-                    if ok { "agree" } else { "DISAGREE" }
-                );
-            }
+    if let Some(v) = levsim_benches::run_peer(script, &[paths.to_string(), steps.to_string()]) {
+        let p_peer: Vec<f64> = v["p_liquidation"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+            .unwrap_or_default();
+        levsim_benches::print_peer_seconds(&v, runs, &secs);
+        println!("numba  P(liquidation) per leverage: {p_peer:.4?}");
+        // Same task: the probabilities agree within Monte Carlo error
+        // (independent random numbers, so not equal).
+        for ((l, a), b) in LEVERAGES.iter().zip(&p_levsim).zip(&p_peer) {
+            let (se4, ok) = levsim_benches::agree(*a, *b, paths);
+            println!(
+                "  {l:>4}x: levsim {a:.4} numba {b:.4} (4 se = {se4:.4}) {}",
+                if ok { "agree" } else { "DISAGREE" }
+            );
         }
-        Ok(o) => println!(
-            "numba reference failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => println!("numba reference not run (python3: {e})"),
     }
     Ok(())
 }

@@ -154,6 +154,16 @@ pub enum PolicyKind {
     },
 }
 
+impl BufferRuleName {
+    /// The rule it names.
+    pub fn rule(self) -> BufferRule {
+        match self {
+            BufferRuleName::FirstPassage => BufferRule::FirstPassage,
+            BufferRuleName::Distance => BufferRule::Distance,
+        }
+    }
+}
+
 /// Portfolio weights by symbol, as written (`{ BTCUSDT = 0.5, ETHUSDT = -0.5 }`).
 pub type Weights = std::collections::BTreeMap<String, f64>;
 
@@ -404,10 +414,7 @@ impl PolicyKind {
                 },
                 Some(_),
             ) => Some(crate::Sizing::Buffer {
-                rule: match rule {
-                    BufferRuleName::FirstPassage => BufferRule::FirstPassage,
-                    BufferRuleName::Distance => BufferRule::Distance,
-                },
+                rule: rule.rule(),
                 epsilon: *epsilon,
                 k: *k,
                 horizon_h: *horizon_h,
@@ -518,10 +525,7 @@ impl PolicyKind {
                 sigma_prior,
                 ..
             } => BuiltinPolicy::LiquidationBuffer(LiquidationBuffer {
-                rule: match rule {
-                    BufferRuleName::FirstPassage => BufferRule::FirstPassage,
-                    BufferRuleName::Distance => BufferRule::Distance,
-                },
+                rule: rule.rule(),
                 epsilon,
                 k,
                 horizon_h,

@@ -271,17 +271,7 @@ fn an_instrument_split_in_two_legs_is_the_same_account() {
 fn a_cross_account_is_liquidated_at_binances_price() {
     let venue = binance("BTCUSDT", 0.0);
     // Falling 1 % a bar from 50,000.
-    let mut t = MarketTape {
-        symbol: "BTCUSDT".into(),
-        interval_ns: MIN,
-        ..Default::default()
-    };
-    let mut p = 50_000.0;
-    for i in 0..120 {
-        let c = p * 0.99;
-        t.push(i * MIN, p, p, c, c, 1.0);
-        p = c;
-    }
+    let t = falling("BTCUSDT", 50_000.0, 0.01, 120);
     let mut acct = account(Side::Long, false);
     acct.capital = 500.0;
     acct.margin_mode = MarginMode::Cross;
@@ -316,18 +306,10 @@ fn a_crash_in_one_leg_takes_the_cross_account_down() {
         interval_ns: MIN,
         ..Default::default()
     };
-    let mut eth = MarketTape {
-        symbol: "ETHUSDT".into(),
-        interval_ns: MIN,
-        ..Default::default()
-    };
-    let mut e = 2_000.0;
     for i in 0..n {
         btc.push(i as i64 * MIN, 50_000.0, 50_000.0, 50_000.0, 50_000.0, 1.0);
-        let c = e * 0.995;
-        eth.push(i as i64 * MIN, e, e, c, c, 1.0);
-        e = c;
     }
+    let eth = falling("ETHUSDT", 2_000.0, 0.005, n);
     let (pt, _) =
         PortfolioTape::align(table(&["BTCUSDT", "ETHUSDT"]), &[btc, eth.clone()]).unwrap();
     let mut acct = account(Side::Long, false);
@@ -416,17 +398,7 @@ fn a_crash_in_one_leg_takes_the_cross_account_down() {
 #[test]
 fn portfolio_margin_liquidates_at_the_grid_requirement() {
     let venue = flat_venue(0.005, 0.0, 0.0);
-    let mut t = MarketTape {
-        symbol: "TEST".into(),
-        interval_ns: MIN,
-        ..Default::default()
-    };
-    let mut p = 100.0;
-    for i in 0..100 {
-        let c = p * 0.99;
-        t.push(i * MIN, p, p, c, c, 1.0);
-        p = c;
-    }
+    let t = falling("TEST", 100.0, 0.01, 100);
     let mut acct = account(Side::Long, false);
     acct.margin_mode = MarginMode::Portfolio;
     let grid = ScenarioGrid::principal(&[1.0], &[0.16], 9, 0.0).unwrap();

@@ -24,6 +24,7 @@
 //! read and written with polars.
 
 pub mod book;
+mod chain;
 mod detect;
 mod error;
 mod funding;
@@ -38,6 +39,7 @@ mod parquet;
 mod reader;
 mod report;
 
+pub use chain::{load_chain, ChainRow, OptionChain};
 pub use detect::{detect_format, Format};
 pub use error::DataError;
 pub use funding::load_funding;

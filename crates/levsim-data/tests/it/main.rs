@@ -4,6 +4,7 @@
 
 mod books;
 mod broken;
+mod chain;
 mod fuzz;
 mod real;
 
@@ -12,6 +13,11 @@ use std::path::PathBuf;
 /// The repository's `data/` directory.
 pub fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data")
+}
+
+/// The path of a file in `data/`.
+pub fn data(name: &str) -> PathBuf {
+    data_dir().join(name)
 }
 
 /// The decompressed lines of a real data file.

@@ -26,6 +26,7 @@ pub(crate) struct MarginArgs<'a> {
     pub set: &'a [String],
     pub fill_price: Option<f64>,
     pub quote_price: f64,
+    pub chain: Option<&'a Path>,
     pub json: bool,
 }
 
@@ -135,7 +136,7 @@ fn portfolio(a: &MarginArgs<'_>) -> Result<(), Failure> {
     Ok(())
 }
 
-fn bad(msg: String) -> Failure {
+pub(crate) fn bad(msg: String) -> Failure {
     Failure::input(anyhow::anyhow!(msg))
 }
 
@@ -157,6 +158,15 @@ fn flag_of(path: &str) -> &str {
 pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
     if matches!(a.venue, "span" | "greek-pm" | "greek_pm") {
         return portfolio(a);
+    }
+    if a.venue == "deribit" {
+        return crate::cmd_options::margin(a);
+    }
+    if a.chain.is_some() {
+        return Err(bad(format!(
+            "--chain: prices options, for --venue deribit (not {})",
+            a.venue
+        )));
     }
     let symbol = a.symbol.unwrap_or("BTC");
     let set = parse_set(a.set)?;

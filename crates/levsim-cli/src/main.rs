@@ -7,6 +7,7 @@ mod cmd_adl;
 mod cmd_data;
 mod cmd_margin;
 mod cmd_optimize;
+mod cmd_options;
 mod cmd_run;
 mod cmd_venues;
 
@@ -120,6 +121,15 @@ enum Command {
     /// "delta", "gamma", "vega"}], optional "moves", "vol_moves"}) prints
     /// the Greek scenario margin of SPEC §8.3.
     ///
+    /// Options: `--venue deribit --account FILE --chain CHAIN.csv` with
+    /// {"positions": [{"instrument": "BTC-26JUN20-10000-C", "size": -2}]}
+    /// (Deribit names, signed size in options) prices each option at the
+    /// chain's mark_iv and underlying_price at the chain's timestamp and
+    /// prints its mark (coin per option), delta, gamma, vega, theta, and the
+    /// account's margin under standard, greek and portfolio rules (JSON:
+    /// positions[], margin.{standard,greek,portfolio}.{initial,maintenance},
+    /// in coin).
+    ///
     /// JSON keys (--json): venue, symbol, contract, mode, equity,
     /// initial_margin, maintenance_margin, margin_ratio, liquidatable,
     /// liquidation_price, bankruptcy_price (of the first position),
@@ -177,6 +187,10 @@ enum Command {
         /// Drift: the quote asset's price for base_to_cover (default 1).
         #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         quote_price: f64,
+        /// Deribit options: an option chain (CSV, Deribit's ticker
+        /// columns) pricing the account's options.
+        #[arg(long)]
+        chain: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -358,6 +372,7 @@ fn main() -> ExitCode {
             set,
             fill_price,
             quote_price,
+            chain,
             json,
         } => cmd_margin::margin(&cmd_margin::MarginArgs {
             venue: &venue,
@@ -374,6 +389,7 @@ fn main() -> ExitCode {
             set: &set,
             fill_price,
             quote_price,
+            chain: chain.as_deref(),
             json,
         }),
         Command::Adl {

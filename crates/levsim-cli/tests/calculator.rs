@@ -472,3 +472,117 @@ fn adl_allocates_the_queue_by_score() {
     assert_eq!(code, 2);
     assert!(err.contains("--side"), "{err}");
 }
+
+/// The options calculator contract: `levsim margin --venue deribit
+/// --account FILE --chain CHAIN --json` prices each option at the chain's
+/// mark_iv and underlying_price; its mark (coin) and delta equal Deribit's
+/// own (the chain's mark_price and greeks, an outside oracle); the short
+/// options' standard maintenance follows SPEC §8.2 from those marks; bad
+/// names, unlisted or expired options and broken chain rows exit 2 by
+/// field.
+#[test]
+fn options_are_priced_from_the_chain_with_three_margins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let chain = root.join("data/deribit_btc_option_chain_2020-05-14.csv.gz");
+    let acct = write(
+        tmp.path(),
+        "book.json",
+        r#"{"positions": [
+            {"instrument": "BTC-26JUN20-10000-C", "size": -2},
+            {"instrument": "BTC-26JUN20-8000-P", "size": -1},
+            {"instrument": "BTC-25SEP20-12000-C", "size": 3}
+        ]}"#,
+    );
+    let args = |a: &Path| {
+        vec![
+            "margin".to_string(),
+            "--venue".into(),
+            "deribit".into(),
+            "--account".into(),
+            a.display().to_string(),
+            "--chain".into(),
+            chain.display().to_string(),
+            "--json".into(),
+        ]
+    };
+    let run = |a: &Path| {
+        let v = args(a);
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        levsim(tmp.path(), &refs)
+    };
+    let (code, v, err) = run(&acct);
+    assert_eq!(code, 0, "{err}");
+    let book = levsim_data::load_chain(&chain).unwrap();
+    let mut standard_mm = 0.0;
+    for p in v["positions"].as_array().unwrap() {
+        let name = p["instrument"].as_str().unwrap();
+        let row = book.get(name).unwrap();
+        close(&p["mark"], row.mark_price, 2e-4, &format!("{name} mark"));
+        close(
+            &p["delta"],
+            row.greeks["delta"],
+            2e-4,
+            &format!("{name} delta"),
+        );
+        close(
+            &p["vega"],
+            row.greeks["vega"],
+            2e-3 * row.greeks["vega"],
+            &format!("{name} vega"),
+        );
+        let size = p["size"].as_f64().unwrap();
+        if size < 0.0 {
+            let mark = row.mark_price;
+            let mm = if name.ends_with("-C") {
+                0.075 + mark
+            } else {
+                (0.075f64).max(0.075 * mark) + mark
+            };
+            standard_mm += -size * mm;
+        }
+    }
+    close(
+        &v["margin"]["standard"]["maintenance"],
+        standard_mm,
+        1e-3,
+        "standard maintenance",
+    );
+    for m in ["standard", "greek", "portfolio"] {
+        for k in ["initial", "maintenance"] {
+            assert!(v["margin"][m][k].as_f64().unwrap() > 0.0, "margin.{m}.{k}");
+        }
+    }
+    // Bad input, by field, exit 2.
+    for (text, want) in [
+        (
+            r#"{"positions": [{"instrument": "BTC-26JUN20-10000-X", "size": 1}]}"#,
+            "positions[0].instrument",
+        ),
+        (
+            r#"{"positions": [{"instrument": "BTC-26JUN20-10001-C", "size": 1}]}"#,
+            "is not in the chain",
+        ),
+        (
+            r#"{"positions": [{"instrument": "BTC-26JUN20-10000-C", "size": 0}]}"#,
+            "positions[0].size",
+        ),
+    ] {
+        let bad = write(tmp.path(), "bad.json", text);
+        let (code, _, err) = run(&bad);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    let broken = write(
+        tmp.path(),
+        "chain.csv",
+        "instrument_name,timestamp,underlying_price,index_price,mark_price,mark_iv,greeks\nBTC-26JUN20-10000-C,1589434897494,9359.9,9350.1,0.2,abc,\"{'delta': 0.7}\"\n",
+    );
+    let v = args(&acct);
+    let mut refs: Vec<&str> = v.iter().map(String::as_str).collect();
+    let b = broken.display().to_string();
+    refs[6] = &b;
+    let (code, _, err) = levsim(tmp.path(), &refs);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 2") && err.contains("mark_iv"), "{err}");
+}

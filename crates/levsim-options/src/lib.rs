@@ -10,6 +10,7 @@
 
 pub mod black76;
 mod error;
+pub mod margin;
 mod name;
 
 pub use black76::{greeks, price, Greeks, OptionKind};

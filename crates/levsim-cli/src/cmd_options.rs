@@ -16,6 +16,26 @@ use crate::Failure;
 struct OptionsAccount {
     /// The options held.
     positions: Vec<OptionPosition>,
+    /// Without a chain: the valuation time (RFC 3339).
+    #[serde(default)]
+    timestamp: Option<String>,
+    /// Without a chain: the underlying's price (USD), used as every
+    /// expiry's forward and as the index.
+    #[serde(default)]
+    underlying_price: Option<f64>,
+    /// Without a chain: implied volatility per expiry in percent, keyed by
+    /// Deribit's expiry code (`{"26JUN20": 80.0}`).
+    #[serde(default)]
+    ivs: std::collections::BTreeMap<String, f64>,
+}
+
+/// What prices one option: the forward, the index, the volatility and the
+/// valuation time.
+struct Quote {
+    forward: f64,
+    index: f64,
+    iv_pct: f64,
+    ts: levsim_core::TimestampNs,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,11 +53,6 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
             "--venue deribit needs --account FILE ({\"positions\": [{\"instrument\": \"BTC-26JUN20-10000-C\", \"size\": -2}]})".into(),
         ));
     };
-    let Some(chain_path) = a.chain else {
-        return Err(bad(
-            "--venue deribit needs --chain CHAIN.csv: the option chain that prices the account's options (its mark_iv and underlying_price)".into(),
-        ));
-    };
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad(format!("--account: {}: {e}", path.display())))?;
     let acct: OptionsAccount = serde_json::from_str(&text)
@@ -48,9 +63,41 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
             path.display()
         )));
     }
-    let chain = levsim_data::load_chain(chain_path).map_err(Failure::input)?;
-    let at =
-        |i: usize, field: &str| format!("--account {}: positions[{i}].{field}", path.display());
+    let chain = match a.chain {
+        Some(c) => Some(levsim_data::load_chain(c).map_err(Failure::input)?),
+        None => None,
+    };
+    let file = format!("--account {}", path.display());
+    let at = |i: usize, field: &str| format!("{file}: positions[{i}].{field}");
+    // Without a chain, the account gives the market: time, price, IVs.
+    let manual = match &chain {
+        Some(_) => None,
+        None => {
+            let ts = match acct.timestamp.as_deref().map(levsim_core::time::parse_iso) {
+                Some(Ok(t)) => t,
+                Some(Err(e)) => return Err(bad(format!("{file}: timestamp: {e}"))),
+                None => {
+                    return Err(bad(format!(
+                        "{file}: timestamp: missing; without --chain the account gives the valuation time, underlying_price and ivs per expiry (or pass --chain CHAIN.csv)"
+                    )))
+                }
+            };
+            let s = match acct.underlying_price {
+                Some(x) if x.is_finite() && x > 0.0 => x,
+                Some(x) => {
+                    return Err(bad(format!(
+                        "{file}: underlying_price: must be > 0, got {x}"
+                    )))
+                }
+                None => {
+                    return Err(bad(format!(
+                        "{file}: underlying_price: missing (needed without --chain)"
+                    )))
+                }
+            };
+            Some((ts, s))
+        }
+    };
     let mut book = Vec::new();
     let mut rows = Vec::new();
     for (i, p) in acct.positions.iter().enumerate() {
@@ -62,39 +109,73 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
                 at(i, "size")
             )));
         }
-        let Some(row) = chain.get(&p.instrument) else {
-            return Err(bad(format!(
-                "{}: {} is not in the chain {} (unlisted, or expired before it)",
-                at(i, "instrument"),
-                p.instrument,
-                chain.file
-            )));
+        let q = match (&chain, manual) {
+            (Some(chain), _) => {
+                let Some(row) = chain.get(&p.instrument) else {
+                    return Err(bad(format!(
+                        "{}: {} is not in the chain {} (unlisted, or expired before it)",
+                        at(i, "instrument"),
+                        p.instrument,
+                        chain.file
+                    )));
+                };
+                Quote {
+                    forward: row.forward,
+                    index: row.index,
+                    iv_pct: row.mark_iv,
+                    ts: row.ts,
+                }
+            }
+            (None, Some((ts, s))) => {
+                let code = p.instrument.split('-').nth(1).unwrap_or("");
+                let iv = match acct.ivs.get(code) {
+                    Some(v) if v.is_finite() && *v > 0.0 => *v,
+                    Some(v) => {
+                        return Err(bad(format!(
+                            "{file}: ivs.{code}: must be a volatility > 0 in percent, got {v}"
+                        )))
+                    }
+                    None => {
+                        return Err(bad(format!(
+                            "{file}: ivs.{code}: missing: {} needs the implied volatility of its expiry",
+                            p.instrument
+                        )))
+                    }
+                };
+                Quote {
+                    forward: s,
+                    index: s,
+                    iv_pct: iv,
+                    ts,
+                }
+            }
+            (None, None) => unreachable!("manual is set without a chain"),
         };
-        if name.expiry <= row.ts {
+        if name.expiry <= q.ts {
             return Err(bad(format!(
-                "{}: {} expired at {}, before the chain's quote at {}",
+                "{}: {} expired at {}, before the valuation time {}",
                 at(i, "instrument"),
                 p.instrument,
                 levsim_core::time::to_iso(name.expiry),
-                levsim_core::time::to_iso(row.ts)
+                levsim_core::time::to_iso(q.ts)
             )));
         }
         let o = PricedOption {
             size: p.size,
             strike: name.strike,
             kind: name.kind,
-            forward: row.forward,
-            index: row.index,
-            sigma: row.mark_iv / 100.0,
-            t: (name.expiry - row.ts) as f64 / (365.0 * 86_400e9),
+            forward: q.forward,
+            index: q.index,
+            sigma: q.iv_pct / 100.0,
+            t: (name.expiry - q.ts) as f64 / (365.0 * 86_400e9),
         };
         let g = o.greeks();
         rows.push(json!({
             "instrument": p.instrument,
             "size": p.size,
             "mark": o.mark(),
-            "mark_iv": row.mark_iv,
-            "underlying_price": row.forward,
+            "mark_iv": q.iv_pct,
+            "underlying_price": q.forward,
             "delta": g.delta,
             "gamma": g.gamma,
             "vega": g.vega,
@@ -108,9 +189,13 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
         greek(&book, &grid),
         portfolio(&book, &grid),
     );
+    let source = chain.as_ref().map_or_else(
+        || format!("{} (ivs per expiry)", path.display()),
+        |c| c.file.clone(),
+    );
     let value = json!({
         "venue": "deribit",
-        "chain": chain.file,
+        "chain": chain.as_ref().map(|c| c.file.clone()),
         "currency": "coin",
         "positions": rows,
         "margin": {
@@ -127,7 +212,7 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    println!("venue: deribit (options priced from {})", chain.file);
+    println!("venue: deribit (options priced from {source})");
     println!(
         "{:<24} {:>8} {:>12} {:>9} {:>11} {:>9} {:>10}",
         "instrument", "size", "mark (coin)", "delta", "gamma", "vega", "theta"

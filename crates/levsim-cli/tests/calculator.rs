@@ -473,6 +473,10 @@ fn adl_allocates_the_queue_by_score() {
     assert!(err.contains("--side"), "{err}");
 }
 
+fn v_positions(v: &Value) -> Vec<Value> {
+    v["positions"].as_array().cloned().unwrap_or_default()
+}
+
 /// The options calculator contract: `levsim margin --venue deribit
 /// --account FILE --chain CHAIN --json` prices each option at the chain's
 /// mark_iv and underlying_price; its mark (coin) and delta equal Deribit's
@@ -573,6 +577,59 @@ fn options_are_priced_from_the_chain_with_three_margins() {
         assert_eq!(code, 2, "{err}");
         assert!(err.contains(want), "{want}: {err}");
     }
+    // Without a chain: the valuation time, the underlying and an IV per
+    // expiry give the same mark and Greeks as the chain's row.
+    let row = book.get("BTC-26JUN20-10000-C").unwrap();
+    let manual = write(
+        tmp.path(),
+        "manual.json",
+        &format!(
+            r#"{{"timestamp": "{}", "underlying_price": {}, "ivs": {{"26JUN20": {}}},
+                "positions": [{{"instrument": "BTC-26JUN20-10000-C", "size": -2}}]}}"#,
+            levsim_core::time::to_iso(row.ts),
+            row.forward,
+            row.mark_iv
+        ),
+    );
+    let (code, m, err) = levsim(
+        tmp.path(),
+        &[
+            "margin",
+            "--venue",
+            "deribit",
+            "--account",
+            manual.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let chain_pos = &v_positions(&run(&acct).1)[0];
+    for k in ["mark", "delta", "gamma", "vega", "theta"] {
+        close(
+            &m["positions"][0][k],
+            chain_pos[k].as_f64().unwrap(),
+            1e-9,
+            k,
+        );
+    }
+    let no_iv = write(
+        tmp.path(),
+        "no_iv.json",
+        r#"{"timestamp": "2020-05-14T05:42:00Z", "underlying_price": 9359.9,
+            "positions": [{"instrument": "BTC-26JUN20-10000-C", "size": -2}]}"#,
+    );
+    let (code, _, err) = levsim(
+        tmp.path(),
+        &[
+            "margin",
+            "--venue",
+            "deribit",
+            "--account",
+            no_iv.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ivs.26JUN20"), "{err}");
     let broken = write(
         tmp.path(),
         "chain.csv",

@@ -12,7 +12,9 @@ pub mod black76;
 mod error;
 pub mod margin;
 mod name;
+pub mod svi;
 
 pub use black76::{greeks, price, Greeks, OptionKind};
 pub use error::OptionError;
 pub use name::OptionName;
+pub use svi::{Svi, SviFit};

@@ -63,3 +63,50 @@ fn black76_reproduces_deribits_marks_and_greeks() {
     // 2 of the 7 expiries are within 48 hours (82 rows).
     assert_eq!(theta_rows, 228);
 }
+
+/// A raw SVI smile fitted per expiry to the chain's mark IVs (the
+/// out-of-the-money option of each strike, capped wings left out)
+/// reproduces them: the fit error of every expiry is reported and bounded
+/// (fitted 2020-05-14: RMSE 0.16–0.91 vol points beyond a week, 2.0 and
+/// 3.3 for the expiries 26 and 2 hours away).
+#[test]
+fn svi_fits_every_expiry_of_the_chain() {
+    let chain = load_chain(&data("deribit_btc_option_chain_2020-05-14.csv.gz")).unwrap();
+    let mut expiries: Vec<i64> = chain.rows.iter().map(|r| r.name.expiry).collect();
+    expiries.sort_unstable();
+    expiries.dedup();
+    assert_eq!(expiries.len(), 7);
+    for e in expiries {
+        let rows: Vec<_> = chain.rows.iter().filter(|r| r.name.expiry == e).collect();
+        let t = (e - rows[0].ts) as f64 / (365.0 * 86_400e9);
+        let pts: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| {
+                let otm_call =
+                    r.name.kind == levsim_options::OptionKind::Call && r.name.strike >= r.forward;
+                let otm_put =
+                    r.name.kind == levsim_options::OptionKind::Put && r.name.strike < r.forward;
+                otm_call || otm_put
+            })
+            .map(|r| ((r.name.strike / r.forward).ln(), r.mark_iv / 100.0))
+            .collect();
+        let pts = levsim_options::svi::drop_capped_wings(&pts);
+        let fit = levsim_options::svi::fit(&pts, t).unwrap();
+        eprintln!(
+            "expiry {}: {} points, SVI rmse {:.3} vol points, max {:.3}",
+            levsim_core::time::to_iso(e),
+            fit.points,
+            fit.rmse_vol_points,
+            fit.max_error_vol_points
+        );
+        // Beyond a week the marks are a smooth smile: within a volatility
+        // point. The expiries 2 and 26 hours away are a sharp V whose marks
+        // are not (their bound is the looser one).
+        let bound = if t > 7.0 / 365.0 { 1.0 } else { 4.0 };
+        assert!(
+            fit.rmse_vol_points < bound,
+            "{}: {fit:?}",
+            levsim_core::time::to_iso(e)
+        );
+    }
+}

@@ -26,6 +26,7 @@
 pub mod book;
 mod chain;
 mod detect;
+mod dvol;
 mod error;
 mod funding;
 mod gaps;
@@ -41,6 +42,7 @@ mod report;
 
 pub use chain::{load_chain, ChainRow, OptionChain};
 pub use detect::{detect_format, Format};
+pub use dvol::{load_vol_index, VolIndex};
 pub use error::DataError;
 pub use funding::load_funding;
 pub use gaps::{apply_gap_policy, GapPolicy};

@@ -110,3 +110,45 @@ fn svi_fits_every_expiry_of_the_chain() {
         );
     }
 }
+
+/// Deribit's BTC DVOL, published newest first, reads oldest first with the
+/// values the data README states (max 167.83 on 2021-05-23, 2022-06-13
+/// close 106.0), known only after each day's close; broken rows are named.
+#[test]
+fn dvol_reads_oldest_first_without_look_ahead() {
+    use levsim_core::time::parse_iso;
+    let ix = levsim_data::load_vol_index(&data("deribit_dvol_BTC_1d_2021-03-24_2025-09-30.csv.gz"))
+        .unwrap();
+    assert_eq!(ix.symbol, "BTC");
+    assert_eq!(ix.ts.len(), 1652);
+    assert!(ix.ts.windows(2).all(|w| w[1] - w[0] == 86_400_000_000_000));
+    let (k, max) = ix
+        .high
+        .iter()
+        .enumerate()
+        .fold((0, 0.0), |b, (i, &h)| if h > b.1 { (i, h) } else { b });
+    assert_eq!(max, 167.83);
+    assert_eq!(ix.ts[k], parse_iso("2021-05-23T00:00:00Z").unwrap());
+    let day = parse_iso("2022-06-13T00:00:00Z").unwrap();
+    // The 06-13 close is known from 06-14 00:00, not during the day.
+    assert_eq!(ix.known_at(day + 86_400_000_000_000), Some(106.0));
+    let d = ix.ts.iter().position(|&t| t == day).unwrap();
+    assert_eq!(ix.known_at(day + 3_600_000_000_000), Some(ix.close[d - 1]));
+    assert_eq!(ix.known_at(ix.ts[0]), None);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("dvol.csv");
+    std::fs::write(
+        &p,
+        "date,symbol,open,high,low,close\n2021-05-24,BTC,100,110,90,105\n2021-05-23,BTC,100,110,90,-1\n",
+    )
+    .unwrap();
+    let e = levsim_data::load_vol_index(&p).unwrap_err().to_string();
+    assert!(e.contains("line 3") && e.contains("close"), "{e}");
+    std::fs::write(
+        &p,
+        "date,symbol,open,high,low,close\n2021-05-24,BTC,100,110,90,105\n2021-05-25,BTC,100,110,90,105\n2021-05-25,BTC,100,110,90,105\n",
+    )
+    .unwrap();
+    let e = levsim_data::load_vol_index(&p).unwrap_err().to_string();
+    assert!(e.contains("line 4") && e.contains("repeated"), "{e}");
+}

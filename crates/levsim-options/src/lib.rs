@@ -12,6 +12,7 @@ pub mod black76;
 mod error;
 pub mod margin;
 mod name;
+pub mod revalue;
 pub mod svi;
 
 pub use black76::{greeks, price, Greeks, OptionKind};

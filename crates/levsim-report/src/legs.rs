@@ -123,9 +123,26 @@ pub(crate) fn mode_rows(input: &ReportInput<'_>) -> Option<(Vec<&'static str>, V
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // A point the venue never let open says so (its zeros are not a
+        // result).
+        let refused = input
+            .sweep
+            .kept
+            .iter()
+            .find(|r| r.spec.point_id == point.point_id)
+            .is_some_and(|r| {
+                r.output.metrics.trades == 0 && r.output.metrics.refused_decisions > 0
+            });
         rows.push(vec![
             positions,
-            format!("{mode:?}").to_lowercase(),
+            if refused {
+                format!(
+                    "{} (refused at opening: initial margin)",
+                    format!("{mode:?}").to_lowercase()
+                )
+            } else {
+                format!("{mode:?}").to_lowercase()
+            },
             format!(
                 "{} [{}, {}]",
                 num(agg.p_liquidation, 3),

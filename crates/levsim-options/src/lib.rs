@@ -14,6 +14,7 @@ pub mod margin;
 mod name;
 pub mod revalue;
 pub mod svi;
+pub mod tape;
 
 pub use black76::{greeks, price, Greeks, OptionKind};
 pub use error::OptionError;

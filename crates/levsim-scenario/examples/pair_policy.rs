@@ -77,6 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tape: &p.tape,
             funding: &funding,
             rules: &p.rules[0],
+            options: &[],
         },
         &Cross,
         &sc.account,

@@ -30,7 +30,7 @@ pub(crate) fn execute_paths(
         .portfolio
         .as_ref()
         .and_then(|s| s.grid.clone())
-        .map(|grid| Portfolio { grid });
+        .map(Portfolio::new);
     let owned = |point: usize, path: usize| select.owns(point * plan.paths + path);
     let run_one = |point: usize, path: usize, tape: &PortfolioTape| {
         let spec = plan.run_at(point, path);
@@ -46,6 +46,7 @@ pub(crate) fn execute_paths(
             tape,
             funding: &funding,
             rules: &p.rules[spec.venue_index],
+            options: &[],
         };
         let keep = if select.records(path) { stride } else { 0 };
         let out = match spec.margin_mode.unwrap_or(sc.account.margin_mode) {

@@ -28,6 +28,26 @@ pub struct Book {
     /// Collateral in other assets, in bucket 0: (leg whose mark values
     /// it, units × (1 − haircut)).
     pub collateral: Vec<(usize, f64)>,
+    /// The European option each leg is, if any (settled in quote; its
+    /// mark is its own price column, its notional the underlying's).
+    pub option: Vec<Option<LegOption>>,
+    /// Each option leg's volatility at the current bar (annual).
+    pub iv: Vec<f64>,
+    /// The current time (for options' time to expiry).
+    pub now: levsim_core::TimestampNs,
+}
+
+/// A leg that is a European option on another leg of the book.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LegOption {
+    /// Leg of the underlying.
+    pub underlying: usize,
+    /// Strike (quote).
+    pub strike: f64,
+    /// Expiry, ns UTC.
+    pub expiry: levsim_core::TimestampNs,
+    /// Call or put.
+    pub kind: levsim_options::OptionKind,
 }
 
 impl Book {
@@ -46,6 +66,9 @@ impl Book {
             wallet,
             isolated,
             collateral: Vec::new(),
+            option: vec![None; legs],
+            iv: vec![0.0; legs],
+            now: 0,
         }
     }
 
@@ -88,25 +111,35 @@ impl Book {
         }
     }
 
-    /// Signed notional of leg `k` at `mark` (settlement currency: quote
-    /// for linear, coin for inverse).
+    /// Signed notional of leg `k` at `marks` (settlement currency: quote
+    /// for linear, coin for inverse; an option's is its underlying's,
+    /// size × underlying price).
     #[inline]
-    pub fn notional(&self, k: usize, mark: f64) -> f64 {
-        if self.inverse[k] {
-            self.qty[k] / mark
+    pub fn notional(&self, k: usize, marks: &[f64]) -> f64 {
+        if let Some(o) = &self.option[k] {
+            self.qty[k] * marks[o.underlying]
+        } else if self.inverse[k] {
+            self.qty[k] / marks[k]
         } else {
-            self.qty[k] * mark
+            self.qty[k] * marks[k]
         }
     }
 
-    /// The signed size of leg `k` whose notional at `mark` is `notional`.
+    /// The signed size of leg `k` whose notional at `marks` is `notional`.
     #[inline]
-    pub fn size_for(&self, k: usize, notional: f64, mark: f64) -> f64 {
-        if self.inverse[k] {
-            notional * mark
+    pub fn size_for(&self, k: usize, notional: f64, marks: &[f64]) -> f64 {
+        if let Some(o) = &self.option[k] {
+            notional / marks[o.underlying]
+        } else if self.inverse[k] {
+            notional * marks[k]
         } else {
-            notional / mark
+            notional / marks[k]
         }
+    }
+
+    /// True when leg `k` is an option past its expiry.
+    pub fn expired(&self, k: usize) -> bool {
+        self.option[k].is_some_and(|o| o.expiry <= self.now)
     }
 
     /// Price of leg `k` at which its bucket's equity, `equity` at `mark`,
@@ -166,10 +199,24 @@ impl Book {
 
     /// Maintenance margin of leg `k` alone at `mark` under its venue's tables.
     #[inline]
-    pub fn leg_maintenance(&self, rules: &[VenueProfile], k: usize, mark: f64) -> f64 {
+    pub fn leg_maintenance(&self, rules: &[VenueProfile], k: usize, marks: &[f64]) -> f64 {
         let q = self.qty[k].abs();
+        let mark = marks[k];
         if q == 0.0 {
             0.0
+        } else if let Some(o) = &self.option[k] {
+            // Deribit's standard rates (SPEC §8.2) in quote: a short call
+            // 0.075·S + mark, a short put max(0.075·S, 0.075·mark) + mark
+            // per option; a long option none beyond its premium.
+            if self.qty[k] > 0.0 {
+                0.0
+            } else {
+                let s = marks[o.underlying];
+                q * match o.kind {
+                    levsim_options::OptionKind::Call => 0.075 * s + mark,
+                    levsim_options::OptionKind::Put => (0.075 * s).max(0.075 * mark) + mark,
+                }
+            }
         } else if self.inverse[k] {
             // Brackets on coin notional, as the calculator has them.
             rules[k].margin.maintenance(q / mark, q / mark)

@@ -29,6 +29,9 @@ pub struct LegMetrics {
     pub funding: f64,
     /// Trades of the leg (excluding liquidations).
     pub trades: u32,
+    /// Option legs: positions settled at expiry.
+    #[serde(default)]
+    pub expired: u32,
     /// Mean signed leverage of the leg (notional / account equity) over
     /// bars with the leg open.
     pub avg_leverage: f64,

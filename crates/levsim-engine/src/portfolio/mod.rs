@@ -29,8 +29,8 @@ mod metrics;
 mod run;
 mod scope;
 
-pub use book::Book;
+pub use book::{Book, LegOption};
 pub use grid::{symmetric_eigen, ScenarioGrid};
 pub use metrics::{LegMetrics, PortfolioOutput, PortfolioSeries};
-pub use run::{simulate_portfolio, PortfolioMarket};
+pub use run::{simulate_portfolio, OptionLeg, PortfolioMarket};
 pub use scope::{Cross, Isolated, MarginScope, Portfolio};

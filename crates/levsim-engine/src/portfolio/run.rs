@@ -22,6 +22,19 @@ pub struct PortfolioMarket<'a> {
     /// venue-wide rules (insurance fund, ADL, how a cross account is
     /// liquidated) are leg 0's.
     pub rules: &'a [VenueProfile],
+    /// The legs that are European options (instrument order; empty or
+    /// `None`: none), with their volatility per bar. An option leg's bars
+    /// in the tape are its own prices (see `levsim_options::tape`).
+    pub options: &'a [Option<OptionLeg>],
+}
+
+/// A leg that is a European option, as the loop needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionLeg {
+    /// What it is.
+    pub spec: super::book::LegOption,
+    /// Its implied volatility at each bar (annual).
+    pub iv: Vec<f64>,
 }
 
 /// Account accumulators per leg, beyond [`LegMetrics`].
@@ -203,6 +216,28 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         collateral_sold: 0.0,
     };
     r.book.collateral = collateral;
+    for (k, o) in market.options.iter().enumerate() {
+        if let Some(o) = o {
+            if o.spec.underlying >= legs
+                || market
+                    .options
+                    .get(o.spec.underlying)
+                    .is_some_and(Option::is_some)
+            {
+                return Err(EngineError::config(
+                    &format!("market.instrument[{k}].underlying"),
+                    "must be a leg of the market that is not an option",
+                ));
+            }
+            if o.iv.len() != n {
+                return Err(EngineError::config(
+                    &format!("market.instrument[{k}]"),
+                    format!("{} volatilities for {n} bars", o.iv.len()),
+                ));
+            }
+            r.book.option[k] = Some(o.spec);
+        }
+    }
     r.acc.committed = account.capital + coll0 + account.reserve;
     r.acc.reserve_end = account.reserve;
     r.acc.years = n as f64 * bar_years;
@@ -232,6 +267,19 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         for (k, m) in marks.iter_mut().enumerate() {
             *m = tape.open[k * n + i];
         }
+        r.book.now = ts;
+        for (k, o) in market.options.iter().enumerate() {
+            if let Some(o) = o {
+                r.book.iv[k] = o.iv[i];
+            }
+        }
+        // Options at or past expiry settle at this open, at their price
+        // there: the intrinsic value.
+        for k in 0..legs {
+            if r.book.expired(k) && r.book.qty[k] != 0.0 {
+                r.settle(k, &marks);
+            }
+        }
         for k in 0..legs {
             let Some(f) = market.funding.get(k).copied().flatten() else {
                 continue;
@@ -240,7 +288,7 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
                 let q = r.book.qty[k];
                 if q != 0.0 {
                     // Longs pay a positive rate on their notional.
-                    let pay = r.book.notional(k, marks[k]) * f.rate[fi[k]];
+                    let pay = r.book.notional(k, &marks) * f.rate[fi[k]];
                     let b = r.book.bucket[k];
                     r.book.wallet[b] -= pay;
                     r.acc.funding -= pay;
@@ -483,7 +531,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
                 let equity_close = self.book.bucket_equity(b, px);
                 let fees: Vec<f64> = open
                     .iter()
-                    .map(|&k| self.rules[k].liquidation_fee * self.book.notional(k, px[k]).abs())
+                    .map(|&k| self.rules[k].liquidation_fee * self.book.notional(k, px).abs())
                     .collect();
                 let fee_sum: f64 = fees.iter().sum();
                 let (fee, bad) = if equity_close < 0.0 {
@@ -511,11 +559,11 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             AccountOrder::LargestMaintenanceFirst => {
                 while let Some(k) = (0..legs).filter(|&k| in_b(&self.book, k)).max_by(|&x, &y| {
                     self.book
-                        .leg_maintenance(self.rules, x, px[x])
-                        .total_cmp(&self.book.leg_maintenance(self.rules, y, px[y]))
+                        .leg_maintenance(self.rules, x, px)
+                        .total_cmp(&self.book.leg_maintenance(self.rules, y, px))
                 }) {
                     let after = self.book.bucket_equity(b, px);
-                    let fee = (self.rules[k].liquidation_fee * self.book.notional(k, px[k]).abs())
+                    let fee = (self.rules[k].liquidation_fee * self.book.notional(k, px).abs())
                         .min(after.max(0.0));
                     let last = (0..legs).filter(|&j| in_b(&self.book, j)).count() == 1;
                     let bad = if last { (-after).max(0.0) } else { 0.0 };
@@ -607,7 +655,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
     fn distances(&mut self, marks: &[f64]) -> f64 {
         let legs = self.book.legs();
         for k in 0..legs {
-            self.mm[k] = self.book.leg_maintenance(self.rules, k, marks[k]);
+            self.mm[k] = self.book.leg_maintenance(self.rules, k, marks);
         }
         let sums = self.scope.sums_leg_maintenance();
         let mut worst = 0.0f64;
@@ -634,7 +682,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
                 f64::NAN
             } else {
                 let slack = self.slack[self.book.bucket[k]];
-                let n = self.book.notional(k, marks[k]).abs();
+                let n = self.book.notional(k, marks).abs();
                 let rate = if sums { self.mm[k] / n } else { 0.0 };
                 // An adverse move moves the requirement with the coin
                 // notional of an inverse leg, against the quote notional
@@ -699,7 +747,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         let equity = self.book.equity(marks);
         if !self.book.is_flat() {
             let gross: f64 = (0..self.book.legs())
-                .map(|k| self.book.notional(k, marks[k]).abs())
+                .map(|k| self.book.notional(k, marks).abs())
                 .sum();
             a.bars_in_market += 1;
             a.lev_sum += gross / equity;
@@ -728,7 +776,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             }
             if q != 0.0 && equity > 0.0 {
                 l.open_bars += 1;
-                l.lev_sum += self.book.notional(k, marks[k]) / equity;
+                l.lev_sum += self.book.notional(k, marks) / equity;
             }
         }
     }
@@ -736,7 +784,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
     fn record(&mut self, s: &mut PortfolioSeries, ts: TimestampNs, marks: &[f64]) {
         let equity = self.book.equity(marks);
         let gross: f64 = (0..self.book.legs())
-            .map(|k| self.book.notional(k, marks[k]).abs())
+            .map(|k| self.book.notional(k, marks).abs())
             .sum();
         let ratio = if self.book.is_flat() {
             0.0
@@ -750,8 +798,8 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         s.margin_ratio.push(ratio);
         for k in 0..self.book.legs() {
             s.close[k].push(marks[k]);
-            s.notional[k].push(self.book.notional(k, marks[k]));
-            s.maintenance[k].push(self.book.leg_maintenance(self.rules, k, marks[k]));
+            s.notional[k].push(self.book.notional(k, marks));
+            s.maintenance[k].push(self.book.leg_maintenance(self.rules, k, marks));
         }
     }
 
@@ -767,7 +815,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             .sum();
         self.target.iter_mut().for_each(|t| *t = 0.0);
         for k in 0..self.book.legs() {
-            self.notional[k] = self.book.notional(k, marks[k]);
+            self.notional[k] = self.book.notional(k, marks);
         }
         let obs = PortfolioObservation {
             ts,
@@ -830,6 +878,43 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         self.acc.topped_up += x;
     }
 
+    /// Settles expired option leg `k` at its price (intrinsic value): the
+    /// position closes with no fee and its PnL is realized.
+    fn settle(&mut self, k: usize, marks: &[f64]) {
+        let (_, realized) = self.book.trade_to(k, 0.0, marks[k], 0.0);
+        self.bounds_stale = true;
+        let l = &mut self.legs[k].m;
+        l.pnl += realized;
+        l.expired += 1;
+    }
+
+    /// The initial margin of leg `k` at `size` on its own: a linear or
+    /// inverse leg's notional over the venue's maximum leverage for it; a
+    /// short option's Deribit standard rate (SPEC §8.2 in quote:
+    /// `max(0.15·S − OTM, 0.1·S) + mark` per option), a long option's none
+    /// beyond the premium it pays.
+    fn leg_initial(&self, k: usize, size: f64, notional: f64, marks: &[f64]) -> f64 {
+        match &self.book.option[k] {
+            None => {
+                let n = notional.abs();
+                if n > 0.0 {
+                    n / self.rules[k].max_leverage(n)
+                } else {
+                    0.0
+                }
+            }
+            Some(o) if size < 0.0 => {
+                let s = marks[o.underlying];
+                let otm = match o.kind {
+                    levsim_options::OptionKind::Call => (o.strike - s).max(0.0),
+                    levsim_options::OptionKind::Put => (s - o.strike).max(0.0),
+                };
+                -size * ((0.15 * s - otm).max(0.1 * s) + marks[k])
+            }
+            Some(_) => 0.0,
+        }
+    }
+
     /// Trades every leg to the signed leverages in `self.target` at
     /// `marks`, each paying its taker fee; sizes are solved so that the
     /// leverages hold after the fees. Refused (and counted) when a target
@@ -848,9 +933,15 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             self.acc.refused += 1;
             return;
         }
+        // Nothing is traded in an expired option.
+        for k in 0..legs {
+            if self.book.expired(k) {
+                self.target[k] = 0.0;
+            }
+        }
         let fee_of = |e1: f64, book: &Book, target: &[f64], rules: &[VenueProfile]| -> f64 {
             (0..legs)
-                .map(|k| (target[k] * e1 - book.notional(k, marks[k])).abs() * rules[k].taker_fee)
+                .map(|k| (target[k] * e1 - book.notional(k, marks)).abs() * rules[k].taker_fee)
                 .sum()
         };
         let mut e1 = equity;
@@ -867,13 +958,13 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         // the equity in proportion to their legs' targets).
         let mut need = vec![0.0; self.book.buckets()];
         let signed: Vec<f64> = self.target.iter().map(|t| t * e1).collect();
-        if let Some(joint) = self.scope.joint_initial(&signed) {
-            need[0] = joint;
-        } else {
-            for k in 0..legs {
-                let notional = signed[k].abs();
-                if notional > 0.0 {
-                    need[self.book.bucket[k]] += notional / self.rules[k].max_leverage(notional);
+        let options = self.book.option.iter().any(Option::is_some);
+        match self.scope.joint_initial(&signed) {
+            Some(joint) if !options => need[0] = joint,
+            _ => {
+                for k in 0..legs {
+                    let size = self.book.size_for(k, signed[k], marks);
+                    need[self.book.bucket[k]] += self.leg_initial(k, size, signed[k], marks);
                 }
             }
         }
@@ -894,7 +985,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         }
         let mut traded = false;
         for k in 0..legs {
-            let q = self.book.size_for(k, self.target[k] * e1, marks[k]);
+            let q = self.book.size_for(k, self.target[k] * e1, marks);
             let before = self.book.qty[k];
             if (q - before).abs() <= 1e-12 * q.abs().max(before.abs()) {
                 continue;

@@ -14,12 +14,6 @@ pub trait MarginScope {
     /// Requirement of bucket `b` at `marks`.
     fn requirement(&self, book: &Book, rules: &[VenueProfile], b: usize, marks: &[f64]) -> f64;
 
-    /// How much the requirement falls per unit of adverse relative move of
-    /// one leg, per unit of that leg's notional (its maintenance rate for a
-    /// sum of maintenances, 0 for a grid held fixed): used for the
-    /// observed distance to liquidation.
-    fn rate_drift(&self, book: &Book, rules: &[VenueProfile], k: usize, mark: f64) -> f64;
-
     /// The initial margin of positions with these signed notionals when
     /// the scope margins them jointly (portfolio margin: its requirement
     /// for them); `None`: each leg's notional over its venue's maximum
@@ -54,6 +48,11 @@ fn sum_bound(book: &Book, rules: &[VenueProfile], b: usize, max_notional: &[f64]
     let mut mm = 0.0;
     for k in 0..book.legs() {
         if book.bucket[k] == b && book.qty[k] != 0.0 {
+            if book.option[k].is_some() {
+                // An option's requirement moves with its own price too:
+                // no cheap bound, every point is checked.
+                return f64::INFINITY;
+            }
             let n = max_notional[k];
             mm += rules[k].margin.maintenance(
                 n,
@@ -78,30 +77,72 @@ pub struct Isolated;
 pub struct Cross;
 
 /// One bucket: equity against the worst loss over a grid of joint moves
-/// (SPEC §8), so hedged legs offset.
+/// (SPEC §8), so hedged legs offset. Option legs are revalued in full
+/// (Black-76) at their underlying's move and each of `vol_moves`.
 #[derive(Debug, Clone)]
 pub struct Portfolio {
     /// The joint moves.
     pub grid: ScenarioGrid,
+    /// Volatility moves (points) option legs are revalued at.
+    pub vol_moves: Vec<f64>,
+}
+
+impl Portfolio {
+    /// Portfolio margin over `grid`, options revalued at −10, 0 and +10
+    /// volatility points (SPEC §8.3's grid).
+    pub fn new(grid: ScenarioGrid) -> Self {
+        Self {
+            grid,
+            vol_moves: vec![-10.0, 0.0, 10.0],
+        }
+    }
+
+    /// The requirement of a book holding options: the worst over the
+    /// grid's rows and the volatility moves of the linear legs' PnL plus
+    /// every option revalued, plus the floor on gross notional.
+    fn with_options(&self, book: &Book, marks: &[f64]) -> f64 {
+        const YEAR_NS: f64 = 365.0 * 86_400e9;
+        let n = book.legs();
+        let mut worst = 0.0f64;
+        for s in 0..self.grid.len() {
+            let row = self.grid.scenario(s);
+            for &dv in &self.vol_moves {
+                let mut pnl = 0.0;
+                for k in 0..n {
+                    let q = book.qty[k];
+                    if q == 0.0 {
+                        continue;
+                    }
+                    match &book.option[k] {
+                        None => pnl += book.notional(k, marks) * row[k],
+                        Some(o) => {
+                            let t = (o.expiry - book.now) as f64 / YEAR_NS;
+                            let s0 = marks[o.underlying];
+                            let s1 = s0 * (1.0 + row[o.underlying]);
+                            let v = book.iv[k];
+                            let p = |f: f64, sig: f64| {
+                                levsim_options::price(f, o.strike, t, sig.max(1e-4), o.kind)
+                            };
+                            pnl += q * (p(s1, v + dv / 100.0) - p(s0, v));
+                        }
+                    }
+                }
+                worst = worst.max(-pnl);
+            }
+        }
+        let gross: f64 = (0..n).map(|k| book.notional(k, marks).abs()).sum();
+        worst + self.grid.floor * gross
+    }
 }
 
 fn sum_of_maintenance(book: &Book, rules: &[VenueProfile], b: usize, marks: &[f64]) -> f64 {
     let mut mm = 0.0;
     for k in 0..book.legs() {
         if book.bucket[k] == b {
-            mm += book.leg_maintenance(rules, k, marks[k]);
+            mm += book.leg_maintenance(rules, k, marks);
         }
     }
     mm
-}
-
-fn maintenance_rate(book: &Book, rules: &[VenueProfile], k: usize, mark: f64) -> f64 {
-    let n = book.notional(k, mark).abs();
-    if n > 0.0 {
-        book.leg_maintenance(rules, k, mark) / n
-    } else {
-        0.0
-    }
 }
 
 impl MarginScope for Isolated {
@@ -112,10 +153,7 @@ impl MarginScope for Isolated {
         true
     }
     fn requirement(&self, book: &Book, rules: &[VenueProfile], b: usize, marks: &[f64]) -> f64 {
-        book.leg_maintenance(rules, b, marks[b])
-    }
-    fn rate_drift(&self, book: &Book, rules: &[VenueProfile], k: usize, mark: f64) -> f64 {
-        maintenance_rate(book, rules, k, mark)
+        book.leg_maintenance(rules, b, marks)
     }
     fn requirement_bound(&self, book: &Book, rules: &[VenueProfile], b: usize, n: &[f64]) -> f64 {
         sum_bound(book, rules, b, n)
@@ -132,9 +170,6 @@ impl MarginScope for Cross {
     fn requirement(&self, book: &Book, rules: &[VenueProfile], b: usize, marks: &[f64]) -> f64 {
         sum_of_maintenance(book, rules, b, marks)
     }
-    fn rate_drift(&self, book: &Book, rules: &[VenueProfile], k: usize, mark: f64) -> f64 {
-        maintenance_rate(book, rules, k, mark)
-    }
     fn requirement_bound(&self, book: &Book, rules: &[VenueProfile], b: usize, n: &[f64]) -> f64 {
         sum_bound(book, rules, b, n)
     }
@@ -145,6 +180,9 @@ impl MarginScope for Portfolio {
         false
     }
     fn requirement(&self, book: &Book, _rules: &[VenueProfile], _b: usize, marks: &[f64]) -> f64 {
+        if book.option.iter().any(Option::is_some) {
+            return self.with_options(book, marks);
+        }
         // Signed notionals on the stack for the usual few legs.
         let n = book.legs();
         let mut small = [0.0f64; 16];
@@ -156,12 +194,9 @@ impl MarginScope for Portfolio {
             &mut big
         };
         for k in 0..n {
-            x[k] = book.notional(k, marks[k]);
+            x[k] = book.notional(k, marks);
         }
         self.grid.requirement(x)
-    }
-    fn rate_drift(&self, _book: &Book, _rules: &[VenueProfile], _k: usize, _mark: f64) -> f64 {
-        0.0
     }
     fn joint_initial(&self, notional: &[f64]) -> Option<f64> {
         Some(self.grid.requirement(notional))
@@ -170,6 +205,9 @@ impl MarginScope for Portfolio {
         // Each leg loses at most its largest move of the grid.
         let mut r = 0.0;
         for k in 0..book.legs() {
+            if book.qty[k] != 0.0 && book.option[k].is_some() {
+                return f64::INFINITY;
+            }
             if book.qty[k] != 0.0 {
                 r += (self.grid.max_move(k) + self.grid.floor) * n[k];
             }

@@ -77,6 +77,7 @@ fn run_pf<S: MarginScope, P: PortfolioPolicy>(
             tape,
             funding,
             rules,
+            options: &[],
         },
         scope,
         acct,
@@ -402,7 +403,7 @@ fn portfolio_margin_liquidates_at_the_grid_requirement() {
     let mut acct = account(Side::Long, false);
     acct.margin_mode = MarginMode::Portfolio;
     let grid = ScenarioGrid::principal(&[1.0], &[0.16], 9, 0.0).unwrap();
-    let scope = Portfolio { grid };
+    let scope = Portfolio::new(grid);
     let mut pol = WeightsPolicy::new(&[1.0], Sizing::Static(4.0)).unwrap();
     let out = run_pf(
         &PortfolioTape::single(&t),
@@ -431,9 +432,9 @@ fn hedged_legs_offset_under_portfolio_margin() {
     let rules = [v.clone(), v];
     let mut acct = account(Side::Long, false);
     acct.margin_mode = MarginMode::Portfolio;
-    let scope = Portfolio {
-        grid: ScenarioGrid::principal(&[1.0, 1.0, 1.0, 1.0], &[0.16, 0.16], 9, 0.01).unwrap(),
-    };
+    let scope = Portfolio::new(
+        ScenarioGrid::principal(&[1.0, 1.0, 1.0, 1.0], &[0.16, 0.16], 9, 0.01).unwrap(),
+    );
     let mut pol = WeightsPolicy::new(&[0.5, -0.5], Sizing::Static(10.0)).unwrap();
     let pm = run_pf(&pt, &[], &rules, &scope, &acct, &mut pol);
     assert_eq!(pm.metrics.liquidations, 0);
@@ -505,6 +506,7 @@ fn collateral_in_the_asset_held_liquidates_earlier() {
             tape: &pt,
             funding: &[],
             rules: std::slice::from_ref(&venue),
+            options: &[],
         },
         &Cross,
         &acct,
@@ -563,14 +565,12 @@ proptest! {
             0 => run_pf(&pt, &fund, &rules, &Isolated, &acct, &mut pol),
             1 => run_pf(&pt, &fund, &rules, &Cross, &acct, &mut pol),
             _ => {
-                let scope = Portfolio {
-                    grid: ScenarioGrid::principal(
+                let scope = Portfolio::new(ScenarioGrid::principal(
                         &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0],
                         &[0.1, 0.15, 0.2],
                         9,
                         0.01,
-                    ).unwrap(),
-                };
+                    ).unwrap());
                 run_pf(&pt, &fund, &rules, &scope, &acct, &mut pol)
             }
         };
@@ -640,6 +640,7 @@ fn a_coin_margined_long_runs_in_coin() {
             tape: &pt,
             funding: &[],
             rules: std::slice::from_ref(&venue),
+            options: &[],
         },
         &Isolated,
         &acct,
@@ -706,4 +707,89 @@ fn a_bitmex_long_goes_bankrupt_at_spec_price() {
         "{}",
         e.bankruptcy_price
     );
+}
+
+/// A covered call through the loop: long the underlying, short a call on
+/// it (its price bars from the underlying's, Black-76 at a constant
+/// volatility), the call settling at its intrinsic value at expiry. The
+/// short call's standard maintenance is Deribit's rate (0.075·S + mark per
+/// option), the settlement is `max(S − K, 0)` at the first open at or
+/// after expiry, nothing trades in it afterwards, and money is conserved.
+#[test]
+fn a_covered_call_settles_at_expiry() {
+    use levsim_engine::portfolio::{LegOption, OptionLeg};
+    use levsim_options::{tape::option_bars, OptionKind};
+    let under = walk(7, 600, 100.0, 0.05);
+    let n = under.len();
+    let (strike, expiry) = (105.0, under.ts[300] + 30 * MIN);
+    let iv = vec![0.8; n];
+    let mut call = MarketTape {
+        symbol: "CALL".into(),
+        interval_ns: MIN,
+        ts: under.ts.clone(),
+        open: vec![0.0; n],
+        high: vec![0.0; n],
+        low: vec![0.0; n],
+        close: vec![0.0; n],
+        volume: vec![0.0; n],
+    };
+    {
+        let MarketTape { open, high, low, close, .. } = &mut call;
+        option_bars(
+            &under.ts,
+            MIN,
+            [&under.open, &under.high, &under.low, &under.close],
+            strike,
+            expiry,
+            OptionKind::Call,
+            &iv,
+            [open, high, low, close],
+        );
+    }
+    let (pt, _) = PortfolioTape::align(table(&["BTCUSDT", "CALL"]), &[under.clone(), call.clone()]).unwrap();
+    let v = flat_venue(0.005, 0.0, 0.0);
+    let options = [
+        None,
+        Some(OptionLeg {
+            spec: LegOption {
+                underlying: 0,
+                strike,
+                expiry,
+                kind: OptionKind::Call,
+            },
+            iv,
+        }),
+    ];
+    let mut acct = account(Side::Long, false);
+    acct.margin_mode = MarginMode::Cross;
+    // 1x long the underlying, short as many calls (delta-notional −1x).
+    let mut pol = WeightsPolicy::new(&[1.0, -1.0], Sizing::Static(2.0)).unwrap();
+    let out = simulate_portfolio(
+        PortfolioMarket {
+            tape: &pt,
+            funding: &[],
+            rules: &[v.clone(), v],
+            options: &options,
+        },
+        &Cross,
+        &acct,
+        &mut pol,
+        1,
+    )
+    .unwrap();
+    let s = out.series.as_ref().unwrap();
+    // Standard maintenance of the short call at the first close.
+    let q = -s.notional[1][0] / under.close[0];
+    let want = q * (0.075 * under.close[0] + call.close[0]);
+    assert!((s.maintenance[1][0] - want).abs() < 1e-9 * want, "{} vs {want}", s.maintenance[1][0]);
+    // Settled once, at intrinsic value at the first open at or after expiry.
+    let call_leg = &out.legs[1];
+    assert_eq!(call_leg.expired, 1);
+    assert_eq!(call_leg.final_qty, 0.0);
+    let at = under.ts.iter().position(|&t| t >= expiry).unwrap();
+    let intrinsic = (under.open[at] - strike).max(0.0);
+    let entry = call.open[0];
+    assert!((call_leg.pnl - q * (entry - intrinsic)).abs() < 1e-9 * (q * entry).max(1.0), "{} vs {}", call_leg.pnl, q * (entry - intrinsic));
+    assert!(out.conservation_error.abs() < 1e-9, "{}", out.conservation_error);
+    assert_eq!(out.metrics.liquidations, 0);
 }

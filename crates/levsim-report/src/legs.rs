@@ -186,11 +186,16 @@ fn param_value(v: &Value) -> String {
 /// The correlation of the instruments' log returns bar to bar on path 0
 /// (the history, or the first generated path), instrument order.
 pub(crate) fn realized_correlation(input: &ReportInput<'_>) -> Option<Vec<Vec<f64>>> {
-    input.scenario.portfolio.as_ref()?;
+    let spec = input.scenario.portfolio.as_ref()?;
     let t = &input.market.portfolio.as_ref()?.tape;
-    let n = t.legs();
-    let rets: Vec<Vec<f64>> = (0..n)
-        .map(|k| {
+    // The instruments with bars of their own (options follow them).
+    let base: Vec<usize> = (0..t.legs())
+        .filter(|&k| spec.options[k].is_none())
+        .collect();
+    let n = base.len();
+    let rets: Vec<Vec<f64>> = base
+        .iter()
+        .map(|&k| {
             t.leg(levsim_core::InstrumentId(k as u16))
                 .close
                 .windows(2)
@@ -245,7 +250,13 @@ pub(crate) fn correlation_rows(input: &ReportInput<'_>) -> Option<(Vec<String>, 
             .correlation
             .clone()
     });
-    let symbols = spec.symbols();
+    let symbols: Vec<String> = spec
+        .symbols()
+        .into_iter()
+        .zip(&spec.options)
+        .filter(|(_, o)| o.is_none())
+        .map(|(s, _)| s)
+        .collect();
     let mut head = vec!["".to_string()];
     head.extend(symbols.iter().cloned());
     let rows = symbols

@@ -278,6 +278,7 @@ fn coin_margined(
         rules: venues.iter().map(|v| vec![v.clone()]).collect(),
         generator: generator.map(|g| crate::PathGen::Single(g.clone(), sc.shocks.clone())),
         reports: Vec::new(),
+        options: vec![None],
     }))
 }
 

@@ -66,6 +66,21 @@ pub struct InstrumentConfig {
     /// 50 % are listed in the data notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wick: Option<f64>,
+    /// Options: the instrument (by symbol) this one is a European option
+    /// on; `symbol` is then a Deribit-style name (`BTC-25SEP20-12000-C`)
+    /// giving strike, expiry (08:00 UTC) and type. Settled in quote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub underlying: Option<String>,
+    /// Options: a constant implied volatility (annual, 0.8 = 80 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iv: Option<f64>,
+    /// Options: a volatility index file (Deribit DVOL, percent) whose value
+    /// known at each bar (the last daily close) is the option's volatility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iv_index: Option<PathBuf>,
+    /// Options: the index times this (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iv_scale: Option<f64>,
     /// Portfolio margin: this instrument's price scan range (replaces
     /// `[account.portfolio_margin] scan_range`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +102,33 @@ pub struct PortfolioSpec {
     pub shocks: Vec<(Option<usize>, crate::shocks::Shock)>,
     /// A block bootstrap of the instruments' history (`kind = "bootstrap"`).
     pub bootstrap: Option<BootstrapSpec>,
+    /// Per instrument: the option it is, if any.
+    pub options: Vec<Option<OptionCfg>>,
+}
+
+/// An option instrument of a portfolio market.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionCfg {
+    /// Index of its underlying instrument.
+    pub underlying: usize,
+    /// Strike, expiry and type, from its name.
+    pub name: levsim_options::OptionName,
+    /// Where its volatility comes from.
+    pub iv: IvSource,
+}
+
+/// An option's implied volatility.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IvSource {
+    /// Constant (annual).
+    Constant(f64),
+    /// A daily index file (percent) times a scale.
+    Index {
+        /// The file, resolved.
+        file: PathBuf,
+        /// Multiplier.
+        scale: f64,
+    },
 }
 
 /// `kind = "bootstrap"` over several instruments.
@@ -188,7 +230,123 @@ pub(crate) fn parse(
             ));
         }
     }
+    // Options first: their underlying must be a listed, non-option
+    // instrument; they have no bars of their own.
+    let symbols: Vec<String> = market.instrument.iter().map(|i| i.symbol.clone()).collect();
+    let is_option: Vec<bool> = market
+        .instrument
+        .iter()
+        .map(|i| i.underlying.is_some())
+        .collect();
+    let mut options: Vec<Option<OptionCfg>> = vec![None; n];
     for (i, inst) in market.instrument.iter_mut().enumerate() {
+        let at = |k: &str| format!("market.instrument[{i}].{k}");
+        let Some(u) = inst.underlying.clone() else {
+            for (k, set) in [
+                ("iv", inst.iv.is_some()),
+                ("iv_index", inst.iv_index.is_some()),
+                ("iv_scale", inst.iv_scale.is_some()),
+            ] {
+                if set {
+                    problems.push(format!("{}: only for options (with `underlying`)", at(k)));
+                }
+            }
+            continue;
+        };
+        if kind != MarketKind::Historical {
+            problems.push(format!(
+                "{}: options run on historical markets for now (kind = \"historical\")",
+                at("underlying")
+            ));
+        }
+        let under = match symbols.iter().position(|s| *s == u) {
+            Some(k) if !is_option[k] => k,
+            Some(_) => {
+                problems.push(format!(
+                    "{}: {u} is an option; an option's underlying is a perpetual",
+                    at("underlying")
+                ));
+                continue;
+            }
+            None => {
+                problems.push(format!(
+                    "{}: no instrument {u} in this market (its instruments: {})",
+                    at("underlying"),
+                    symbols.join(", ")
+                ));
+                continue;
+            }
+        };
+        let name = match levsim_options::OptionName::parse(&inst.symbol) {
+            Ok(nm) => nm,
+            Err(e) => {
+                problems.push(format!("{}: {e}", at("symbol")));
+                continue;
+            }
+        };
+        for (k, set) in [
+            ("file", inst.file.is_some()),
+            ("funding", inst.funding.is_some()),
+            ("format", inst.format.is_some()),
+            ("max_wick", inst.max_wick.is_some()),
+            ("start_price", inst.start_price.is_some()),
+            ("sigma", inst.sigma.is_some()),
+        ] {
+            if set {
+                problems.push(format!(
+                    "{}: an option is priced from its underlying (no `{k}`)",
+                    at(k)
+                ));
+            }
+        }
+        let iv = match (inst.iv, &inst.iv_index) {
+            (Some(v), None) if v.is_finite() && v > 0.0 && v < 20.0 => Some(IvSource::Constant(v)),
+            (Some(v), None) => {
+                problems.push(format!(
+                    "{}: must be a volatility in (0, 20) (annual), got {v}",
+                    at("iv")
+                ));
+                None
+            }
+            (None, Some(f)) => match res.resolve(f) {
+                Ok(file) => {
+                    let scale = inst.iv_scale.unwrap_or(1.0);
+                    if !(scale.is_finite() && scale > 0.0) {
+                        problems.push(format!("{}: must be > 0, got {scale}", at("iv_scale")));
+                    }
+                    Some(IvSource::Index { file, scale })
+                }
+                Err(e) => {
+                    problems.push(format!("{}: {e}", at("iv_index")));
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                problems.push(format!(
+                    "{}: give either `iv` or `iv_index`, not both",
+                    at("iv")
+                ));
+                None
+            }
+            (None, None) => {
+                problems.push(format!("{}: missing: an option needs its volatility (`iv = 0.8`, or `iv_index = \"data/deribit_dvol_….csv.gz\"`)", at("iv")));
+                None
+            }
+        };
+        if let Some(iv) = iv {
+            options[i] = Some(OptionCfg {
+                underlying: under,
+                name,
+                iv,
+            });
+        }
+        // Checked as an option; the rest of the loop is for bars.
+        inst.file = None;
+    }
+    for (i, inst) in market.instrument.iter_mut().enumerate() {
+        if is_option[i] {
+            continue;
+        }
         let at = |k: &str| format!("market.instrument[{i}].{k}");
         if !crate::file::is_plain_name(&inst.symbol) {
             problems.push(format!(
@@ -313,8 +471,11 @@ pub(crate) fn parse(
             ));
         }
     }
+    // Correlation is of the instruments with bars (options follow their
+    // underlying).
+    let n_base = is_option.iter().filter(|o| !**o).count();
     let correlation = match &market.correlation {
-        Some(rows) => match Correlation::new(rows, n, "market.correlation") {
+        Some(rows) => match Correlation::new(rows, n_base, "market.correlation") {
             Ok(c) => Some(c),
             Err(e) => {
                 problems.push(e);
@@ -373,6 +534,7 @@ pub(crate) fn parse(
         grid: None,
         shocks: Vec::new(),
         bootstrap,
+        options,
     })
 }
 
@@ -556,11 +718,34 @@ fn pm_grid(
     correlation: Option<&Correlation>,
     problems: &mut Vec<String>,
 ) -> Option<ScenarioGrid> {
-    let n = market.instrument.len();
+    // The grid moves the instruments with bars; an option moves with its
+    // underlying (a copy of its row and column: perfectly correlated).
+    let symbols: Vec<&str> = market
+        .instrument
+        .iter()
+        .map(|i| i.symbol.as_str())
+        .collect();
+    let base: Vec<usize> = (0..symbols.len())
+        .filter(|&i| market.instrument[i].underlying.is_none())
+        .collect();
+    let base_of: Vec<usize> = market
+        .instrument
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| {
+            let own = inst
+                .underlying
+                .as_deref()
+                .and_then(|u| symbols.iter().position(|s| *s == u))
+                .unwrap_or(i);
+            base.iter().position(|&b| b == own).unwrap_or(0)
+        })
+        .collect();
+    let nb = base.len();
     let cfg = account.portfolio_margin.clone().unwrap_or_default();
     let corr = match (&cfg.correlation, correlation) {
         (Some(rows), _) => {
-            match Correlation::new(rows, n, "account.portfolio_margin.correlation") {
+            match Correlation::new(rows, nb, "account.portfolio_margin.correlation") {
                 Ok(c) => c,
                 Err(e) => {
                     problems.push(e);
@@ -569,19 +754,25 @@ fn pm_grid(
             }
         }
         (None, Some(c)) => c.clone(),
-        (None, None) if n == 1 => Correlation::identity(1),
+        (None, None) if nb == 1 => Correlation::identity(1),
         (None, None) => {
             problems.push(format!(
-                "account.margin_mode: portfolio margin needs the correlation its grid of joint moves assumes: set [account.portfolio_margin] correlation (or [market] correlation), an {n} × {n} matrix in instrument order"
+                "account.margin_mode: portfolio margin needs the correlation its grid of joint moves assumes: set [account.portfolio_margin] correlation (or [market] correlation), an {nb} × {nb} matrix in instrument order (options follow their underlying)"
             ));
             return None;
         }
     };
-    let flat: Vec<f64> = corr.matrix().iter().copied().collect();
-    let scan: Vec<f64> = market
-        .instrument
-        .iter()
-        .map(|i| i.scan_range.unwrap_or(cfg.scan_range))
+    let m = corr.matrix();
+    let n = symbols.len();
+    let flat: Vec<f64> = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| m[[base_of[i], base_of[j]]])
+        .collect();
+    let scan: Vec<f64> = (0..n)
+        .map(|i| {
+            let b = base[base_of[i]];
+            market.instrument[b].scan_range.unwrap_or(cfg.scan_range)
+        })
         .collect();
     match ScenarioGrid::principal(&flat, &scan, cfg.buckets, cfg.floor) {
         Ok(g) => Some(g),

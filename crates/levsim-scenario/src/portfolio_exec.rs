@@ -46,7 +46,7 @@ pub(crate) fn execute_paths(
             tape,
             funding: &funding,
             rules: &p.rules[spec.venue_index],
-            options: &[],
+            options: &p.options,
         };
         let keep = if select.records(path) { stride } else { 0 };
         let out = match spec.margin_mode.unwrap_or(sc.account.margin_mode) {

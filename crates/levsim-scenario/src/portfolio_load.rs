@@ -25,6 +25,9 @@ pub struct LoadedPortfolio {
     pub generator: Option<PathGen>,
     /// Validation report of each instrument's file (historical).
     pub reports: Vec<DataReport>,
+    /// Per instrument: the option it is (its underlying, strike, expiry,
+    /// type and volatility per bar), if any.
+    pub options: Vec<Option<levsim_engine::portfolio::OptionLeg>>,
 }
 
 fn invalid(sc: &Scenario, problems: Vec<String>) -> ScenarioError {
@@ -114,7 +117,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
             .collect(),
     )
     .map_err(|e| invalid(sc, vec![format!("market.instrument: {e}")]))?;
-    let rules = rules(sc, &symbols)?;
+    let rules = rules(sc, &symbols, spec)?;
     if let Some(g) = &spec.generator {
         let tape = g.path(crate::path_seed(sc.seed, 0));
         let n = symbols.len();
@@ -125,6 +128,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
                 rules,
                 generator: Some(PathGen::Multi(Box::new(g.clone()))),
                 reports: Vec::new(),
+                options: vec![None; n],
             },
             notes: Vec::new(),
             files: Vec::new(),
@@ -135,7 +139,11 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
     let mut reports = Vec::new();
     let mut notes = Vec::new();
     let mut files = Vec::new();
-    for (i, inst) in spec.instruments.iter().enumerate() {
+    let base: Vec<usize> = (0..spec.instruments.len())
+        .filter(|&i| spec.options[i].is_none())
+        .collect();
+    for &i in &base {
+        let inst = &spec.instruments[i];
         let Some(file) = &inst.file else {
             return Err(invalid(
                 sc,
@@ -184,13 +192,23 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
         funding.push(f);
         reports.push(report);
     }
-    let (tape, alignment) = PortfolioTape::align(table, &tapes)
-        .map_err(|(k, e)| invalid(sc, vec![format!("market.instrument[{k}].file: {e}")]))?;
+    let base_table = InstrumentTable::new(
+        base.iter()
+            .map(|&i| Instrument::linear(symbols[i].clone()))
+            .collect(),
+    )
+    .map_err(|e| invalid(sc, vec![format!("market.instrument: {e}")]))?;
+    let (tape, alignment) = PortfolioTape::align(base_table, &tapes).map_err(|(k, e)| {
+        invalid(
+            sc,
+            vec![format!("market.instrument[{}].file: {e}", base[k])],
+        )
+    })?;
     for (k, d) in alignment.dropped.iter().enumerate() {
         if *d > 0 {
             notes.push(format!(
                 "{}: {d} bar(s) at times another instrument has no bar were dropped (the instruments share one clock)",
-                symbols[k]
+                symbols[base[k]]
             ));
         }
     }
@@ -233,11 +251,15 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
                 rules,
                 generator: Some(g),
                 reports,
+                options: vec![None; n],
             },
             notes,
             files,
         });
     }
+    // Every instrument in its order: the ones with bars, and the options
+    // priced from their underlying's.
+    let (tape, options, funding) = with_options(sc, spec, &base, table, tape, funding, &mut files)?;
     Ok(Load {
         portfolio: LoadedPortfolio {
             tape,
@@ -245,10 +267,149 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
             rules,
             generator: None,
             reports,
+            options,
         },
         notes,
         files,
     })
+}
+
+type WithOptions = (
+    PortfolioTape,
+    Vec<Option<levsim_engine::portfolio::OptionLeg>>,
+    Vec<Option<FundingSeries>>,
+);
+
+/// The full tape in instrument order: the base instruments' bars and each
+/// option's price bars (Black-76 on its underlying's, at its volatility
+/// per bar), with the options the loop needs.
+#[allow(clippy::too_many_arguments)]
+fn with_options(
+    sc: &Scenario,
+    spec: &PortfolioSpec,
+    base: &[usize],
+    table: InstrumentTable,
+    tape: PortfolioTape,
+    base_funding: Vec<Option<FundingSeries>>,
+    files: &mut Vec<(String, String)>,
+) -> Result<WithOptions, ScenarioError> {
+    let n = spec.instruments.len();
+    if spec.options.iter().all(Option::is_none) {
+        let tape = PortfolioTape {
+            instruments: table,
+            ..tape
+        };
+        return Ok((tape, vec![None; n], base_funding));
+    }
+    let bars = tape.len();
+    let pos = |i: usize| base.iter().position(|&b| b == i);
+    let mut tapes = Vec::with_capacity(n);
+    let mut options = vec![None; n];
+    let mut funding = vec![None; n];
+    for i in 0..n {
+        match &spec.options[i] {
+            None => {
+                let k = pos(i).unwrap_or(0);
+                tapes.push(tape.leg_tape(levsim_core::InstrumentId(k as u16)));
+                funding[i] = base_funding[k].clone();
+            }
+            Some(o) => {
+                let at = |k: &str| format!("market.instrument[{i}].{k}");
+                let u = tape.leg_tape(levsim_core::InstrumentId(
+                    pos(o.underlying).unwrap_or(0) as u16
+                ));
+                if o.name.expiry <= u.ts[0] {
+                    return Err(invalid(
+                        sc,
+                        vec![format!(
+                            "{}: {} expired at {}, before the run starts at {}",
+                            at("symbol"),
+                            spec.instruments[i].symbol,
+                            levsim_core::time::to_iso(o.name.expiry),
+                            levsim_core::time::to_iso(u.ts[0])
+                        )],
+                    ));
+                }
+                let iv: Vec<f64> = match &o.iv {
+                    crate::portfolio::IvSource::Constant(v) => vec![*v; bars],
+                    crate::portfolio::IvSource::Index { file, scale } => {
+                        let ix = levsim_data::load_vol_index(&sc.data_path(file))?;
+                        let sha = crate::sha256_file(&sc.data_path(file)).map_err(|source| {
+                            levsim_data::DataError::Io {
+                                file: file.display().to_string(),
+                                source,
+                            }
+                        })?;
+                        if !files.iter().any(|(p, _)| *p == file.display().to_string()) {
+                            files.push((file.display().to_string(), sha));
+                        }
+                        let mut out = Vec::with_capacity(bars);
+                        for &t in &u.ts {
+                            let Some(v) = ix.known_at(t) else {
+                                return Err(invalid(
+                                    sc,
+                                    vec![format!(
+                                        "{}: {} has no value known at {} (it starts {})",
+                                        at("iv_index"),
+                                        file.display(),
+                                        levsim_core::time::to_iso(t),
+                                        ix.ts
+                                            .first()
+                                            .map(|&d| levsim_core::time::to_iso(d))
+                                            .unwrap_or_default()
+                                    )],
+                                ));
+                            };
+                            out.push(v / 100.0 * scale);
+                        }
+                        out
+                    }
+                };
+                let mut t = levsim_core::MarketTape {
+                    symbol: spec.instruments[i].symbol.clone(),
+                    interval_ns: u.interval_ns,
+                    ts: u.ts.clone(),
+                    open: vec![0.0; bars],
+                    high: vec![0.0; bars],
+                    low: vec![0.0; bars],
+                    close: vec![0.0; bars],
+                    volume: vec![0.0; bars],
+                };
+                {
+                    let levsim_core::MarketTape {
+                        open,
+                        high,
+                        low,
+                        close,
+                        ..
+                    } = &mut t;
+                    levsim_options::tape::option_bars(
+                        &u.ts,
+                        u.interval_ns,
+                        [&u.open, &u.high, &u.low, &u.close],
+                        o.name.strike,
+                        o.name.expiry,
+                        o.name.kind,
+                        &iv,
+                        [open, high, low, close],
+                    );
+                }
+                tapes.push(t);
+                options[i] = Some(levsim_engine::portfolio::OptionLeg {
+                    spec: levsim_engine::portfolio::LegOption {
+                        underlying: o.underlying,
+                        strike: o.name.strike,
+                        expiry: o.name.expiry,
+                        kind: o.name.kind,
+                    },
+                    iv,
+                });
+            }
+        }
+    }
+    let (full, _) = PortfolioTape::align(table, &tapes)
+        .map_err(|(k, e)| invalid(sc, vec![format!("market.instrument[{k}]: {e}")]))?;
+    Ok((full, options, funding))
 }
 
 /// Lists wicks reaching further beyond the bar's body than `max_wick`
@@ -299,7 +460,11 @@ fn wicks(tape: &mut MarketTape, max_wick: Option<f64>, symbol: &str) -> Vec<Stri
 
 /// Each venue configuration's rules for each instrument, and each
 /// point's opening size checked against them, leg by leg.
-fn rules(sc: &Scenario, symbols: &[String]) -> Result<Vec<Vec<VenueProfile>>, ScenarioError> {
+fn rules(
+    sc: &Scenario,
+    symbols: &[String],
+    spec: &PortfolioSpec,
+) -> Result<Vec<Vec<VenueProfile>>, ScenarioError> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
     for (v, cfg) in sc.venues.iter().enumerate() {
@@ -310,6 +475,11 @@ fn rules(sc: &Scenario, symbols: &[String]) -> Result<Vec<Vec<VenueProfile>>, Sc
         };
         let mut legs = Vec::new();
         for (i, sym) in symbols.iter().enumerate() {
+            // An option trades under its underlying's table and fees.
+            let sym = match &spec.options[i] {
+                Some(o) => &symbols[o.underlying],
+                None => sym,
+            };
             match VenueProfile::resolve(cfg, sym) {
                 Ok(p) => legs.push(p),
                 Err(levsim_engine::EngineError::Config { path, message }) => {

@@ -655,3 +655,98 @@ weights = { BTCUSDT = 0.5, ETHUSDT = 0.5 }"#;
     let e = load_err(&two_legs("", policies, "margin_mode = \"cross\""));
     assert!(e.contains("policy[1]: tops up from the reserve"), "{e}");
 }
+
+/// Options as instruments of a portfolio scenario: priced from their
+/// underlying at a volatility index known at each bar, expiring at their
+/// intrinsic value inside the window; every bad option key named.
+#[test]
+fn options_run_expire_and_name_their_bad_keys() {
+    let base = std::fs::read_to_string(root().join("scenarios/may-2021-options.toml")).unwrap();
+    // A May expiry inside the window: the put settles on 05-28.
+    let text = base.replace("BTC-25JUN21-45000-P", "BTC-28MAY21-45000-P");
+    let sc = Scenario::parse(&text, &root().join("scenarios/x.toml")).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let p = m.portfolio.as_ref().unwrap();
+    assert!(p.options[0].is_none() && p.options[1].is_some() && p.options[2].is_some());
+    let rs = execute(&sc, &m, 2, &|| {}).unwrap();
+    let expiry = levsim_core::time::parse_iso("2021-05-28T08:00:00Z").unwrap();
+    let mut checked = 0;
+    for r in &rs {
+        let pr = r.portfolio.as_ref().unwrap();
+        assert!(
+            pr.conservation_error.abs() < 1e-6,
+            "{}: {}",
+            r.spec.run_id,
+            pr.conservation_error
+        );
+        let put = &pr.legs[2].1;
+        if put.trades > 0 && r.output.metrics.liquidations == 0 {
+            assert_eq!(put.expired, 1, "{}", r.spec.run_id);
+            assert_eq!(put.final_qty, 0.0);
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+    // The put's price column is its intrinsic value from expiry on.
+    let id = levsim_core::InstrumentId(2);
+    let (put, under) = (p.tape.leg(id), p.tape.leg(levsim_core::InstrumentId(0)));
+    let k = p.tape.ts.iter().position(|&t| t >= expiry).unwrap();
+    assert_eq!(put.open[k], (45_000.0 - under.open[k]).max(0.0));
+    for (bad, want) in [
+        (
+            base.replace(
+                "underlying = \"BTCUSDT\"\niv_index",
+                "underlying = \"ETHUSDT\"\niv_index",
+            ),
+            "market.instrument[1].underlying: no instrument ETHUSDT",
+        ),
+        (
+            base.replace(
+                "BTC-25JUN21-65000-C\"\nunderlying",
+                "BTC-25JUN21-65000-X\"\nunderlying",
+            )
+            .replace(
+                "\"BTC-25JUN21-65000-C\" = -1",
+                "\"BTC-25JUN21-65000-X\" = -1",
+            ),
+            "market.instrument[1].symbol",
+        ),
+        (
+            base.replacen(
+                "iv_index = \"data/deribit_dvol_BTC_1d_2021-03-24_2025-09-30.csv.gz\"",
+                "",
+                1,
+            ),
+            "market.instrument[1].iv: missing",
+        ),
+        (
+            base.replacen(
+                "iv_index = \"data/deribit_dvol_BTC_1d_2021-03-24_2025-09-30.csv.gz\"",
+                "iv = 0.8\nfile = \"x.csv\"",
+                1,
+            ),
+            "market.instrument[1].file: an option is priced from its underlying",
+        ),
+    ] {
+        let e = Scenario::parse(&bad, &root().join("scenarios/x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "want {want:?} in {e}");
+    }
+    // An option that expired before the window starts, and a volatility
+    // index that starts after it, are named when the market loads.
+    let expired = base.replace("BTC-25JUN21-45000-P", "BTC-30APR21-45000-P");
+    let sc = Scenario::parse(&expired, &root().join("scenarios/x.toml")).unwrap();
+    let e = LoadedMarket::load(&sc).unwrap_err().to_string();
+    assert!(
+        e.contains("market.instrument[2].symbol") && e.contains("before the run starts"),
+        "{e}"
+    );
+    let early = base.replace("2021-05-01T00:00:00Z", "2021-03-01T00:00:00Z");
+    let sc = Scenario::parse(&early, &root().join("scenarios/x.toml")).unwrap();
+    let e = LoadedMarket::load(&sc).unwrap_err().to_string();
+    assert!(
+        e.contains("market.instrument[1].iv_index") && e.contains("no value known"),
+        "{e}"
+    );
+}

@@ -24,11 +24,20 @@ fn every_shipped_scenario_loads() {
         assert!(!m.tape.is_empty());
         // Input files with their sha256 (none for a generated market).
         let inputs = match &sc.portfolio {
-            Some(p) => p
-                .instruments
-                .iter()
-                .map(|i| usize::from(i.file.is_some()) + usize::from(i.funding.is_some()))
-                .sum(),
+            Some(p) => {
+                let mut indexes: Vec<_> = p
+                    .instruments
+                    .iter()
+                    .filter_map(|i| i.iv_index.clone())
+                    .collect();
+                indexes.sort();
+                indexes.dedup();
+                p.instruments
+                    .iter()
+                    .map(|i| usize::from(i.file.is_some()) + usize::from(i.funding.is_some()))
+                    .sum::<usize>()
+                    + indexes.len()
+            }
             None => usize::from(sc.gbm.is_none()) + usize::from(sc.market.funding.is_some()),
         };
         assert_eq!(m.files.len(), inputs);

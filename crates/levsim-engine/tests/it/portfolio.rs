@@ -734,7 +734,13 @@ fn a_covered_call_settles_at_expiry() {
         volume: vec![0.0; n],
     };
     {
-        let MarketTape { open, high, low, close, .. } = &mut call;
+        let MarketTape {
+            open,
+            high,
+            low,
+            close,
+            ..
+        } = &mut call;
         option_bars(
             &under.ts,
             MIN,
@@ -746,7 +752,8 @@ fn a_covered_call_settles_at_expiry() {
             [open, high, low, close],
         );
     }
-    let (pt, _) = PortfolioTape::align(table(&["BTCUSDT", "CALL"]), &[under.clone(), call.clone()]).unwrap();
+    let (pt, _) =
+        PortfolioTape::align(table(&["BTCUSDT", "CALL"]), &[under.clone(), call.clone()]).unwrap();
     let v = flat_venue(0.005, 0.0, 0.0);
     let options = [
         None,
@@ -781,7 +788,11 @@ fn a_covered_call_settles_at_expiry() {
     // Standard maintenance of the short call at the first close.
     let q = -s.notional[1][0] / under.close[0];
     let want = q * (0.075 * under.close[0] + call.close[0]);
-    assert!((s.maintenance[1][0] - want).abs() < 1e-9 * want, "{} vs {want}", s.maintenance[1][0]);
+    assert!(
+        (s.maintenance[1][0] - want).abs() < 1e-9 * want,
+        "{} vs {want}",
+        s.maintenance[1][0]
+    );
     // Settled once, at intrinsic value at the first open at or after expiry.
     let call_leg = &out.legs[1];
     assert_eq!(call_leg.expired, 1);
@@ -789,7 +800,16 @@ fn a_covered_call_settles_at_expiry() {
     let at = under.ts.iter().position(|&t| t >= expiry).unwrap();
     let intrinsic = (under.open[at] - strike).max(0.0);
     let entry = call.open[0];
-    assert!((call_leg.pnl - q * (entry - intrinsic)).abs() < 1e-9 * (q * entry).max(1.0), "{} vs {}", call_leg.pnl, q * (entry - intrinsic));
-    assert!(out.conservation_error.abs() < 1e-9, "{}", out.conservation_error);
+    assert!(
+        (call_leg.pnl - q * (entry - intrinsic)).abs() < 1e-9 * (q * entry).max(1.0),
+        "{} vs {}",
+        call_leg.pnl,
+        q * (entry - intrinsic)
+    );
+    assert!(
+        out.conservation_error.abs() < 1e-9,
+        "{}",
+        out.conservation_error
+    );
     assert_eq!(out.metrics.liquidations, 0);
 }

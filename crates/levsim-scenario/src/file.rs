@@ -478,6 +478,11 @@ impl Scenario {
         let shocks: Vec<crate::shocks::Shock> = built.iter().map(|(_, s)| *s).collect();
         if market.instrument.is_empty() {
             for (i, c) in file.shock.iter().enumerate() {
+                if c.kind == crate::shocks::ShockKind::Vol {
+                    problems.push(format!(
+                        "shock[{i}].kind: vol shocks options' implied volatility; this market has none (options are instruments of a portfolio market)"
+                    ));
+                }
                 if c.kind == crate::shocks::ShockKind::FundingSpike && market.funding.is_none() {
                     problems.push(format!(
                         "shock[{i}].kind: funding_spike needs funding payments (market.funding)"

@@ -810,12 +810,27 @@ pub(crate) fn target_shocks(
                 }
             },
         };
+        let is_option = |k: usize| spec.options.get(k).is_some_and(Option::is_some);
         match c.kind {
+            crate::shocks::ShockKind::Vol => {
+                if spec.options.iter().all(Option::is_none) {
+                    problems.push(format!(
+                        "shock[{i}].kind: vol shocks options' implied volatility; this market has no option"
+                    ));
+                }
+            }
+            _ if target.is_some_and(is_option) => problems.push(format!(
+                "shock[{i}].instrument: {} is an option, priced from its underlying: shock the underlying",
+                c.instrument.as_deref().unwrap_or("")
+            )),
             crate::shocks::ShockKind::LiquidityDrain => problems.push(format!(
                 "shock[{i}].kind: liquidity_drain needs a liquidity model, not available for portfolio markets yet"
             )),
             crate::shocks::ShockKind::FundingSpike => {
-                let hit: Vec<usize> = target.map_or((0..symbols.len()).collect(), |k| vec![k]);
+                let hit: Vec<usize> = target.map_or(
+                    (0..symbols.len()).filter(|&k| !is_option(k)).collect(),
+                    |k| vec![k],
+                );
                 for k in hit {
                     if spec.instruments[k].funding.is_none() {
                         problems.push(format!(

@@ -365,6 +365,26 @@ fn with_options(
                         out
                     }
                 };
+                // Volatility shocks on this option (named, or its
+                // underlying named, or every option).
+                let mut iv = iv;
+                for (target, shock) in &spec.shocks {
+                    if let crate::shocks::Shock::Vol {
+                        from,
+                        to,
+                        factor,
+                        points,
+                    } = *shock
+                    {
+                        if target.is_none_or(|k| k == i || k == o.underlying) {
+                            for (v, t) in iv.iter_mut().zip(&u.ts) {
+                                if (from..to).contains(t) {
+                                    *v = (*v * factor + points / 100.0).max(1e-4);
+                                }
+                            }
+                        }
+                    }
+                }
                 let mut t = levsim_core::MarketTape {
                     symbol: spec.instruments[i].symbol.clone(),
                     interval_ns: u.interval_ns,

@@ -26,6 +26,10 @@ pub enum ShockKind {
     /// `from` until `from + delay`; at `to` it catches up in one gap. The
     /// delay is applied in whole bars (rounded to the nearest).
     StaleMark,
+    /// Options' implied volatility within `[from, to)`: times `factor`, or
+    /// plus `points` volatility points (a joint price-volatility stress
+    /// with a `gap` on the underlying).
+    Vol,
 }
 
 /// One `[[shock]]` table.
@@ -59,6 +63,9 @@ pub struct ShockConfig {
     /// Liquidity drain: share of depth left (0.2 = 80 % drained).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
+    /// Vol: volatility points added (e.g. 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<f64>,
     /// Stale mark: how late the venue's price is, e.g. "1h".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<String>,
@@ -101,6 +108,17 @@ pub enum Shock {
         /// Share of depth left.
         scale: f64,
     },
+    /// See [`ShockKind::Vol`].
+    Vol {
+        /// Window start.
+        from: TimestampNs,
+        /// Window end (exclusive).
+        to: TimestampNs,
+        /// Multiplier of the volatility (1 with `points`).
+        factor: f64,
+        /// Points added (0 with `factor`).
+        points: f64,
+    },
     /// See [`ShockKind::StaleMark`].
     StaleMark {
         /// Window start.
@@ -136,6 +154,22 @@ impl std::fmt::Display for Shock {
             }
             Shock::LiquidityDrain { from, to, scale } => {
                 write!(f, "depth ×{scale} from {}", w(from, to))
+            }
+            Shock::Vol {
+                from,
+                to,
+                factor,
+                points,
+            } => {
+                if points != 0.0 {
+                    write!(
+                        f,
+                        "options' volatility {points:+} points from {}",
+                        w(from, to)
+                    )
+                } else {
+                    write!(f, "options' volatility ×{factor} from {}", w(from, to))
+                }
             }
             Shock::StaleMark { from, to, delay } => write!(
                 f,
@@ -234,6 +268,40 @@ impl ShockConfig {
                     ),
                 }
             }
+            ShockKind::Vol => {
+                let (from, to) = window(problems);
+                let (factor, points) = match (self.factor, self.points) {
+                    (Some(f), None) if f.is_finite() && f > 0.0 => (f, 0.0),
+                    (None, Some(p)) if p.is_finite() && p.abs() < 1_000.0 => (1.0, p),
+                    (Some(_), Some(_)) => {
+                        problems.push(format!(
+                            "{}: give either factor or points, not both",
+                            at("points")
+                        ));
+                        (1.0, 0.0)
+                    }
+                    (None, None) => {
+                        problems.push(format!(
+                            "{}: required for kind = \"vol\" (or factor)",
+                            at("points")
+                        ));
+                        (1.0, 0.0)
+                    }
+                    (f, p) => {
+                        problems.push(format!(
+                            "{}: a factor > 0 or finite points, got factor {f:?}, points {p:?}",
+                            at("points")
+                        ));
+                        (1.0, 0.0)
+                    }
+                };
+                Shock::Vol {
+                    from,
+                    to,
+                    factor,
+                    points,
+                }
+            }
             ShockKind::StaleMark => {
                 let (from, to) = window(problems);
                 let delay = match self.delay.as_deref().map(levsim_core::time::parse_duration) {
@@ -262,7 +330,12 @@ impl ShockConfig {
         for (k, set, kinds) in [
             ("at", self.at.is_some(), &[ShockKind::Gap][..]),
             ("size", self.size.is_some(), &[ShockKind::Gap][..]),
-            ("factor", self.factor.is_some(), &[ShockKind::VolScale][..]),
+            (
+                "factor",
+                self.factor.is_some(),
+                &[ShockKind::VolScale, ShockKind::Vol][..],
+            ),
+            ("points", self.points.is_some(), &[ShockKind::Vol][..]),
             ("rate", self.rate.is_some(), &[ShockKind::FundingSpike][..]),
             (
                 "scale",
@@ -278,6 +351,7 @@ impl ShockConfig {
                     ShockKind::FundingSpike,
                     ShockKind::LiquidityDrain,
                     ShockKind::StaleMark,
+                    ShockKind::Vol,
                 ][..],
             ),
         ] {
@@ -328,7 +402,8 @@ pub fn apply(shocks: &[Shock], tape: &mut MarketTape, funding: &mut Option<Fundi
                     }
                 }
             }
-            Shock::LiquidityDrain { .. } => {}
+            // Options' volatility is shocked where it is built.
+            Shock::LiquidityDrain { .. } | Shock::Vol { .. } => {}
             Shock::StaleMark { from, to, delay } => {
                 let a = tape.ts.partition_point(|&t| t < from);
                 let b = tape.ts.partition_point(|&t| t < to);
@@ -551,6 +626,7 @@ mod tests {
         let c = ShockConfig {
             kind: ShockKind::Gap,
             instrument: None,
+            points: None,
             at: Some("2020-01-01T00:00:00Z".into()),
             size: Some(-0.1),
             from: None,

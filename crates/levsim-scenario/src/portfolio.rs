@@ -812,13 +812,12 @@ pub(crate) fn target_shocks(
         };
         let is_option = |k: usize| spec.options.get(k).is_some_and(Option::is_some);
         match c.kind {
-            crate::shocks::ShockKind::Vol => {
-                if spec.options.iter().all(Option::is_none) {
-                    problems.push(format!(
-                        "shock[{i}].kind: vol shocks options' implied volatility; this market has no option"
-                    ));
-                }
+            crate::shocks::ShockKind::Vol if spec.options.iter().all(Option::is_none) => {
+                problems.push(format!(
+                    "shock[{i}].kind: vol shocks options' implied volatility; this market has no option"
+                ));
             }
+            crate::shocks::ShockKind::Vol => {}
             _ if target.is_some_and(is_option) => problems.push(format!(
                 "shock[{i}].instrument: {} is an option, priced from its underlying: shock the underlying",
                 c.instrument.as_deref().unwrap_or("")

@@ -33,6 +33,8 @@ pub struct Book {
     pub option: Vec<Option<LegOption>>,
     /// Each option leg's volatility at the current bar (annual).
     pub iv: Vec<f64>,
+    /// Whether any leg is an option (the common case skips the lookups).
+    pub has_options: bool,
     /// The current time (for options' time to expiry).
     pub now: levsim_core::TimestampNs,
 }
@@ -68,6 +70,7 @@ impl Book {
             collateral: Vec::new(),
             option: vec![None; legs],
             iv: vec![0.0; legs],
+            has_options: false,
             now: 0,
         }
     }
@@ -114,11 +117,14 @@ impl Book {
     /// Signed notional of leg `k` at `marks` (settlement currency: quote
     /// for linear, coin for inverse; an option's is its underlying's,
     /// size × underlying price).
-    #[inline]
+    #[inline(always)]
     pub fn notional(&self, k: usize, marks: &[f64]) -> f64 {
-        if let Some(o) = &self.option[k] {
-            self.qty[k] * marks[o.underlying]
-        } else if self.inverse[k] {
+        if self.has_options {
+            if let Some(o) = &self.option[k] {
+                return self.qty[k] * marks[o.underlying];
+            }
+        }
+        if self.inverse[k] {
             self.qty[k] / marks[k]
         } else {
             self.qty[k] * marks[k]
@@ -128,9 +134,12 @@ impl Book {
     /// The signed size of leg `k` whose notional at `marks` is `notional`.
     #[inline]
     pub fn size_for(&self, k: usize, notional: f64, marks: &[f64]) -> f64 {
-        if let Some(o) = &self.option[k] {
-            notional / marks[o.underlying]
-        } else if self.inverse[k] {
+        if self.has_options {
+            if let Some(o) = &self.option[k] {
+                return notional / marks[o.underlying];
+            }
+        }
+        if self.inverse[k] {
             notional * marks[k]
         } else {
             notional / marks[k]
@@ -139,7 +148,7 @@ impl Book {
 
     /// True when leg `k` is an option past its expiry.
     pub fn expired(&self, k: usize) -> bool {
-        self.option[k].is_some_and(|o| o.expiry <= self.now)
+        self.has_options && self.option[k].is_some_and(|o| o.expiry <= self.now)
     }
 
     /// Price of leg `k` at which its bucket's equity, `equity` at `mark`,
@@ -179,7 +188,10 @@ impl Book {
 
     /// Equity of the whole account at `marks`.
     pub fn equity(&self, marks: &[f64]) -> f64 {
-        let mut e: f64 = self.wallet.iter().sum::<f64>() + self.collateral_value(marks);
+        let mut e: f64 = self.wallet.iter().sum::<f64>();
+        if !self.collateral.is_empty() {
+            e += self.collateral_value(marks);
+        }
         for (k, &m) in marks.iter().enumerate() {
             e += self.upnl(k, m);
         }
@@ -204,7 +216,7 @@ impl Book {
         let mark = marks[k];
         if q == 0.0 {
             0.0
-        } else if let Some(o) = &self.option[k] {
+        } else if let Some(o) = self.option[k].as_ref().filter(|_| self.has_options) {
             // Deribit's standard rates (SPEC §8.2) in quote: a short call
             // 0.075·S + mark, a short put max(0.075·S, 0.075·mark) + mark
             // per option; a long option none beyond its premium.

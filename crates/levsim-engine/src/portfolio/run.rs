@@ -236,6 +236,7 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
                 ));
             }
             r.book.option[k] = Some(o.spec);
+            r.book.has_options = true;
         }
     }
     r.acc.committed = account.capital + coll0 + account.reserve;
@@ -268,16 +269,18 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             *m = tape.open[k * n + i];
         }
         r.book.now = ts;
-        for (k, o) in market.options.iter().enumerate() {
-            if let Some(o) = o {
-                r.book.iv[k] = o.iv[i];
+        if r.book.has_options {
+            for (k, o) in market.options.iter().enumerate() {
+                if let Some(o) = o {
+                    r.book.iv[k] = o.iv[i];
+                }
             }
-        }
-        // Options at or past expiry settle at this open, at their price
-        // there: the intrinsic value.
-        for k in 0..legs {
-            if r.book.expired(k) && r.book.qty[k] != 0.0 {
-                r.settle(k, &marks);
+            // Options at or past expiry settle at this open, at their
+            // price there: the intrinsic value.
+            for k in 0..legs {
+                if r.book.expired(k) && r.book.qty[k] != 0.0 {
+                    r.settle(k, &marks);
+                }
             }
         }
         for k in 0..legs {

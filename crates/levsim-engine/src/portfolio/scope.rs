@@ -48,7 +48,7 @@ fn sum_bound(book: &Book, rules: &[VenueProfile], b: usize, max_notional: &[f64]
     let mut mm = 0.0;
     for k in 0..book.legs() {
         if book.bucket[k] == b && book.qty[k] != 0.0 {
-            if book.option[k].is_some() {
+            if book.has_options && book.option[k].is_some() {
                 // An option's requirement moves with its own price too:
                 // no cheap bound, every point is checked.
                 return f64::INFINITY;
@@ -180,7 +180,7 @@ impl MarginScope for Portfolio {
         false
     }
     fn requirement(&self, book: &Book, _rules: &[VenueProfile], _b: usize, marks: &[f64]) -> f64 {
-        if book.option.iter().any(Option::is_some) {
+        if book.has_options {
             return self.with_options(book, marks);
         }
         // Signed notionals on the stack for the usual few legs.

@@ -142,6 +142,20 @@ pub enum PolicyKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         weights: Option<Weights>,
     },
+    /// A book of options held at `leverage` (gross, by their underlying's
+    /// notional) in proportion to `weights`, its delta hedged in `hedge`
+    /// whenever the net delta notional passes `band` × equity.
+    DeltaHedge {
+        /// Gross leverage of the options.
+        leverage: f64,
+        /// The options by symbol (negative: short).
+        weights: Weights,
+        /// The perpetual the delta is hedged in.
+        hedge: String,
+        /// Net delta notional tolerated, as a share of equity (default 0.05).
+        #[serde(default = "default_hedge_band")]
+        band: f64,
+    },
     /// `leverage·max(0, 1 − drawdown/max_drawdown)`.
     DrawdownControl {
         /// Leverage at no drawdown.
@@ -213,6 +227,10 @@ fn default_band() -> f64 {
     0.1
 }
 
+fn default_hedge_band() -> f64 {
+    0.05
+}
+
 impl PolicyKind {
     /// The `kind` name as written in scenario files.
     pub fn name(&self) -> &'static str {
@@ -223,6 +241,7 @@ impl PolicyKind {
             PolicyKind::LiquidationBuffer { .. } => "liquidation_buffer",
             PolicyKind::Kelly { .. } => "kelly",
             PolicyKind::DrawdownControl { .. } => "drawdown_control",
+            PolicyKind::DeltaHedge { .. } => "delta_hedge",
             PolicyKind::MarginTopup { .. } => "margin_topup",
         }
     }
@@ -234,6 +253,7 @@ impl PolicyKind {
             PolicyKind::Static { leverage, .. }
             | PolicyKind::ConstantLeverage { leverage, .. }
             | PolicyKind::DrawdownControl { leverage, .. }
+            | PolicyKind::DeltaHedge { leverage, .. }
             | PolicyKind::MarginTopup { leverage, .. } => *leverage,
             PolicyKind::VolTarget { max_leverage, .. }
             | PolicyKind::LiquidationBuffer { max_leverage, .. }
@@ -274,6 +294,10 @@ impl PolicyKind {
             }
         };
         match *self {
+            PolicyKind::DeltaHedge { leverage, band, .. } => {
+                lev_ok(leverage)?;
+                range("band", band, 0.0, 10.0)
+            }
             PolicyKind::Static { leverage, .. } => lev_ok(leverage),
             PolicyKind::ConstantLeverage { leverage, band, .. } => {
                 lev_ok(leverage)?;
@@ -370,6 +394,7 @@ impl PolicyKind {
             | PolicyKind::VolTarget { weights, .. }
             | PolicyKind::LiquidationBuffer { weights, .. }
             | PolicyKind::MarginTopup { weights, .. } => weights.as_ref(),
+            PolicyKind::DeltaHedge { weights, .. } => Some(weights),
             _ => None,
         }
     }
@@ -383,8 +408,33 @@ impl PolicyKind {
         weights: Option<&[f64]>,
         side: levsim_core::Side,
         topup: Option<crate::TopupRule>,
+        symbols: &[String],
     ) -> Result<Box<dyn crate::PortfolioPolicy + Send>, PolicyError> {
         self.validate()?;
+        if let (
+            PolicyKind::DeltaHedge {
+                leverage,
+                hedge,
+                band,
+                ..
+            },
+            Some(w),
+        ) = (self, weights)
+        {
+            let k = symbols
+                .iter()
+                .position(|s| s == hedge)
+                .ok_or_else(|| PolicyError {
+                    field: "hedge",
+                    message: format!("no instrument {hedge} in this market"),
+                })?;
+            return crate::DeltaHedged::new(w, *leverage, k, *band)
+                .map(|p| Box::new(p) as Box<dyn crate::PortfolioPolicy + Send>)
+                .map_err(|message| PolicyError {
+                    field: "weights",
+                    message,
+                });
+        }
         // margin_topup's own rule, or the one riding on the policy.
         let topup = match self {
             PolicyKind::MarginTopup {
@@ -486,6 +536,12 @@ impl PolicyKind {
     /// Builds the policy after validating it.
     pub fn build(&self) -> Result<BuiltinPolicy, PolicyError> {
         self.validate()?;
+        if let PolicyKind::DeltaHedge { .. } = self {
+            return Err(PolicyError {
+                field: "kind",
+                message: "delta_hedge holds options, instruments of a portfolio market ([[market.instrument]])".into(),
+            });
+        }
         if self.weights().is_some() {
             return Err(PolicyError {
                 field: "weights",
@@ -496,6 +552,12 @@ impl PolicyKind {
         Ok(match *self {
             PolicyKind::Static { leverage, .. } => {
                 BuiltinPolicy::Static(StaticLeverage { leverage })
+            }
+            PolicyKind::DeltaHedge { .. } => {
+                return Err(PolicyError {
+                    field: "kind",
+                    message: "delta_hedge needs a portfolio market".into(),
+                })
             }
             PolicyKind::ConstantLeverage { leverage, band, .. } => {
                 BuiltinPolicy::ConstantLeverage(ConstantLeverage { leverage, band })
@@ -627,6 +689,8 @@ mod tests {
             qty: &[0.0, 0.0],
             notional: &[0.0, 0.0],
             entry: &[0.0, 0.0],
+            delta: &[1.0, 1.0],
+            delta_leg: &[0, 1],
             liquidation_distance: &[f64::NAN, f64::NAN],
             equity: 1_000.0,
             requirement: 0.0,
@@ -638,7 +702,7 @@ mod tests {
         };
         let mut t = [0.0; 2];
         let mut p = k
-            .portfolio(Some(&[3.0, -1.0]), levsim_core::Side::Long, None)
+            .portfolio(Some(&[3.0, -1.0]), levsim_core::Side::Long, None, &[])
             .unwrap();
         assert_eq!(p.cadence(), crate::Cadence::WhenFlat);
         assert_eq!(
@@ -650,7 +714,9 @@ mod tests {
         // Without weights, the single-instrument policy on the first leg,
         // on the account's side.
         let k: PolicyKind = toml::from_str("kind = \"static\"\nleverage = 4").unwrap();
-        let mut p = k.portfolio(None, levsim_core::Side::Short, None).unwrap();
+        let mut p = k
+            .portfolio(None, levsim_core::Side::Short, None, &[])
+            .unwrap();
         let mut t = [0.0; 2];
         assert_eq!(
             p.decide(&obs(&[100.0, 50.0]), &mut t),

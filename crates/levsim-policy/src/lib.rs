@@ -36,7 +36,8 @@ pub use error::PolicyError;
 pub use kind::{BufferRuleName, PolicyKind, Weights};
 pub use observation::{Decision, Observation};
 pub use portfolio::{
-    OnFirstLeg, PortfolioDecision, PortfolioObservation, PortfolioPolicy, Sizing, WeightsPolicy,
+    DeltaHedged, OnFirstLeg, PortfolioDecision, PortfolioObservation, PortfolioPolicy, Sizing,
+    WeightsPolicy,
 };
 
 /// A leverage policy: one required method, called at every decision point.

@@ -27,6 +27,12 @@ pub struct PortfolioObservation<'a> {
     pub notional: &'a [f64],
     /// Average entry price of each leg (0 when flat).
     pub entry: &'a [f64],
+    /// Delta of one unit of each leg in its underlying's units: 1 for a
+    /// perpetual, the Black-76 delta for an option (on its underlying).
+    pub delta: &'a [f64],
+    /// For each leg, the leg whose price its delta is on (itself for a
+    /// perpetual, the underlying for an option).
+    pub delta_leg: &'a [usize],
     /// Relative distance from each leg's mark to the price at which its
     /// margin bucket reaches maintenance with the other legs' marks held
     /// (NaN when flat or out of reach).
@@ -89,7 +95,8 @@ impl PortfolioObservation<'_> {
 pub enum PortfolioDecision {
     /// Do nothing.
     Hold,
-    /// Trade every leg to the signed leverage written in the target buffer.
+    /// Trade every leg to the signed leverage written in the target buffer
+    /// (NaN for a leg: keep it as it is).
     Target,
     /// Move this much quote collateral from the reserve into the account.
     TopUp(f64),
@@ -233,6 +240,93 @@ pub enum Sizing {
         /// σ of every leg before warm-up (annual).
         sigma_prior: f64,
     },
+}
+
+/// `delta_hedge`: holds a book of options opened at `leverage` (gross, by
+/// the underlying's notional) in proportion to `weights`, and trades the
+/// `hedge` leg (a perpetual on the options' underlying) back to zero net
+/// delta whenever the book's delta notional passes `band` × equity.
+#[derive(Debug, Clone)]
+pub struct DeltaHedged {
+    weights: Vec<f64>,
+    leverage: f64,
+    hedge: usize,
+    band: f64,
+    opened: bool,
+}
+
+impl DeltaHedged {
+    /// The policy; `Err` when the weights have no size or `hedge` is out
+    /// of range.
+    pub fn new(weights: &[f64], leverage: f64, hedge: usize, band: f64) -> Result<Self, String> {
+        let gross: f64 = weights.iter().map(|w| w.abs()).sum();
+        if !(gross > 0.0 && gross.is_finite()) {
+            return Err("the weights sum to zero in absolute value: nothing to trade".into());
+        }
+        if hedge >= weights.len() {
+            return Err("the hedge instrument is not in the market".into());
+        }
+        Ok(Self {
+            weights: weights.iter().map(|w| w / gross).collect(),
+            leverage,
+            hedge,
+            band,
+            opened: false,
+        })
+    }
+
+    /// The book's net delta in the hedge's units (underlying units).
+    fn net_delta(&self, obs: &PortfolioObservation<'_>) -> f64 {
+        (0..obs.legs())
+            .filter(|&k| obs.delta_leg[k] == self.hedge)
+            .map(|k| obs.qty[k] * obs.delta[k])
+            .sum()
+    }
+}
+
+impl PortfolioPolicy for DeltaHedged {
+    fn decide(&mut self, obs: &PortfolioObservation<'_>, target: &mut [f64]) -> PortfolioDecision {
+        if obs.equity <= 0.0 {
+            return PortfolioDecision::Hold;
+        }
+        let s = obs.marks[self.hedge];
+        if obs.is_flat() && !self.opened {
+            // Open the options; hedge their delta in the same trade.
+            self.opened = true;
+            let mut delta = 0.0;
+            for (k, t) in target.iter_mut().enumerate() {
+                if k == self.hedge {
+                    continue;
+                }
+                *t = self.weights[k] * self.leverage;
+                // Size from leverage (by the underlying's notional).
+                let q = *t * obs.equity / s;
+                if obs.delta_leg[k] == self.hedge {
+                    delta += q * obs.delta[k];
+                }
+            }
+            target[self.hedge] = -delta * s / obs.equity;
+            return PortfolioDecision::Target;
+        }
+        if obs.is_flat() {
+            return PortfolioDecision::Hold;
+        }
+        let net = self.net_delta(obs);
+        if (net * s).abs() <= self.band * obs.equity {
+            return PortfolioDecision::Hold;
+        }
+        // Only the hedge trades; the options stay as they are.
+        for t in target.iter_mut() {
+            *t = f64::NAN;
+        }
+        let hedge_delta = obs.qty[self.hedge] * obs.delta[self.hedge];
+        target[self.hedge] = -(net - hedge_delta) * s / obs.equity;
+        PortfolioDecision::Target
+    }
+
+    fn reset(&mut self) {
+        self.opened = false;
+    }
 }
 
 /// The built-in portfolio policies: a vector of weights (signed: negative
@@ -485,6 +579,8 @@ mod tests {
             qty,
             notional,
             entry: qty,
+            delta: Box::leak(vec![1.0; qty.len()].into_boxed_slice()),
+            delta_leg: Box::leak((0..qty.len()).collect::<Vec<usize>>().into_boxed_slice()),
             liquidation_distance: qty,
             equity,
             requirement: 0.0,
@@ -579,6 +675,35 @@ mod tests {
         let sigma = 0.8 / 2f64.sqrt();
         let want = crate::estimate::distance_leverage(k, sigma, h / 8760.0, m, true);
         assert!((t[0] + t[1] - want).abs() < 1e-12, "{t:?} vs {want}");
+    }
+
+    #[test]
+    fn the_delta_hedge_trades_the_hedge_leg_back_to_zero_delta() {
+        // Leg 0 the perpetual, leg 1 a short call with delta 0.5.
+        let mut p = DeltaHedged::new(&[0.0, -1.0], 2.0, 0, 0.05).unwrap();
+        let closes = [100.0, 5.0];
+        let mut t = [0.0; 2];
+        let mut o = obs(&closes, 1, 0, &[100.0, 5.0], &[0.0, 0.0], 1_000.0);
+        let delta = [1.0, 0.5];
+        let legs = [0usize, 0];
+        o.delta = &delta;
+        o.delta_leg = &legs;
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Target);
+        // 2x short calls (20 calls by the underlying's notional), delta −10
+        // units: the hedge buys 10 units, 1x.
+        assert_eq!(t, [1.0, -2.0]);
+        // Hedged and inside the band: hold; the delta moves: re-hedge.
+        let qty = [10.0, -20.0];
+        let mut o = obs(&closes, 1, 0, &[100.0, 5.0], &qty, 1_000.0);
+        o.delta = &delta;
+        o.delta_leg = &legs;
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Hold);
+        let delta = [1.0, 0.7];
+        o.delta = &delta;
+        let mut t = [0.0; 2];
+        assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Target);
+        assert!((t[0] - 14.0 * 100.0 / 1_000.0).abs() < 1e-12, "{t:?}");
+        assert!(t[1].is_nan(), "the options are kept");
     }
 
     #[test]

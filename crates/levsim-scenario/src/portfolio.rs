@@ -897,6 +897,15 @@ pub(crate) fn check_weights(
                 problems.push(format!("{at}.{sym}: must be finite, got {x}"));
             }
         }
+        if let levsim_policy::PolicyKind::DeltaHedge { hedge, .. } = &p.kind {
+            if !symbols.contains(hedge) {
+                problems.push(format!(
+                    "policy[{}].hedge: no instrument {hedge} in this market (its instruments: {})",
+                    p.policy_index,
+                    symbols.join(", ")
+                ));
+            }
+        }
         if w.values().map(|x| x.abs()).sum::<f64>() == 0.0 {
             problems.push(format!(
                 "{at}: the weights are all zero; give at least one instrument a weight (negative: short)"

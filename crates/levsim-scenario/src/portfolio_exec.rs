@@ -37,7 +37,7 @@ pub(crate) fn execute_paths(
         let weights = resolve_weights(&spec.kind, &symbols);
         let mut policy = spec
             .kind
-            .portfolio(weights.as_deref(), sc.account.side, spec.topup)
+            .portfolio(weights.as_deref(), sc.account.side, spec.topup, &symbols)
             .map_err(|e| ScenarioError::Invalid {
                 file: sc.path.clone(),
                 problems: vec![format!("policy[{}].{e}", spec.policy_index)],

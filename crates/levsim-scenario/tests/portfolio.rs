@@ -824,3 +824,27 @@ fn a_joint_crash_hurts_short_options() {
         .to_string();
     assert!(e.contains("shock[0].kind: vol shocks options"), "{e}");
 }
+
+/// The delta-hedged short strangle: the options trade once, the hedge
+/// many times (each time the book's delta passes the band), money
+/// conserved; a hedge in an unknown instrument is named.
+#[test]
+fn a_delta_hedged_book_trades_only_its_hedge() {
+    let text = std::fs::read_to_string(root().join("scenarios/may-2021-options.toml")).unwrap();
+    let rs = run(&text);
+    let hedged: Vec<_> = rs
+        .iter()
+        .filter(|r| r.spec.policy.as_ref() == "delta_hedge")
+        .collect();
+    assert_eq!(hedged.len(), 4);
+    for r in hedged {
+        let p = r.portfolio.as_ref().unwrap();
+        let (under, call, put) = (&p.legs[0].1, &p.legs[1].1, &p.legs[2].1);
+        assert_eq!((call.trades, put.trades), (1, 1), "{}", r.spec.run_id);
+        assert!(under.trades > 5, "{}: {}", r.spec.run_id, under.trades);
+        assert!(p.conservation_error.abs() < 1e-6);
+    }
+    let bad = text.replace("hedge = \"BTCUSDT\"", "hedge = \"ETHUSDT\"");
+    let e = parse(&bad).unwrap_err();
+    assert!(e.contains("policy[2].hedge: no instrument ETHUSDT"), "{e}");
+}

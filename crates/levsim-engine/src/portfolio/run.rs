@@ -70,6 +70,9 @@ struct Run<'a, S, P> {
     /// Equity minus requirement per bucket at the last `distances`.
     slack: Vec<f64>,
     notional: Vec<f64>,
+    /// Per-unit delta of each leg and the leg it is on (observations).
+    delta: Vec<f64>,
+    delta_leg: Vec<usize>,
     liquidated_this_bar: bool,
     /// Per bucket, a bound of its requirement over the rest of the run.
     run_bound: Vec<f64>,
@@ -210,6 +213,8 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         mm: vec![0.0; legs],
         slack: vec![f64::NAN; if scope.isolated() { legs } else { 1 }],
         notional: vec![0.0; legs],
+        delta: vec![1.0; legs],
+        delta_leg: (0..legs).collect(),
         liquidated_this_bar: false,
         run_bound: vec![f64::INFINITY; if scope.isolated() { legs } else { 1 }],
         bounds_stale: true,
@@ -237,6 +242,7 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             }
             r.book.option[k] = Some(o.spec);
             r.book.has_options = true;
+            r.delta_leg[k] = o.spec.underlying;
         }
     }
     r.acc.committed = account.capital + coll0 + account.reserve;
@@ -819,6 +825,20 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         self.target.iter_mut().for_each(|t| *t = 0.0);
         for k in 0..self.book.legs() {
             self.notional[k] = self.book.notional(k, marks);
+            self.delta[k] = match self.book.option[k].filter(|_| self.book.has_options) {
+                Some(o) => {
+                    let t = (o.expiry - self.book.now) as f64 / (365.0 * 86_400e9);
+                    levsim_options::greeks(
+                        marks[o.underlying],
+                        o.strike,
+                        t,
+                        self.book.iv[k],
+                        o.kind,
+                    )
+                    .delta
+                }
+                None => 1.0,
+            };
         }
         let obs = PortfolioObservation {
             ts,
@@ -828,6 +848,8 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             qty: &self.book.qty,
             notional: &self.notional,
             entry: &self.book.entry,
+            delta: &self.delta,
+            delta_leg: &self.delta_leg,
             liquidation_distance: &self.dist,
             equity: self.book.equity(marks),
             requirement,
@@ -927,7 +949,8 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
     /// the new positions).
     fn trade(&mut self, ts: TimestampNs, marks: &[f64]) {
         let legs = self.book.legs();
-        if self.target.iter().any(|t| !t.is_finite()) {
+        // NaN means "keep this leg as it is"; an infinite target is refused.
+        if self.target.iter().any(|t| t.is_infinite()) {
             self.acc.refused += 1;
             return;
         }
@@ -944,6 +967,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         }
         let fee_of = |e1: f64, book: &Book, target: &[f64], rules: &[VenueProfile]| -> f64 {
             (0..legs)
+                .filter(|&k| !target[k].is_nan())
                 .map(|k| (target[k] * e1 - book.notional(k, marks)).abs() * rules[k].taker_fee)
                 .sum()
         };
@@ -954,6 +978,12 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             e1 = e2;
             if done {
                 break;
+            }
+        }
+        // Kept legs: their current leverage at the equity after the fees.
+        for k in 0..legs {
+            if self.target[k].is_nan() {
+                self.target[k] = self.book.notional(k, marks) / e1;
             }
         }
         let gross: f64 = self.target.iter().map(|t| t.abs()).sum();

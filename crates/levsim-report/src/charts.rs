@@ -749,7 +749,68 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     )?);
     base.extend(charts);
     base.extend(render_leg_margin(dir, input, &legend, x_range)?);
+    base.extend(render_greeks(dir, input, &legend, x_range)?);
     Ok(base)
+}
+
+/// Option books: the book's delta (as notional), gamma (delta change per
+/// 1 % move) and vega over time, a line per run of path 0.
+fn render_greeks(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    legend: &crate::labels::Legend,
+    x_range: (f64, f64),
+) -> Result<Vec<Chart>, ReportError> {
+    let Some(spec) = &input.scenario.portfolio else {
+        return Ok(Vec::new());
+    };
+    if spec.options.iter().all(Option::is_none) {
+        return Ok(Vec::new());
+    }
+    type Col = fn(&levsim_engine::portfolio::PortfolioSeries) -> &[f64];
+    let charts: [(&str, &str, &str, Col, &str); 3] = [
+        (
+            "greeks-delta",
+            "The book's delta per run (notional, quote)",
+            "delta notional (quote)",
+            |s| &s.delta_notional,
+            "Σ size × delta × underlying at each kept bar close: the book's exposure to the underlying (a hedged book stays near 0).",
+        ),
+        (
+            "greeks-gamma",
+            "The book's gamma per run (delta change per 1 % move)",
+            "gamma per 1 % (quote)",
+            |s| &s.gamma_1pct,
+            "Σ size × gamma × S² / 100: how much the delta notional moves for a 1 % move of the underlying (negative: short gamma).",
+        ),
+        (
+            "greeks-vega",
+            "The book's vega per run (quote per volatility point)",
+            "vega (quote per point)",
+            |s| &s.vega,
+            "Σ size × vega: the book's value change for one volatility point (negative: short volatility).",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, title, y, col, caption) in charts {
+        let lines: Vec<Series> = path0(input)
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let s = r.portfolio.as_ref()?.series.as_ref()?;
+                Some(Series {
+                    name: legend.name(&r.spec.point_id),
+                    pen: pen(i),
+                    segments: segments(&s.ts, col(s), |v| v.is_finite()),
+                })
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let spec = Spec::lines(title, y, x_range, lines);
+        out.push(render(dir, name, &spec, caption.into())?);
+    }
+    Ok(out)
 }
 
 /// Portfolio runs: the maintenance each leg locks on its own (its venue's

@@ -63,6 +63,7 @@ fn section_of(c: &Chart) -> &'static str {
         "price" | "mark" | "fan" => "market",
         s if s.starts_with("price-") => "market",
         s if s.starts_with("margin-") && s != "margin-ratio" => "portfolio",
+        s if s.starts_with("greeks-") => "portfolio",
         "cascade-price" | "cascade-volume" | "cascade-rounds" | "insurance-fund" | "adl" => {
             "cascade"
         }

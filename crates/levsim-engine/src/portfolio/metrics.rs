@@ -62,6 +62,13 @@ pub struct PortfolioSeries {
     pub notional: Vec<Vec<f64>>,
     /// Per leg, the maintenance it locks on its own.
     pub maintenance: Vec<Vec<f64>>,
+    /// The book's delta as notional (quote): Σ size × delta × underlying.
+    pub delta_notional: Vec<f64>,
+    /// The book's gamma as the change of its delta notional for a 1 %
+    /// move of the underlying (quote): Σ size × gamma × S² / 100.
+    pub gamma_1pct: Vec<f64>,
+    /// The book's vega (quote per volatility point): Σ size × vega.
+    pub vega: Vec<f64>,
 }
 
 /// The output of a portfolio run.

@@ -805,11 +805,27 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         s.leverage
             .push(if equity > 0.0 { gross / equity } else { 0.0 });
         s.margin_ratio.push(ratio);
+        let (mut delta, mut gamma, mut vega) = (0.0, 0.0, 0.0);
         for k in 0..self.book.legs() {
             s.close[k].push(marks[k]);
             s.notional[k].push(self.book.notional(k, marks));
             s.maintenance[k].push(self.book.leg_maintenance(self.rules, k, marks));
+            let q = self.book.qty[k];
+            match self.book.option[k].filter(|_| self.book.has_options) {
+                Some(o) => {
+                    let t = (o.expiry - self.book.now) as f64 / (365.0 * 86_400e9);
+                    let u = marks[o.underlying];
+                    let g = levsim_options::greeks(u, o.strike, t, self.book.iv[k], o.kind);
+                    delta += q * g.delta * u;
+                    gamma += q * g.gamma * u * u / 100.0;
+                    vega += q * g.vega;
+                }
+                None => delta += self.book.notional(k, marks),
+            }
         }
+        s.delta_notional.push(delta);
+        s.gamma_1pct.push(gamma);
+        s.vega.push(vega);
     }
 
     fn decide(&mut self, ts: TimestampNs, marks: &[f64], seen: usize) {

@@ -793,6 +793,23 @@ fn a_covered_call_settles_at_expiry() {
         "{} vs {want}",
         s.maintenance[1][0]
     );
+    // The book's delta notional at the first close: the long underlying
+    // plus the short calls' delta (a finite difference of their price).
+    let t0 = (expiry - under.ts[0]) as f64 / (365.0 * 86_400e9);
+    let s0 = under.close[0];
+    let h = s0 * 1e-5;
+    let p = |x: f64| levsim_options::price(x, strike, t0, 0.8, OptionKind::Call);
+    let delta = (p(s0 + h) - p(s0 - h)) / (2.0 * h);
+    let want = s.notional[0][0] - q * delta * s0;
+    assert!(
+        (s.delta_notional[0] - want).abs() < 1e-4 * want.abs(),
+        "{} vs {want}",
+        s.delta_notional[0]
+    );
+    assert!(
+        s.gamma_1pct[0] < 0.0 && s.vega[0] < 0.0,
+        "short call: short gamma and vega"
+    );
     // Settled once, at intrinsic value at the first open at or after expiry.
     let call_leg = &out.legs[1];
     assert_eq!(call_leg.expired, 1);

@@ -558,7 +558,21 @@ impl Scenario {
             crate::portfolio::attach_grid(spec, &market, &account, &plan, &mut problems);
             spec.shocks = crate::portfolio::target_shocks(&file.shock, &built, spec, &mut problems);
             if let Some(g) = spec.generator.as_mut() {
-                g.shocks = spec.shocks.clone();
+                // The generator sees the instruments with bars only: its
+                // shocks name them by their place among those (volatility
+                // shocks act on the options, not on the generated paths).
+                let base: Vec<usize> = (0..spec.options.len())
+                    .filter(|&i| spec.options[i].is_none())
+                    .collect();
+                g.shocks = spec
+                    .shocks
+                    .iter()
+                    .filter(|(_, s)| !matches!(s, crate::shocks::Shock::Vol { .. }))
+                    .filter_map(|&(t, s)| match t {
+                        None => Some((None, s)),
+                        Some(k) => base.iter().position(|&b| b == k).map(|j| (Some(j), s)),
+                    })
+                    .collect();
             }
         } else if plan
             .points

@@ -37,7 +37,7 @@ pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};
 pub use grid::{path_seed, RunPlan, RunSpec};
 pub use liquidity::{LiquidityConfig, LiquidityKind};
 pub use market::{sha256_file, text_sha256, LoadedMarket};
-pub use portfolio_load::{LoadedPortfolio, PathGen};
+pub use portfolio_load::{Assembly, LoadedPortfolio, PathGen};
 pub use seed::run_seed;
 pub use shard::{merge_shards, shard_scenario, write_shard, Shard};
 pub use sweep::{execute_sweep, representative_runs, RunRow, Sweep};

@@ -279,6 +279,7 @@ fn coin_margined(
         generator: generator.map(|g| crate::PathGen::Single(g.clone(), sc.shocks.clone())),
         reports: Vec::new(),
         options: vec![None],
+        assembly: None,
     }))
 }
 

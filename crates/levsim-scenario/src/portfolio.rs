@@ -239,6 +239,7 @@ pub(crate) fn parse(
         .map(|i| i.underlying.is_some())
         .collect();
     let mut options: Vec<Option<OptionCfg>> = vec![None; n];
+    let market_start = market.start.clone();
     for (i, inst) in market.instrument.iter_mut().enumerate() {
         let at = |k: &str| format!("market.instrument[{i}].{k}");
         let Some(u) = inst.underlying.clone() else {
@@ -253,9 +254,15 @@ pub(crate) fn parse(
             }
             continue;
         };
-        if kind != MarketKind::Historical {
+        if resampled {
             problems.push(format!(
-                "{}: options run on historical markets for now (kind = \"historical\")",
+                "{}: options run on historical and generated markets (kind = \"historical\", \"gbm\", \"merton\" or \"regime\"), not on bootstraps yet",
+                at("underlying")
+            ));
+        }
+        if generated && market_start.is_none() {
+            problems.push(format!(
+                "{}: an option on a generated market needs the market's start (market.start = \"2021-05-01T00:00:00Z\"): its expiry is a date",
                 at("underlying")
             ));
         }
@@ -482,9 +489,9 @@ pub(crate) fn parse(
                 None
             }
         },
-        None if generated && n > 1 => {
+        None if generated && n_base > 1 => {
             problems.push(format!(
-                "market.correlation: required for a generated market of {n} instruments (an {n} × {n} matrix in instrument order; the identity for independent instruments)"
+                "market.correlation: required for a generated market of {n_base} instruments with prices of their own (an {n_base} × {n_base} matrix in instrument order, options left out; the identity for independent instruments)"
             ));
             None
         }
@@ -593,10 +600,13 @@ fn multi_gbm(
         "market.",
         problems,
     );
+    // Options follow their underlying: only instruments with bars are
+    // generated.
     let legs: Vec<LegGbm> = market
         .instrument
         .iter()
         .enumerate()
+        .filter(|(_, inst)| inst.underlying.is_none())
         .map(|(i, inst)| LegGbm {
             symbol: inst.symbol.clone(),
             mu: inst.mu.unwrap_or(0.0),
@@ -652,11 +662,13 @@ fn multi_gbm(
             mu: market
                 .instrument
                 .iter()
+                .filter(|i| i.underlying.is_none())
                 .map(|i| i.stress_mu.or(i.mu).unwrap_or(0.0))
                 .collect(),
             sigma: market
                 .instrument
                 .iter()
+                .filter(|i| i.underlying.is_none())
                 .map(|i| i.stress_sigma.unwrap_or(0.0))
                 .collect(),
             correlation: stress_correlation,

@@ -98,12 +98,12 @@ pub(crate) fn execute_paths(
                 .filter(|&path| (0..plan.points.len()).any(|pt| owned(pt, path)))
                 .map(|path| -> Result<Vec<RunResult>, ScenarioError> {
                     let generated;
-                    let tape = match &p.generator {
-                        Some(g) if path != 0 => {
-                            generated = g.path(path_seed(sc.seed, path));
+                    let tape = match p.generator.is_some() && path != 0 {
+                        true => {
+                            generated = p.path(path_seed(sc.seed, path)).unwrap_or_default();
                             &generated
                         }
-                        _ => &p.tape,
+                        false => &p.tape,
                     };
                     (0..plan.points.len())
                         .into_par_iter()

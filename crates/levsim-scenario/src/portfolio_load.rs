@@ -28,6 +28,32 @@ pub struct LoadedPortfolio {
     /// Per instrument: the option it is (its underlying, strike, expiry,
     /// type and volatility per bar), if any.
     pub options: Vec<Option<levsim_engine::portfolio::OptionLeg>>,
+    /// Generated markets with options: how each path's instruments with
+    /// bars become the whole market.
+    pub assembly: Option<Assembly>,
+}
+
+/// How a generated path of the instruments with bars becomes the market:
+/// the full instrument table and which instrument each generated leg is.
+#[derive(Debug, Clone)]
+pub struct Assembly {
+    /// Every instrument, in order.
+    pub table: InstrumentTable,
+    /// The instrument of each generated leg.
+    pub base: Vec<usize>,
+}
+
+impl LoadedPortfolio {
+    /// Path `seed` of the whole market (options priced on the generated
+    /// underlying).
+    pub fn path(&self, seed: u64) -> Option<PortfolioTape> {
+        let g = self.generator.as_ref()?;
+        let t = g.path(seed);
+        Some(match &self.assembly {
+            Some(a) => assemble(&a.table, &a.base, &self.options, &t),
+            None => t,
+        })
+    }
 }
 
 fn invalid(sc: &Scenario, problems: Vec<String>) -> ScenarioError {
@@ -119,8 +145,16 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
     .map_err(|e| invalid(sc, vec![format!("market.instrument: {e}")]))?;
     let rules = rules(sc, &symbols, spec)?;
     if let Some(g) = &spec.generator {
-        let tape = g.path(crate::path_seed(sc.seed, 0));
+        let base_tape = g.path(crate::path_seed(sc.seed, 0));
         let n = symbols.len();
+        let base: Vec<usize> = (0..n).filter(|&i| spec.options[i].is_none()).collect();
+        let mut files = Vec::new();
+        let options = option_legs(sc, spec, &base_tape.ts, &mut files)?;
+        let tape = assemble(&table, &base, &options, &base_tape);
+        let assembly = options.iter().any(Option::is_some).then(|| Assembly {
+            table: table.clone(),
+            base,
+        });
         return Ok(Load {
             portfolio: LoadedPortfolio {
                 tape,
@@ -128,10 +162,11 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
                 rules,
                 generator: Some(PathGen::Multi(Box::new(g.clone()))),
                 reports: Vec::new(),
-                options: vec![None; n],
+                options,
+                assembly,
             },
             notes: Vec::new(),
-            files: Vec::new(),
+            files,
         });
     }
     let mut tapes = Vec::new();
@@ -252,6 +287,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
                 generator: Some(g),
                 reports,
                 options: vec![None; n],
+                assembly: None,
             },
             notes,
             files,
@@ -259,7 +295,13 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
     }
     // Every instrument in its order: the ones with bars, and the options
     // priced from their underlying's.
-    let (tape, options, funding) = with_options(sc, spec, &base, table, tape, funding, &mut files)?;
+    let options = option_legs(sc, spec, &tape.ts, &mut files)?;
+    let full = assemble(&table, &base, &options, &tape);
+    let mut all_funding = vec![None; spec.instruments.len()];
+    for (j, &i) in base.iter().enumerate() {
+        all_funding[i] = funding[j].clone();
+    }
+    let (tape, funding) = (full, all_funding);
     Ok(Load {
         portfolio: LoadedPortfolio {
             tape,
@@ -268,127 +310,139 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
             generator: None,
             reports,
             options,
+            assembly: None,
         },
         notes,
         files,
     })
 }
 
-type WithOptions = (
-    PortfolioTape,
-    Vec<Option<levsim_engine::portfolio::OptionLeg>>,
-    Vec<Option<FundingSeries>>,
-);
-
-/// The full tape in instrument order: the base instruments' bars and each
-/// option's price bars (Black-76 on its underlying's, at its volatility
-/// per bar), with the options the loop needs.
-#[allow(clippy::too_many_arguments)]
-fn with_options(
+/// The option legs of a portfolio market on the clock `ts` (their
+/// volatility per bar, with the volatility shocks), `None` per instrument
+/// with bars of its own.
+fn option_legs(
     sc: &Scenario,
     spec: &PortfolioSpec,
-    base: &[usize],
-    table: InstrumentTable,
-    tape: PortfolioTape,
-    base_funding: Vec<Option<FundingSeries>>,
+    ts: &[levsim_core::TimestampNs],
     files: &mut Vec<(String, String)>,
-) -> Result<WithOptions, ScenarioError> {
+) -> Result<Vec<Option<levsim_engine::portfolio::OptionLeg>>, ScenarioError> {
     let n = spec.instruments.len();
-    if spec.options.iter().all(Option::is_none) {
-        let tape = PortfolioTape {
-            instruments: table,
-            ..tape
+    let bars = ts.len();
+    let mut options = vec![None; n];
+    for (i, cfg) in spec.options.iter().enumerate() {
+        let Some(o) = cfg else {
+            continue;
         };
-        return Ok((tape, vec![None; n], base_funding));
+        let at = |k: &str| format!("market.instrument[{i}].{k}");
+        if o.name.expiry <= ts[0] {
+            return Err(invalid(
+                sc,
+                vec![format!(
+                    "{}: {} expired at {}, before the run starts at {}",
+                    at("symbol"),
+                    spec.instruments[i].symbol,
+                    levsim_core::time::to_iso(o.name.expiry),
+                    levsim_core::time::to_iso(ts[0])
+                )],
+            ));
+        }
+        let mut iv: Vec<f64> = match &o.iv {
+            crate::portfolio::IvSource::Constant(v) => vec![*v; bars],
+            crate::portfolio::IvSource::Index { file, scale } => {
+                let ix = levsim_data::load_vol_index(&sc.data_path(file))?;
+                let sha = crate::sha256_file(&sc.data_path(file)).map_err(|source| {
+                    levsim_data::DataError::Io {
+                        file: file.display().to_string(),
+                        source,
+                    }
+                })?;
+                if !files.iter().any(|(p, _)| *p == file.display().to_string()) {
+                    files.push((file.display().to_string(), sha));
+                }
+                let mut out = Vec::with_capacity(bars);
+                for &t in ts {
+                    let Some(v) = ix.known_at(t) else {
+                        return Err(invalid(
+                            sc,
+                            vec![format!(
+                                "{}: {} has no value known at {} (it starts {})",
+                                at("iv_index"),
+                                file.display(),
+                                levsim_core::time::to_iso(t),
+                                ix.ts
+                                    .first()
+                                    .map(|&d| levsim_core::time::to_iso(d))
+                                    .unwrap_or_default()
+                            )],
+                        ));
+                    };
+                    out.push(v / 100.0 * scale);
+                }
+                out
+            }
+        };
+        // Volatility shocks on this option (named, or its underlying
+        // named, or every option).
+        for (target, shock) in &spec.shocks {
+            if let crate::shocks::Shock::Vol {
+                from,
+                to,
+                factor,
+                points,
+            } = *shock
+            {
+                if target.is_none_or(|k| k == i || k == o.underlying) {
+                    for (v, t) in iv.iter_mut().zip(ts) {
+                        if (from..to).contains(t) {
+                            *v = (*v * factor + points / 100.0).max(1e-4);
+                        }
+                    }
+                }
+            }
+        }
+        options[i] = Some(levsim_engine::portfolio::OptionLeg {
+            spec: levsim_engine::portfolio::LegOption {
+                underlying: o.underlying,
+                strike: o.name.strike,
+                expiry: o.name.expiry,
+                kind: o.name.kind,
+            },
+            iv,
+        });
+    }
+    Ok(options)
+}
+
+/// Every instrument in its order from the tape of the instruments with
+/// bars (`base[j]` is the instrument of its leg `j`): their bars, and each
+/// option's price bars from its underlying's (Black-76 at its volatility
+/// per bar).
+pub(crate) fn assemble(
+    table: &InstrumentTable,
+    base: &[usize],
+    options: &[Option<levsim_engine::portfolio::OptionLeg>],
+    tape: &PortfolioTape,
+) -> PortfolioTape {
+    if options.iter().all(Option::is_none) {
+        return PortfolioTape {
+            instruments: table.clone(),
+            ..tape.clone()
+        };
     }
     let bars = tape.len();
-    let pos = |i: usize| base.iter().position(|&b| b == i);
-    let mut tapes = Vec::with_capacity(n);
-    let mut options = vec![None; n];
-    let mut funding = vec![None; n];
-    for i in 0..n {
-        match &spec.options[i] {
-            None => {
-                let k = pos(i).unwrap_or(0);
-                tapes.push(tape.leg_tape(levsim_core::InstrumentId(k as u16)));
-                funding[i] = base_funding[k].clone();
-            }
+    let pos = |i: usize| base.iter().position(|&b| b == i).unwrap_or(0);
+    let tapes: Vec<MarketTape> = (0..options.len())
+        .map(|i| match &options[i] {
+            None => tape.leg_tape(levsim_core::InstrumentId(pos(i) as u16)),
             Some(o) => {
-                let at = |k: &str| format!("market.instrument[{i}].{k}");
-                let u = tape.leg_tape(levsim_core::InstrumentId(
-                    pos(o.underlying).unwrap_or(0) as u16
-                ));
-                if o.name.expiry <= u.ts[0] {
-                    return Err(invalid(
-                        sc,
-                        vec![format!(
-                            "{}: {} expired at {}, before the run starts at {}",
-                            at("symbol"),
-                            spec.instruments[i].symbol,
-                            levsim_core::time::to_iso(o.name.expiry),
-                            levsim_core::time::to_iso(u.ts[0])
-                        )],
-                    ));
-                }
-                let iv: Vec<f64> = match &o.iv {
-                    crate::portfolio::IvSource::Constant(v) => vec![*v; bars],
-                    crate::portfolio::IvSource::Index { file, scale } => {
-                        let ix = levsim_data::load_vol_index(&sc.data_path(file))?;
-                        let sha = crate::sha256_file(&sc.data_path(file)).map_err(|source| {
-                            levsim_data::DataError::Io {
-                                file: file.display().to_string(),
-                                source,
-                            }
-                        })?;
-                        if !files.iter().any(|(p, _)| *p == file.display().to_string()) {
-                            files.push((file.display().to_string(), sha));
-                        }
-                        let mut out = Vec::with_capacity(bars);
-                        for &t in &u.ts {
-                            let Some(v) = ix.known_at(t) else {
-                                return Err(invalid(
-                                    sc,
-                                    vec![format!(
-                                        "{}: {} has no value known at {} (it starts {})",
-                                        at("iv_index"),
-                                        file.display(),
-                                        levsim_core::time::to_iso(t),
-                                        ix.ts
-                                            .first()
-                                            .map(|&d| levsim_core::time::to_iso(d))
-                                            .unwrap_or_default()
-                                    )],
-                                ));
-                            };
-                            out.push(v / 100.0 * scale);
-                        }
-                        out
-                    }
-                };
-                // Volatility shocks on this option (named, or its
-                // underlying named, or every option).
-                let mut iv = iv;
-                for (target, shock) in &spec.shocks {
-                    if let crate::shocks::Shock::Vol {
-                        from,
-                        to,
-                        factor,
-                        points,
-                    } = *shock
-                    {
-                        if target.is_none_or(|k| k == i || k == o.underlying) {
-                            for (v, t) in iv.iter_mut().zip(&u.ts) {
-                                if (from..to).contains(t) {
-                                    *v = (*v * factor + points / 100.0).max(1e-4);
-                                }
-                            }
-                        }
-                    }
-                }
-                let mut t = levsim_core::MarketTape {
-                    symbol: spec.instruments[i].symbol.clone(),
-                    interval_ns: u.interval_ns,
-                    ts: u.ts.clone(),
+                let u = tape.leg(levsim_core::InstrumentId(pos(o.spec.underlying) as u16));
+                let mut t = MarketTape {
+                    symbol: table
+                        .get(levsim_core::InstrumentId(i as u16))
+                        .symbol
+                        .clone(),
+                    interval_ns: tape.interval_ns,
+                    ts: tape.ts.clone(),
                     open: vec![0.0; bars],
                     high: vec![0.0; bars],
                     low: vec![0.0; bars],
@@ -396,7 +450,7 @@ fn with_options(
                     volume: vec![0.0; bars],
                 };
                 {
-                    let levsim_core::MarketTape {
+                    let MarketTape {
                         open,
                         high,
                         low,
@@ -404,32 +458,23 @@ fn with_options(
                         ..
                     } = &mut t;
                     levsim_options::tape::option_bars(
-                        &u.ts,
-                        u.interval_ns,
-                        [&u.open, &u.high, &u.low, &u.close],
-                        o.name.strike,
-                        o.name.expiry,
-                        o.name.kind,
-                        &iv,
+                        &tape.ts,
+                        tape.interval_ns,
+                        [u.open, u.high, u.low, u.close],
+                        o.spec.strike,
+                        o.spec.expiry,
+                        o.spec.kind,
+                        &o.iv,
                         [open, high, low, close],
                     );
                 }
-                tapes.push(t);
-                options[i] = Some(levsim_engine::portfolio::OptionLeg {
-                    spec: levsim_engine::portfolio::LegOption {
-                        underlying: o.underlying,
-                        strike: o.name.strike,
-                        expiry: o.name.expiry,
-                        kind: o.name.kind,
-                    },
-                    iv,
-                });
+                t
             }
-        }
-    }
-    let (full, _) = PortfolioTape::align(table, &tapes)
-        .map_err(|(k, e)| invalid(sc, vec![format!("market.instrument[{k}]: {e}")]))?;
-    Ok((full, options, funding))
+        })
+        .collect();
+    PortfolioTape::align(table.clone(), &tapes)
+        .map(|(t, _)| t)
+        .unwrap_or_default()
 }
 
 /// Lists wicks reaching further beyond the bar's body than `max_wick`

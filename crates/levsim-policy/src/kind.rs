@@ -156,6 +156,33 @@ pub enum PolicyKind {
         #[serde(default = "default_hedge_band")]
         band: f64,
     },
+    /// Greek-aware sizing of an option book (see [`crate::GreekAware`]):
+    /// the largest gross leverage whose margin, compressed by the loss the
+    /// Greeks predict under a `k`-sigma joint price and implied-volatility
+    /// move over `horizon_h`, stays above maintenance; re-sized past `band`.
+    GreekAware {
+        /// The book by symbol (negative: short), by underlying notional.
+        weights: Weights,
+        /// Size of the joint move in standard deviations (default 3).
+        #[serde(default = "default_k")]
+        k: f64,
+        /// Horizon of the move, hours (default 24).
+        #[serde(default = "default_horizon")]
+        horizon_h: f64,
+        /// Volatility of implied volatility, annual, relative (default 1).
+        #[serde(default = "default_vol_of_vol")]
+        vol_of_vol: f64,
+        /// Requirement per unit of gross notional before the first fill
+        /// (default 0.2; then the venue's own maintenance).
+        #[serde(default = "default_greek_mmr")]
+        mmr: f64,
+        /// Gross leverage cap (default 10).
+        #[serde(default = "default_greek_cap")]
+        max_leverage: f64,
+        /// Relative tolerance before re-sizing (default 0.25).
+        #[serde(default = "default_greek_band")]
+        band: f64,
+    },
     /// `leverage·max(0, 1 − drawdown/max_drawdown)`.
     DrawdownControl {
         /// Leverage at no drawdown.
@@ -231,6 +258,22 @@ fn default_hedge_band() -> f64 {
     0.05
 }
 
+fn default_vol_of_vol() -> f64 {
+    1.0
+}
+
+fn default_greek_mmr() -> f64 {
+    0.2
+}
+
+fn default_greek_cap() -> f64 {
+    10.0
+}
+
+fn default_greek_band() -> f64 {
+    0.25
+}
+
 impl PolicyKind {
     /// The `kind` name as written in scenario files.
     pub fn name(&self) -> &'static str {
@@ -242,6 +285,7 @@ impl PolicyKind {
             PolicyKind::Kelly { .. } => "kelly",
             PolicyKind::DrawdownControl { .. } => "drawdown_control",
             PolicyKind::DeltaHedge { .. } => "delta_hedge",
+            PolicyKind::GreekAware { .. } => "greek_aware",
             PolicyKind::MarginTopup { .. } => "margin_topup",
         }
     }
@@ -256,6 +300,7 @@ impl PolicyKind {
             | PolicyKind::DeltaHedge { leverage, .. }
             | PolicyKind::MarginTopup { leverage, .. } => *leverage,
             PolicyKind::VolTarget { max_leverage, .. }
+            | PolicyKind::GreekAware { max_leverage, .. }
             | PolicyKind::LiquidationBuffer { max_leverage, .. }
             | PolicyKind::Kelly { max_leverage, .. } => *max_leverage,
         }
@@ -299,6 +344,22 @@ impl PolicyKind {
                 range("band", band, 0.0, 10.0)
             }
             PolicyKind::Static { leverage, .. } => lev_ok(leverage),
+            PolicyKind::GreekAware {
+                k,
+                horizon_h,
+                vol_of_vol,
+                mmr,
+                max_leverage,
+                band,
+                ..
+            } => {
+                range("k", k, 0.0, 100.0)?;
+                range("horizon_h", horizon_h, 0.0, 1e6)?;
+                range("vol_of_vol", vol_of_vol, 0.0, 100.0)?;
+                range("mmr", mmr, 0.0, 1.0)?;
+                cap_ok(max_leverage)?;
+                range("band", band, 0.0, 10.0)
+            }
             PolicyKind::ConstantLeverage { leverage, band, .. } => {
                 lev_ok(leverage)?;
                 range("band", band, 0.0, 1.0)
@@ -394,7 +455,9 @@ impl PolicyKind {
             | PolicyKind::VolTarget { weights, .. }
             | PolicyKind::LiquidationBuffer { weights, .. }
             | PolicyKind::MarginTopup { weights, .. } => weights.as_ref(),
-            PolicyKind::DeltaHedge { weights, .. } => Some(weights),
+            PolicyKind::DeltaHedge { weights, .. } | PolicyKind::GreekAware { weights, .. } => {
+                Some(weights)
+            }
             _ => None,
         }
     }
@@ -429,6 +492,34 @@ impl PolicyKind {
                     message: format!("no instrument {hedge} in this market"),
                 })?;
             return crate::DeltaHedged::new(w, *leverage, k, *band)
+                .map(|p| Box::new(p) as Box<dyn crate::PortfolioPolicy + Send>)
+                .map_err(|message| PolicyError {
+                    field: "weights",
+                    message,
+                });
+        }
+        if let (
+            PolicyKind::GreekAware {
+                k,
+                horizon_h,
+                vol_of_vol,
+                mmr,
+                max_leverage,
+                band,
+                ..
+            },
+            Some(w),
+        ) = (self, weights)
+        {
+            let params = crate::GreekAwareParams {
+                k: *k,
+                horizon_h: *horizon_h,
+                vol_of_vol: *vol_of_vol,
+                mmr: *mmr,
+                max_leverage: *max_leverage,
+                band: *band,
+            };
+            return crate::GreekAware::new(w, params)
                 .map(|p| Box::new(p) as Box<dyn crate::PortfolioPolicy + Send>)
                 .map_err(|message| PolicyError {
                     field: "weights",
@@ -536,10 +627,10 @@ impl PolicyKind {
     /// Builds the policy after validating it.
     pub fn build(&self) -> Result<BuiltinPolicy, PolicyError> {
         self.validate()?;
-        if let PolicyKind::DeltaHedge { .. } = self {
+        if let PolicyKind::DeltaHedge { .. } | PolicyKind::GreekAware { .. } = self {
             return Err(PolicyError {
                 field: "kind",
-                message: "delta_hedge holds options, instruments of a portfolio market ([[market.instrument]])".into(),
+                message: format!("{} sizes a book of weights, instruments of a portfolio market ([[market.instrument]])", self.name()),
             });
         }
         if self.weights().is_some() {
@@ -553,10 +644,10 @@ impl PolicyKind {
             PolicyKind::Static { leverage, .. } => {
                 BuiltinPolicy::Static(StaticLeverage { leverage })
             }
-            PolicyKind::DeltaHedge { .. } => {
+            PolicyKind::DeltaHedge { .. } | PolicyKind::GreekAware { .. } => {
                 return Err(PolicyError {
                     field: "kind",
-                    message: "delta_hedge needs a portfolio market".into(),
+                    message: format!("{} needs a portfolio market", self.name()),
                 })
             }
             PolicyKind::ConstantLeverage { leverage, band, .. } => {
@@ -690,6 +781,9 @@ mod tests {
             notional: &[0.0, 0.0],
             entry: &[0.0, 0.0],
             delta: &[1.0, 1.0],
+            gamma: &[0.0, 0.0],
+            vega: &[0.0, 0.0],
+            iv: &[0.0, 0.0],
             delta_leg: &[0, 1],
             liquidation_distance: &[f64::NAN, f64::NAN],
             equity: 1_000.0,

@@ -23,6 +23,7 @@ mod builtin;
 mod dynamic;
 mod error;
 pub mod estimate;
+mod greek;
 mod kind;
 mod observation;
 mod portfolio;
@@ -33,6 +34,7 @@ pub use dynamic::{
     VolTarget, WithTopup,
 };
 pub use error::PolicyError;
+pub use greek::{GreekAware, GreekAwareParams};
 pub use kind::{BufferRuleName, PolicyKind, Weights};
 pub use observation::{Decision, Observation};
 pub use portfolio::{

@@ -30,6 +30,15 @@ pub struct PortfolioObservation<'a> {
     /// Delta of one unit of each leg in its underlying's units: 1 for a
     /// perpetual, the Black-76 delta for an option (on its underlying).
     pub delta: &'a [f64],
+    /// Gamma of one unit of each leg, per unit of its underlying's price
+    /// (per USD for a USD underlying): 0 for a perpetual.
+    pub gamma: &'a [f64],
+    /// Vega of one unit of each leg, in the settlement currency per
+    /// volatility point (0.01): 0 for a perpetual.
+    pub vega: &'a [f64],
+    /// Implied volatility (annual) each option leg is marked at this bar;
+    /// 0 for a perpetual.
+    pub iv: &'a [f64],
     /// For each leg, the leg whose price its delta is on (itself for a
     /// perpetual, the underlying for an option).
     pub delta_leg: &'a [usize],
@@ -580,6 +589,9 @@ mod tests {
             notional,
             entry: qty,
             delta: Box::leak(vec![1.0; qty.len()].into_boxed_slice()),
+            gamma: Box::leak(vec![0.0; qty.len()].into_boxed_slice()),
+            vega: Box::leak(vec![0.0; qty.len()].into_boxed_slice()),
+            iv: Box::leak(vec![0.0; qty.len()].into_boxed_slice()),
             delta_leg: Box::leak((0..qty.len()).collect::<Vec<usize>>().into_boxed_slice()),
             liquidation_distance: qty,
             equity,

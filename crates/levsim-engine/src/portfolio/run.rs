@@ -72,6 +72,9 @@ struct Run<'a, S, P> {
     notional: Vec<f64>,
     /// Per-unit delta of each leg and the leg it is on (observations).
     delta: Vec<f64>,
+    gamma: Vec<f64>,
+    vega: Vec<f64>,
+    leg_iv: Vec<f64>,
     delta_leg: Vec<usize>,
     liquidated_this_bar: bool,
     /// Per bucket, a bound of its requirement over the rest of the run.
@@ -214,6 +217,9 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         slack: vec![f64::NAN; if scope.isolated() { legs } else { 1 }],
         notional: vec![0.0; legs],
         delta: vec![1.0; legs],
+        gamma: vec![0.0; legs],
+        vega: vec![0.0; legs],
+        leg_iv: vec![0.0; legs],
         delta_leg: (0..legs).collect(),
         liquidated_this_bar: false,
         run_bound: vec![f64::INFINITY; if scope.isolated() { legs } else { 1 }],
@@ -841,20 +847,21 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         self.target.iter_mut().for_each(|t| *t = 0.0);
         for k in 0..self.book.legs() {
             self.notional[k] = self.book.notional(k, marks);
-            self.delta[k] = match self.book.option[k].filter(|_| self.book.has_options) {
+            let (delta, gamma, vega, iv) = match self.book.option[k]
+                .filter(|_| self.book.has_options)
+            {
                 Some(o) => {
                     let t = (o.expiry - self.book.now) as f64 / (365.0 * 86_400e9);
-                    levsim_options::greeks(
-                        marks[o.underlying],
-                        o.strike,
-                        t,
-                        self.book.iv[k],
-                        o.kind,
-                    )
-                    .delta
+                    let iv = self.book.iv[k];
+                    let g = levsim_options::greeks(marks[o.underlying], o.strike, t, iv, o.kind);
+                    (g.delta, g.gamma, g.vega, iv)
                 }
-                None => 1.0,
+                None => (1.0, 0.0, 0.0, 0.0),
             };
+            self.delta[k] = delta;
+            self.gamma[k] = gamma;
+            self.vega[k] = vega;
+            self.leg_iv[k] = iv;
         }
         let obs = PortfolioObservation {
             ts,
@@ -865,6 +872,9 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             notional: &self.notional,
             entry: &self.book.entry,
             delta: &self.delta,
+            gamma: &self.gamma,
+            vega: &self.vega,
+            iv: &self.leg_iv,
             delta_leg: &self.delta_leg,
             liquidation_distance: &self.dist,
             equity: self.book.equity(marks),

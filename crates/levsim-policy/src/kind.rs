@@ -183,6 +183,40 @@ pub enum PolicyKind {
         #[serde(default = "default_greek_band")]
         band: f64,
     },
+    /// Volatility targeting on a forecast rather than the realized past
+    /// (see [`crate::Forecast`]): `forecast = "implied"` reads the implied
+    /// volatility of the option instrument `iv_from` (e.g. one priced at
+    /// DVOL), `forecast = "regime"` fits a two-state regime filter to the
+    /// book's returns.
+    VolForecast {
+        /// The book by symbol (negative: short).
+        weights: Weights,
+        /// `implied` or `regime`.
+        forecast: ForecastName,
+        /// For `implied`: the option instrument whose volatility is read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iv_from: Option<String>,
+        /// Target annual volatility, > 0.
+        target_vol: f64,
+        /// Leverage cap (default 20).
+        #[serde(default = "default_cap")]
+        max_leverage: f64,
+        /// Rebalancing band (default 0.1).
+        #[serde(default = "default_band")]
+        band: f64,
+        /// For `regime`: fit window, hours (default 720).
+        #[serde(default = "default_window_h")]
+        window_h: f64,
+        /// For `regime`: hours between fits (default 24).
+        #[serde(default = "default_refit_h")]
+        refit_h: f64,
+        /// EWMA half-life of the realized covariance, hours (default 72).
+        #[serde(default = "default_halflife")]
+        halflife_h: f64,
+        /// σ before warm-up (default 0.8).
+        #[serde(default = "default_sigma")]
+        sigma_prior: f64,
+    },
     /// `leverage·max(0, 1 − drawdown/max_drawdown)`.
     DrawdownControl {
         /// Leverage at no drawdown.
@@ -258,6 +292,24 @@ fn default_hedge_band() -> f64 {
     0.05
 }
 
+/// Where `vol_forecast` reads its volatility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForecastName {
+    /// An option instrument's implied volatility.
+    Implied,
+    /// A two-state regime filter fitted to the book's returns.
+    Regime,
+}
+
+fn default_window_h() -> f64 {
+    720.0
+}
+
+fn default_refit_h() -> f64 {
+    24.0
+}
+
 fn default_vol_of_vol() -> f64 {
     1.0
 }
@@ -286,6 +338,7 @@ impl PolicyKind {
             PolicyKind::DrawdownControl { .. } => "drawdown_control",
             PolicyKind::DeltaHedge { .. } => "delta_hedge",
             PolicyKind::GreekAware { .. } => "greek_aware",
+            PolicyKind::VolForecast { .. } => "vol_forecast",
             PolicyKind::MarginTopup { .. } => "margin_topup",
         }
     }
@@ -301,6 +354,7 @@ impl PolicyKind {
             | PolicyKind::MarginTopup { leverage, .. } => *leverage,
             PolicyKind::VolTarget { max_leverage, .. }
             | PolicyKind::GreekAware { max_leverage, .. }
+            | PolicyKind::VolForecast { max_leverage, .. }
             | PolicyKind::LiquidationBuffer { max_leverage, .. }
             | PolicyKind::Kelly { max_leverage, .. } => *max_leverage,
         }
@@ -344,6 +398,41 @@ impl PolicyKind {
                 range("band", band, 0.0, 10.0)
             }
             PolicyKind::Static { leverage, .. } => lev_ok(leverage),
+            PolicyKind::VolForecast {
+                forecast,
+                ref iv_from,
+                target_vol,
+                max_leverage,
+                band,
+                window_h,
+                refit_h,
+                halflife_h,
+                sigma_prior,
+                ..
+            } => {
+                match (forecast, iv_from) {
+                    (ForecastName::Implied, None) => {
+                        return Err(PolicyError {
+                            field: "iv_from",
+                            message: "forecast = \"implied\" reads an option instrument's implied volatility: name it (iv_from = \"BTC-31DEC21-60000-C\")".into(),
+                        })
+                    }
+                    (ForecastName::Regime, Some(_)) => {
+                        return Err(PolicyError {
+                            field: "iv_from",
+                            message: "only for forecast = \"implied\"".into(),
+                        })
+                    }
+                    _ => {}
+                }
+                range("target_vol", target_vol, 0.0, 20.0)?;
+                cap_ok(max_leverage)?;
+                range("band", band, 0.0, 1.0)?;
+                range("window_h", window_h, 0.0, 1e6)?;
+                range("refit_h", refit_h, 0.0, 1e6)?;
+                range("halflife_h", halflife_h, 0.0, 1e6)?;
+                range("sigma_prior", sigma_prior, 0.0, 20.0)
+            }
             PolicyKind::GreekAware {
                 k,
                 horizon_h,
@@ -455,9 +544,9 @@ impl PolicyKind {
             | PolicyKind::VolTarget { weights, .. }
             | PolicyKind::LiquidationBuffer { weights, .. }
             | PolicyKind::MarginTopup { weights, .. } => weights.as_ref(),
-            PolicyKind::DeltaHedge { weights, .. } | PolicyKind::GreekAware { weights, .. } => {
-                Some(weights)
-            }
+            PolicyKind::DeltaHedge { weights, .. }
+            | PolicyKind::GreekAware { weights, .. }
+            | PolicyKind::VolForecast { weights, .. } => Some(weights),
             _ => None,
         }
     }
@@ -521,6 +610,52 @@ impl PolicyKind {
             };
             return crate::GreekAware::new(w, params)
                 .map(|p| Box::new(p) as Box<dyn crate::PortfolioPolicy + Send>)
+                .map_err(|message| PolicyError {
+                    field: "weights",
+                    message,
+                });
+        }
+        if let (
+            PolicyKind::VolForecast {
+                forecast,
+                iv_from,
+                target_vol,
+                max_leverage,
+                band,
+                window_h,
+                refit_h,
+                halflife_h,
+                sigma_prior,
+                ..
+            },
+            Some(w),
+        ) = (self, weights)
+        {
+            let source = match (forecast, iv_from) {
+                (ForecastName::Implied, Some(name)) => crate::Forecast::Implied {
+                    leg: symbols
+                        .iter()
+                        .position(|s| s == name)
+                        .ok_or_else(|| PolicyError {
+                            field: "iv_from",
+                            message: format!("no instrument {name} in this market"),
+                        })?,
+                },
+                _ => crate::Forecast::Regime {
+                    window_h: *window_h,
+                    refit_h: *refit_h,
+                },
+            };
+            let sizing = crate::Sizing::Forecast {
+                source,
+                target_vol: *target_vol,
+                max_leverage: *max_leverage,
+                band: *band,
+                halflife_h: *halflife_h,
+                sigma_prior: *sigma_prior,
+            };
+            return crate::WeightsPolicy::new(w, sizing)
+                .map(|p| Box::new(p.with_topup(topup)) as Box<dyn crate::PortfolioPolicy + Send>)
                 .map_err(|message| PolicyError {
                     field: "weights",
                     message,
@@ -627,7 +762,10 @@ impl PolicyKind {
     /// Builds the policy after validating it.
     pub fn build(&self) -> Result<BuiltinPolicy, PolicyError> {
         self.validate()?;
-        if let PolicyKind::DeltaHedge { .. } | PolicyKind::GreekAware { .. } = self {
+        if let PolicyKind::DeltaHedge { .. }
+        | PolicyKind::GreekAware { .. }
+        | PolicyKind::VolForecast { .. } = self
+        {
             return Err(PolicyError {
                 field: "kind",
                 message: format!("{} sizes a book of weights, instruments of a portfolio market ([[market.instrument]])", self.name()),
@@ -644,7 +782,9 @@ impl PolicyKind {
             PolicyKind::Static { leverage, .. } => {
                 BuiltinPolicy::Static(StaticLeverage { leverage })
             }
-            PolicyKind::DeltaHedge { .. } | PolicyKind::GreekAware { .. } => {
+            PolicyKind::DeltaHedge { .. }
+            | PolicyKind::GreekAware { .. }
+            | PolicyKind::VolForecast { .. } => {
                 return Err(PolicyError {
                     field: "kind",
                     message: format!("{} needs a portfolio market", self.name()),

@@ -27,6 +27,7 @@ mod greek;
 mod kind;
 mod observation;
 mod portfolio;
+pub mod regime;
 
 pub use builtin::{BuiltinPolicy, ConstantLeverage, StaticLeverage};
 pub use dynamic::{
@@ -35,11 +36,11 @@ pub use dynamic::{
 };
 pub use error::PolicyError;
 pub use greek::{GreekAware, GreekAwareParams};
-pub use kind::{BufferRuleName, PolicyKind, Weights};
+pub use kind::{BufferRuleName, ForecastName, PolicyKind, Weights};
 pub use observation::{Decision, Observation};
 pub use portfolio::{
-    DeltaHedged, OnFirstLeg, PortfolioDecision, PortfolioObservation, PortfolioPolicy, Sizing,
-    WeightsPolicy,
+    DeltaHedged, Forecast, OnFirstLeg, PortfolioDecision, PortfolioObservation, PortfolioPolicy,
+    Sizing, WeightsPolicy,
 };
 
 /// A leverage policy: one required method, called at every decision point.

@@ -225,6 +225,23 @@ pub enum Sizing {
         /// σ of every leg before warm-up (annual).
         sigma_prior: f64,
     },
+    /// Gross leverage `target_vol / σ̂_p` with `σ̂_p` a forecast of the
+    /// book's volatility rather than its realized past ([`Forecast`]),
+    /// capped.
+    Forecast {
+        /// Where the forecast comes from.
+        source: Forecast,
+        /// Target annual volatility of the portfolio.
+        target_vol: f64,
+        /// Gross leverage cap.
+        max_leverage: f64,
+        /// Rebalancing band (relative).
+        band: f64,
+        /// EWMA half-life of the realized covariance, hours.
+        halflife_h: f64,
+        /// σ of every leg before warm-up (annual).
+        sigma_prior: f64,
+    },
     /// The liquidation buffer on the portfolio's value: the gross leverage
     /// `liquidation_buffer` gives (F3 first-passage probability or F7
     /// distance) at the portfolio's volatility σ̂_p (EWMA covariance of the
@@ -248,6 +265,29 @@ pub enum Sizing {
         halflife_h: f64,
         /// σ of every leg before warm-up (annual).
         sigma_prior: f64,
+    },
+}
+
+/// Where a forecasting weights policy reads its volatility.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Forecast {
+    /// The implied volatility of leg `leg` (an option priced at an index
+    /// such as DVOL): the book's realized covariance rescaled by implied
+    /// over realized volatility of that option's underlying (for a book
+    /// of that underlying alone, the implied volatility itself).
+    Implied {
+        /// The option leg whose implied volatility is read.
+        leg: usize,
+    },
+    /// A two-state regime filter ([`crate::regime::TwoStateHmm`]) fitted
+    /// by EM to the book's returns over the last `window_h` hours, refitted
+    /// every `refit_h` hours and run forward as a filter between fits; the
+    /// forecast is the regime mixture's variance over the next day.
+    Regime {
+        /// Fit window, hours.
+        window_h: f64,
+        /// Hours between fits.
+        refit_h: f64,
     },
 }
 
@@ -352,6 +392,10 @@ pub struct WeightsPolicy {
     ret: Vec<f64>,
     /// Account-level top-ups from the reserve, if any.
     topup: Option<crate::TopupRule>,
+    /// The regime filter: its fit and the state probabilities now.
+    regime: Option<(crate::regime::TwoStateHmm, [f64; 2])>,
+    /// Bar count (`seen`) at which the regime model is fitted again.
+    refit_at: usize,
 }
 
 impl WeightsPolicy {
@@ -370,6 +414,8 @@ impl WeightsPolicy {
             seen: 0,
             ret: vec![0.0; n],
             topup: None,
+            regime: None,
+            refit_at: 0,
         })
     }
 
@@ -444,6 +490,67 @@ impl WeightsPolicy {
         (var.max(0.0) / bar_years).sqrt()
     }
 
+    /// The implied forecast (see [`Forecast::Implied`]).
+    fn implied_vol(&self, obs: &PortfolioObservation<'_>, leg: usize, sigma_prior: f64) -> f64 {
+        let iv = obs.iv[leg];
+        let u = obs.delta_leg[leg];
+        let n = self.weights.len();
+        let realized_u = (self.cov[u * n + u].max(0.0) / obs.bar_years).sqrt();
+        let warm = (1.0 / 365.0 / obs.bar_years).ceil() as usize;
+        if self.seen < warm.max(2) || realized_u <= 0.0 {
+            let w2: f64 = self.weights.iter().map(|w| w * w).sum();
+            return iv * w2.sqrt();
+        }
+        self.portfolio_vol(obs.bar_years, sigma_prior) * iv / realized_u
+    }
+
+    /// The regime forecast (see [`Forecast::Regime`]): annual volatility
+    /// of the book over the next day from the filter's state now; the
+    /// prior until half a window of returns is there to fit.
+    fn regime_vol(
+        &mut self,
+        obs: &PortfolioObservation<'_>,
+        window_h: f64,
+        refit_h: f64,
+        sigma_prior: f64,
+    ) -> f64 {
+        let bars_per_h = 1.0 / (obs.bar_years * 365.0 * 24.0);
+        let window = (window_h * bars_per_h).round().max(20.0) as usize;
+        let refit = (refit_h * bars_per_h).round().max(1.0) as usize;
+        let day = (24.0 * bars_per_h).round().max(1.0) as usize;
+        let book_return = |t: usize| -> f64 {
+            (0..self.weights.len())
+                .map(|k| {
+                    let c = obs.closes(k);
+                    let (a, b) = (c[t - 1], c[t]);
+                    if a > 0.0 && b > 0.0 {
+                        self.weights[k] * (b / a).ln()
+                    } else {
+                        0.0
+                    }
+                })
+                .sum()
+        };
+        let seen = obs.seen;
+        if seen >= self.refit_at && seen > window / 2 {
+            let from = seen.saturating_sub(window).max(1);
+            let r: Vec<f64> = (from..seen).map(book_return).collect();
+            self.regime = crate::regime::TwoStateHmm::fit(&r, 100);
+            self.refit_at = seen + refit;
+        } else if let Some((m, prob)) = self.regime.as_mut() {
+            if seen >= 2 {
+                *prob = m.filter(*prob, book_return(seen - 1));
+            }
+        }
+        match &self.regime {
+            Some((m, prob)) => (m.forecast_variance(*prob, day) / obs.bar_years).sqrt(),
+            None => {
+                let w2: f64 = self.weights.iter().map(|w| w * w).sum();
+                sigma_prior * w2.sqrt()
+            }
+        }
+    }
+
     fn write(&self, gross: f64, target: &mut [f64]) {
         for (t, w) in target.iter_mut().zip(&self.weights) {
             *t = w * gross;
@@ -481,6 +588,8 @@ impl PortfolioPolicy for WeightsPolicy {
     fn reset(&mut self) {
         self.cov.iter_mut().for_each(|c| *c = 0.0);
         self.seen = 0;
+        self.regime = None;
+        self.refit_at = 0;
     }
 }
 
@@ -512,6 +621,33 @@ impl WeightsPolicy {
             } => {
                 self.update_cov(obs, halflife_h);
                 let vol = self.portfolio_vol(obs.bar_years, sigma_prior);
+                let gross = if vol > 0.0 {
+                    (target_vol / vol).min(max_leverage)
+                } else {
+                    max_leverage
+                };
+                if obs.is_flat() || self.drifted(obs, gross, band) {
+                    self.write(gross, target);
+                    PortfolioDecision::Target
+                } else {
+                    PortfolioDecision::Hold
+                }
+            }
+            Sizing::Forecast {
+                source,
+                target_vol,
+                max_leverage,
+                band,
+                halflife_h,
+                sigma_prior,
+            } => {
+                self.update_cov(obs, halflife_h);
+                let vol = match source {
+                    Forecast::Implied { leg } => self.implied_vol(obs, leg, sigma_prior),
+                    Forecast::Regime { window_h, refit_h } => {
+                        self.regime_vol(obs, window_h, refit_h, sigma_prior)
+                    }
+                };
                 let gross = if vol > 0.0 {
                     (target_vol / vol).min(max_leverage)
                 } else {
@@ -749,5 +885,124 @@ mod tests {
         // the cap; the same-direction pair is sized by the common vol.
         assert_eq!(b[0], 50.0);
         assert!(a[0] < 1.0, "{a:?}");
+    }
+
+    /// The implied forecast sizes a book of the option's underlying at
+    /// `target / IV` (before warm-up, and after it when realized and
+    /// implied agree up to the rescaling): doubling the implied volatility
+    /// halves the leverage at once, whatever the past returns said.
+    #[test]
+    fn the_implied_forecast_sizes_on_the_option_volatility() {
+        let sizing = |leg| Sizing::Forecast {
+            source: Forecast::Implied { leg },
+            target_vol: 0.6,
+            max_leverage: 100.0,
+            band: 0.0,
+            halflife_h: 72.0,
+            sigma_prior: 0.8,
+        };
+        let n = 200;
+        let mut cols = vec![0.0; 2 * n];
+        let mut x = 100.0;
+        for i in 0..n {
+            x *= if i % 2 == 0 { 1.004 } else { 0.996 };
+            cols[i] = x;
+            cols[n + i] = 5.0;
+        }
+        let mut p = WeightsPolicy::new(&[1.0, 0.0], sizing(1)).unwrap();
+        let mut t = [0.0; 2];
+        let mut last = 0.0;
+        for i in 0..n {
+            let marks = [cols[i], 5.0];
+            let iv = if i < 150 { 0.6 } else { 1.2 };
+            let ivs = [0.0, iv];
+            let o = PortfolioObservation {
+                iv: &ivs,
+                delta_leg: &[0, 0],
+                ..obs(&cols, n, i, &marks, &[0.0, 0.0], 1_000.0)
+            };
+            p.decide(&o, &mut t);
+            if i == 10 {
+                // Before a day of returns: target / IV.
+                assert!((t[0] - 1.0).abs() < 1e-12, "{t:?}");
+            }
+            if i == 149 {
+                last = t[0];
+            }
+        }
+        assert!(
+            (t[0] - 0.5 * last).abs() < 1e-9 * last,
+            "{} vs {last}",
+            t[0]
+        );
+    }
+
+    /// De-levering before realized volatility arrives: a month of calm
+    /// returns with two short storms, then the first bars of a third; the
+    /// regime filter moves its
+    /// weight to the stressed state within those bars and sizes the book
+    /// smaller than the EWMA of realized volatility (72 h half-life) does.
+    #[test]
+    fn the_regime_filter_delevers_before_the_ewma() {
+        let calm = 720;
+        let n = calm + 6;
+        let mut cols = vec![0.0; n];
+        let mut x = 100.0;
+        for (i, c) in cols.iter_mut().enumerate() {
+            // ±0.5 % a bar in calm (about 47 % a year), ±3 % in a storm:
+            // two half-day storms in the month the filter learns from, and
+            // the one that starts at its end.
+            let storm = (200..212).contains(&i) || (400..412).contains(&i) || i >= calm;
+            let step = if storm { 0.03 } else { 0.005 };
+            x *= if i % 2 == 0 { 1.0 + step } else { 1.0 - step };
+            *c = x;
+        }
+        let common = |source| Sizing::Forecast {
+            source,
+            target_vol: 0.5,
+            max_leverage: 100.0,
+            band: 0.0,
+            halflife_h: 72.0,
+            sigma_prior: 0.8,
+        };
+        let mut regime = WeightsPolicy::new(
+            &[1.0],
+            common(Forecast::Regime {
+                window_h: 720.0,
+                refit_h: 24.0,
+            }),
+        )
+        .unwrap();
+        let mut ewma = WeightsPolicy::new(
+            &[1.0],
+            Sizing::VolTarget {
+                target_vol: 0.5,
+                max_leverage: 100.0,
+                band: 0.0,
+                halflife_h: 72.0,
+                sigma_prior: 0.8,
+            },
+        )
+        .unwrap();
+        let (mut a, mut b) = ([0.0], [0.0]);
+        let (mut before, mut before_ewma) = (0.0, 0.0);
+        for i in 0..n {
+            let marks = [cols[i]];
+            let o = PortfolioObservation {
+                delta_leg: &[0],
+                ..obs(&cols, n, i, &marks, &[0.0], 1_000.0)
+            };
+            regime.decide(&o, &mut a);
+            ewma.decide(&o, &mut b);
+            if i == calm - 1 {
+                before = a[0];
+                before_ewma = b[0];
+            }
+        }
+        // Six bars into the storm the filter has cut the book by more than
+        // half and by far more than the EWMA has.
+        let (cut, cut_ewma) = (a[0] / before, b[0] / before_ewma);
+        assert!(cut < 0.5, "{cut}");
+        assert!(cut < 0.6 * cut_ewma, "regime {cut} vs ewma {cut_ewma}");
     }
 }

@@ -585,6 +585,9 @@ impl Scenario {
         }
         let symbols = portfolio.as_ref().map(|p| p.symbols());
         crate::portfolio::check_weights(&plan, symbols.as_deref(), &mut problems);
+        if let Some(spec) = portfolio.as_ref() {
+            crate::portfolio::check_iv_from(&plan, spec, &mut problems);
+        }
         crate::portfolio::check_collateral(&account, &plan, symbols.as_deref(), &mut problems);
         if !market.instrument.is_empty() {
             portfolio_limits(&account, &file.population, &liquidity, &plan, &mut problems);

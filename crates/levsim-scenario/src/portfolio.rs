@@ -926,6 +926,36 @@ pub(crate) fn check_weights(
     }
 }
 
+/// Checks `vol_forecast`'s `iv_from`: an option instrument of the market
+/// (its implied volatility is what the policy reads).
+pub(crate) fn check_iv_from(plan: &RunPlan, spec: &PortfolioSpec, problems: &mut Vec<String>) {
+    let symbols = spec.symbols();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &plan.points {
+        let levsim_policy::PolicyKind::VolForecast {
+            iv_from: Some(name),
+            ..
+        } = &p.kind
+        else {
+            continue;
+        };
+        if !seen.insert((p.policy_index, name.clone())) {
+            continue;
+        }
+        let at = format!("policy[{}].iv_from", p.policy_index);
+        match symbols.iter().position(|s| s == name) {
+            None => problems.push(format!(
+                "{at}: no instrument {name} in this market (its instruments: {})",
+                symbols.join(", ")
+            )),
+            Some(k) if spec.options[k].is_none() => problems.push(format!(
+                "{at}: {name} is not an option; the implied forecast reads an option instrument's volatility (one with `underlying` and `iv` or `iv_index`)"
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
 /// Checks `[[account.collateral]]`: each priced by an instrument of the
 /// market, and only for cross or portfolio margin (the account's and every
 /// policy's `margin_mode`).

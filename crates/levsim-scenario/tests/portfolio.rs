@@ -987,3 +987,42 @@ fn greek_aware_sizing_carries_the_strangle_through_may_2021() {
         assert!(e.contains(field) && e.contains("policy[3]"), "{e}");
     }
 }
+
+/// Volatility targeting on a forecast (implied, regime) runs next to the
+/// realized one through May 2021 with money conserved and re-sizes as it
+/// goes; its bad keys are named.
+#[test]
+fn vol_forecasts_run_and_name_their_bad_keys() {
+    let text =
+        std::fs::read_to_string(root().join("scenarios/may-2021-vol-forecast.toml")).unwrap();
+    let rs = run(&text);
+    for r in &rs {
+        assert!(r.portfolio.as_ref().unwrap().conservation_error.abs() < 1e-6);
+        if r.spec.policy.as_ref() == "vol_forecast" {
+            assert!(r.output.metrics.trades > 2, "{}", r.spec.run_id);
+            // The option is the volatility source only: never traded.
+            assert_eq!(r.portfolio.as_ref().unwrap().legs[1].1.trades, 0);
+        }
+    }
+    let implied = "forecast = \"implied\"\niv_from = \"BTC-31DEC21-60000-C\"";
+    for (bad, want) in [
+        ("forecast = \"implied\"", "policy[2].iv_from"),
+        (
+            "forecast = \"implied\"\niv_from = \"BTCUSDT\"",
+            "policy[2].iv_from: BTCUSDT is not an option",
+        ),
+        (
+            "forecast = \"implied\"\niv_from = \"ETHUSDT\"",
+            "policy[2].iv_from: no instrument ETHUSDT",
+        ),
+    ] {
+        let e = parse(&text.replace(implied, bad)).unwrap_err();
+        assert!(e.contains(want), "want {want:?} in {e}");
+    }
+    let e = parse(&text.replace(
+        "forecast = \"regime\"",
+        "forecast = \"regime\"\niv_from = \"BTC-31DEC21-60000-C\"",
+    ))
+    .unwrap_err();
+    assert!(e.contains("policy[3].iv_from: only for forecast"), "{e}");
+}

@@ -140,7 +140,8 @@ pub fn load_chain(path: &Path) -> Result<OptionChain, DataError> {
             .map_err(|e| field("greeks", format!("{e} (a Python dict literal of numbers)")))?;
         out.push(ChainRow {
             line,
-            ts: (ts_ms * 1e6).round() as TimestampNs,
+            // Whole milliseconds are exact in f64; scaled as integers.
+            ts: (ts_ms.round() as TimestampNs) * 1_000_000,
             forward: num(c_fwd, "underlying_price", true)?,
             index: num(c_idx, "index_price", true)?,
             mark_price: num(c_mark, "mark_price", false)?,

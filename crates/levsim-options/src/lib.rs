@@ -13,6 +13,7 @@ mod error;
 pub mod margin;
 mod name;
 pub mod revalue;
+pub mod surface;
 pub mod svi;
 pub mod tape;
 

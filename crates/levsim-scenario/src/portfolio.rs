@@ -81,6 +81,22 @@ pub struct InstrumentConfig {
     /// Options: the index times this (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iv_scale: Option<f64>,
+    /// Options: a chain snapshot (Deribit's columns, as `levsim margin
+    /// --chain`) whose smiles, fitted per expiry, give the option's
+    /// volatility, moved through time by `iv_index` (its ratio to its value
+    /// at the snapshot) or else by the underlying's realized volatility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surface: Option<PathBuf>,
+    /// Options with a `surface`: `"moneyness"` (default: the smile moves
+    /// with the underlying) or `"strike"` (each strike keeps its
+    /// volatility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<levsim_options::surface::Sticky>,
+    /// Options with a `surface` and no `iv_index`: half-life of the EWMA of
+    /// realized volatility that moves the surface's level, hours (default
+    /// 168).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_halflife_h: Option<f64>,
     /// Portfolio margin: this instrument's price scan range (replaces
     /// `[account.portfolio_margin] scan_range`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,6 +145,26 @@ pub enum IvSource {
         /// Multiplier.
         scale: f64,
     },
+    /// A surface fitted to a chain snapshot, moved through time.
+    Surface {
+        /// The chain file, resolved.
+        file: PathBuf,
+        /// How the smile moves with the underlying.
+        sticky: levsim_options::surface::Sticky,
+        /// The level: an index file (its ratio to the value at the
+        /// snapshot), else realized volatility with this EWMA half-life
+        /// (hours).
+        level: SurfaceLevel,
+    },
+}
+
+/// What moves a surface's level through time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SurfaceLevel {
+    /// A volatility index file (its ratio to its value at the snapshot).
+    Index(PathBuf),
+    /// The underlying's realized volatility (EWMA half-life, hours).
+    Realized(f64),
 }
 
 /// `kind = "bootstrap"` over several instruments.
@@ -247,6 +283,9 @@ pub(crate) fn parse(
                 ("iv", inst.iv.is_some()),
                 ("iv_index", inst.iv_index.is_some()),
                 ("iv_scale", inst.iv_scale.is_some()),
+                ("surface", inst.surface.is_some()),
+                ("sticky", inst.sticky.is_some()),
+                ("level_halflife_h", inst.level_halflife_h.is_some()),
             ] {
                 if set {
                     problems.push(format!("{}: only for options (with `underlying`)", at(k)));
@@ -306,38 +345,107 @@ pub(crate) fn parse(
                 ));
             }
         }
-        let iv = match (inst.iv, &inst.iv_index) {
-            (Some(v), None) if v.is_finite() && v > 0.0 && v < 20.0 => Some(IvSource::Constant(v)),
-            (Some(v), None) => {
-                problems.push(format!(
-                    "{}: must be a volatility in (0, 20) (annual), got {v}",
-                    at("iv")
-                ));
-                None
-            }
-            (None, Some(f)) => match res.resolve(f) {
-                Ok(file) => {
-                    let scale = inst.iv_scale.unwrap_or(1.0);
-                    if !(scale.is_finite() && scale > 0.0) {
-                        problems.push(format!("{}: must be > 0, got {scale}", at("iv_scale")));
-                    }
-                    Some(IvSource::Index { file, scale })
+        let iv = if let Some(chain) = &inst.surface {
+            for (k, set) in [
+                ("iv", inst.iv.is_some()),
+                ("iv_scale", inst.iv_scale.is_some()),
+            ] {
+                if set {
+                    problems.push(format!(
+                        "{}: not with `surface` (the surface gives the volatility; `iv_index` moves its level)",
+                        at(k)
+                    ));
                 }
-                Err(e) => {
-                    problems.push(format!("{}: {e}", at("iv_index")));
+            }
+            if generated {
+                problems.push(format!(
+                    "{}: a surface moves with the path (sticky moneyness, realized level): options on generated markets take `iv` or `iv_index`",
+                    at("surface")
+                ));
+            }
+            let level = match &inst.iv_index {
+                Some(f) => match res.resolve(f) {
+                    Ok(p) => Some(SurfaceLevel::Index(p)),
+                    Err(e) => {
+                        problems.push(format!("{}: {e}", at("iv_index")));
+                        None
+                    }
+                },
+                None => {
+                    let h = inst.level_halflife_h.unwrap_or(168.0);
+                    if !(h.is_finite() && h > 0.0) {
+                        problems.push(format!(
+                            "{}: must be > 0 hours, got {h}",
+                            at("level_halflife_h")
+                        ));
+                    }
+                    Some(SurfaceLevel::Realized(h))
+                }
+            };
+            if inst.iv_index.is_some() && inst.level_halflife_h.is_some() {
+                problems.push(format!(
+                    "{}: only when the realized volatility moves the level (no `iv_index`)",
+                    at("level_halflife_h")
+                ));
+            }
+            match (res.resolve(chain), level) {
+                (Ok(file), Some(level)) => Some(IvSource::Surface {
+                    file,
+                    sticky: inst
+                        .sticky
+                        .unwrap_or(levsim_options::surface::Sticky::Moneyness),
+                    level,
+                }),
+                (Err(e), _) => {
+                    problems.push(format!("{}: {e}", at("surface")));
                     None
                 }
-            },
-            (Some(_), Some(_)) => {
-                problems.push(format!(
-                    "{}: give either `iv` or `iv_index`, not both",
-                    at("iv")
-                ));
-                None
+                _ => None,
             }
-            (None, None) => {
-                problems.push(format!("{}: missing: an option needs its volatility (`iv = 0.8`, or `iv_index = \"data/deribit_dvol_….csv.gz\"`)", at("iv")));
-                None
+        } else {
+            for (k, set) in [
+                ("sticky", inst.sticky.is_some()),
+                ("level_halflife_h", inst.level_halflife_h.is_some()),
+            ] {
+                if set {
+                    problems.push(format!("{}: only with a `surface`", at(k)));
+                }
+            }
+            match (inst.iv, &inst.iv_index) {
+                (Some(v), None) if v.is_finite() && v > 0.0 && v < 20.0 => {
+                    Some(IvSource::Constant(v))
+                }
+                (Some(v), None) => {
+                    problems.push(format!(
+                        "{}: must be a volatility in (0, 20) (annual), got {v}",
+                        at("iv")
+                    ));
+                    None
+                }
+                (None, Some(f)) => match res.resolve(f) {
+                    Ok(file) => {
+                        let scale = inst.iv_scale.unwrap_or(1.0);
+                        if !(scale.is_finite() && scale > 0.0) {
+                            problems.push(format!("{}: must be > 0, got {scale}", at("iv_scale")));
+                        }
+                        Some(IvSource::Index { file, scale })
+                    }
+                    Err(e) => {
+                        problems.push(format!("{}: {e}", at("iv_index")));
+                        None
+                    }
+                },
+                (Some(_), Some(_)) => {
+                    problems.push(format!(
+                        "{}: give either `iv` or `iv_index`, not both",
+                        at("iv")
+                    ));
+                    None
+                }
+                (None, None) => {
+                    problems.push(format!("{}: missing: an option needs its volatility (`iv = 0.8`, or `iv_index = \"data/deribit_dvol_….csv.gz\"`)", at("iv")));
+                    None
+                }
             }
         };
         if let Some(iv) = iv {

@@ -1,6 +1,8 @@
 //! Loading a portfolio market: every instrument's bars on one clock, its
 //! funding, and each venue's rules for each instrument's symbol.
 
+use std::path::{Path, PathBuf};
+
 use levsim_core::{FundingSeries, Instrument, InstrumentTable, MarketTape, PortfolioTape};
 use levsim_data::{apply_gap_policy, load_funding, load_tape, DataReport};
 use levsim_engine::VenueProfile;
@@ -149,7 +151,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
         let n = symbols.len();
         let base: Vec<usize> = (0..n).filter(|&i| spec.options[i].is_none()).collect();
         let mut files = Vec::new();
-        let options = option_legs(sc, spec, &base_tape.ts, &mut files)?;
+        let options = option_legs(sc, spec, &base_tape, &base, &mut files, &mut Vec::new())?;
         let tape = assemble(&table, &base, &options, &base_tape);
         let assembly = options.iter().any(Option::is_some).then(|| Assembly {
             table: table.clone(),
@@ -295,7 +297,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
     }
     // Every instrument in its order: the ones with bars, and the options
     // priced from their underlying's.
-    let options = option_legs(sc, spec, &tape.ts, &mut files)?;
+    let options = option_legs(sc, spec, &tape, &base, &mut files, &mut notes)?;
     let full = assemble(&table, &base, &options, &tape);
     let mut all_funding = vec![None; spec.instruments.len()];
     for (j, &i) in base.iter().enumerate() {
@@ -323,9 +325,13 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
 fn option_legs(
     sc: &Scenario,
     spec: &PortfolioSpec,
-    ts: &[levsim_core::TimestampNs],
+    tape: &PortfolioTape,
+    base: &[usize],
     files: &mut Vec<(String, String)>,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<Option<levsim_engine::portfolio::OptionLeg>>, ScenarioError> {
+    let ts = &tape.ts[..];
+    let mut surfaces: Vec<(PathBuf, SnapshotSurface)> = Vec::new();
     let n = spec.instruments.len();
     let bars = ts.len();
     let mut options = vec![None; n];
@@ -348,6 +354,85 @@ fn option_legs(
         }
         let mut iv: Vec<f64> = match &o.iv {
             crate::portfolio::IvSource::Constant(v) => vec![*v; bars],
+            crate::portfolio::IvSource::Surface {
+                file,
+                sticky,
+                level,
+            } => {
+                let k = match surfaces.iter().position(|(f, _)| f == file) {
+                    Some(k) => k,
+                    None => {
+                        let snap = snapshot_surface(sc, file, ts[0], &at("surface"), files, notes)?;
+                        surfaces.push((file.clone(), snap));
+                        surfaces.len() - 1
+                    }
+                };
+                let snap = &surfaces[k].1;
+                let surf = &snap.surface;
+                let (lo, hi) = surf.range();
+                if o.name.expiry < lo || o.name.expiry > hi {
+                    return Err(invalid(
+                        sc,
+                        vec![format!(
+                            "{}: {} expires outside the expiries the surface {} fits ({} to {})",
+                            at("symbol"),
+                            spec.instruments[i].symbol,
+                            file.display(),
+                            levsim_core::time::to_iso(lo),
+                            levsim_core::time::to_iso(hi)
+                        )],
+                    ));
+                }
+                let u = base.iter().position(|&b| b == o.underlying).unwrap_or(0);
+                let under = tape.leg(levsim_core::InstrumentId(u as u16));
+                let ratio: Vec<f64> = match level {
+                    crate::portfolio::SurfaceLevel::Index(f) => {
+                        let ix = levsim_data::load_vol_index(&sc.data_path(f))?;
+                        record(sc, f, files)?;
+                        let missing = |t: i64| {
+                            invalid(
+                                sc,
+                                vec![format!(
+                                    "{}: {} has no value known at {}",
+                                    at("iv_index"),
+                                    f.display(),
+                                    levsim_core::time::to_iso(t)
+                                )],
+                            )
+                        };
+                        let base_level = ix.known_at(surf.t0).ok_or_else(|| missing(surf.t0))?;
+                        ts.iter()
+                            .map(|&t| {
+                                ix.known_at(t)
+                                    .map(|v| v / base_level)
+                                    .ok_or_else(|| missing(t))
+                            })
+                            .collect::<Result<_, _>>()?
+                    }
+                    crate::portfolio::SurfaceLevel::Realized(h) => {
+                        let bar_h = tape.interval_ns as f64 / 3_600e9;
+                        levsim_options::surface::RealizedLevel {
+                            seed: snap.atm_30d,
+                            halflife_bars: h / bar_h,
+                            bar_years: tape.interval_ns as f64 / (365.0 * 86_400e9),
+                        }
+                        .ratios(under.close)
+                    }
+                };
+                (0..bars)
+                    .map(|b| {
+                        surf.vol(
+                            o.name.strike,
+                            o.name.expiry,
+                            under.open[b],
+                            snap.spot0,
+                            ratio[b],
+                            *sticky,
+                        )
+                        .unwrap_or(snap.atm_30d)
+                    })
+                    .collect()
+            }
             crate::portfolio::IvSource::Index { file, scale } => {
                 let ix = levsim_data::load_vol_index(&sc.data_path(file))?;
                 let sha = crate::sha256_file(&sc.data_path(file)).map_err(|source| {
@@ -411,6 +496,123 @@ fn option_legs(
         });
     }
     Ok(options)
+}
+
+/// A surface fitted to a chain snapshot, with what moving it needs.
+struct SnapshotSurface {
+    surface: levsim_options::surface::Surface,
+    /// The underlying's index price at the snapshot.
+    spot0: f64,
+    /// At-the-money volatility of the fitted expiry nearest 30 days (the
+    /// seed of a realized level).
+    atm_30d: f64,
+}
+
+/// Records a data file's SHA-256 in the manifest list once.
+fn record(
+    sc: &Scenario,
+    file: &Path,
+    files: &mut Vec<(String, String)>,
+) -> Result<(), ScenarioError> {
+    let name = file.display().to_string();
+    if files.iter().any(|(p, _)| *p == name) {
+        return Ok(());
+    }
+    let sha =
+        crate::sha256_file(&sc.data_path(file)).map_err(|source| levsim_data::DataError::Io {
+            file: name.clone(),
+            source,
+        })?;
+    files.push((name, sha));
+    Ok(())
+}
+
+/// Loads a chain and fits its surface (the snapshot is the chain's latest
+/// quote time, which must not be after the run starts); the fit error
+/// per expiry goes to the data notes.
+fn snapshot_surface(
+    sc: &Scenario,
+    file: &Path,
+    start: i64,
+    at: &str,
+    files: &mut Vec<(String, String)>,
+    notes: &mut Vec<String>,
+) -> Result<SnapshotSurface, ScenarioError> {
+    let chain = levsim_data::load_chain(&sc.data_path(file))?;
+    record(sc, file, files)?;
+    let t0 = chain.rows.iter().map(|r| r.ts).max().unwrap_or(i64::MAX);
+    if t0 > start {
+        return Err(invalid(
+            sc,
+            vec![format!(
+                "{at}: {} is a snapshot of {}, after the run starts at {}: its smiles were not known yet",
+                file.display(),
+                levsim_core::time::to_iso(t0),
+                levsim_core::time::to_iso(start)
+            )],
+        ));
+    }
+    let mut groups: Vec<levsim_options::surface::ExpiryMarks> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    for r in &chain.rows {
+        let k = match groups.iter().position(|g| g.0 == r.name.expiry) {
+            Some(k) => k,
+            None => {
+                groups.push((r.name.expiry, 0.0, Vec::new()));
+                counts.push(0);
+                groups.len() - 1
+            }
+        };
+        groups[k].1 += r.forward;
+        counts[k] += 1;
+        // The out-of-the-money side of each strike: the quoted one.
+        let otm = match r.name.kind {
+            levsim_options::OptionKind::Call => r.name.strike >= r.forward,
+            levsim_options::OptionKind::Put => r.name.strike < r.forward,
+        };
+        if otm {
+            groups[k].2.push((r.name.strike, r.mark_iv / 100.0));
+        }
+    }
+    for (g, c) in groups.iter_mut().zip(&counts) {
+        g.1 /= *c as f64;
+    }
+    let surface = levsim_options::surface::Surface::fit(t0, &groups)
+        .map_err(|e| invalid(sc, vec![format!("{at}: {}: {e}", file.display())]))?;
+    let spot0 = chain.rows.iter().map(|r| r.index).sum::<f64>() / chain.rows.len() as f64;
+    let month = t0 + 30 * levsim_core::time::DAY_NS;
+    let near = surface
+        .expiries
+        .iter()
+        .min_by_key(|e| (e.expiry - month).abs())
+        .map(|e| e.expiry)
+        .unwrap_or(month);
+    let atm_30d = surface.vol0(0.0, near).unwrap_or(0.8);
+    let fits: Vec<String> = surface
+        .expiries
+        .iter()
+        .map(|e| {
+            format!(
+                "{} RMSE {:.2} (max {:.2}) over {}",
+                levsim_core::time::to_iso(e.expiry).get(..10).unwrap_or(""),
+                e.fit.rmse_vol_points,
+                e.fit.max_error_vol_points,
+                e.fit.points
+            )
+        })
+        .collect();
+    notes.push(format!(
+        "Surface {} at {}: SVI smiles fitted per expiry, error in volatility points: {}; at-the-money 30-day volatility {:.1} %.",
+        file.display(),
+        levsim_core::time::to_iso(t0),
+        fits.join("; "),
+        atm_30d * 100.0
+    ));
+    Ok(SnapshotSurface {
+        surface,
+        spot0,
+        atm_30d,
+    })
 }
 
 /// Every instrument in its order from the tape of the instruments with

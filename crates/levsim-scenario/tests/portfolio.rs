@@ -1026,3 +1026,77 @@ fn vol_forecasts_run_and_name_their_bad_keys() {
     .unwrap_err();
     assert!(e.contains("policy[3].iv_from: only for forecast"), "{e}");
 }
+
+/// Options priced on a surface fitted to Deribit's 2020-05-14 chain and
+/// moved through time. At the first bar the level is that of the snapshot:
+/// under sticky strike each option's volatility is its smile's at its
+/// strike, within a fit error of Deribit's own `mark_iv` for that option;
+/// through the run both options' volatilities move by one common level
+/// (sticky strike) or also with the underlying (sticky moneyness). Bad
+/// surface keys are named.
+#[test]
+fn options_ride_a_surface_fitted_to_the_chain() {
+    let text = std::fs::read_to_string(root().join("scenarios/summer-2020-surface.toml")).unwrap();
+    let ivs = |t: &str| {
+        let sc = parse(t).unwrap();
+        let m = LoadedMarket::load(&sc).unwrap();
+        let p = m.portfolio.unwrap();
+        (
+            p.options[1].as_ref().unwrap().iv.clone(),
+            p.options[2].as_ref().unwrap().iv.clone(),
+        )
+    };
+    let strike = text.replace("sticky = \"moneyness\"", "sticky = \"strike\"");
+    let (call, put) = ivs(&strike);
+    // Deribit's marks at the snapshot (the chain file's rows).
+    for (iv, mark) in [(call[0], 0.8292), (put[0], 0.883)] {
+        assert!((iv - mark).abs() < 0.02, "{iv} vs Deribit's {mark}");
+    }
+    for t in 0..call.len() {
+        let (a, b) = (call[t] / call[0], put[t] / put[0]);
+        assert!((a - b).abs() < 1e-12, "bar {t}: {a} vs {b}");
+    }
+    // The realized level moved: the summer of 2020 was calmer than May's
+    // 82 % implied.
+    assert!(call.iter().any(|&v| v < 0.8 * call[0]));
+    let (mcall, mput) = ivs(&text);
+    assert!(
+        (0..mcall.len()).any(|t| (mcall[t] / mcall[0] - mput[t] / mput[0]).abs() > 0.02),
+        "sticky moneyness moves the smile with the underlying"
+    );
+    let rs = run(&text);
+    for r in &rs {
+        assert!(r.portfolio.as_ref().unwrap().conservation_error.abs() < 1e-6);
+    }
+    // Bad keys.
+    for (bad, want, at_load) in [
+        (
+            text.replacen("BTC-25SEP20-12000-C\"\nunderlying", "BTC-26MAR21-12000-C\"\nunderlying", 1)
+                .replace("\"BTC-25SEP20-12000-C\" = -1", "\"BTC-26MAR21-12000-C\" = -1"),
+            "market.instrument[1].symbol: BTC-26MAR21-12000-C expires outside the expiries the surface",
+            true,
+        ),
+        (
+            text.replace("2020-05-15T00:00:00Z", "2020-05-14T00:00:00Z"),
+            "market.instrument[1].surface",
+            true,
+        ),
+        (
+            text.replacen("sticky = \"moneyness\"", "sticky = \"moneyness\"\niv = 0.8", 1),
+            "market.instrument[1].iv: not with `surface`",
+            false,
+        ),
+        (
+            text.replacen("sticky = \"moneyness\"", "sticky = \"sideways\"", 1),
+            "sideways",
+            false,
+        ),
+    ] {
+        let e = if at_load {
+            load_err(&bad)
+        } else {
+            parse(&bad).unwrap_err()
+        };
+        assert!(e.contains(want), "want {want:?} in {e}");
+    }
+}

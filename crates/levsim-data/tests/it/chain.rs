@@ -152,3 +152,65 @@ fn dvol_reads_oldest_first_without_look_ahead() {
     let e = levsim_data::load_vol_index(&p).unwrap_err().to_string();
     assert!(e.contains("line 4") && e.contains("repeated"), "{e}");
 }
+
+/// The surface fitted to the whole chain (out-of-the-money marks) gives
+/// back every option's `mark_iv` beyond a week, in and out of the money,
+/// within 3 volatility points and 1.5 points RMSE per expiry.
+#[test]
+fn the_surface_reproduces_the_chain_marks() {
+    let chain =
+        levsim_data::load_chain(&data("deribit_btc_option_chain_2020-05-14.csv.gz")).unwrap();
+    let t0 = chain.rows.iter().map(|r| r.ts).max().unwrap();
+    let mut groups: Vec<levsim_options::surface::ExpiryMarks> = Vec::new();
+    for r in &chain.rows {
+        let otm = match r.name.kind {
+            levsim_options::OptionKind::Call => r.name.strike >= r.forward,
+            levsim_options::OptionKind::Put => r.name.strike < r.forward,
+        };
+        let k = match groups.iter().position(|g| g.0 == r.name.expiry) {
+            Some(k) => k,
+            None => {
+                groups.push((r.name.expiry, r.forward, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        if otm {
+            groups[k].2.push((r.name.strike, r.mark_iv / 100.0));
+        }
+    }
+    let s = levsim_options::surface::Surface::fit(t0, &groups).unwrap();
+    let spot = 9_350.0;
+    let mut checked = 0;
+    for e in s.expiries.iter().filter(|e| e.tau > 7.0 / 365.0) {
+        let rows: Vec<_> = chain
+            .rows
+            .iter()
+            .filter(|r| r.name.expiry == e.expiry)
+            .collect();
+        let errs: Vec<f64> = rows
+            .iter()
+            .map(|r| {
+                let v = s
+                    .vol(
+                        r.name.strike,
+                        e.expiry,
+                        spot,
+                        spot,
+                        1.0,
+                        levsim_options::surface::Sticky::Strike,
+                    )
+                    .unwrap();
+                (v - r.mark_iv / 100.0) * 100.0
+            })
+            .collect();
+        let rmse = (errs.iter().map(|x| x * x).sum::<f64>() / errs.len() as f64).sqrt();
+        let max = errs.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        assert!(
+            rmse < 1.5 && max < 3.0,
+            "{}: rmse {rmse} max {max}",
+            e.expiry
+        );
+        checked += rows.len();
+    }
+    assert!(checked > 150, "{checked}");
+}

@@ -750,6 +750,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
     base.extend(charts);
     base.extend(render_leg_margin(dir, input, &legend, x_range)?);
     base.extend(render_greeks(dir, input, &legend, x_range)?);
+    base.extend(render_models(dir, input, x_range)?);
     Ok(base)
 }
 
@@ -809,6 +810,56 @@ fn render_greeks(
         }
         let spec = Spec::lines(title, y, x_range, lines);
         out.push(render(dir, name, &spec, caption.into())?);
+    }
+    Ok(out)
+}
+
+/// Option books: per policy, its most loaded run's requirement under each
+/// margin model over time (standard, Greek, full revaluation, SPAN).
+fn render_models(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    x_range: (f64, f64),
+) -> Result<Vec<Chart>, ReportError> {
+    let mut out = Vec::new();
+    for (i, (r, s)) in crate::models::worst_per_policy(input)
+        .into_iter()
+        .enumerate()
+    {
+        let std = crate::models::standard(s);
+        let cols: [(&str, &[f64]); 4] = [
+            ("standard", &std),
+            ("Greek (Taylor)", &s.margin_greek),
+            ("full revaluation", &s.margin_full),
+            ("SPAN", &s.margin_span),
+        ];
+        let lines: Vec<Series> = cols
+            .iter()
+            .enumerate()
+            .map(|(j, (name, ys))| Series {
+                name: (*name).to_string(),
+                pen: pen(j),
+                segments: segments(&s.ts, ys, |v| v.is_finite()),
+            })
+            .collect();
+        let spec = Spec::lines(
+            format!(
+                "Margin under each model: {} (its most loaded run)",
+                r.spec.policy.as_ref() as &str
+            ),
+            "requirement (quote)",
+            x_range,
+            lines,
+        );
+        out.push(render(
+            dir,
+            &format!("models-{i}"),
+            &spec,
+            format!(
+                "The requirement each model puts on the book of {} at each kept bar close (this policy's run whose book asked most under full revaluation).",
+                r.spec.run_id
+            ),
+        )?);
     }
     Ok(out)
 }

@@ -64,6 +64,7 @@ fn section_of(c: &Chart) -> &'static str {
         s if s.starts_with("price-") => "market",
         s if s.starts_with("margin-") && s != "margin-ratio" => "portfolio",
         s if s.starts_with("greeks-") => "portfolio",
+        s if s.starts_with("models-") => "options",
         "cascade-price" | "cascade-volume" | "cascade-rounds" | "insurance-fund" | "adl" => {
             "cascade"
         }
@@ -240,6 +241,27 @@ pub(crate) fn write(
         }
         let _ = write!(h, "<p class=\"meta\">{}</p>", esc(crate::legs::LEGS_NOTE));
         for c in parts.charts.iter().filter(|c| section_of(c) == "portfolio") {
+            figure(&mut h, dir, c)?;
+        }
+    }
+
+    // Option books: margin models side by side and the stress tables.
+    if let Some((head, rows)) = crate::models::model_rows(input) {
+        let _ = write!(
+            h,
+            "<h2 id=\"options\">Options: margin models side by side</h2>"
+        );
+        table(&mut h, &head, &rows);
+        let _ = write!(
+            h,
+            "<p class=\"meta\">{}</p>",
+            esc(crate::models::MODELS_NOTE)
+        );
+        for (title, head, rows) in crate::models::stress_tables(input) {
+            let _ = write!(h, "<h3>Price-volatility stress: {}</h3>", esc(&title));
+            table(&mut h, &head, &rows);
+        }
+        for c in parts.charts.iter().filter(|c| section_of(c) == "options") {
             figure(&mut h, dir, c)?;
         }
     }

@@ -23,6 +23,7 @@ mod legend;
 mod legs;
 mod manifest;
 mod markdown;
+mod models;
 mod outdir;
 mod overview;
 mod parquet;

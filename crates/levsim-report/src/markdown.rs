@@ -232,6 +232,17 @@ pub(crate) fn write(
         }
         let _ = writeln!(s, "\n{}\n", crate::legs::LEGS_NOTE);
     }
+    if let Some((head, rows)) = crate::models::model_rows(input) {
+        let _ = writeln!(s, "## Options: margin models side by side\n");
+        table(&mut s, &head, &rows);
+        let _ = writeln!(s, "\n{}\n", crate::models::MODELS_NOTE);
+        for (title, head, rows) in crate::models::stress_tables(input) {
+            let _ = writeln!(s, "Price-volatility stress: {title}\n");
+            let head: Vec<&str> = head.iter().map(String::as_str).collect();
+            table(&mut s, &head, &rows);
+            let _ = writeln!(s);
+        }
+    }
     if let Some((head, rows)) = aggregate_rows(summary) {
         let _ = writeln!(s, "## Across {} paths\n", input.scenario.paths);
         table(&mut s, &head, &rows);

@@ -69,6 +69,27 @@ pub struct PortfolioSeries {
     pub gamma_1pct: Vec<f64>,
     /// The book's vega (quote per volatility point): Σ size × vega.
     pub vega: Vec<f64>,
+    /// Books with options: the requirement under the Greek (Taylor)
+    /// margin at each kept bar (quote; see [`super::models`]).
+    #[serde(default)]
+    pub margin_greek: Vec<f64>,
+    /// Books with options: portfolio margin by full revaluation.
+    #[serde(default)]
+    pub margin_full: Vec<f64>,
+    /// Books with options: SPAN's scanning risk.
+    #[serde(default)]
+    pub margin_span: Vec<f64>,
+    /// Books with options: the price move of the scenario that binds full
+    /// revaluation.
+    #[serde(default)]
+    pub binding_move: Vec<f64>,
+    /// Books with options: its volatility move, points.
+    #[serde(default)]
+    pub binding_vol: Vec<f64>,
+    /// Books with options: the price-volatility stress table at the kept
+    /// bar where full revaluation asked most.
+    #[serde(default)]
+    pub stress: Option<super::models::StressTable>,
 }
 
 /// The output of a portfolio run.

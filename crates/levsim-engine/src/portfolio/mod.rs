@@ -26,6 +26,7 @@
 mod book;
 mod grid;
 mod metrics;
+pub mod models;
 mod run;
 mod scope;
 

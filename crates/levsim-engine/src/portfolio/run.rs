@@ -832,6 +832,17 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         s.delta_notional.push(delta);
         s.gamma_1pct.push(gamma);
         s.vega.push(vega);
+        if self.book.has_options {
+            let m = super::models::model_margins(&self.book, marks);
+            s.margin_greek.push(m.greek);
+            s.margin_full.push(m.full);
+            s.margin_span.push(m.span);
+            s.binding_move.push(m.binding_move);
+            s.binding_vol.push(m.binding_vol);
+            if m.full > 0.0 && s.stress.as_ref().is_none_or(|t| m.full > t.full) {
+                s.stress = Some(super::models::stress_table(&self.book, marks, ts, m.full));
+            }
+        }
     }
 
     fn decide(&mut self, ts: TimestampNs, marks: &[f64], seen: usize) {

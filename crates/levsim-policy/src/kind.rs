@@ -155,6 +155,13 @@ pub enum PolicyKind {
         /// Net delta notional tolerated, as a share of equity (default 0.05).
         #[serde(default = "default_hedge_band")]
         band: f64,
+        /// Hours between hedge checks (default 0: every bar close).
+        #[serde(default)]
+        every_h: f64,
+        /// Hours from a hedge decision to its order (default 0), which then
+        /// trades at the price of that later bar on the delta it saw.
+        #[serde(default)]
+        latency_h: f64,
     },
     /// Greek-aware sizing of an option book (see [`crate::GreekAware`]):
     /// the largest gross leverage whose margin, compressed by the loss the
@@ -393,9 +400,17 @@ impl PolicyKind {
             }
         };
         match *self {
-            PolicyKind::DeltaHedge { leverage, band, .. } => {
+            PolicyKind::DeltaHedge {
+                leverage,
+                band,
+                every_h,
+                latency_h,
+                ..
+            } => {
                 lev_ok(leverage)?;
-                range("band", band, 0.0, 10.0)
+                range("band", band, 0.0, 10.0)?;
+                range("every_h", every_h, -1e-12, 1e5)?;
+                range("latency_h", latency_h, -1e-12, 1e5)
             }
             PolicyKind::Static { leverage, .. } => lev_ok(leverage),
             PolicyKind::VolForecast {
@@ -568,6 +583,8 @@ impl PolicyKind {
                 leverage,
                 hedge,
                 band,
+                every_h,
+                latency_h,
                 ..
             },
             Some(w),
@@ -581,7 +598,10 @@ impl PolicyKind {
                     message: format!("no instrument {hedge} in this market"),
                 })?;
             return crate::DeltaHedged::new(w, *leverage, k, *band)
-                .map(|p| Box::new(p) as Box<dyn crate::PortfolioPolicy + Send>)
+                .map(|p| {
+                    Box::new(p.with_timing(*every_h, *latency_h))
+                        as Box<dyn crate::PortfolioPolicy + Send>
+                })
                 .map_err(|message| PolicyError {
                     field: "weights",
                     message,

@@ -302,6 +302,13 @@ pub struct DeltaHedged {
     hedge: usize,
     band: f64,
     opened: bool,
+    /// Hours between hedge checks (0: every bar).
+    every_h: f64,
+    /// Hours from a hedge decision to its order (0: at once).
+    latency_h: f64,
+    /// A hedge decided and not yet sent: (bar count it is due at, hedge
+    /// size in the hedge's units).
+    pending: Option<(usize, f64)>,
 }
 
 impl DeltaHedged {
@@ -321,7 +328,20 @@ impl DeltaHedged {
             hedge,
             band,
             opened: false,
+            every_h: 0.0,
+            latency_h: 0.0,
+            pending: None,
         })
+    }
+
+    /// Hedge only every `every_h` hours (0: at every bar close), and send
+    /// each hedge `latency_h` hours after it was decided (at the price
+    /// then: the hedge trades on a stale delta). The opening trade is not
+    /// delayed.
+    pub fn with_timing(mut self, every_h: f64, latency_h: f64) -> Self {
+        self.every_h = every_h;
+        self.latency_h = latency_h;
+        self
     }
 
     /// The book's net delta in the hedge's units (underlying units).
@@ -358,23 +378,46 @@ impl PortfolioPolicy for DeltaHedged {
             return PortfolioDecision::Target;
         }
         if obs.is_flat() {
+            self.pending = None;
+            return PortfolioDecision::Hold;
+        }
+        let bars_per_h = 1.0 / (obs.bar_years * 365.0 * 24.0);
+        // Only the hedge trades; the options stay as they are.
+        let send = |units: f64, target: &mut [f64]| {
+            for t in target.iter_mut() {
+                *t = f64::NAN;
+            }
+            target[self.hedge] = units * s / obs.equity;
+            PortfolioDecision::Target
+        };
+        if let Some((due, units)) = self.pending {
+            if obs.seen >= due {
+                self.pending = None;
+                return send(units, target);
+            }
+            return PortfolioDecision::Hold;
+        }
+        let every = (self.every_h * bars_per_h).round().max(1.0) as usize;
+        if obs.seen % every != 0 {
             return PortfolioDecision::Hold;
         }
         let net = self.net_delta(obs);
         if (net * s).abs() <= self.band * obs.equity {
             return PortfolioDecision::Hold;
         }
-        // Only the hedge trades; the options stay as they are.
-        for t in target.iter_mut() {
-            *t = f64::NAN;
-        }
         let hedge_delta = obs.qty[self.hedge] * obs.delta[self.hedge];
-        target[self.hedge] = -(net - hedge_delta) * s / obs.equity;
-        PortfolioDecision::Target
+        let units = -(net - hedge_delta);
+        let latency = (self.latency_h * bars_per_h).round() as usize;
+        if latency > 0 {
+            self.pending = Some((obs.seen + latency, units));
+            return PortfolioDecision::Hold;
+        }
+        send(units, target)
     }
 
     fn reset(&mut self) {
         self.opened = false;
+        self.pending = None;
     }
 }
 
@@ -852,6 +895,35 @@ mod tests {
         assert_eq!(p.decide(&o, &mut t), PortfolioDecision::Target);
         assert!((t[0] - 14.0 * 100.0 / 1_000.0).abs() < 1e-12, "{t:?}");
         assert!(t[1].is_nan(), "the options are kept");
+    }
+
+    /// Hedging every 4 hours checks only at those bars; a 2-hour latency
+    /// sends the hedge decided on the stale delta two bars later, priced
+    /// then.
+    #[test]
+    fn the_delta_hedge_keeps_its_cadence_and_latency() {
+        let mut p = DeltaHedged::new(&[0.0, -1.0], 2.0, 0, 0.05)
+            .unwrap()
+            .with_timing(4.0, 2.0);
+        let closes = vec![100.0; 40];
+        let (delta, legs) = ([1.0, 0.7], [0usize, 0]);
+        let qty = [10.0, -20.0];
+        let at = |bar: usize, mark: f64| {
+            let marks: &'static [f64] = Box::leak(vec![mark, 5.0].into_boxed_slice());
+            let mut o = obs(&closes, 20, bar, marks, &qty, 1_000.0);
+            o.delta = &delta;
+            o.delta_leg = &legs;
+            o
+        };
+        let mut t = [0.0; 2];
+        // seen = bar + 1: bar 2 is not a check (seen 3), bar 3 is (seen 4).
+        assert_eq!(p.decide(&at(2, 100.0), &mut t), PortfolioDecision::Hold);
+        assert_eq!(p.decide(&at(3, 100.0), &mut t), PortfolioDecision::Hold);
+        assert_eq!(p.decide(&at(4, 100.0), &mut t), PortfolioDecision::Hold);
+        // Due two bars after the decision, at that bar's price: 14 units.
+        assert_eq!(p.decide(&at(5, 110.0), &mut t), PortfolioDecision::Target);
+        assert!((t[0] - 14.0 * 110.0 / 1_000.0).abs() < 1e-12, "{t:?}");
+        assert!(t[1].is_nan());
     }
 
     #[test]

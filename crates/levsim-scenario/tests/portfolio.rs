@@ -826,7 +826,8 @@ fn a_joint_crash_hurts_short_options() {
 }
 
 /// The delta-hedged short strangle: the options trade once, the hedge
-/// many times (each time the book's delta passes the band), money
+/// many times (each time the book's delta passes the band, at the
+/// policy's cadence), money
 /// conserved; a hedge in an unknown instrument is named.
 #[test]
 fn a_delta_hedged_book_trades_only_its_hedge() {
@@ -836,7 +837,30 @@ fn a_delta_hedged_book_trades_only_its_hedge() {
         .iter()
         .filter(|r| r.spec.policy.as_ref() == "delta_hedge")
         .collect();
-    assert_eq!(hedged.len(), 4);
+    assert_eq!(hedged.len(), 6);
+    let hedges = |id: &str| {
+        hedged
+            .iter()
+            .find(|r| {
+                r.spec.run_id.starts_with("delta_hedge[leverage=2,") && r.spec.run_id.contains(id)
+            })
+            .unwrap()
+            .portfolio
+            .as_ref()
+            .unwrap()
+            .legs[0]
+            .1
+            .trades
+    };
+    // A daily schedule hedges at most once a day (31 days, plus the
+    // opening); every bar hedges more often than every 4 hours, which
+    // hedges more often than daily.
+    let (bar, four, day) = (
+        hedges("band=0.05,margin_mode=cross"),
+        hedges("every_h=4,"),
+        hedges("every_h=24,"),
+    );
+    assert!(day <= 32 && day < four && four < bar, "{bar} {four} {day}");
     for r in hedged {
         let p = r.portfolio.as_ref().unwrap();
         let (under, call, put) = (&p.legs[0].1, &p.legs[1].1, &p.legs[2].1);
@@ -984,7 +1008,7 @@ fn greek_aware_sizing_carries_the_strangle_through_may_2021() {
     ] {
         let e = parse(&text.replace(bad, want)).unwrap_err();
         let field = want.split(' ').next().unwrap();
-        assert!(e.contains(field) && e.contains("policy[3]"), "{e}");
+        assert!(e.contains(field) && e.contains("policy[4]"), "{e}");
     }
 }
 

@@ -22,13 +22,15 @@ fn every_shipped_scenario_loads() {
         assert!(!sc.plan.is_empty(), "{}", p.display());
         let m = LoadedMarket::load(&sc).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(!m.tape.is_empty());
-        // Input files with their sha256 (none for a generated market).
+        // Input files with their sha256 (none for a generated market):
+        // bars, funding, volatility indexes and chains.
         let inputs = match &sc.portfolio {
             Some(p) => {
                 let mut indexes: Vec<_> = p
                     .instruments
                     .iter()
-                    .filter_map(|i| i.iv_index.clone())
+                    .flat_map(|i| [i.iv_index.clone(), i.surface.clone()])
+                    .flatten()
                     .collect();
                 indexes.sort();
                 indexes.dedup();

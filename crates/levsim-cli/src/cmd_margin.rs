@@ -13,6 +13,8 @@ use crate::Failure;
 /// Single-position flags, as given.
 pub(crate) struct MarginArgs<'a> {
     pub venue: &'a str,
+    /// The flag the venue came from (`--venue` or `--profile`), for errors.
+    pub venue_flag: &'static str,
     pub symbol: Option<&'a str>,
     pub side: Option<&'a str>,
     pub qty: Option<f64>,
@@ -28,6 +30,30 @@ pub(crate) struct MarginArgs<'a> {
     pub quote_price: f64,
     pub chain: Option<&'a Path>,
     pub json: bool,
+}
+
+/// The venue of `--venue NAME` or `--profile FILE`, and which flag gave
+/// it: a profile file must be a `.toml` file that exists.
+pub(crate) fn venue_or_profile(
+    venue: Option<String>,
+    profile: Option<&Path>,
+) -> Result<(String, &'static str), Failure> {
+    match (venue, profile) {
+        (Some(v), None) => Ok((v, "--venue")),
+        (None, Some(p)) => {
+            if p.extension().and_then(|e| e.to_str()) != Some("toml") {
+                return Err(bad(format!(
+                    "--profile {}: a venue profile file is TOML (`levsim venues export binance-usdm > my-venue.toml`)",
+                    p.display()
+                )));
+            }
+            if !p.exists() {
+                return Err(bad(format!("--profile {}: no such file", p.display())));
+            }
+            Ok((p.display().to_string(), "--profile"))
+        }
+        _ => Err(bad("give --venue NAME or --profile FILE".to_string())),
+    }
 }
 
 /// `--set KEY=VALUE` flags as the profile's parameter overrides.
@@ -52,7 +78,7 @@ pub(crate) fn parse_set(
 }
 
 /// A profile error from `--set` named as the flag that caused it.
-fn profile_error(e: EngineError) -> Failure {
+fn profile_error(e: EngineError, flag: &str) -> Failure {
     match e {
         EngineError::Config { path, message } if path.starts_with("venue.set.") => bad(format!(
             "--set {}: {message}",
@@ -62,7 +88,7 @@ fn profile_error(e: EngineError) -> Failure {
             bad(format!("--set: {message}"))
         }
         EngineError::Config { path, message } if path == "venue.profile" => {
-            bad(format!("--venue: {message}"))
+            bad(format!("{flag}: {message}"))
         }
         EngineError::Config { path, message } if path == "venue.symbol" || path == "market" => {
             bad(format!("--symbol: {message}"))
@@ -179,7 +205,7 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
         },
         symbol,
     )
-    .map_err(profile_error)?;
+    .map_err(|e| profile_error(e, a.venue_flag))?;
     let (input, from_file) = match a.account {
         Some(path) => {
             let text = std::fs::read_to_string(path)

@@ -23,3 +23,14 @@ pub(crate) fn show(name: &str) -> Result<(), Failure> {
     print!("{}", preset_text(name).unwrap_or_default());
     Ok(())
 }
+
+/// `levsim venues export NAME`: the preset as a profile file of one's own.
+pub(crate) fn export(name: &str) -> Result<(), Failure> {
+    preset_meta(name).map_err(Failure::input)?;
+    println!("# A levsim venue profile, exported from the preset {name:?}.");
+    println!("# Edit it and name the file in a scenario ([venue] profile =");
+    println!("# \"venues/my-venue.toml\") or in `levsim margin --profile FILE`;");
+    println!("# the schema is the presets' (README, \"Venues\").");
+    print!("{}", preset_text(name).unwrap_or_default());
+    Ok(())
+}

@@ -141,8 +141,12 @@ enum Command {
     /// for linear, coin for inverse contracts).
     Margin {
         /// Venue profile (see `levsim venues`).
+        #[arg(long, required_unless_present = "profile", conflicts_with = "profile")]
+        venue: Option<String>,
+        /// A venue profile file of one's own (the presets' schema; `levsim
+        /// venues export NAME` writes one to start from).
         #[arg(long)]
-        venue: String,
+        profile: Option<PathBuf>,
         /// Margin table of the profile (default: its BTC table).
         #[arg(long)]
         symbol: Option<String>,
@@ -282,6 +286,13 @@ enum VenuesCommand {
         /// Profile name.
         name: String,
     },
+    /// Print a preset as a profile file of one's own (redirect it to a
+    /// file, edit it, and name it in a scenario, `profile =
+    /// "venues/my-venue.toml"`, or in `levsim margin --profile FILE`).
+    Export {
+        /// Preset name.
+        name: String,
+    },
 }
 
 /// An error with its exit code.
@@ -359,6 +370,7 @@ fn main() -> ExitCode {
         },
         Command::Margin {
             venue,
+            profile,
             symbol,
             side,
             qty,
@@ -374,24 +386,28 @@ fn main() -> ExitCode {
             quote_price,
             chain,
             json,
-        } => cmd_margin::margin(&cmd_margin::MarginArgs {
-            venue: &venue,
-            symbol: symbol.as_deref(),
-            side: side.as_deref(),
-            qty,
-            entry,
-            mark,
-            wallet,
-            leverage,
-            mode: &mode,
-            account: account.as_deref(),
-            oracle,
-            set: &set,
-            fill_price,
-            quote_price,
-            chain: chain.as_deref(),
-            json,
-        }),
+        } => match cmd_margin::venue_or_profile(venue, profile.as_deref()) {
+            Err(f) => Err(f),
+            Ok((venue, flag)) => cmd_margin::margin(&cmd_margin::MarginArgs {
+                venue: &venue,
+                venue_flag: flag,
+                symbol: symbol.as_deref(),
+                side: side.as_deref(),
+                qty,
+                entry,
+                mark,
+                wallet,
+                leverage,
+                mode: &mode,
+                account: account.as_deref(),
+                oracle,
+                set: &set,
+                fill_price,
+                quote_price,
+                chain: chain.as_deref(),
+                json,
+            }),
+        },
         Command::Adl {
             venue,
             positions,
@@ -414,6 +430,7 @@ fn main() -> ExitCode {
         Command::Venues { command } => match command {
             None => cmd_venues::list(),
             Some(VenuesCommand::Show { name }) => cmd_venues::show(&name),
+            Some(VenuesCommand::Export { name }) => cmd_venues::export(&name),
         },
     };
     match result {

@@ -927,3 +927,122 @@ fn report_rebuilds_from_another_working_directory() {
         }
     }
 }
+
+/// A venue of one's own: `levsim venues export` writes a preset as a
+/// profile file; a scenario and `levsim margin --profile` that name the
+/// file give exactly what the preset gives (round trip); an edited file
+/// changes the results; a broken or missing one is named, exit 2.
+#[test]
+fn a_profile_file_round_trips_and_its_edits_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = levsim(&["venues", "export", "binance-usdm"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let exported = String::from_utf8(o.stdout).unwrap();
+    let own = tmp.path().join("mine.toml");
+    std::fs::write(&own, &exported).unwrap();
+    let base = std::fs::read_to_string(root().join("scenarios/black-thursday-2020.toml")).unwrap();
+    let results = |profile: &str, name: &str| -> Vec<(String, f64, u64)> {
+        let text = base
+            .replace(
+                "profile = \"binance-usdm\"",
+                &format!("profile = {profile:?}"),
+            )
+            .replace(
+                "name = \"black-thursday-2020\"",
+                &format!("name = \"{name}\""),
+            );
+        let sc = tmp.path().join(format!("{name}.toml"));
+        std::fs::write(&sc, text).unwrap();
+        let out = tmp.path().join(name);
+        let o = levsim(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        read_json(&out.join("summary.json"))["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["policy"].as_str().unwrap_or("").to_string() + &r["params"].to_string(),
+                    r["metrics"]["final_equity"].as_f64().unwrap(),
+                    r["metrics"]["liquidations"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let preset = results("binance-usdm", "preset");
+    let file = results(own.to_str().unwrap(), "file");
+    assert_eq!(preset, file);
+    // Double the maintenance rates: the 10x long is liquidated sooner and
+    // keeps a different equity.
+    let stricter = exported
+        .replace("mmr = 0.004", "mmr = 0.008")
+        .replace("mmr = 0.005 }", "mmr = 0.01 }");
+    let edited = tmp.path().join("stricter.toml");
+    std::fs::write(&edited, stricter).unwrap();
+    assert_ne!(results(edited.to_str().unwrap(), "edited"), preset);
+    // The calculator: the same answer from the preset and from its file.
+    let args = [
+        "--side",
+        "long",
+        "--qty",
+        "1",
+        "--entry",
+        "50000",
+        "--leverage",
+        "10",
+        "--json",
+    ];
+    let by_name = levsim(&[&["margin", "--venue", "binance-usdm"][..], &args[..]].concat());
+    let by_file = levsim(
+        &[
+            &["margin", "--profile", own.to_str().unwrap()][..],
+            &args[..],
+        ]
+        .concat(),
+    );
+    assert!(by_name.status.success() && by_file.status.success());
+    assert_eq!(by_name.stdout, by_file.stdout);
+    // A broken file, a missing one, an unknown preset to export.
+    let broken = tmp.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        exported.replace("taker_fee = 0.0004", "taker_fee = \"x\""),
+    )
+    .unwrap();
+    let o = levsim(
+        &[
+            &["margin", "--profile", broken.to_str().unwrap()][..],
+            &args[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("--profile") && e.contains("broken.toml") && e.contains("taker_fee"),
+        "{e}"
+    );
+    let o = levsim(
+        &[
+            &["margin", "--profile", "/nonexistent/x.toml"][..],
+            &args[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no such file"));
+    assert_eq!(levsim(&["venues", "export", "nope"]).status.code(), Some(2));
+    let text = base.replace(
+        "profile = \"binance-usdm\"",
+        "profile = \"venues/none.toml\"",
+    );
+    let sc = tmp.path().join("missing.toml");
+    std::fs::write(&sc, text).unwrap();
+    let o = levsim(&["run", sc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("venue.profile: venues/none.toml not found"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -171,7 +171,11 @@ struct ScenarioFile {
 
 /// Parses `[venue]` (one configuration) or `[[venue]]` (several, compared
 /// side by side), naming every error by its path (`venue[1].taker_fee`).
-fn parse_venues(v: toml::Value, problems: &mut Vec<String>) -> Vec<VenueConfig> {
+fn parse_venues(
+    v: toml::Value,
+    res: &Resolver<'_>,
+    problems: &mut Vec<String>,
+) -> Vec<VenueConfig> {
     let one = |v: toml::Value, at: String, problems: &mut Vec<String>| -> Option<VenueConfig> {
         match serde_path_to_error::deserialize::<_, VenueConfig>(v) {
             Ok(c) => Some(c),
@@ -197,6 +201,31 @@ fn parse_venues(v: toml::Value, problems: &mut Vec<String>) -> Vec<VenueConfig> 
     };
     if out.is_empty() && problems.is_empty() {
         problems.push("venue: at least one venue configuration is needed".into());
+    }
+    // A profile of one's own: a TOML file with the presets' schema, found
+    // as data files are (relative to the working directory or the
+    // scenario); named in reports by its file stem.
+    let many = out.len() > 1;
+    for (i, c) in out.iter_mut().enumerate() {
+        if !c.profile.ends_with(".toml") {
+            continue;
+        }
+        let at = if many {
+            format!("venue[{i}].profile")
+        } else {
+            "venue.profile".to_string()
+        };
+        match res.resolve(Path::new(&c.profile)) {
+            Ok(p) => {
+                let stem = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                c.label.get_or_insert(stem);
+                c.profile = res.workdir.join(&p).display().to_string();
+            }
+            Err(e) => problems.push(format!("{at}: {e}")),
+        }
     }
     // Labels name the configurations in run ids and reports; they must differ.
     let mut seen = std::collections::BTreeSet::new();
@@ -537,7 +566,7 @@ impl Scenario {
         if file.policy.is_empty() {
             problems.push("policy: at least one [[policy]] is needed".into());
         }
-        let venues = parse_venues(file.venue, &mut problems);
+        let venues = parse_venues(file.venue, &res, &mut problems);
         let labels: Vec<String> = if venues.len() > 1 {
             venues
                 .iter()

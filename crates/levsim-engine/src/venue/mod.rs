@@ -27,6 +27,6 @@ pub use liquidation::{AccountOrder, LiquidationMode, LiquidationRule};
 pub use margin::{MarginModel, MarginModelAny};
 pub use models::{FractionOfNotional, RiskLimitSteps, SizeScaled, SizeScaling, VolScaling};
 pub use profile::{
-    preset_meta, preset_names, preset_text, AaveExtras, CollateralParams, DriftExtras, PresetMeta,
-    VenueConfig, VenueProfile,
+    preset_meta, preset_names, preset_text, profile_text, AaveExtras, CollateralParams,
+    DriftExtras, PresetMeta, VenueConfig, VenueProfile,
 };

@@ -36,6 +36,26 @@ pub fn preset_text(name: &str) -> Option<&'static str> {
     PRESETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
+/// The TOML text of a venue profile: a shipped preset by name, or a file
+/// of one's own with the presets' schema (a name ending in `.toml`, read
+/// from that path).
+pub fn profile_text(name: &str) -> Result<std::borrow::Cow<'static, str>, EngineError> {
+    if name.ends_with(".toml") {
+        return std::fs::read_to_string(name)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| EngineError::config("venue.profile", format!("{name}: {e}")));
+    }
+    preset_text(name).map(std::borrow::Cow::Borrowed).ok_or_else(|| {
+        EngineError::config(
+            "venue.profile",
+            format!(
+                "unknown venue profile {name:?}; available: {} (or a profile file of one's own, `venues/my-venue.toml`: `levsim venues export NAME` writes a preset as one)",
+                preset_names().join(", ")
+            ),
+        )
+    })
+}
+
 /// A shipped preset's identity: what `levsim venues` lists.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PresetMeta {
@@ -75,17 +95,9 @@ fn parse_preset_with(
     wanted: Option<&str>,
     at: &str,
 ) -> Result<(PresetFile, Vec<String>), EngineError> {
-    let text = preset_text(name).ok_or_else(|| {
-        EngineError::config(
-            "venue.profile",
-            format!(
-                "unknown venue profile {name:?}; available: {}",
-                preset_names().join(", ")
-            ),
-        )
-    })?;
-    let mut table: toml::Table = toml::from_str(text)
-        .map_err(|e| EngineError::config("venue.profile", format!("preset {name}: {e}")))?;
+    let text = profile_text(name)?;
+    let mut table: toml::Table = toml::from_str(&text)
+        .map_err(|e| EngineError::config("venue.profile", format!("profile {name}: {e}")))?;
     let applied = if set.is_empty() {
         Vec::new()
     } else {
@@ -107,7 +119,7 @@ fn parse_preset_with(
     let applied: Vec<String> = applied.iter().map(ToString::to_string).collect();
     let file: PresetFile = toml::Value::Table(table).try_into().map_err(|e| {
         let field = if set.is_empty() { "venue.profile" } else { at };
-        EngineError::config(field, format!("preset {name}: {e}"))
+        EngineError::config(field, format!("profile {name}: {e}"))
     })?;
     Ok((file, applied))
 }

@@ -72,15 +72,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         {
             let cfg = PopulationConfig {
                 accounts: n,
+                file: None,
                 open_interest: Some(3e8),
                 open_interest_adv: None,
                 long_share: 0.6,
-                leverage: LeverageDist::Lognormal {
+                leverage: Some(LeverageDist::Lognormal {
                     median: 10.0,
                     sigma: 0.7,
                     cap: 125.0,
                     min: 1.1,
-                },
+                }),
                 entry_window: Some((*window).into()),
                 size_sigma: 1.0,
                 margin_mode: None,

@@ -37,6 +37,7 @@ mod parquet;
 #[cfg(not(feature = "parquet"))]
 #[path = "no_parquet.rs"]
 mod parquet;
+mod positions;
 mod reader;
 mod report;
 
@@ -49,6 +50,7 @@ pub use gaps::{apply_gap_policy, GapPolicy};
 pub use inspect::{inspect, BookSummary, FundingSummary, Inspection, PriceSummary, TradeSummary};
 pub use klines::load_klines;
 pub use parquet::{read_parquet_tape, write_parquet_tape};
+pub use positions::{load_positions, PositionRow, POSITION_COLUMNS};
 pub use report::{Anomaly, DataReport, Gap};
 
 use std::path::Path;

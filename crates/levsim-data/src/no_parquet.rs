@@ -31,3 +31,11 @@ pub fn read_parquet_tape(path: &Path) -> Result<MarketTape, DataError> {
 pub(crate) fn read_trades(path: &Path) -> Result<levsim_core::TradeTape, DataError> {
     Err(unsupported(path))
 }
+
+/// Without the `parquet` feature: an error naming the file.
+pub(crate) fn read_string_columns(
+    path: &Path,
+    _names: &[&str],
+) -> Result<Vec<Vec<String>>, DataError> {
+    Err(unsupported(path))
+}

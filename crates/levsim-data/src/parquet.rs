@@ -160,3 +160,40 @@ pub fn read_parquet_tape(path: &Path) -> Result<MarketTape, DataError> {
     }
     Ok(tape)
 }
+
+/// The columns `names` of a Parquet file as text, row by row (numbers
+/// printed as they are stored); a missing column or a null names its row.
+pub(crate) fn read_string_columns(
+    path: &Path,
+    names: &[&str],
+) -> Result<Vec<Vec<String>>, DataError> {
+    let df = read_frame(path)?;
+    let mut cols = Vec::with_capacity(names.len());
+    for name in names {
+        let c = df.column(name).map_err(|_| DataError::Format {
+            file: path.display().to_string(),
+            message: format!("missing column `{name}`"),
+        })?;
+        let s = c.cast(&DataType::String).map_err(|e| perr(path, e))?;
+        let ca = s.str().map_err(|e| perr(path, e))?;
+        let mut out = Vec::with_capacity(ca.len());
+        for (i, v) in ca.iter().enumerate() {
+            match v {
+                Some(v) => out.push(v.trim().to_string()),
+                None => {
+                    return Err(DataError::Field {
+                        file: path.display().to_string(),
+                        line: i as u64 + 1,
+                        field: (*name).to_string(),
+                        message: "null".into(),
+                    })
+                }
+            }
+        }
+        cols.push(out);
+    }
+    let rows = df.height();
+    Ok((0..rows)
+        .map(|i| cols.iter().map(|c| c[i].clone()).collect())
+        .collect())
+}

@@ -558,7 +558,14 @@ impl Scenario {
         if let Err(e) = account.validate() {
             problems.push(e.to_string());
         }
-        if let Some(p) = &file.population {
+        let mut population = file.population;
+        if let Some(p) = population.as_mut() {
+            if let Some(f) = p.file.clone() {
+                match res.resolve(&f) {
+                    Ok(r) => p.file = Some(r),
+                    Err(e) => problems.push(format!("population.file: {e}")),
+                }
+            }
             if let Err(e) = p.validate() {
                 problems.push(e.to_string());
             }
@@ -619,7 +626,7 @@ impl Scenario {
         }
         crate::portfolio::check_collateral(&account, &plan, symbols.as_deref(), &mut problems);
         if !market.instrument.is_empty() {
-            portfolio_limits(&account, &file.population, &liquidity, &plan, &mut problems);
+            portfolio_limits(&account, &population, &liquidity, &plan, &mut problems);
         }
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid {
@@ -640,7 +647,7 @@ impl Scenario {
             fitted,
             paths,
             shocks,
-            population: file.population,
+            population,
             portfolio,
             plan,
             start_ns,

@@ -113,7 +113,15 @@ impl LoadedMarket {
                 time_unit: "generated".into(),
                 ..Default::default()
             };
-            let crowds = crowds(sc, &venues, &MarketTape::default(), &tape)?;
+            let (mut notes, mut files) = (Vec::new(), Vec::new());
+            let crowds = crowds(
+                sc,
+                &venues,
+                &MarketTape::default(),
+                &tape,
+                &mut notes,
+                &mut files,
+            )?;
             let generator = Generator::Params(*g);
             let portfolio = coin_margined(sc, &tape, None, &venues, Some(&generator))?;
             return Ok(Self {
@@ -121,8 +129,8 @@ impl LoadedMarket {
                 funding: None,
                 report,
                 filled_bars: 0,
-                notes: Vec::new(),
-                files: Vec::new(),
+                notes,
+                files,
                 venues,
                 liquidity: sc.liquidity.build(sc)?,
                 generator: Some(generator),
@@ -157,7 +165,7 @@ impl LoadedMarket {
                 )],
             });
         }
-        let notes = data_notes(sc, &m.file, &report, &tape, m.on_gap);
+        let mut notes = data_notes(sc, &m.file, &report, &tape, m.on_gap);
         let filled_bars = apply_gap_policy(&m.file, &mut tape, &report, m.on_gap)?;
         let mut funding = match &m.funding {
             Some(p) => Some(load_funding(&sc.data_path(p))?.window(sc.start_ns, tape.end_ns())),
@@ -181,7 +189,6 @@ impl LoadedMarket {
             (None, Some(start)) => full.window(None, Some(start)),
             _ => MarketTape::default(),
         };
-        let crowds = crowds(sc, &venues, &history, &tape)?;
         let mut files = Vec::new();
         for p in std::iter::once(&m.file).chain(m.funding.iter()) {
             let sha =
@@ -191,6 +198,9 @@ impl LoadedMarket {
                 })?;
             files.push((p.display().to_string(), sha));
         }
+        let mut crowd_notes = Vec::new();
+        let crowds = crowds(sc, &venues, &history, &tape, &mut crowd_notes, &mut files)?;
+        notes.append(&mut crowd_notes);
         let portfolio = coin_margined(sc, &tape, funding.as_ref(), &venues, generator.as_ref())?;
         Ok(Self {
             tape,
@@ -284,25 +294,81 @@ fn coin_margined(
 }
 
 /// The crowd of `sc` under each venue configuration, entering in
-/// `history` before the first bar of `tape`.
+/// `history` before the first bar of `tape`: the generated accounts and
+/// the positions file's rows in the market's instrument.
 fn crowds(
     sc: &Scenario,
     venues: &[VenueProfile],
     history: &MarketTape,
     tape: &MarketTape,
+    notes: &mut Vec<String>,
+    files: &mut Vec<(String, String)>,
 ) -> Result<Vec<levsim_engine::crowd::Population>, ScenarioError> {
     let Some(p) = &sc.population else {
         return Ok(Vec::new());
     };
+    let invalid = |problems: Vec<String>| ScenarioError::Invalid {
+        file: sc.path.clone(),
+        problems,
+    };
     let seed = crate::run_seed(sc.seed, "crowd");
+    let rows = match &p.file {
+        Some(f) => {
+            let rows = levsim_data::load_positions(&sc.data_path(f))?;
+            let sha =
+                sha256_file(&sc.data_path(f)).map_err(|source| levsim_data::DataError::Io {
+                    file: f.display().to_string(),
+                    source,
+                })?;
+            files.push((f.display().to_string(), sha));
+            let mine = rows.iter().filter(|r| r.symbol == tape.symbol).count();
+            if mine == 0 {
+                return Err(invalid(vec![format!(
+                    "population.file: {} has no position in {} (the market's instrument; its rows are in {})",
+                    f.display(),
+                    tape.symbol,
+                    {
+                        let mut s: Vec<&str> = rows.iter().map(|r| r.symbol.as_str()).collect();
+                        s.sort_unstable();
+                        s.dedup();
+                        s.join(", ")
+                    }
+                )]));
+            }
+            let accounts = {
+                let mut a: Vec<&str> = rows.iter().map(|r| r.account.as_str()).collect();
+                a.sort_unstable();
+                a.dedup();
+                a.len()
+            };
+            notes.push(format!(
+                "Positions {}: {mine} of its {} rows ({accounts} accounts) are in {} and join the crowd{}.",
+                f.display(),
+                rows.len(),
+                tape.symbol,
+                if mine < rows.len() {
+                    "; the rows in other instruments are not replayed (a crowd of one instrument)"
+                } else {
+                    ""
+                }
+            ));
+            rows.into_iter()
+                .filter(|r| r.symbol == tape.symbol)
+                .collect()
+        }
+        None => Vec::new(),
+    };
     venues
         .iter()
         .map(|v| {
-            p.generate(seed, history, tape.ts[0], tape.open[0], v)
-                .map_err(|e| ScenarioError::Invalid {
-                    file: sc.path.clone(),
-                    problems: vec![e.to_string()],
-                })
+            let mut pop = p
+                .generate(seed, history, tape.ts[0], tape.open[0], v)
+                .map_err(|e| invalid(vec![e.to_string()]))?;
+            for r in &rows {
+                pop.push_account(r.side, r.size, r.entry_price, r.collateral, v)
+                    .map_err(|e| invalid(vec![e.to_string()]))?;
+            }
+            Ok(pop)
         })
         .collect()
 }

@@ -211,3 +211,142 @@ fn a_coupled_large_subject_deepens_the_cascade() {
     assert!(coupled.max_mark_deviation_pct > alone.max_mark_deviation_pct);
     assert!(coupled.conservation_error.abs() < 1e-6 * coupled.open_interest);
 }
+
+/// A book of real positions as the crowd (`[population] file`, no
+/// generated accounts, no liquidity model): its BTCUSDT rows join the
+/// crowd, its ETHUSDT row is noted and left out, and the accounts
+/// liquidated are exactly those whose isolated liquidation price
+/// (Binance's formula, SPEC §1, first bracket: 0.4 % and no maintenance
+/// amount) the Black Thursday bars reach. Bad files are named.
+#[test]
+fn a_book_of_positions_is_replayed_as_the_crowd() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("book.csv");
+    // (side, size, entry, collateral): notionals under 50,000.
+    let rows: [(&str, f64, f64, f64); 6] = [
+        ("long", 1.0, 7_900.0, 1_000.0),   // liq ≈ 6,928: reached on 03-12
+        ("long", 2.0, 7_800.0, 5_000.0),   // liq ≈ 5,331: reached
+        ("long", 1.0, 7_900.0, 4_500.0),   // liq ≈ 3,414: below the 3,621.81 low
+        ("short", 1.0, 7_900.0, 500.0),    // liq ≈ 8,367: the high stays lower
+        ("long", 0.5, 7_950.0, 3_000.0),   // liq ≈ 1,959: never
+        ("short", 3.0, 7_700.0, 23_000.0), // liq ≈ 15,304: never
+    ];
+    let mut text = String::from("account,symbol,side,size,entry_price,margin_mode,collateral\n");
+    for (i, (side, size, entry, coll)) in rows.iter().enumerate() {
+        text += &format!("a{i},BTCUSDT,{side},{size},{entry},isolated,{coll}\n");
+    }
+    text += "a0,ETHUSDT,long,10,200,cross,500\n";
+    std::fs::write(&book, &text).unwrap();
+    let scenario = |population: &str| {
+        format!(
+            r#"
+name = "b"
+seed = 5
+[market]
+kind = "historical"
+file = "data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz"
+start = "2020-03-12T00:00:00Z"
+end = "2020-03-14T00:00:00Z"
+[population]
+{population}
+[venue]
+profile = "binance-usdm"
+[account]
+capital = 10000.0
+side = "long"
+[[policy]]
+kind = "static"
+leverage = 2
+"#
+        )
+    };
+    let good = scenario(&format!("file = {:?}", book.display().to_string()));
+    let sc = parse(&good).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    assert_eq!(m.crowds[0].len(), 6);
+    assert!(
+        m.notes
+            .iter()
+            .any(|n| n.contains("6 of its 7 rows") && n.contains("not replayed")),
+        "{:?}",
+        m.notes
+    );
+    assert!(m.files.iter().any(|(f, _)| f.ends_with("book.csv")));
+    // By hand: the lows and highs of the window against each price.
+    let (low, high) = (
+        m.tape.low.iter().copied().fold(f64::INFINITY, f64::min),
+        m.tape
+            .high
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max),
+    );
+    let reached = rows
+        .iter()
+        .filter(|(side, size, entry, coll)| {
+            let mmr = 0.004;
+            if *side == "long" {
+                let liq = (entry - coll / size) / (1.0 - mmr);
+                low <= liq
+            } else {
+                let liq = (entry + coll / size) / (1.0 + mmr);
+                high >= liq
+            }
+        })
+        .count();
+    assert_eq!(reached, 2, "the hand computation itself: {low} {high}");
+    let rs = execute(&sc, &m, 1, &|| {}).unwrap();
+    let pass = rs.iter().find_map(|r| r.market.as_deref()).unwrap();
+    assert_eq!(pass.metrics.accounts, 6);
+    assert_eq!(pass.metrics.accounts_liquidated, reached as u64);
+    // Mixed with generated accounts: both are there.
+    let mixed = scenario(&format!(
+        "file = {:?}\naccounts = 100\nopen_interest = 1.0e6\nleverage = {{ dist = \"lognormal\", median = 10.0, sigma = 0.3, cap = 50.0 }}",
+        book.display().to_string()
+    ));
+    let sc = parse(&mixed).unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    assert_eq!(m.crowds[0].len(), 106);
+    // Bad input: a missing file, a broken row, no row in the market's
+    // instrument, generated-crowd keys without generated accounts.
+    let e = parse(&scenario("file = \"data/none.csv\"")).unwrap_err();
+    assert!(
+        e.contains("population.file: data/none.csv not found"),
+        "{e}"
+    );
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(
+        &broken,
+        text.replace("a3,BTCUSDT,short", "a3,BTCUSDT,sideways"),
+    )
+    .unwrap();
+    let sc = parse(&scenario(&format!(
+        "file = {:?}",
+        broken.display().to_string()
+    )))
+    .unwrap();
+    let e = LoadedMarket::load(&sc).unwrap_err().to_string();
+    assert!(e.contains("broken.csv: line 5, field `side`"), "{e}");
+    let eth = dir.path().join("eth.csv");
+    std::fs::write(
+        &eth,
+        "account,symbol,side,size,entry_price,margin_mode,collateral\nz,ETHUSDT,long,1,200,cross,50\n",
+    )
+    .unwrap();
+    let sc = parse(&scenario(&format!(
+        "file = {:?}",
+        eth.display().to_string()
+    )))
+    .unwrap();
+    let e = LoadedMarket::load(&sc).unwrap_err().to_string();
+    assert!(e.contains("has no position in BTCUSDT"), "{e}");
+    let e = parse(&scenario(&format!(
+        "file = {:?}\nopen_interest = 1.0e6",
+        book.display().to_string()
+    )))
+    .unwrap_err();
+    assert!(
+        e.contains("population.open_interest: only for generated accounts"),
+        "{e}"
+    );
+}

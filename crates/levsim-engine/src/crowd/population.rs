@@ -43,6 +43,10 @@ fn one() -> f64 {
     1.0
 }
 
+fn half() -> f64 {
+    0.5
+}
+
 fn rounds() -> usize {
     50
 }
@@ -60,8 +64,16 @@ fn rounds() -> usize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PopulationConfig {
-    /// Number of accounts.
+    /// Number of generated accounts (0: the crowd is the positions `file`
+    /// alone).
+    #[serde(default)]
     pub accounts: usize,
+    /// A book of real positions replayed as (part of) the crowd: a CSV or
+    /// Parquet file with one row per account and instrument (`account,
+    /// symbol, side, size, entry_price, margin_mode, collateral`); its
+    /// rows in the market's instrument join the generated accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<std::path::PathBuf>,
     /// Total open interest at entry, quote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_interest: Option<f64>,
@@ -69,10 +81,12 @@ pub struct PopulationConfig {
     /// of the bars in the entry window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_interest_adv: Option<f64>,
-    /// Share of open interest held long (0..1).
+    /// Share of open interest held long (0..1; default 0.5).
+    #[serde(default = "half")]
     pub long_share: f64,
-    /// Leverage distribution.
-    pub leverage: LeverageDist,
+    /// Leverage distribution (required for generated accounts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leverage: Option<LeverageDist>,
     /// Entries spread uniformly over this window before the start (e.g.
     /// "7d"), at the historical close then; "0s" (default) = all at the
     /// start price.
@@ -232,6 +246,27 @@ impl Population {
         Ok(p)
     }
 
+    /// Adds an account in place (see [`Population::with_account`]).
+    pub fn push_account(
+        &mut self,
+        side: i8,
+        qty: f64,
+        entry: f64,
+        collateral: f64,
+        venue: &VenueProfile,
+    ) -> Result<(), EngineError> {
+        let gi = self.intern(MarginGroup::of(venue, qty, entry))?;
+        self.side.push(side);
+        self.qty.push(qty);
+        self.entry.push(entry);
+        self.collateral.push(collateral);
+        self.group.push(gi);
+        if !self.topup.is_empty() {
+            self.topup.push(false);
+        }
+        Ok(())
+    }
+
     /// The index of maintenance group `g`, added if new (at most 1,024).
     fn intern(&mut self, g: MarginGroup) -> Result<u16, EngineError> {
         if let Some(i) = self.groups.iter().position(|x| *x == g) {
@@ -259,11 +294,27 @@ impl PopulationConfig {
     /// Checks the table; every problem names its field.
     pub fn validate(&self) -> Result<(), EngineError> {
         let bad = |f: &str, m: String| Err(EngineError::config(&format!("population.{f}"), m));
-        if self.accounts == 0 || self.accounts > 50_000_000 {
+        if self.accounts > 50_000_000 || (self.accounts == 0 && self.file.is_none()) {
             return bad(
                 "accounts",
-                format!("must be 1 to 50,000,000, got {}", self.accounts),
+                format!(
+                    "must be 1 to 50,000,000, got {} (or 0 with a positions `file`)",
+                    self.accounts
+                ),
             );
+        }
+        if self.accounts == 0 {
+            // The crowd is the file's: nothing of a generated crowd applies.
+            for (k, set) in [
+                ("open_interest", self.open_interest.is_some()),
+                ("open_interest_adv", self.open_interest_adv.is_some()),
+                ("leverage", self.leverage.is_some()),
+                ("entry_window", self.entry_window.is_some()),
+            ] {
+                if set {
+                    return bad(k, "only for generated accounts (accounts > 0)".into());
+                }
+            }
         }
         match (self.open_interest, self.open_interest_adv) {
             (Some(_), Some(_)) => {
@@ -272,7 +323,9 @@ impl PopulationConfig {
                     "give open_interest or open_interest_adv, not both".into(),
                 )
             }
-            (None, None) => return bad("open_interest", "required (or open_interest_adv)".into()),
+            (None, None) if self.accounts > 0 => {
+                return bad("open_interest", "required (or open_interest_adv)".into())
+            }
             (Some(x), None) | (None, Some(x)) if !(x > 0.0 && x.is_finite()) => {
                 let f = if self.open_interest.is_some() {
                     "open_interest"
@@ -331,12 +384,19 @@ impl PopulationConfig {
             }
         }
         match &self.leverage {
-            LeverageDist::Lognormal {
+            None if self.accounts > 0 => {
+                return bad(
+                    "leverage",
+                    "required for generated accounts (a lognormal or histogram table)".into(),
+                )
+            }
+            None => {}
+            Some(LeverageDist::Lognormal {
                 median,
                 sigma,
                 cap,
                 min,
-            } => {
+            }) => {
                 if !(*min >= 1.0 && median >= min && cap >= median && cap.is_finite()) {
                     return bad(
                         "leverage",
@@ -347,7 +407,7 @@ impl PopulationConfig {
                     return bad("leverage.sigma", format!("must be ≥ 0, got {sigma}"));
                 }
             }
-            LeverageDist::Histogram { values, weights } => {
+            Some(LeverageDist::Histogram { values, weights }) => {
                 if values.is_empty() || values.len() != weights.len() {
                     return bad(
                         "leverage.weights",
@@ -407,6 +467,10 @@ impl PopulationConfig {
         venue: &VenueProfile,
     ) -> Result<Population, EngineError> {
         self.validate()?;
+        let Some(dist) = self.leverage.as_ref().filter(|_| self.accounts > 0) else {
+            // No generated accounts: the crowd is the positions file's.
+            return Ok(Population::default());
+        };
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let window = self.entry_window_ns();
         let lo = history.ts.partition_point(|&t| t < start_ns - window);
@@ -465,7 +529,7 @@ impl PopulationConfig {
             let z: f64 = StandardNormal.sample(&mut rng);
             let size =
                 mean_size * (self.size_sigma * z - 0.5 * self.size_sigma * self.size_sigma).exp();
-            let mut lev = match &self.leverage {
+            let mut lev = match dist {
                 LeverageDist::Lognormal {
                     median,
                     sigma,

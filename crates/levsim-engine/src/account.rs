@@ -21,6 +21,26 @@ pub enum MarginMode {
     /// The account's whole balance against the worst loss over a grid of
     /// joint price moves of its instruments (SPEC §8): hedged legs offset.
     Portfolio,
+    /// The account's whole balance against CME SPAN's 16 scenarios per
+    /// underlying (SPEC §8.1: price scan range 16 %, volatility scan range
+    /// 10 points, extreme moves of 48 % covered at 35 %), options revalued
+    /// in full (see `portfolio::models`).
+    Span,
+    /// The account's whole balance against the Greek (Taylor) worst loss
+    /// per underlying over Deribit's grid of ±16 % × −10/0/+10 points
+    /// (SPEC §8.3).
+    Greek,
+}
+
+impl MarginMode {
+    /// True for the modes that margin a whole portfolio account jointly
+    /// (portfolio, SPAN, Greek), which need a market of instruments.
+    pub fn is_joint(self) -> bool {
+        matches!(
+            self,
+            MarginMode::Portfolio | MarginMode::Span | MarginMode::Greek
+        )
+    }
 }
 
 /// The `[account]` of a scenario.

@@ -400,10 +400,11 @@ impl Scenario {
                     ));
                 }
             }
-            if account.margin_mode == levsim_engine::MarginMode::Portfolio {
-                problems.push(
-                    "account.margin_mode: \"portfolio\" margins markets of several instruments ([[market.instrument]] tables)".into(),
-                );
+            if account.margin_mode.is_joint() {
+                problems.push(format!(
+                    "account.margin_mode: \"{}\" margins markets of several instruments ([[market.instrument]] tables)",
+                    format!("{:?}", account.margin_mode).to_lowercase()
+                ));
             }
             None
         } else {
@@ -610,13 +611,12 @@ impl Scenario {
                     })
                     .collect();
             }
-        } else if plan
-            .points
-            .iter()
-            .any(|p| p.margin_mode == Some(levsim_engine::MarginMode::Portfolio))
-        {
+        } else if plan.points.iter().any(|p| {
+            p.margin_mode
+                .is_some_and(levsim_engine::MarginMode::is_joint)
+        }) {
             problems.push(
-                "policy.margin_mode: \"portfolio\" margins markets of several instruments ([[market.instrument]] tables)".into(),
+                "policy.margin_mode: \"portfolio\", \"span\" and \"greek\" margin markets of several instruments ([[market.instrument]] tables)".into(),
             );
         }
         let symbols = portfolio.as_ref().map(|p| p.symbols());

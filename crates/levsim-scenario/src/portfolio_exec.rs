@@ -8,6 +8,16 @@ use levsim_engine::{MarginMode, RunOutput, SeriesRecorder};
 use levsim_policy::PortfolioPolicy;
 use rayon::prelude::*;
 
+/// The SPAN and Greek scopes (`margin_mode = "span"`, `"greek"`).
+const SPAN: levsim_engine::portfolio::models::ModelScope =
+    levsim_engine::portfolio::models::ModelScope {
+        model: levsim_engine::portfolio::models::Model::Span,
+    };
+const GREEK: levsim_engine::portfolio::models::ModelScope =
+    levsim_engine::portfolio::models::ModelScope {
+        model: levsim_engine::portfolio::models::Model::Greek,
+    };
+
 use crate::exec::{PortfolioRun, Select, SERIES_POINTS};
 use crate::portfolio::resolve_weights;
 use crate::{path_seed, LoadedPortfolio, RunResult, Scenario, ScenarioError};
@@ -52,6 +62,8 @@ pub(crate) fn execute_paths(
         let out = match spec.margin_mode.unwrap_or(sc.account.margin_mode) {
             MarginMode::Isolated => run(market, &Isolated, sc, &mut policy, keep),
             MarginMode::Cross => run(market, &Cross, sc, &mut policy, keep),
+            MarginMode::Span => run(market, &SPAN, sc, &mut policy, keep),
+            MarginMode::Greek => run(market, &GREEK, sc, &mut policy, keep),
             MarginMode::Portfolio => match &grid {
                 Some(g) => run(market, g, sc, &mut policy, keep),
                 None => Err(ScenarioError::Invalid {

@@ -23,7 +23,7 @@ fn every_shipped_scenario_loads() {
         let m = LoadedMarket::load(&sc).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(!m.tape.is_empty());
         // Input files with their sha256 (none for a generated market):
-        // bars, funding, volatility indexes and chains.
+        // bars, funding, volatility indexes, chains and books of positions.
         let inputs = match &sc.portfolio {
             Some(p) => {
                 let mut indexes: Vec<_> = p
@@ -40,7 +40,11 @@ fn every_shipped_scenario_loads() {
                     .sum::<usize>()
                     + indexes.len()
             }
-            None => usize::from(sc.gbm.is_none()) + usize::from(sc.market.funding.is_some()),
+            None => {
+                usize::from(sc.gbm.is_none())
+                    + usize::from(sc.market.funding.is_some())
+                    + usize::from(sc.population.as_ref().is_some_and(|p| p.file.is_some()))
+            }
         };
         assert_eq!(m.files.len(), inputs);
         n += 1;

@@ -10,7 +10,9 @@
 //! run itself is margined by its `margin_mode`.
 
 use super::book::Book;
+use super::scope::MarginScope;
 use crate::venue::portfolio::{scanning_risk, span_scenarios};
+use crate::VenueProfile;
 
 /// Deribit's price moves (relative).
 pub const GRID_MOVES: [f64; 9] = [-0.16, -0.12, -0.08, -0.04, 0.0, 0.04, 0.08, 0.12, 0.16];
@@ -167,6 +169,57 @@ pub fn model_margins(book: &Book, marks: &[f64]) -> ModelMargins {
     out
 }
 
+/// Which model a [`ModelScope`] margins by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// CME SPAN's scanning risk.
+    Span,
+    /// The Greek (Taylor) grid margin.
+    Greek,
+}
+
+/// One bucket: equity against the book's requirement under SPAN or the
+/// Greek margin (`margin_mode = "span"` or `"greek"`), so a run can be
+/// liquidated by either; the portfolio-margin grid by full revaluation is
+/// [`super::Portfolio`].
+#[derive(Debug, Clone, Copy)]
+pub struct ModelScope {
+    /// The model.
+    pub model: Model,
+}
+
+impl MarginScope for ModelScope {
+    fn isolated(&self) -> bool {
+        false
+    }
+    fn requirement(&self, book: &Book, _rules: &[VenueProfile], _b: usize, marks: &[f64]) -> f64 {
+        let m = model_margins(book, marks);
+        match self.model {
+            Model::Span => m.span,
+            Model::Greek => m.greek,
+        }
+    }
+    fn requirement_bound(&self, book: &Book, _rules: &[VenueProfile], _b: usize, n: &[f64]) -> f64 {
+        // Without options both are linear in each perpetual's notional: at
+        // most its largest move (SPAN's extreme move covered at 35 %).
+        let per = match self.model {
+            Model::Span => SPAN_EXTREME * SPAN_PSR * SPAN_COVER,
+            Model::Greek => GRID_MOVES[GRID_MOVES.len() - 1],
+        };
+        let mut r = 0.0;
+        for k in 0..book.legs() {
+            if book.qty[k] == 0.0 {
+                continue;
+            }
+            if book.has_options && book.option[k].is_some() {
+                return f64::INFINITY;
+            }
+            r += per.max(GRID_MOVES[GRID_MOVES.len() - 1]) * n[k];
+        }
+        r
+    }
+}
+
 /// The stress table of the underlying whose worst grid loss is largest.
 pub fn stress_table(
     book: &Book,
@@ -320,6 +373,32 @@ mod tests {
         }
         for r in &t.rows {
             assert!((r.leg_loss.iter().sum::<f64>() - r.loss).abs() < 1e-9);
+        }
+    }
+
+    /// The SPAN and Greek scopes ask what the models say, and their
+    /// bound is above the requirement for a book of perpetuals.
+    #[test]
+    fn the_model_scopes_margin_by_their_model() {
+        let (b, marks) = book(1.0);
+        let m = model_margins(&b, &marks);
+        let span = ModelScope { model: Model::Span };
+        let greek = ModelScope {
+            model: Model::Greek,
+        };
+        assert_eq!(span.requirement(&b, &[], 0, &marks), m.span);
+        assert_eq!(greek.requirement(&b, &[], 0, &marks), m.greek);
+        assert!(span
+            .requirement_bound(&b, &[], 0, &[5e4, 1.0, 1.0])
+            .is_infinite());
+        let (mut p, marks) = book(2.0);
+        p.qty[1] = 0.0;
+        p.qty[2] = 0.0;
+        let n = [100_000.0, 0.0, 0.0];
+        for s in [span, greek] {
+            let r = s.requirement(&p, &[], 0, &marks);
+            let bound = s.requirement_bound(&p, &[], 0, &n);
+            assert!(r <= bound + 1e-9 && bound < 1.1 * r, "{r} {bound}");
         }
     }
 }

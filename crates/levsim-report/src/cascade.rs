@@ -139,6 +139,31 @@ pub(crate) fn verdict(summary: &Value) -> Option<Vec<String>> {
         num(g(base, "accounts"), 0),
         num(g(base, "open_interest"), 0)
     );
+    if g(base, "book_accounts") > 0.0 {
+        let each: Vec<String> = ms
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} of them liquidated ({} notional){}",
+                    num(g(m, "book_accounts_liquidated"), 0),
+                    num(g(m, "book_liquidated_notional"), 0),
+                    if ms.len() > 1 {
+                        format!(" under {}", name(m))
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+            .collect();
+        let _ = std::fmt::Write::write_fmt(
+            &mut s,
+            format_args!(
+                "{} accounts come from the book of positions: {}. ",
+                num(g(base, "book_accounts"), 0),
+                each.join("; ")
+            ),
+        );
+    }
     if ms.len() > 1 {
         let _ = std::fmt::Write::write_fmt(
             &mut s,

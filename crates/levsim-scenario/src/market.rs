@@ -364,10 +364,12 @@ fn crowds(
             let mut pop = p
                 .generate(seed, history, tape.ts[0], tape.open[0], v)
                 .map_err(|e| invalid(vec![e.to_string()]))?;
+            let first = pop.len();
             for r in &rows {
                 pop.push_account(r.side, r.size, r.entry_price, r.collateral, v)
                     .map_err(|e| invalid(vec![e.to_string()]))?;
             }
+            pop.book = first..pop.len();
             Ok(pop)
         })
         .collect()

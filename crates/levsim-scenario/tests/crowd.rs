@@ -214,8 +214,9 @@ fn a_coupled_large_subject_deepens_the_cascade() {
 
 /// A book of real positions as the crowd (`[population] file`, no
 /// generated accounts, no liquidity model): its BTCUSDT rows join the
-/// crowd, its ETHUSDT row is noted and left out, and the accounts
-/// liquidated are exactly those whose isolated liquidation price
+/// crowd (counted apart in the pass's `book_*` metrics), its ETHUSDT row
+/// is noted and left out, and the accounts liquidated are exactly those
+/// whose isolated liquidation price
 /// (Binance's formula, SPEC §1, first bracket: 0.4 % and no maintenance
 /// amount) the Black Thursday bars reach. Bad files are named.
 #[test]
@@ -299,6 +300,12 @@ leverage = 2
     let pass = rs.iter().find_map(|r| r.market.as_deref()).unwrap();
     assert_eq!(pass.metrics.accounts, 6);
     assert_eq!(pass.metrics.accounts_liquidated, reached as u64);
+    // The whole crowd is the book here: counted apart the same.
+    assert_eq!(pass.metrics.book_accounts, 6);
+    assert_eq!(pass.metrics.book_accounts_liquidated, reached as u64);
+    assert!(
+        (pass.metrics.book_liquidated_notional - pass.metrics.liquidated_notional).abs() < 1e-9
+    );
     // Mixed with generated accounts: both are there.
     let mixed = scenario(&format!(
         "file = {:?}\naccounts = 100\nopen_interest = 1.0e6\nleverage = {{ dist = \"lognormal\", median = 10.0, sigma = 0.3, cap = 50.0 }}",
@@ -307,6 +314,12 @@ leverage = 2
     let sc = parse(&mixed).unwrap();
     let m = LoadedMarket::load(&sc).unwrap();
     assert_eq!(m.crowds[0].len(), 106);
+    assert_eq!(m.crowds[0].book, 100..106);
+    let rs = execute(&sc, &m, 1, &|| {}).unwrap();
+    let pass = rs.iter().find_map(|r| r.market.as_deref()).unwrap();
+    // Without a liquidity model the book's accounts fare as they do alone.
+    assert_eq!(pass.metrics.book_accounts_liquidated, reached as u64);
+    assert!(pass.metrics.accounts_liquidated >= pass.metrics.book_accounts_liquidated);
     // Bad input: a missing file, a broken row, no row in the market's
     // instrument, generated-crowd keys without generated accounts.
     let e = parse(&scenario("file = \"data/none.csv\"")).unwrap_err();

@@ -81,6 +81,15 @@ pub struct MarketMetrics {
     pub liquidations_short: u64,
     /// Accounts fully closed by liquidation.
     pub accounts_liquidated: u64,
+    /// Accounts replayed from a book of positions (`[population] file`).
+    #[serde(default)]
+    pub book_accounts: usize,
+    /// Of them, fully closed by liquidation.
+    #[serde(default)]
+    pub book_accounts_liquidated: u64,
+    /// Notional liquidated from them (quote, at fill prices).
+    #[serde(default)]
+    pub book_liquidated_notional: f64,
     /// Most cascade rounds at one point.
     pub cascade_rounds_max: u32,
     /// Points where the round cap stopped a cascade.
@@ -347,6 +356,7 @@ pub fn market_pass_with<L: LiquidityModel>(
     let (oi_l, oi_s) = pop.open_interest();
     let mut m = MarketMetrics {
         accounts: n,
+        book_accounts: pop.book.len(),
         dropped_before_start: pop.dropped,
         open_interest: oi_l + oi_s,
         margin_per_exposure: pop.margin_per_exposure(),
@@ -579,6 +589,10 @@ pub fn market_pass_with<L: LiquidityModel>(
                     let s = f64::from(st.side[i]);
                     let c = st.coll_eff(i);
                     let notional = x * p_exec;
+                    let in_book = pop.book.contains(&i);
+                    if in_book {
+                        m.book_liquidated_notional += notional;
+                    }
                     if s > 0.0 {
                         bar_liq.0 += notional;
                         m.liquidations_long += 1;
@@ -620,6 +634,9 @@ pub fn market_pass_with<L: LiquidityModel>(
                     st.remove_qty(i, st.qty[i]);
                     st.close(i);
                     m.accounts_liquidated += 1;
+                    if in_book {
+                        m.book_accounts_liquidated += 1;
+                    }
                     st.fund += equity;
                     if equity < 0.0 {
                         m.bad_debt -= equity;

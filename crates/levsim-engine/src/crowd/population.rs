@@ -187,6 +187,9 @@ pub struct Population {
     /// Candidates that would have been liquidated between their entry and
     /// the start (not in the crowd).
     pub dropped: usize,
+    /// The accounts (a range of indices) replayed from a book of positions
+    /// (`[population] file`), counted apart in the pass's metrics.
+    pub book: std::ops::Range<usize>,
 }
 
 impl Population {

@@ -43,6 +43,37 @@ pub fn option_bars(
     }
 }
 
+/// [`option_bars`] for options settled in coin (Deribit's BTC options):
+/// each point's price divided by the underlying's price there, in coin per
+/// option. A call's coin price rises with the underlying and a put's falls
+/// (`d(V/S)/dS = (ΔS − V)/S²`: `K·N(d2)` for a call, `−K·N(−d2)` for a
+/// put), so the extremes still fall at the underlying's extremes.
+#[allow(clippy::too_many_arguments)]
+pub fn option_bars_in_coin(
+    ts: &[TimestampNs],
+    interval_ns: i64,
+    under: [&[f64]; 4],
+    strike: f64,
+    expiry: TimestampNs,
+    kind: OptionKind,
+    iv: &[f64],
+    out: [&mut [f64]; 4],
+) {
+    let [uo, uh, ul, uc] = under;
+    let [oo, oh, ol, oc] = out;
+    for i in 0..ts.len() {
+        let t0 = (expiry - ts[i]) as f64 / YEAR_NS;
+        let t1 = (expiry - ts[i] - interval_ns) as f64 / YEAR_NS;
+        let s = iv[i];
+        let v = |f: f64, t: f64| price(f, strike, t, s, kind) / f;
+        let (a, b) = (v(uh[i], t0), v(ul[i], t0));
+        oo[i] = v(uo[i], t0);
+        oc[i] = v(uc[i], t1);
+        oh[i] = a.max(b).max(oo[i]).max(oc[i]);
+        ol[i] = a.min(b).min(oo[i]).min(oc[i]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +123,56 @@ mod tests {
         assert_eq!(oo[2], 0.0);
         assert_eq!(oc[2], 0.0);
         assert!(oo.iter().zip(&oh).all(|(x, y)| x <= y));
+    }
+
+    /// In coin: every point is the USD price over the underlying's, and
+    /// at expiry the intrinsic value in coin, max(S − K, 0)/S.
+    #[test]
+    fn coin_bars_are_usd_bars_over_the_underlying() {
+        let ts = [0i64, 3_600_000_000_000];
+        let u = (
+            [50_000.0, 52_000.0],
+            [51_000.0, 53_000.0],
+            [49_000.0, 50_500.0],
+            [52_000.0, 52_500.0],
+        );
+        let iv = [0.8, 0.8];
+        let expiry = 3_600_000_000_000 * 2;
+        for kind in [OptionKind::Call, OptionKind::Put] {
+            let (mut a, mut b, mut c, mut d) = ([0.0; 2], [0.0; 2], [0.0; 2], [0.0; 2]);
+            let (mut e, mut f, mut g, mut h) = ([0.0; 2], [0.0; 2], [0.0; 2], [0.0; 2]);
+            let under = [&u.0[..], &u.1[..], &u.2[..], &u.3[..]];
+            option_bars(
+                &ts,
+                3_600_000_000_000,
+                under,
+                51_000.0,
+                expiry,
+                kind,
+                &iv,
+                [&mut a, &mut b, &mut c, &mut d],
+            );
+            option_bars_in_coin(
+                &ts,
+                3_600_000_000_000,
+                under,
+                51_000.0,
+                expiry,
+                kind,
+                &iv,
+                [&mut e, &mut f, &mut g, &mut h],
+            );
+            for i in 0..2 {
+                assert!((e[i] - a[i] / u.0[i]).abs() < 1e-15);
+                assert!((h[i] - d[i] / u.3[i]).abs() < 1e-15);
+                assert!(f[i] >= e[i].max(h[i]) && g[i] <= e[i].min(h[i]));
+            }
+            // The second bar closes at expiry: intrinsic value in coin.
+            let want = match kind {
+                OptionKind::Call => (52_500.0f64 - 51_000.0).max(0.0) / 52_500.0,
+                OptionKind::Put => (51_000.0f64 - 52_500.0).max(0.0) / 52_500.0,
+            };
+            assert!((h[1] - want).abs() < 1e-12, "{kind:?}: {} vs {want}", h[1]);
+        }
     }
 }

@@ -314,12 +314,18 @@ pub(crate) fn instruments_line(input: &ReportInput<'_>) -> Option<String> {
 /// The account's settlement currency: `"coin"` when its venues settle
 /// inverse (coin-margined) contracts, else `"quote"`.
 pub(crate) fn settlement(input: &ReportInput<'_>) -> &'static str {
-    if input
-        .market
-        .venues
-        .first()
-        .is_some_and(|v| v.contract == levsim_core::ContractKind::Inverse)
-    {
+    let inverse =
+        |v: &levsim_engine::VenueProfile| v.contract == levsim_core::ContractKind::Inverse;
+    // A portfolio settles in coin when its legs with prices of their own
+    // are coin-margined (options on them then settle in coin too).
+    let portfolio_coin = input.market.portfolio.as_ref().is_some_and(|p| {
+        p.rules.first().is_some_and(|r| {
+            r.iter()
+                .zip(&p.options)
+                .any(|(v, o)| o.is_none() && inverse(v))
+        })
+    });
+    if portfolio_coin || input.market.venues.first().is_some_and(inverse) {
         "coin"
     } else {
         "quote"

@@ -43,6 +43,8 @@ pub struct Assembly {
     pub table: InstrumentTable,
     /// The instrument of each generated leg.
     pub base: Vec<usize>,
+    /// Options settle in coin (priced in coin per option).
+    pub coin: bool,
 }
 
 impl LoadedPortfolio {
@@ -52,7 +54,7 @@ impl LoadedPortfolio {
         let g = self.generator.as_ref()?;
         let t = g.path(seed);
         Some(match &self.assembly {
-            Some(a) => assemble(&a.table, &a.base, &self.options, &t),
+            Some(a) => assemble(&a.table, &a.base, &self.options, &t, a.coin),
             None => t,
         })
     }
@@ -146,16 +148,18 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
     )
     .map_err(|e| invalid(sc, vec![format!("market.instrument: {e}")]))?;
     let rules = rules(sc, &symbols, spec)?;
+    let coin = coin_settled(sc, spec, &rules)?;
     if let Some(g) = &spec.generator {
         let base_tape = g.path(crate::path_seed(sc.seed, 0));
         let n = symbols.len();
         let base: Vec<usize> = (0..n).filter(|&i| spec.options[i].is_none()).collect();
         let mut files = Vec::new();
         let options = option_legs(sc, spec, &base_tape, &base, &mut files, &mut Vec::new())?;
-        let tape = assemble(&table, &base, &options, &base_tape);
+        let tape = assemble(&table, &base, &options, &base_tape, coin);
         let assembly = options.iter().any(Option::is_some).then(|| Assembly {
             table: table.clone(),
             base,
+            coin,
         });
         return Ok(Load {
             portfolio: LoadedPortfolio {
@@ -298,7 +302,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
     // Every instrument in its order: the ones with bars, and the options
     // priced from their underlying's.
     let options = option_legs(sc, spec, &tape, &base, &mut files, &mut notes)?;
-    let full = assemble(&table, &base, &options, &tape);
+    let full = assemble(&table, &base, &options, &tape, coin);
     let mut all_funding = vec![None; spec.instruments.len()];
     for (j, &i) in base.iter().enumerate() {
         all_funding[i] = funding[j].clone();
@@ -498,6 +502,61 @@ fn option_legs(
     Ok(options)
 }
 
+/// Whether the market's options settle in coin: their underlying trades
+/// coin-margined (inverse) under every venue configuration, so the account
+/// is in coin and so are the options (Deribit's BTC options). Mixed
+/// settlement across venue configurations, and what coin-settled option
+/// books do not do yet, are refused by name.
+fn coin_settled(
+    sc: &Scenario,
+    spec: &PortfolioSpec,
+    rules: &[Vec<VenueProfile>],
+) -> Result<bool, ScenarioError> {
+    let Some(o) = spec.options.iter().flatten().next() else {
+        return Ok(false);
+    };
+    let inverse =
+        |r: &Vec<VenueProfile>| r[o.underlying].contract == levsim_core::ContractKind::Inverse;
+    let coin = rules.first().is_some_and(inverse);
+    if rules.iter().any(|r| inverse(r) != coin) {
+        return Err(invalid(
+            sc,
+            vec!["venue: the options' underlying settles in coin under one venue configuration and in quote under another; compare venues of one settlement currency".into()],
+        ));
+    }
+    if coin {
+        let mut problems = Vec::new();
+        for p in &sc.plan.points {
+            let at = format!("policy[{}]", p.policy_index);
+            if matches!(
+                p.kind,
+                levsim_policy::PolicyKind::GreekAware { .. }
+                    | levsim_policy::PolicyKind::DeltaHedge { .. }
+            ) {
+                let m = format!(
+                    "{at}: {} sizes quote-settled option books; this market's options settle in coin (its underlying is coin-margined)",
+                    p.kind.name()
+                );
+                if !problems.contains(&m) {
+                    problems.push(m);
+                }
+            }
+            if p.margin_mode.unwrap_or(sc.account.margin_mode).is_joint() {
+                let m = format!(
+                    "{at}.margin_mode: portfolio, SPAN and Greek margin revalue quote-settled books; coin-settled options run under cross or isolated margin"
+                );
+                if !problems.contains(&m) {
+                    problems.push(m);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(sc, problems));
+        }
+    }
+    Ok(coin)
+}
+
 /// A surface fitted to a chain snapshot, with what moving it needs.
 struct SnapshotSurface {
     surface: levsim_options::surface::Surface,
@@ -624,6 +683,7 @@ pub(crate) fn assemble(
     base: &[usize],
     options: &[Option<levsim_engine::portfolio::OptionLeg>],
     tape: &PortfolioTape,
+    coin: bool,
 ) -> PortfolioTape {
     if options.iter().all(Option::is_none) {
         return PortfolioTape {
@@ -659,7 +719,12 @@ pub(crate) fn assemble(
                         close,
                         ..
                     } = &mut t;
-                    levsim_options::tape::option_bars(
+                    let bars = if coin {
+                        levsim_options::tape::option_bars_in_coin
+                    } else {
+                        levsim_options::tape::option_bars
+                    };
+                    bars(
                         &tape.ts,
                         tape.interval_ns,
                         [u.open, u.high, u.low, u.close],

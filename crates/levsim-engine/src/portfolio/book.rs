@@ -35,6 +35,9 @@ pub struct Book {
     pub iv: Vec<f64>,
     /// Whether any leg is an option (the common case skips the lookups).
     pub has_options: bool,
+    /// Options settle in coin (a coin-margined account): their prices are
+    /// in coin per option and their notional is their size in coin.
+    pub coin_options: bool,
     /// The current time (for options' time to expiry).
     pub now: levsim_core::TimestampNs,
 }
@@ -71,6 +74,7 @@ impl Book {
             option: vec![None; legs],
             iv: vec![0.0; legs],
             has_options: false,
+            coin_options: false,
             now: 0,
         }
     }
@@ -121,7 +125,12 @@ impl Book {
     pub fn notional(&self, k: usize, marks: &[f64]) -> f64 {
         if self.has_options {
             if let Some(o) = &self.option[k] {
-                return self.qty[k] * marks[o.underlying];
+                // One option is on one coin of its underlying.
+                return if self.coin_options {
+                    self.qty[k]
+                } else {
+                    self.qty[k] * marks[o.underlying]
+                };
             }
         }
         if self.inverse[k] {
@@ -136,7 +145,11 @@ impl Book {
     pub fn size_for(&self, k: usize, notional: f64, marks: &[f64]) -> f64 {
         if self.has_options {
             if let Some(o) = &self.option[k] {
-                return notional / marks[o.underlying];
+                return if self.coin_options {
+                    notional
+                } else {
+                    notional / marks[o.underlying]
+                };
             }
         }
         if self.inverse[k] {
@@ -223,7 +236,13 @@ impl Book {
             if self.qty[k] > 0.0 {
                 0.0
             } else {
-                let s = marks[o.underlying];
+                // In coin per option for coin-settled options (SPEC §8.2 as
+                // published: 0.075 + mark), in quote otherwise (× S).
+                let s = if self.coin_options {
+                    1.0
+                } else {
+                    marks[o.underlying]
+                };
                 q * match o.kind {
                     levsim_options::OptionKind::Call => 0.075 * s + mark,
                     levsim_options::OptionKind::Put => (0.075 * s).max(0.075 * mark) + mark,

@@ -192,6 +192,9 @@ impl MarginScope for ModelScope {
     fn isolated(&self) -> bool {
         false
     }
+    fn revalues(&self) -> bool {
+        true
+    }
     fn requirement(&self, book: &Book, _rules: &[VenueProfile], _b: usize, marks: &[f64]) -> f64 {
         let m = model_margins(book, marks);
         match self.model {

@@ -128,13 +128,15 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         ));
     }
     // One settlement currency per account: quote-margined legs, or one
-    // coin-margined leg (several coins need multi-asset collateral).
-    let inverse = market
-        .rules
-        .iter()
-        .filter(|r| r.contract == ContractKind::Inverse)
+    // coin-margined leg (several coins need multi-asset collateral) with
+    // options on it settled in that coin (Deribit's BTC options: premium
+    // and settlement in BTC, their bars priced in coin).
+    let is_option = |k: usize| market.options.get(k).is_some_and(Option::is_some);
+    let inverse = (0..legs)
+        .filter(|&k| !is_option(k) && market.rules[k].contract == ContractKind::Inverse)
         .count();
-    if inverse > 0 && legs > 1 {
+    let base_legs = (0..legs).filter(|&k| !is_option(k)).count();
+    if inverse > 0 && base_legs > 1 {
         let (id, inst) = tape
             .instruments
             .iter()
@@ -151,10 +153,10 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             ),
         ));
     }
-    if inverse > 0 && scope.joint_initial(&[0.0]).is_some() {
+    if inverse > 0 && (scope.joint_initial(&[0.0]).is_some() || scope.revalues()) {
         return Err(EngineError::config(
             "account.margin_mode",
-            "portfolio margin revalues linear contracts; coin-margined ones are isolated or cross",
+            "portfolio, SPAN and Greek margin revalue quote-settled books; coin-margined ones are isolated or cross",
         ));
     }
     if account.latency.is_some() || account.withdrawal_delay_ns() != 0 {
@@ -194,10 +196,8 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         account,
         policy,
         book: Book::new(
-            market
-                .rules
-                .iter()
-                .map(|r| r.contract == ContractKind::Inverse)
+            (0..legs)
+                .map(|k| !is_option(k) && market.rules[k].contract == ContractKind::Inverse)
                 .collect(),
             scope.isolated(),
             account.capital,
@@ -248,6 +248,7 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             }
             r.book.option[k] = Some(o.spec);
             r.book.has_options = true;
+            r.book.coin_options = inverse > 0;
             r.delta_leg[k] = o.spec.underlying;
         }
     }
@@ -826,13 +827,15 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
                     gamma += q * g.gamma * u * u / 100.0;
                     vega += q * g.vega;
                 }
+                // An inverse leg's size is its USD face: its delta in USD.
+                None if self.book.inverse[k] => delta += q,
                 None => delta += self.book.notional(k, marks),
             }
         }
         s.delta_notional.push(delta);
         s.gamma_1pct.push(gamma);
         s.vega.push(vega);
-        if self.book.has_options {
+        if self.book.has_options && !self.book.coin_options {
             let m = super::models::model_margins(&self.book, marks);
             s.margin_greek.push(m.greek);
             s.margin_full.push(m.full);
@@ -953,7 +956,8 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
     /// The initial margin of leg `k` at `size` on its own: a linear or
     /// inverse leg's notional over the venue's maximum leverage for it; a
     /// short option's Deribit standard rate (SPEC §8.2 in quote:
-    /// `max(0.15·S − OTM, 0.1·S) + mark` per option), a long option's none
+    /// `max(0.15·S − OTM, 0.1·S) + mark` per option; in coin for
+    /// coin-settled options), a long option's none
     /// beyond the premium it pays.
     fn leg_initial(&self, k: usize, size: f64, notional: f64, marks: &[f64]) -> f64 {
         match &self.book.option[k] {
@@ -971,7 +975,10 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
                     levsim_options::OptionKind::Call => (o.strike - s).max(0.0),
                     levsim_options::OptionKind::Put => (s - o.strike).max(0.0),
                 };
-                -size * ((0.15 * s - otm).max(0.1 * s) + marks[k])
+                // Coin-settled: per option in coin, `max(0.15 − OTM/S,
+                // 0.1) + mark` (the mark already in coin).
+                let scale = if self.book.coin_options { 1.0 / s } else { 1.0 };
+                -size * ((0.15 * s - otm).max(0.1 * s) * scale + marks[k])
             }
             Some(_) => 0.0,
         }

@@ -22,6 +22,12 @@ pub trait MarginScope {
         None
     }
 
+    /// True when the scope revalues the book over price (and volatility)
+    /// scenarios in quote (portfolio, SPAN, Greek margin).
+    fn revalues(&self) -> bool {
+        false
+    }
+
     /// True when a bucket's requirement is the sum of its legs'
     /// maintenance under their venues' tables (the loop then computes each
     /// leg's once per bar and adds them up).
@@ -178,6 +184,9 @@ impl MarginScope for Cross {
 impl MarginScope for Portfolio {
     fn isolated(&self) -> bool {
         false
+    }
+    fn revalues(&self) -> bool {
+        true
     }
     fn requirement(&self, book: &Book, _rules: &[VenueProfile], _b: usize, marks: &[f64]) -> f64 {
         if book.has_options {

@@ -127,6 +127,13 @@ pub struct PortfolioMarginConfig {
     /// the market's `correlation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<Vec<Vec<f64>>>,
+    /// Option books: Deribit's extended table for far out-of-the-money
+    /// short options (moves −66 %, −33 %, +50 %, +100 % … +500 % with
+    /// volatility up), this fraction of its worst loss counted. Deribit
+    /// publishes the moves but not the fraction or its dampener; none by
+    /// default (no extended table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_fraction: Option<f64>,
 }
 
 fn default_scan() -> f64 {
@@ -146,6 +153,7 @@ impl Default for PortfolioMarginConfig {
             buckets: default_buckets(),
             floor: default_floor(),
             correlation: None,
+            extended_fraction: None,
         }
     }
 }

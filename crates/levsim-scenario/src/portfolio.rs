@@ -863,6 +863,18 @@ fn pm_grid(
         .collect();
     let nb = base.len();
     let cfg = account.portfolio_margin.clone().unwrap_or_default();
+    if let Some(f) = cfg.extended_fraction {
+        if !(f > 0.0 && f <= 1.0) {
+            problems.push(format!(
+                "account.portfolio_margin.extended_fraction: must be in (0, 1], got {f}"
+            ));
+        }
+        if market.instrument.iter().all(|i| i.underlying.is_none()) {
+            problems.push(
+                "account.portfolio_margin.extended_fraction: the extended table is for option books; this market has no option".into(),
+            );
+        }
+    }
     let corr = match (&cfg.correlation, correlation) {
         (Some(rows), _) => {
             match Correlation::new(rows, nb, "account.portfolio_margin.correlation") {

@@ -36,11 +36,14 @@ pub(crate) fn execute_paths(
     let symbols = p.tape.instruments.symbols();
     let stride = p.tape.len().div_ceil(SERIES_POINTS).max(1);
     let funding: Vec<Option<&FundingSeries>> = p.funding.iter().map(Option::as_ref).collect();
-    let grid = sc
-        .portfolio
-        .as_ref()
-        .and_then(|s| s.grid.clone())
-        .map(Portfolio::new);
+    let grid = sc.portfolio.as_ref().and_then(|s| s.grid.clone()).map(|g| {
+        Portfolio::new(g).with_extended(
+            sc.account
+                .portfolio_margin
+                .as_ref()
+                .and_then(|c| c.extended_fraction),
+        )
+    });
     let owned = |point: usize, path: usize| select.owns(point * plan.paths + path);
     let run_one = |point: usize, path: usize, tape: &PortfolioTape| {
         let spec = plan.run_at(point, path);

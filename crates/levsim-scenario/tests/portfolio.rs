@@ -1256,3 +1256,51 @@ fn coin_settled_options_run_in_a_coin_account() {
         "{e}"
     );
 }
+
+/// Deribit's extended table, opt-in with the user's fraction: the short
+/// strangle under portfolio margin locks more with it (its far
+/// out-of-the-money put at −66 % and its call at +50 % and beyond are
+/// charged), the rest of the run unchanged in kind; a fraction outside
+/// (0, 1], or on a market without options, is refused by name.
+#[test]
+fn the_extended_table_charges_the_short_strangle() {
+    let text = std::fs::read_to_string(root().join("scenarios/may-2021-options-joint-crash.toml"))
+        .unwrap();
+    let with = text.replace(
+        "correlation = [[1.0]]",
+        "correlation = [[1.0]]\nextended_fraction = 0.25",
+    );
+    let util = |t: &str| {
+        run(t)
+            .iter()
+            .find(|r| {
+                r.spec.run_id
+                    == "static[leverage=1,weights=BTC-25JUN21-65000-C:-1+BTC-25JUN21-45000-P:-1,margin_mode=portfolio]"
+            })
+            .unwrap()
+            .output
+            .metrics
+            .margin_utilization_pct
+    };
+    let (plain, ext) = (util(&text), util(&with));
+    assert!(ext > 1.2 * plain, "{ext} vs {plain}");
+    let e = parse(&text.replace(
+        "correlation = [[1.0]]",
+        "correlation = [[1.0]]\nextended_fraction = 1.5",
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("account.portfolio_margin.extended_fraction: must be in (0, 1]"),
+        "{e}"
+    );
+    let perps =
+        std::fs::read_to_string(root().join("scenarios/black-thursday-2020-portfolio.toml"))
+            .unwrap();
+    assert!(perps.contains("[account.portfolio_margin]"));
+    let e = parse(&perps.replace(
+        "[account.portfolio_margin]",
+        "[account.portfolio_margin]\nextended_fraction = 0.2",
+    ))
+    .unwrap_err();
+    assert!(e.contains("the extended table is for option books"), "{e}");
+}

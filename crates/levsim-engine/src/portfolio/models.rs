@@ -404,4 +404,39 @@ mod tests {
             assert!(r <= bound + 1e-9 && bound < 1.1 * r, "{r} {bound}");
         }
     }
+
+    /// Deribit's extended table: a far out-of-the-money short put that
+    /// the ±16 % grid barely charges is charged the given fraction of its
+    /// loss at −66 % with volatility +10 points (computed here by hand).
+    #[test]
+    fn the_extended_table_charges_far_out_of_the_money_shorts() {
+        use crate::portfolio::{MarginScope, Portfolio, ScenarioGrid};
+        let mut b = Book::new(vec![false; 2], false, 100_000.0);
+        b.qty = vec![0.0, -10.0];
+        b.option[1] = Some(crate::portfolio::LegOption {
+            underlying: 0,
+            strike: 20_000.0,
+            expiry: 60 * DAY,
+            kind: OptionKind::Put,
+        });
+        b.iv = vec![0.0, 0.9];
+        b.has_options = true;
+        let marks = [50_000.0, 0.0];
+        let grid = ScenarioGrid::principal(&[1.0; 4], &[0.16, 0.16], 9, 0.0).unwrap();
+        let plain = Portfolio::new(grid.clone());
+        let ext = Portfolio::new(grid).with_extended(Some(0.25));
+        let (r0, r1) = (
+            plain.requirement(&b, &[], 0, &marks),
+            ext.requirement(&b, &[], 0, &marks),
+        );
+        let t = 60.0 / 365.0;
+        let p = |s: f64, v: f64| levsim_options::price(s, 20_000.0, t, v, OptionKind::Put);
+        let loss = 10.0 * (p(50_000.0 * 0.34, 1.0) - p(50_000.0, 0.9));
+        assert!(r0 < 0.05 * loss, "{r0} vs {loss}");
+        assert!(
+            (r1 - 0.25 * loss).abs() < 1e-9 * loss,
+            "{r1} vs {}",
+            0.25 * loss
+        );
+    }
 }

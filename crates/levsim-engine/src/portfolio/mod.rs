@@ -34,4 +34,4 @@ pub use book::{Book, LegOption};
 pub use grid::{symmetric_eigen, ScenarioGrid};
 pub use metrics::{LegMetrics, PortfolioOutput, PortfolioSeries};
 pub use run::{simulate_portfolio, OptionLeg, PortfolioMarket};
-pub use scope::{Cross, Isolated, MarginScope, Portfolio};
+pub use scope::{Cross, Isolated, MarginScope, Portfolio, EXTENDED_MOVES};

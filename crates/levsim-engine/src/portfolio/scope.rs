@@ -113,7 +113,7 @@ impl Portfolio {
 
     /// The same with Deribit's extended table for far out-of-the-money
     /// short options: every instrument moved together by each of
-    /// [`EXTENDED_MOVES`] with volatility at its largest up move, and
+    /// `EXTENDED_MOVES` with volatility at its largest up move, and
     /// `fraction` of the worst such loss counted against the grid's worst.
     /// Deribit publishes the moves, not the fraction or the dampener it
     /// applies: the fraction is the user's, and no dampener is applied.

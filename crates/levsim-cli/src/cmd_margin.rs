@@ -185,7 +185,10 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
     if matches!(a.venue, "span" | "greek-pm" | "greek_pm") {
         return portfolio(a);
     }
-    if a.venue == "deribit" {
+    // Deribit with an account of options (or a chain): the options
+    // calculator; with a single position's flags: the perpetual under the
+    // `deribit` profile.
+    if a.venue == "deribit" && (a.account.is_some() || a.chain.is_some()) {
         return crate::cmd_options::margin(a);
     }
     if a.chain.is_some() {

@@ -643,3 +643,34 @@ fn options_are_priced_from_the_chain_with_three_margins() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("line 2") && err.contains("mark_iv"), "{err}");
 }
+
+/// Deribit's standard futures margin (SPEC §8.2: BTC MM = 1 % + size_BTC ×
+/// 0.005 %): a 10 BTC long of the perpetual (50,000 contracts of 10 USD at
+/// 50,000) keeps 10 × 1.05 % = 0.105 BTC; 1 BTC keeps 1.005 %. Without an
+/// account of options, `--venue deribit` is the perpetual under the
+/// `deribit` profile.
+#[test]
+fn deribit_futures_margin_grows_with_size() {
+    let root = common::root();
+    for (contracts, btc, rate) in [("50000", 10.0, 0.0105), ("5000", 1.0, 0.01005)] {
+        let (code, v, err) = levsim(
+            &root,
+            &[
+                "margin",
+                "--venue",
+                "deribit",
+                "--side",
+                "long",
+                "--qty",
+                contracts,
+                "--entry",
+                "50000",
+                "--leverage",
+                "10",
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        close(&v["maintenance_margin"], btc * rate, 1e-12, "Deribit MM");
+    }
+}

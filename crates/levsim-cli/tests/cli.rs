@@ -360,6 +360,7 @@ fn margin_calculator_answers_for_every_profile() {
         "dydx-v4",
         "drift",
         "aave-v3",
+        "deribit",
     ] {
         for mode in ["isolated", "cross"] {
             let o = levsim(&[
@@ -502,6 +503,7 @@ fn venues_are_listed_and_shown() {
         "dydx-v4",
         "drift",
         "aave-v3",
+        "deribit",
     ] {
         assert!(text.contains(v), "{v} missing from {text}");
     }

@@ -1241,7 +1241,7 @@ fn coin_settled_options_run_in_a_coin_account() {
     // Not yet for coin-settled books: the Greek policies and the scenario
     // margins.
     let hedged = text.clone()
-        + "\n[[policy]]\nkind = \"delta_hedge\"\nleverage = 1\nweights = { \"BTC-25JUN21-65000-C\" = -1 }\nhedge = \"BTCUSD_PERP\"\n";
+        + "\n[[policy]]\nkind = \"delta_hedge\"\nleverage = 1\nweights = { \"BTC-25JUN21-65000-C\" = -1 }\nhedge = \"BTC-PERPETUAL\"\n";
     let e = load_err(&hedged);
     assert!(
         e.contains("policy[2]: delta_hedge sizes quote-settled option books"),

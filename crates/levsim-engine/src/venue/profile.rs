@@ -24,6 +24,7 @@ const PRESETS: &[(&str, &str)] = &[
     ("dydx-v4", include_str!("presets/dydx-v4.toml")),
     ("drift", include_str!("presets/drift.toml")),
     ("aave-v3", include_str!("presets/aave-v3.toml")),
+    ("deribit", include_str!("presets/deribit.toml")),
 ];
 
 /// Names of the shipped presets.

@@ -390,7 +390,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
                 // Only margin above what the position needs to open again.
                 let q = self.pos.qty.abs();
                 let need = if q > 0.0 {
-                    q * price / self.venue.max_leverage(q * price)
+                    q * price / self.venue.max_leverage_sized(q * price, q)
                 } else {
                     0.0
                 };
@@ -411,7 +411,7 @@ impl<P: LeveragePolicy, O: Observer, L: LiquidityModel> Ctx<'_, P, O, L> {
                 let q =
                     self.pos
                         .qty_for_leverage(self.account.side, l, price, self.venue.taker_fee);
-                if l > self.venue.max_leverage(q.abs() * price) * (1.0 + 1e-12) {
+                if l > self.venue.max_leverage_sized(q.abs() * price, q.abs()) * (1.0 + 1e-12) {
                     self.acc.refused += 1;
                     return;
                 }

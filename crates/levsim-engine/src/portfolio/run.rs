@@ -964,7 +964,10 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             None => {
                 let n = notional.abs();
                 if n > 0.0 {
-                    n / self.rules[k].max_leverage(n)
+                    // Size-scaled rates see base units: the coin notional
+                    // of an inverse leg, the size of a linear one.
+                    let base = if self.book.inverse[k] { n } else { size.abs() };
+                    n / self.rules[k].max_leverage_sized(n, base)
                 } else {
                     0.0
                 }

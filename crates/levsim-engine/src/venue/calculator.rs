@@ -195,6 +195,15 @@ pub struct Assessment {
     pub positions: Vec<PositionReport>,
 }
 
+/// A position's size in base units, as size-scaled margin sees it: the
+/// size of a linear position, the coin notional of an inverse one.
+fn base_units(v: &VenueProfile, p: &PositionInput, notional: f64) -> f64 {
+    match v.contract {
+        ContractKind::Linear => p.size,
+        ContractKind::Inverse => notional,
+    }
+}
+
 struct Valued {
     notional: f64,
     upnl: f64,
@@ -301,7 +310,7 @@ fn validate(vs: &[&VenueProfile], a: &AccountInput) -> Result<(), EngineError> {
         }
         if let Some(l) = p.leverage {
             let entry_notional = entry_notional(v, p);
-            let max = v.max_leverage(entry_notional);
+            let max = v.max_leverage_sized(entry_notional, base_units(v, p, entry_notional));
             if !(l.is_finite() && l >= 1.0) {
                 return Err(EngineError::config(
                     &at("leverage"),
@@ -422,11 +431,12 @@ pub fn assess_with(
             equity += margin + x.upnl;
             any_liquidatable |= margin + x.upnl <= x.mm;
         }
-        let im = p
-            .leverage
-            .map_or(x.notional * v.margin.initial_rate(x.notional), |l| {
-                x.notional / l
-            });
+        let im = p.leverage.map_or(
+            x.notional
+                * v.margin
+                    .initial_rate_sized(x.notional, base_units(v, p, x.notional)),
+            |l| x.notional / l,
+        );
         initial += im;
         let dydx_account = DydxAccount {
             tnc: match a.mode {

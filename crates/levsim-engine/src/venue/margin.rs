@@ -38,6 +38,20 @@ pub trait MarginModel {
         1.0 / self.max_leverage(notional)
     }
 
+    /// Highest leverage the venue accepts for a position of this notional
+    /// and size (base units). Models whose rates grow with size (Deribit's
+    /// standard futures margin, Drift's size premium) override it; the
+    /// default is [`MarginModel::max_leverage`], which is then only the
+    /// bound at the base rate.
+    fn max_leverage_sized(&self, notional: f64, _size: f64) -> f64 {
+        self.max_leverage(notional)
+    }
+
+    /// Initial margin rate for a position of this notional and size.
+    fn initial_rate_sized(&self, notional: f64, size: f64) -> f64 {
+        1.0 / self.max_leverage_sized(notional, size)
+    }
+
     /// Liquidation price of an isolated linear position of `qty` base units:
     /// the mark at which `wallet + side·qty·(p − entry) = MM(qty·p)`; `None`
     /// when there is none (e.g. a fully collateralised long). The default
@@ -222,6 +236,9 @@ impl MarginModel for MarginModelAny {
     }
     fn initial_rate(&self, notional: f64) -> f64 {
         each_model!(self, m => MarginModel::initial_rate(m, notional))
+    }
+    fn max_leverage_sized(&self, notional: f64, size: f64) -> f64 {
+        each_model!(self, m => MarginModel::max_leverage_sized(m, notional, size))
     }
     fn linear_liquidation_price(
         &self,

@@ -165,6 +165,9 @@ impl MarginModel for SizeScaled {
         // Without the size the base rate bounds leverage from above.
         1.0 / self.im
     }
+    fn max_leverage_sized(&self, _notional: f64, size: f64) -> f64 {
+        1.0 / self.im_rate(size)
+    }
 }
 
 /// The dynamic-margin modifier of SPEC §9 (levsim's proposal):

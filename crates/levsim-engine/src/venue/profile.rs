@@ -592,6 +592,14 @@ impl VenueProfile {
             .max_leverage(notional)
             .min(self.max_leverage_cap)
     }
+
+    /// Highest leverage the venue accepts for a position of this notional
+    /// and size in base units (size-scaled models tighten with size).
+    pub fn max_leverage_sized(&self, notional: f64, size: f64) -> f64 {
+        self.margin
+            .max_leverage_sized(notional, size)
+            .min(self.max_leverage_cap)
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ fn ranking_name(r: AdlRanking) -> &'static str {
         AdlRanking::Bitmex => "bitmex",
         AdlRanking::Hyperliquid => "hyperliquid",
         AdlRanking::Unranked => "unranked",
+        AdlRanking::Size => "size",
+        AdlRanking::ProRata => "pro_rata",
     }
 }
 

@@ -709,6 +709,7 @@ pub(crate) fn render_all(dir: &Path, input: &ReportInput<'_>) -> Result<Vec<Char
         charts.push(render_fan(dir, input, g, x_range)?);
     }
     charts.extend(render_market(dir, input, x_range)?);
+    charts.extend(render_contagion(dir, input, x_range)?);
     const PRICE_CAPTION: &str = "Close (dark) and the lowest low of each plotted interval (light). Each run's liquidations are marked at their fill price, one shape and colour per run: the liquidation price where the price crossed it within a bar, or the bar's open where it gapped through; a fill can sit off the drawn line, which shows closes and each interval's lowest low rather than every price the bar traded.";
     let mut base = Vec::new();
     match &input.market.portfolio {
@@ -1092,6 +1093,77 @@ fn render_fan(
         "fan",
         &spec,
         format!("Closes of the generated paths ({}): 5–95 % and 25–75 % quantile bands, the median, and 20 sample paths in grey; coloured horizontal lines: each policy's liquidation price at opening (on path 0), where it falls within the fan.", g.label()),)
+}
+
+/// The contagion pass of the first venue configuration (path 0): per
+/// instrument, the cumulative notional liquidated and the part of it
+/// liquidated because another instrument sank the account.
+fn render_contagion(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    x_range: (f64, f64),
+) -> Result<Vec<Chart>, ReportError> {
+    let Some((outcome, s)) = input
+        .sweep
+        .contagion
+        .iter()
+        .filter(|m| m.path == 0)
+        .find_map(|m| m.series.as_ref().map(|s| (m, s)))
+    else {
+        return Ok(Vec::new());
+    };
+    let bars = s.ts.len();
+    let stride = bars.div_ceil(2_000).max(1);
+    let mut lines = Vec::new();
+    for (k, inst) in outcome.instruments.iter().enumerate() {
+        for (j, (what, col)) in [
+            ("liquidated", &s.liquidated),
+            ("of which contagion", &s.contagion),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut acc = 0.0;
+            let mut pts = Vec::new();
+            for t in 0..bars {
+                acc += col[k * bars + t];
+                if t % stride == 0 || t + 1 == bars {
+                    pts.push((s.ts[t] as f64, acc));
+                }
+            }
+            // One colour per instrument: its total solid, its contagion
+            // part dashed.
+            let base = pen(k);
+            lines.push(Series {
+                name: format!("{} {what}", inst.symbol),
+                pen: crate::pen::Pen {
+                    color: base.color,
+                    dash: if j == 0 {
+                        crate::pen::Dash::Solid
+                    } else {
+                        crate::pen::Dash::Dashed
+                    },
+                },
+                segments: vec![pts],
+            });
+        }
+    }
+    let label = input.scenario.venues[outcome.venue_index]
+        .label
+        .clone()
+        .unwrap_or_else(|| input.market.venues[outcome.venue_index].name.clone());
+    let spec = Spec::lines(
+        format!("Crowd liquidations per instrument, cumulative ({label})"),
+        "notional (quote)",
+        x_range,
+        lines,
+    );
+    Ok(vec![render(
+        dir,
+        "contagion-liquidated",
+        &spec,
+        format!("Cumulative notional the crowd's liquidations sold (or bought) in each instrument under {label}, at fill prices, and the part of it from accounts sunk by another instrument's loss (contagion)."),
+    )?])
 }
 
 /// The crowd's market passes (path 0), one colour per venue configuration:

@@ -68,6 +68,7 @@ fn section_of(c: &Chart) -> &'static str {
         "cascade-price" | "cascade-volume" | "cascade-rounds" | "insurance-fund" | "adl" => {
             "cascade"
         }
+        s if s.starts_with("contagion") => "contagion",
         "frontier" => "sweeps",
         s if s.starts_with("heatmap") => "sweeps",
         _ => "policies",
@@ -134,6 +135,10 @@ pub(crate) fn write(
     if cascade.is_some() {
         nav.push(("cascade", "Cascade"));
     }
+    let contagion = crate::contagion::rows(summary);
+    if contagion.is_some() {
+        nav.push(("contagion", "Contagion"));
+    }
     if sc.portfolio.is_some() {
         nav.push(("portfolio", "Portfolio"));
     }
@@ -155,6 +160,16 @@ pub(crate) fn write(
     let verdict = crate::cascade::verdict(summary);
     if let Some((first, rest)) = verdict.as_ref().and_then(|v| v.split_first()) {
         let _ = write!(h, "<p><strong>Cascades.</strong> {}</p><ul>", esc(first));
+        for line in rest {
+            let _ = write!(h, "<li>{}</li>", esc(line));
+        }
+        let _ = write!(h, "</ul>");
+    }
+    if let Some((first, rest)) = crate::contagion::verdict(summary)
+        .as_ref()
+        .and_then(|v| v.split_first())
+    {
+        let _ = write!(h, "<p><strong>Contagion.</strong> {}</p><ul>", esc(first));
         for line in rest {
             let _ = write!(h, "<li>{}</li>", esc(line));
         }
@@ -217,6 +232,20 @@ pub(crate) fn write(
             );
         }
         for c in parts.charts.iter().filter(|c| section_of(c) == "cascade") {
+            figure(&mut h, dir, c)?;
+        }
+    }
+
+    // Contagion between the instruments of a crowd.
+    if let Some((head, rows)) = contagion {
+        let _ = write!(h, "<h2 id=\"contagion\">Contagion between assets</h2>");
+        table(&mut h, &head, &rows);
+        if let Some((head, rows)) = crate::contagion::instrument_rows(summary) {
+            let _ = write!(h, "<h3>Each instrument</h3>");
+            table(&mut h, &head, &rows);
+        }
+        let _ = write!(h, "<p class=\"meta\">{}</p>", esc(crate::contagion::NOTE));
+        for c in parts.charts.iter().filter(|c| section_of(c) == "contagion") {
             figure(&mut h, dir, c)?;
         }
     }

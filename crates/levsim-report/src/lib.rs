@@ -14,6 +14,7 @@
 
 mod cascade;
 mod charts;
+mod contagion;
 mod dist;
 mod error;
 mod heatmap;

@@ -188,6 +188,16 @@ pub(crate) fn write(
         }
         let _ = writeln!(s);
     }
+    if let Some((first, rest)) = crate::contagion::verdict(summary)
+        .as_ref()
+        .and_then(|v| v.split_first())
+    {
+        let _ = writeln!(s, "**Contagion.** {first}\n");
+        for line in rest {
+            let _ = writeln!(s, "- {line}");
+        }
+        let _ = writeln!(s);
+    }
     if let Some((first, rest)) = ov.answer.split_first() {
         let _ = writeln!(s, "**{first}**\n");
         for a in rest {
@@ -214,6 +224,15 @@ pub(crate) fn write(
             table(&mut s, &head, &rows);
             let _ = writeln!(s);
         }
+    }
+    if let Some((head, rows)) = crate::contagion::rows(summary) {
+        let _ = writeln!(s, "## Contagion between assets\n");
+        table(&mut s, &head, &rows);
+        if let Some((head, rows)) = crate::contagion::instrument_rows(summary) {
+            let _ = writeln!(s, "\nEach instrument:\n");
+            table(&mut s, &head, &rows);
+        }
+        let _ = writeln!(s, "\n{}\n", crate::contagion::NOTE);
     }
     if let Some((head, rows)) = crate::legs::mode_rows(input) {
         let _ = writeln!(s, "## Portfolio: margin modes side by side\n");

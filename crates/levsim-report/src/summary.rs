@@ -182,6 +182,7 @@ fn build_rest(
         "runs": runs,
         "representative_runs": representative,
         "aggregates": input.sweep.aggregates,"market": crate::cascade::summary(input),
+        "contagion": crate::contagion::summary(input),
     })
 }
 

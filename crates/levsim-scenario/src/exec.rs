@@ -43,6 +43,25 @@ pub struct PortfolioRun {
     pub conservation_error: f64,
     /// Change in value of the collateral in other assets (after haircuts).
     pub collateral_pnl: f64,
+    /// The crowd's contagion pass on this run's path and venue, carried by
+    /// the venue's first parameter point on each path; None otherwise.
+    pub contagion: Option<Box<ContagionOutcome>>,
+}
+
+/// A contagion pass (a crowd holding several instruments) as results keep
+/// it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContagionOutcome {
+    /// Venue configuration index.
+    pub venue_index: usize,
+    /// Market path.
+    pub path: usize,
+    /// Venue-wide summary.
+    pub metrics: levsim_engine::crowd::ContagionMetrics,
+    /// Per instrument.
+    pub instruments: Vec<levsim_engine::crowd::InstrumentCascade>,
+    /// Per-bar series (path 0 only).
+    pub series: Option<levsim_engine::crowd::ContagionSeries>,
 }
 
 /// A market pass as the runs of its path use it.

@@ -164,9 +164,32 @@ struct ScenarioFile {
     liquidity: LiquidityConfig,
     #[serde(default)]
     shock: Vec<crate::shocks::ShockConfig>,
+    /// A crowd of one instrument, or (portfolio markets) one holding mixes
+    /// of the instruments: read by the market's kind.
     #[serde(default)]
-    population: Option<levsim_engine::crowd::PopulationConfig>,
+    population: Option<toml::Value>,
     policy: Vec<toml::Table>,
+}
+
+/// Deserializes a table, naming the failing field by its path.
+fn typed<T: serde::de::DeserializeOwned>(
+    v: toml::Value,
+    at: &str,
+    problems: &mut Vec<String>,
+) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(v) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let field = e.path().to_string();
+            let field = if field == "." {
+                String::new()
+            } else {
+                format!(".{field}")
+            };
+            problems.push(format!("{at}{field}: {}", e.inner()));
+            None
+        }
+    }
 }
 
 /// Parses `[venue]` (one configuration) or `[[venue]]` (several, compared
@@ -559,7 +582,17 @@ impl Scenario {
         if let Err(e) = account.validate() {
             problems.push(e.to_string());
         }
-        let mut population = file.population;
+        let (mut population, mut crowd) = match file.population {
+            None => (None, None),
+            Some(v) if market.instrument.is_empty() => (
+                typed::<levsim_engine::crowd::PopulationConfig>(v, "population", &mut problems),
+                None,
+            ),
+            Some(v) => (
+                None,
+                typed::<levsim_engine::crowd::CrowdMixConfig>(v, "population", &mut problems),
+            ),
+        };
         if let Some(p) = population.as_mut() {
             if let Some(f) = p.file.clone() {
                 match res.resolve(&f) {
@@ -592,6 +625,44 @@ impl Scenario {
         };
         let mut portfolio = portfolio;
         if let Some(spec) = portfolio.as_mut() {
+            if let Some(c) = crowd.as_mut() {
+                if let Some(f) = c.file.clone() {
+                    match res.resolve(&f) {
+                        Ok(r) => c.file = Some(r),
+                        Err(e) => problems.push(format!("population.file: {e}")),
+                    }
+                }
+                if let Err(e) = c.validate(&spec.symbols()) {
+                    problems.push(e.to_string());
+                }
+                if spec.options.iter().any(Option::is_some) {
+                    problems.push(
+                        "population: a crowd holds perpetuals; this market has options".into(),
+                    );
+                }
+                for (i, inst) in spec.instruments.iter_mut().enumerate() {
+                    if let Some(l) = inst.liquidity.as_mut() {
+                        let mut ps = Vec::new();
+                        l.validate(&mut ps);
+                        for (field, path) in [
+                            ("calibrate_from", &mut l.calibrate_from),
+                            ("file", &mut l.file),
+                        ] {
+                            if let Some(p) = path.as_ref() {
+                                match res.resolve(p) {
+                                    Ok(r) => *path = Some(r),
+                                    Err(e) => ps.push(format!("liquidity.{field}: {e}")),
+                                }
+                            }
+                        }
+                        problems.extend(
+                            ps.into_iter()
+                                .map(|m| format!("market.instrument[{i}].{m}")),
+                        );
+                    }
+                }
+            }
+            spec.crowd = crowd;
             crate::portfolio::attach_grid(spec, &market, &account, &plan, &mut problems);
             spec.shocks = crate::portfolio::target_shocks(&file.shock, &built, spec, &mut problems);
             if let Some(g) = spec.generator.as_mut() {
@@ -626,7 +697,15 @@ impl Scenario {
         }
         crate::portfolio::check_collateral(&account, &plan, symbols.as_deref(), &mut problems);
         if !market.instrument.is_empty() {
-            portfolio_limits(&account, &population, &liquidity, &plan, &mut problems);
+            let crowd = portfolio.as_ref().is_some_and(|p| p.crowd.is_some());
+            portfolio_limits(
+                &account,
+                &population,
+                crowd,
+                &liquidity,
+                &plan,
+                &mut problems,
+            );
         }
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid {
@@ -664,6 +743,7 @@ impl Scenario {
 fn portfolio_limits(
     account: &AccountConfig,
     population: &Option<levsim_engine::crowd::PopulationConfig>,
+    crowd: bool,
     liquidity: &LiquidityConfig,
     plan: &RunPlan,
     problems: &mut Vec<String>,
@@ -672,8 +752,10 @@ fn portfolio_limits(
     if population.is_some() {
         problems.push(format!("population: {later}"));
     }
-    if liquidity.model != crate::LiquidityKind::None {
-        problems.push(format!("liquidity: {later} (orders fill at the mark)"));
+    if liquidity.model != crate::LiquidityKind::None && !crowd {
+        problems.push(
+            "liquidity: for a portfolio market's crowd ([population] with mix); the account's own orders fill at the mark".into(),
+        );
     }
     if account.latency.is_some() {
         problems.push(format!("account.latency: {later}"));

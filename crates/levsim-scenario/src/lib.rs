@@ -31,7 +31,8 @@ mod sweep;
 pub use aggregate::{aggregate, median_ci, quantile, wilson, Aggregate, PointValues};
 pub use error::ScenarioError;
 pub use exec::{
-    check_threads, execute, execute_shard, MarketOutcome, PortfolioRun, RunResult, MAX_THREADS,
+    check_threads, execute, execute_shard, ContagionOutcome, MarketOutcome, PortfolioRun,
+    RunResult, MAX_THREADS,
 };
 pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};
 pub use grid::{path_seed, RunPlan, RunSpec};

@@ -290,6 +290,7 @@ fn coin_margined(
         reports: Vec::new(),
         options: vec![None],
         assembly: None,
+        crowd_book: None,
     }))
 }
 

@@ -66,6 +66,10 @@ pub struct InstrumentConfig {
     /// 50 % are listed in the data notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wick: Option<f64>,
+    /// Crowd markets: the liquidity this instrument's forced orders walk
+    /// (the `[liquidity]` table's keys), replacing `[liquidity]` for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidity: Option<crate::LiquidityConfig>,
     /// Options: the instrument (by symbol) this one is a European option
     /// on; `symbol` is then a Deribit-style name (`BTC-25SEP20-12000-C`)
     /// giving strike, expiry (08:00 UTC) and type. Settled in quote.
@@ -120,6 +124,8 @@ pub struct PortfolioSpec {
     pub bootstrap: Option<BootstrapSpec>,
     /// Per instrument: the option it is, if any.
     pub options: Vec<Option<OptionCfg>>,
+    /// The crowd holding the instruments (`[population]` with `mix`).
+    pub crowd: Option<levsim_engine::crowd::CrowdMixConfig>,
 }
 
 /// An option instrument of a portfolio market.
@@ -650,6 +656,7 @@ pub(crate) fn parse(
         shocks: Vec::new(),
         bootstrap,
         options,
+        crowd: None,
     })
 }
 

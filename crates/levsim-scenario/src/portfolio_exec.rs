@@ -18,9 +18,10 @@ const GREEK: levsim_engine::portfolio::models::ModelScope =
         model: levsim_engine::portfolio::models::Model::Greek,
     };
 
-use crate::exec::{PortfolioRun, Select, SERIES_POINTS};
+use crate::exec::{ContagionOutcome, PortfolioRun, Select, SERIES_POINTS};
 use crate::portfolio::resolve_weights;
 use crate::{path_seed, LoadedPortfolio, RunResult, Scenario, ScenarioError};
+use levsim_engine::crowd::{contagion_pass, ContagionOptions, ContagionPass, CrowdMixConfig};
 
 /// The runs of `paths` (of one shard, or all) on `pool`, in plan order:
 /// each generated path drawn once, every parameter point run on it.
@@ -45,7 +46,17 @@ pub(crate) fn execute_paths(
         )
     });
     let owned = |point: usize, path: usize| select.owns(point * plan.paths + path);
-    let run_one = |point: usize, path: usize, tape: &PortfolioTape| {
+    let crowd = sc.portfolio.as_ref().and_then(|s| s.crowd.clone());
+    let venues_used: Vec<usize> = {
+        let mut v: Vec<usize> = plan.points.iter().map(|p| p.venue_index).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let run_one = |point: usize,
+                   path: usize,
+                   tape: &PortfolioTape,
+                   contagion: Option<Box<ContagionOutcome>>| {
         let spec = plan.run_at(point, path);
         let weights = resolve_weights(&spec.kind, &symbols);
         let mut policy = spec
@@ -102,6 +113,7 @@ pub(crate) fn execute_paths(
                 series: out.series,
                 conservation_error: out.conservation_error,
                 collateral_pnl: out.collateral_pnl,
+                contagion,
             })),
         })
     };
@@ -120,10 +132,45 @@ pub(crate) fn execute_paths(
                         }
                         false => &p.tape,
                     };
+                    // With a crowd: one contagion pass per venue
+                    // configuration, whose marks the runs trade on; its
+                    // outcome rides on the configuration's first point.
+                    let passes: Vec<Option<ContagionPass>> = match &crowd {
+                        None => Vec::new(),
+                        Some(cfg) => venues_used
+                            .iter()
+                            .map(|&v| contagion(sc, p, cfg, v, tape).map(Some))
+                            .collect::<Result<_, _>>()?,
+                    };
+                    let first_of: Vec<Option<usize>> = venues_used
+                        .iter()
+                        .map(|&v| {
+                            (0..plan.points.len())
+                                .find(|&pt| owned(pt, path) && plan.points[pt].venue_index == v)
+                        })
+                        .collect();
                     (0..plan.points.len())
                         .into_par_iter()
                         .filter(|&pt| owned(pt, path))
-                        .map(|pt| run_one(pt, path, tape))
+                        .map(|pt| {
+                            let v = plan.points[pt].venue_index;
+                            let slot = venues_used.iter().position(|&x| x == v).unwrap_or(0);
+                            match passes.get(slot).and_then(Option::as_ref) {
+                                None => run_one(pt, path, tape, None),
+                                Some(pass) => {
+                                    let outcome = (first_of[slot] == Some(pt)).then(|| {
+                                        Box::new(ContagionOutcome {
+                                            venue_index: v,
+                                            path,
+                                            metrics: pass.metrics.clone(),
+                                            instruments: pass.instruments.clone(),
+                                            series: (path == 0).then(|| pass.series.clone()),
+                                        })
+                                    });
+                                    run_one(pt, path, &pass.tape, outcome)
+                                }
+                            }
+                        })
                         .collect()
                 })
                 .collect::<Result<Vec<Vec<RunResult>>, ScenarioError>>()
@@ -149,4 +196,64 @@ fn run<S: MarginScope>(
         policy,
         keep,
     )?)
+}
+
+/// The crowd's contagion pass on `tape` under venue configuration `v`:
+/// the crowd drawn at the path's first prices (one seed for every path),
+/// each instrument's forced orders walking its own liquidity.
+fn contagion(
+    sc: &Scenario,
+    p: &LoadedPortfolio,
+    cfg: &CrowdMixConfig,
+    v: usize,
+    tape: &PortfolioTape,
+) -> Result<ContagionPass, ScenarioError> {
+    let invalid = |m: String| ScenarioError::Invalid {
+        file: sc.path.clone(),
+        problems: vec![m],
+    };
+    if !tape.all_linear() {
+        return Err(invalid(
+            "population: a crowd of several instruments runs linear (USDT-margined) contracts"
+                .into(),
+        ));
+    }
+    let symbols = tape.instruments.symbols();
+    let n = tape.len();
+    let prices: Vec<f64> = (0..tape.legs()).map(|k| tape.open[k * n]).collect();
+    let rules = &p.rules[v];
+    let mut book = p
+        .crowd_book
+        .clone()
+        .unwrap_or_else(|| levsim_engine::crowd::CrowdBook::new(symbols.len()));
+    cfg.generate_into(
+        &mut book,
+        crate::run_seed(sc.seed, "crowd"),
+        &symbols,
+        &prices,
+        rules,
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    let spec = sc.portfolio.as_ref();
+    let mut liquidity = (0..tape.legs())
+        .map(|k| {
+            spec.and_then(|s| s.instruments.get(k))
+                .and_then(|i| i.liquidity.as_ref())
+                .unwrap_or(&sc.liquidity)
+                .build(sc)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let funding: Vec<Option<&FundingSeries>> = p.funding.iter().map(Option::as_ref).collect();
+    Ok(contagion_pass(
+        tape,
+        &funding,
+        rules,
+        &book,
+        &mut liquidity,
+        &ContagionOptions {
+            max_rounds: cfg.max_rounds,
+            seed: crate::run_seed(sc.seed, "adl"),
+            ..ContagionOptions::default()
+        },
+    ))
 }

@@ -33,6 +33,9 @@ pub struct LoadedPortfolio {
     /// Generated markets with options: how each path's instruments with
     /// bars become the whole market.
     pub assembly: Option<Assembly>,
+    /// The accounts of the crowd's positions file (`[population] file`),
+    /// before the generated ones are drawn into it.
+    pub crowd_book: Option<levsim_engine::crowd::CrowdBook>,
 }
 
 /// How a generated path of the instruments with bars becomes the market:
@@ -137,8 +140,96 @@ pub(crate) struct Load {
     pub files: Vec<(String, String)>,
 }
 
-/// Loads the market of a portfolio scenario.
+/// Loads the market of a portfolio scenario, and its crowd's positions
+/// file.
 pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, ScenarioError> {
+    let mut load = load_market(sc, spec)?;
+    if let Some(f) = spec.crowd.as_ref().and_then(|c| c.file.as_ref()) {
+        let (book, note, sha) = positions_book(sc, f, &spec.symbols())?;
+        load.portfolio.crowd_book = Some(book);
+        load.notes.push(note);
+        load.files.push((f.display().to_string(), sha));
+    }
+    Ok(load)
+}
+
+/// A positions file as the accounts of a crowd of several instruments:
+/// each account's cross rows one bucket (their collateral summed), each
+/// isolated row its own; a row in an instrument the market lacks is named.
+fn positions_book(
+    sc: &Scenario,
+    f: &std::path::Path,
+    symbols: &[String],
+) -> Result<(levsim_engine::crowd::CrowdBook, String, String), ScenarioError> {
+    let path = sc.data_path(f);
+    let rows = levsim_data::load_positions(&path)?;
+    let sha = crate::sha256_file(&path).map_err(|source| levsim_data::DataError::Io {
+        file: f.display().to_string(),
+        source,
+    })?;
+    let mut book = levsim_engine::crowd::CrowdBook::new(symbols.len());
+    // Accounts in order of first appearance.
+    let mut order: Vec<&str> = Vec::new();
+    let mut by: std::collections::HashMap<&str, Vec<&levsim_data::PositionRow>> =
+        std::collections::HashMap::new();
+    for r in &rows {
+        let Some(k) = symbols.iter().position(|s| *s == r.symbol) else {
+            return Err(invalid(
+                sc,
+                vec![format!(
+                    "population.file: {} line {}, field symbol: {:?} is not an instrument of the market ({})",
+                    f.display(),
+                    r.line,
+                    r.symbol,
+                    symbols.join(", ")
+                )],
+            ));
+        };
+        let _ = k;
+        let e = by.entry(r.account.as_str()).or_default();
+        if e.is_empty() {
+            order.push(r.account.as_str());
+        }
+        e.push(r);
+    }
+    for a in &order {
+        let id = book.add_account();
+        let rs = &by[a];
+        let leg = |r: &levsim_data::PositionRow| {
+            let k = symbols.iter().position(|s| *s == r.symbol).unwrap_or(0) as u16;
+            (k, f64::from(r.side) * r.size, r.entry_price)
+        };
+        let cross: Vec<(u16, f64, f64)> = rs.iter().filter(|r| r.cross).map(|r| leg(r)).collect();
+        if !cross.is_empty() {
+            let wallet: f64 = rs.iter().filter(|r| r.cross).map(|r| r.collateral).sum();
+            book.push_bucket(id, true, wallet, &cross);
+        }
+        for r in rs.iter().filter(|r| !r.cross) {
+            book.push_bucket(id, false, r.collateral, &[leg(r)]);
+        }
+    }
+    book.file_accounts = book.accounts;
+    let note = format!(
+        "Positions {}: {} rows, {} accounts ({} cross) join the crowd.",
+        f.display(),
+        rows.len(),
+        book.accounts,
+        {
+            let mut c: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.cross)
+                .map(|r| r.account.as_str())
+                .collect();
+            c.sort_unstable();
+            c.dedup();
+            c.len()
+        }
+    );
+    Ok((book, note, sha))
+}
+
+/// Loads the market of a portfolio scenario.
+fn load_market(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, ScenarioError> {
     let symbols = spec.symbols();
     let table = InstrumentTable::new(
         symbols
@@ -170,6 +261,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
                 reports: Vec::new(),
                 options,
                 assembly,
+                crowd_book: None,
             },
             notes: Vec::new(),
             files,
@@ -294,6 +386,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
                 reports,
                 options: vec![None; n],
                 assembly: None,
+                crowd_book: None,
             },
             notes,
             files,
@@ -317,6 +410,7 @@ pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, Scenario
             reports,
             options,
             assembly: None,
+            crowd_book: None,
         },
         notes,
         files,

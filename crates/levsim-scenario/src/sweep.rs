@@ -36,6 +36,9 @@ pub struct Sweep {
     pub aggregates: Vec<Aggregate>,
     /// Every crowd market pass, by (path, venue); series on path 0 only.
     pub markets: Vec<MarketOutcome>,
+    /// Every contagion pass (a crowd of several instruments), by (path,
+    /// venue); series on path 0 only.
+    pub contagion: Vec<crate::ContagionOutcome>,
     /// Number of runs.
     pub runs: usize,
     /// The representative runs of a Monte Carlo sweep (see
@@ -81,6 +84,7 @@ struct Folder {
     rows: Option<Vec<RunRow>>,
     values: Vec<PointValues>,
     markets: Vec<MarketOutcome>,
+    contagion: Vec<crate::ContagionOutcome>,
     runs: usize,
     paths: usize,
     start_ns: i64,
@@ -93,6 +97,7 @@ impl Folder {
             rows: keep_rows.then(Vec::new),
             values: vec![PointValues::default(); sc.plan.points.len()],
             markets: Vec::new(),
+            contagion: Vec::new(),
             runs: 0,
             paths: sc.plan.paths.max(1),
             start_ns,
@@ -120,6 +125,9 @@ impl Folder {
         if let Some(m) = r.market.take() {
             self.markets.push(*m);
         }
+        if let Some(c) = r.portfolio.as_mut().and_then(|p| p.contagion.take()) {
+            self.contagion.push(*c);
+        }
         if r.spec.path == 0 {
             self.kept.push(r);
         }
@@ -132,6 +140,7 @@ impl Folder {
             rows.sort_by_key(|r| r.index);
         }
         self.markets.sort_by_key(|m| (m.path, m.venue_index));
+        self.contagion.sort_by_key(|m| (m.path, m.venue_index));
         let aggregates = self
             .values
             .into_iter()
@@ -144,6 +153,7 @@ impl Folder {
             rows: self.rows,
             aggregates,
             markets: self.markets,
+            contagion: self.contagion,
             runs: self.runs,
             representative: Vec::new(),
             representative_roles: Vec::new(),
@@ -191,6 +201,9 @@ impl Sweep {
             )?;
             for r in &mut runs {
                 r.market = None;
+                if let Some(p) = r.portfolio.as_mut() {
+                    p.contagion = None;
+                }
             }
             Ok(runs)
         })

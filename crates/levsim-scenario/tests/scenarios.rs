@@ -39,6 +39,7 @@ fn every_shipped_scenario_loads() {
                     .map(|i| usize::from(i.file.is_some()) + usize::from(i.funding.is_some()))
                     .sum::<usize>()
                     + indexes.len()
+                    + usize::from(p.crowd.as_ref().is_some_and(|c| c.file.is_some()))
             }
             None => {
                 usize::from(sc.gbm.is_none())

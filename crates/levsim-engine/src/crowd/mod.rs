@@ -9,13 +9,23 @@
 //!   rules ([`CrowdRules`]: full or partial liquidation, static or
 //!   volatility-scaled maintenance, open-interest-scaled initial margin),
 //!   with cascade rounds, insurance fund, ADL and socialized loss; returns
-//!   the simulated mark as bars, per-bar series and [`MarketMetrics`].
+//!   the simulated mark as bars, per-bar series and [`MarketMetrics`];
+//! - [`CrowdMixConfig`] → [`CrowdBook`] → [`contagion_pass`]: accounts
+//!   holding several instruments (cross or isolated) on one clock, where a
+//!   crash in one asset liquidates legs in another.
 
+mod book;
+mod contagion;
 mod index;
 mod pass;
 mod population;
 mod rules;
 
+pub use book::{CrowdBook, CrowdMixConfig, HoldingMix};
+pub use contagion::{
+    contagion_pass, ContagionMetrics, ContagionOptions, ContagionPass, ContagionSeries,
+    InstrumentCascade,
+};
 pub use index::SideIndex;
 pub use pass::{
     market_pass, market_pass_with, AdlEvent, Crossing, MarketMetrics, MarketPass, MarketSeries,

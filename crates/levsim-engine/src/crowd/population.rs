@@ -35,6 +35,36 @@ pub enum LeverageDist {
     },
 }
 
+impl LeverageDist {
+    /// One leverage drawn from the distribution (validated beforehand).
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            LeverageDist::Lognormal {
+                median,
+                sigma,
+                cap,
+                min,
+            } => {
+                let z: f64 = StandardNormal.sample(rng);
+                (median * (sigma * z).exp()).clamp(*min, *cap)
+            }
+            LeverageDist::Histogram { values, weights } => {
+                let total: f64 = weights.iter().sum();
+                let mut u = rng.random::<f64>() * total;
+                let mut pick = values[values.len() - 1];
+                for (v, w) in values.iter().zip(weights) {
+                    if u < *w {
+                        pick = *v;
+                        break;
+                    }
+                    u -= w;
+                }
+                pick
+            }
+        }
+    }
+}
+
 fn min_leverage() -> f64 {
     1.1
 }
@@ -532,30 +562,7 @@ impl PopulationConfig {
             let z: f64 = StandardNormal.sample(&mut rng);
             let size =
                 mean_size * (self.size_sigma * z - 0.5 * self.size_sigma * self.size_sigma).exp();
-            let mut lev = match dist {
-                LeverageDist::Lognormal {
-                    median,
-                    sigma,
-                    cap,
-                    min,
-                } => {
-                    let z: f64 = StandardNormal.sample(&mut rng);
-                    (median * (sigma * z).exp()).clamp(*min, *cap)
-                }
-                LeverageDist::Histogram { values, weights } => {
-                    let total: f64 = weights.iter().sum();
-                    let mut u = rng.random::<f64>() * total;
-                    let mut pick = values[values.len() - 1];
-                    for (v, w) in values.iter().zip(weights) {
-                        if u < *w {
-                            pick = *v;
-                            break;
-                        }
-                        u -= w;
-                    }
-                    pick
-                }
-            };
+            let mut lev = dist.sample(&mut rng);
             lev = lev.min(venue.max_leverage(size));
             if let Some(cap) = imf_cap {
                 lev = lev.min(cap);

@@ -38,6 +38,18 @@ pub enum AdlRanking {
     /// dYdX v4: no ranking; candidates in a pseudo-random rotation from a
     /// seeded start.
     Unranked,
+    /// Largest position (value at mark) first: a research ranking that
+    /// ignores profit and leverage.
+    Size,
+    /// No queue: every profitable counterparty gives up the same share of
+    /// its profit (the crowd pass allocates it pro rata; a queue of these
+    /// runs in id order).
+    ProRata,
+}
+
+/// Largest position first.
+pub fn size_score(c: &AdlCandidate) -> f64 {
+    c.mark_value.abs()
 }
 
 /// Binance's LeveragePnL score.
@@ -78,6 +90,11 @@ impl AdlRanking {
             AdlRanking::Binance => binance_score,
             AdlRanking::Bitmex => bitmex_score,
             AdlRanking::Hyperliquid => hyperliquid_score,
+            AdlRanking::Size => size_score,
+            AdlRanking::ProRata => {
+                idx.sort_by_key(|&i| cands[i].id);
+                return idx;
+            }
             AdlRanking::Unranked => {
                 idx.sort_by_key(|&i| cands[i].id);
                 if !idx.is_empty() {
@@ -148,7 +165,7 @@ impl AdlPrice {
 /// `mark`, with isolated `wallet` and `maintenance` margin (quote).
 /// BitMEX's values are signed by side (a short's values are negative), so
 /// that its PnL % and effective leverage read the same for both sides.
-/// `None` for the unranked order (dYdX).
+/// `None` for the unranked order (dYdX) and pro-rata allocation.
 pub fn position_score(
     ranking: AdlRanking,
     side: levsim_core::Side,
@@ -181,7 +198,8 @@ pub fn position_score(
             bankrupt_value: s * c.bankrupt_value,
             ..c
         })),
-        AdlRanking::Unranked => None,
+        AdlRanking::Size => Some(size_score(&c)),
+        AdlRanking::Unranked | AdlRanking::ProRata => None,
     }
 }
 

@@ -226,6 +226,24 @@ macro_rules! each_model {
     };
 }
 
+impl MarginModelAny {
+    /// A bound on how fast maintenance grows with a linear position's
+    /// notional (the largest marginal rate), where the model is continuous:
+    /// the highest bracket rate, the fraction of notional, 1 for size-scaled
+    /// rates (capped at 100 %). `None` for BitMEX's risk-limit steps, whose
+    /// maintenance jumps at each step.
+    pub fn maintenance_slope_bound(&self) -> Option<f64> {
+        match self {
+            MarginModelAny::Tiered(t) => {
+                Some(t.brackets().iter().map(|b| b.mmr).fold(0.0, f64::max))
+            }
+            MarginModelAny::Fraction(f) => Some(f.mmf()),
+            MarginModelAny::SizeScaled(_) => Some(1.0),
+            MarginModelAny::RiskLimit(_) => None,
+        }
+    }
+}
+
 impl MarginModel for MarginModelAny {
     #[inline]
     fn maintenance(&self, notional: f64, size: f64) -> f64 {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod contagion;
 mod golden;
 mod invariants;
 mod liquidity_runs;

@@ -16,6 +16,7 @@ use std::time::Instant;
 use levsim_core::{Instrument, InstrumentTable, MarketTape, PortfolioTape};
 use levsim_engine::crowd::{
     contagion_pass, ContagionOptions, Crossing, CrowdMixConfig, HoldingMix, LeverageDist,
+    VenueLinks,
 };
 use levsim_engine::liquidity::SqrtImpact;
 use levsim_engine::{VenueConfig, VenueProfile};
@@ -142,6 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &tape,
                 &[None, None, None],
                 &rules,
+                &VenueLinks::single(3, rules[0].insurance_fund),
                 &book,
                 &mut liq,
                 &ContagionOptions {

@@ -86,9 +86,55 @@ pub struct AccountConfig {
     /// portfolio account's margin (Binance's multi-assets mode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collateral: Vec<CollateralConfig>,
+    /// Isolated accounts of a portfolio (one per leg: e.g. a leg on each
+    /// of two venues): move collateral from the account with the most to
+    /// spare to one whose margin ratio reaches `trigger`, landing after
+    /// `delay` (a withdrawal, a chain or bank transfer, a deposit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferRule>,
     /// Seed of the run's latency draws (set per run by the scenario).
     #[serde(skip)]
     pub seed: u64,
+}
+
+/// The `account.transfer` table: collateral moved between a portfolio's
+/// isolated accounts to meet a margin call, with a delay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRule {
+    /// Margin ratio (requirement / equity) of an account at which a
+    /// transfer to it starts (checked at bar closes).
+    pub trigger: f64,
+    /// Share of the source account's spare collateral sent (its equity
+    /// above what keeps it at the trigger).
+    pub share: f64,
+    /// Time the transfer takes to land, e.g. "30m".
+    pub delay: String,
+}
+
+impl TransferRule {
+    /// Checks the rule; errors name the key.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        if !(self.trigger > 0.0 && self.trigger < 1.0) {
+            return Err(EngineError::config(
+                "account.transfer.trigger",
+                format!("a margin ratio in (0, 1), got {}", self.trigger),
+            ));
+        }
+        if !(self.share > 0.0 && self.share <= 1.0) {
+            return Err(EngineError::config(
+                "account.transfer.share",
+                format!("must be in (0, 1], got {}", self.share),
+            ));
+        }
+        dur("account.transfer.delay", &self.delay)?;
+        Ok(())
+    }
+
+    /// The delay in ns.
+    pub fn delay_ns(&self) -> i64 {
+        levsim_core::time::parse_duration(&self.delay).unwrap_or(0)
+    }
 }
 
 /// One `[[account.collateral]]` table: an amount of an asset whose value,
@@ -170,6 +216,7 @@ impl Default for AccountConfig {
             reserve: 0.0,
             reserve_yield: 0.0,
             withdrawal_delay: None,
+            transfer: None,
             latency: None,
             portfolio_margin: None,
             collateral: Vec::new(),
@@ -367,6 +414,9 @@ impl AccountConfig {
         }
         if let Some(w) = &self.withdrawal_delay {
             dur("account.withdrawal_delay", w)?;
+        }
+        if let Some(t) = &self.transfer {
+            t.validate()?;
         }
         if let Some(l) = &self.latency {
             l.validate()?;

@@ -25,6 +25,7 @@ pub mod venue;
 
 pub use account::{
     AccountConfig, CollateralConfig, Latency, LatencyNs, MarginMode, PortfolioMarginConfig,
+    TransferRule,
 };
 pub use error::EngineError;
 pub use metrics::RunMetrics;

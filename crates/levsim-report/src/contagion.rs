@@ -39,6 +39,16 @@ pub(crate) fn summary(input: &ReportInput<'_>) -> Value {
             e.extend(m);
         }
         entry["instruments"] = serde_json::to_value(&first.instruments).unwrap_or(Value::Null);
+        // Each instrument's own venue (a market may span venues).
+        if let (Some(p), Value::Array(items)) =
+            (input.market.portfolio.as_ref(), &mut entry["instruments"])
+        {
+            for (k, i) in items.iter_mut().enumerate() {
+                if let Some(r) = p.rules.get(v).and_then(|r| r.get(k)) {
+                    i["venue"] = json!(r.name);
+                }
+            }
+        }
         entry["conservation_error_worst"] = json!(passes
             .iter()
             .map(|p| p.metrics.conservation_error.abs())
@@ -110,8 +120,8 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
 pub(crate) fn instrument_rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
     let ms = summary["contagion"].as_array().filter(|a| !a.is_empty())?;
     let head = vec![
-        "venue",
-        "instrument",
+        "venue configuration",
+        "instrument (venue)",
         "open interest",
         "liquidated (long / short)",
         "legs liquidated",
@@ -119,6 +129,8 @@ pub(crate) fn instrument_rows(summary: &Value) -> Option<(Vec<&'static str>, Vec
         "ADL notional",
         "socialized",
         "max mark dev. %",
+        "premium min / max %",
+        "premium funding min / max %",
         "unfilled (base)",
     ];
     let mut rows = Vec::new();
@@ -126,7 +138,11 @@ pub(crate) fn instrument_rows(summary: &Value) -> Option<(Vec<&'static str>, Vec
         for i in m["instruments"].as_array().into_iter().flatten() {
             rows.push(vec![
                 m["venue"].as_str().unwrap_or("").to_string(),
-                i["symbol"].as_str().unwrap_or("").to_string(),
+                format!(
+                    "{} ({})",
+                    i["symbol"].as_str().unwrap_or(""),
+                    i["venue"].as_str().unwrap_or("")
+                ),
                 f(&i["open_interest"], 0),
                 format!(
                     "{} / {}",
@@ -142,6 +158,26 @@ pub(crate) fn instrument_rows(summary: &Value) -> Option<(Vec<&'static str>, Vec
                 f(&i["adl_notional"], 0),
                 f(&i["socialized_loss"], 0),
                 f(&i["max_mark_deviation_pct"], 2),
+                format!(
+                    "{} / {}",
+                    f(&i["premium_min_pct"], 3),
+                    f(&i["premium_max_pct"], 3)
+                ),
+                {
+                    let (lo, hi) = (
+                        i["funding_rate_min"].as_f64(),
+                        i["funding_rate_max"].as_f64(),
+                    );
+                    if lo == Some(0.0) && hi == Some(0.0) {
+                        "–".to_string()
+                    } else {
+                        format!(
+                            "{} / {}",
+                            lo.map_or("–".into(), |x| num(x * 100.0, 4)),
+                            hi.map_or("–".into(), |x| num(x * 100.0, 4))
+                        )
+                    }
+                },
                 f(&i["unfilled"], 3),
             ]);
         }
@@ -150,7 +186,7 @@ pub(crate) fn instrument_rows(summary: &Value) -> Option<(Vec<&'static str>, Vec
 }
 
 /// What the tables mean.
-pub(crate) const NOTE: &str = "The crowd's contagion pass (path 0): each bucket (a cross account, or one isolated leg) is liquidated whole when its equity at the marks reaches its maintenance, each leg under its own instrument's rules; each instrument's forced orders fill in its own book. A liquidation's cause is the bucket's leg with the largest loss; its legs in other instruments are contagion, and \"by another asset\" counts the accounts that lost such a leg. Bad debt beyond the insurance fund is taken by ADL from the profitable opposite side of the cause's instrument under the venue's ranking (or pro rata), else socialized over that side. ADL from top decile: the share of the profit ADL took that came from the top tenth of winners (by profit) at each event. Notional in quote at fill prices; conservation error: the largest imbalance of the money ledger over every path.";
+pub(crate) const NOTE: &str = "The crowd's contagion pass (path 0): each bucket (a cross account on one venue, or one isolated leg) is liquidated whole when its equity at the marks reaches its maintenance, each leg under its own instrument's rules; each instrument's forced orders fill in its own book. A liquidation's cause is the bucket's leg with the largest loss; its legs in other instruments are contagion, and \"by another asset\" counts the accounts that lost such a leg. Bad debt beyond the insurance fund is taken by ADL from the profitable opposite side of the cause's instrument under the venue's ranking (or pro rata), else socialized over that side. ADL from top decile: the share of the profit ADL took that came from the top tenth of winners (by profit) at each event. Fund min: every venue's funds together. An instrument on an index is marked at it and fills in its own book: premium, its traded price over that mark; premium funding, the rates its venue's rule set from it per interval. Notional in quote at fill prices; conservation error: the largest imbalance of the money ledger over every path.";
 
 /// The answer in a few lines: how much each instrument sold because of
 /// another, and who paid under each ADL configuration.
@@ -196,3 +232,43 @@ pub(crate) fn verdict(summary: &Value) -> Option<Vec<String>> {
     }
     Some(out)
 }
+
+/// Collateral moved between isolated accounts (`account.transfer`), one
+/// row per run of path 0 with transfers configured.
+pub(crate) fn transfer_rows(
+    input: &ReportInput<'_>,
+) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
+    input.scenario.account.transfer.as_ref()?;
+    let rows: Vec<Vec<String>> = crate::charts::path0(input)
+        .filter_map(|r| r.portfolio.as_ref().map(|p| (r, p.transfers)))
+        .map(|(r, t)| {
+            vec![
+                r.spec.point_id.to_string(),
+                num(t.transfers as f64, 0),
+                num(t.transferred, 0),
+                num(t.landed_too_late as f64, 0),
+                num(t.in_transit_end, 0),
+                r.output
+                    .metrics
+                    .first_liquidation_ts
+                    .map_or("–".into(), levsim_core::time::to_iso),
+            ]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| {
+        (
+            vec![
+                "run",
+                "transfers",
+                "sent",
+                "landed after a liquidation",
+                "in transit at the end",
+                "first liquidation",
+            ],
+            rows,
+        )
+    })
+}
+
+/// What the transfers table means.
+pub(crate) const TRANSFER_NOTE: &str = "Isolated accounts (one per leg: e.g. one per venue) move cash to an account whose margin ratio reaches the trigger, at bar closes, from the account with the most to spare (the share of its cash above what keeps it below the trigger, when that is at least 1 % of the receiving account's requirement), landing after the delay; a run's `transfer_delay` replaces the account's (\"none\": no transfers). Sent in quote.";

@@ -269,6 +269,15 @@ pub(crate) fn write(
             table(&mut h, &head, &rows);
         }
         let _ = write!(h, "<p class=\"meta\">{}</p>", esc(crate::legs::LEGS_NOTE));
+        if let Some((head, rows)) = crate::contagion::transfer_rows(input) {
+            let _ = write!(h, "<h3>Transfers between the isolated accounts</h3>");
+            table(&mut h, &head, &rows);
+            let _ = write!(
+                h,
+                "<p class=\"meta\">{}</p>",
+                esc(crate::contagion::TRANSFER_NOTE)
+            );
+        }
         for c in parts.charts.iter().filter(|c| section_of(c) == "portfolio") {
             figure(&mut h, dir, c)?;
         }

@@ -250,6 +250,11 @@ pub(crate) fn write(
             table(&mut s, &head, &rows);
         }
         let _ = writeln!(s, "\n{}\n", crate::legs::LEGS_NOTE);
+        if let Some((head, rows)) = crate::contagion::transfer_rows(input) {
+            let _ = writeln!(s, "Transfers between the isolated accounts:\n");
+            table(&mut s, &head, &rows);
+            let _ = writeln!(s, "\n{}\n", crate::contagion::TRANSFER_NOTE);
+        }
     }
     if let Some((head, rows)) = crate::models::model_rows(input) {
         let _ = writeln!(s, "## Options: margin models side by side\n");

@@ -108,6 +108,9 @@ fn run_list<'a>(
             run["conservation_error"] =
                 json!(r.portfolio.as_ref().map_or(0.0, |p| p.conservation_error));
             run["collateral_pnl"] = json!(r.portfolio.as_ref().map_or(0.0, |p| p.collateral_pnl));
+            if let Some(p) = r.portfolio.as_ref().filter(|p| p.transfers.transfers > 0) {
+                run["transfers"] = json!(p.transfers);
+            }
         }
         run
     })

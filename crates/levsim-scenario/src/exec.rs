@@ -43,6 +43,8 @@ pub struct PortfolioRun {
     pub conservation_error: f64,
     /// Change in value of the collateral in other assets (after haircuts).
     pub collateral_pnl: f64,
+    /// Collateral moved between the isolated accounts (`account.transfer`).
+    pub transfers: levsim_engine::portfolio::TransferMetrics,
     /// The crowd's contagion pass on this run's path and venue, carried by
     /// the venue's first parameter point on each path; None otherwise.
     pub contagion: Option<Box<ContagionOutcome>>,

@@ -171,6 +171,76 @@ struct ScenarioFile {
     policy: Vec<toml::Table>,
 }
 
+/// Each instrument's own venue (its profile file resolved), index and
+/// premium funding, checked; every problem names its key.
+fn instrument_venues(
+    spec: &mut crate::portfolio::PortfolioSpec,
+    crowd: bool,
+    res: &Resolver<'_>,
+    problems: &mut Vec<String>,
+) {
+    let symbols = spec.symbols();
+    for (i, inst) in spec.instruments.iter_mut().enumerate() {
+        let at = |k: &str| format!("market.instrument[{i}].{k}");
+        if let Some(v) = inst.venue.as_mut() {
+            if v.profile.ends_with(".toml") {
+                match res.resolve(Path::new(&v.profile)) {
+                    Ok(p) => {
+                        let stem = p
+                            .file_stem()
+                            .map(|s| s.to_string_lossy().to_string())
+                            .unwrap_or_default();
+                        v.label.get_or_insert(stem);
+                        v.profile = res.workdir.join(&p).display().to_string();
+                    }
+                    Err(e) => problems.push(format!("{}: {e}", at("venue.profile"))),
+                }
+            }
+            v.label.get_or_insert_with(|| v.profile.clone());
+        }
+        if let Some(w) = &inst.index {
+            if !crowd {
+                problems.push(format!(
+                    "{}: an index moves marks only under a crowd's forced orders; add a [population]",
+                    at("index")
+                ));
+            }
+            if w.is_empty() {
+                problems.push(format!("{}: give at least one weight", at("index")));
+            }
+            for (sym, x) in w {
+                if !symbols.contains(sym) {
+                    problems.push(format!(
+                        "{}: not an instrument of the market ({})",
+                        at(&format!("index.{sym}")),
+                        symbols.join(", ")
+                    ));
+                }
+                if !(x.is_finite() && *x > 0.0) {
+                    problems.push(format!(
+                        "{}: must be > 0, got {x}",
+                        at(&format!("index.{sym}"))
+                    ));
+                }
+            }
+        }
+        if inst.premium_funding == Some(true) {
+            if inst.index.is_none() {
+                problems.push(format!(
+                    "{}: the premium is the traded price over an index mark; give this instrument an `index`",
+                    at("premium_funding")
+                ));
+            }
+            if inst.funding.is_some() {
+                problems.push(format!(
+                    "{}: funding comes from the premium or from the file `funding`, not both",
+                    at("premium_funding")
+                ));
+            }
+        }
+    }
+}
+
 /// Deserializes a table, naming the failing field by its path.
 fn typed<T: serde::de::DeserializeOwned>(
     v: toml::Value,
@@ -623,8 +693,26 @@ impl Scenario {
                 RunPlan::default()
             }
         };
+        if plan
+            .points
+            .iter()
+            .any(|p| matches!(p.transfer_delay, Some(Some(_))))
+            && account.transfer.is_none()
+        {
+            problems.push("policy.transfer_delay: a delay for the account's transfers; give [account] transfer = { trigger, share, delay }".into());
+        }
+        if account.transfer.is_some() {
+            if market.instrument.is_empty() {
+                problems.push("account.transfer: moves collateral between the isolated accounts of a market of several instruments ([[market.instrument]] tables)".into());
+            } else if plan.points.iter().any(|p| {
+                p.margin_mode.unwrap_or(account.margin_mode) != levsim_engine::MarginMode::Isolated
+            }) {
+                problems.push("account.transfer: needs margin_mode = \"isolated\" (an account per leg, e.g. one per venue)".into());
+            }
+        }
         let mut portfolio = portfolio;
         if let Some(spec) = portfolio.as_mut() {
+            instrument_venues(spec, crowd.is_some(), &res, &mut problems);
             if let Some(c) = crowd.as_mut() {
                 if let Some(f) = c.file.clone() {
                     match res.resolve(&f) {

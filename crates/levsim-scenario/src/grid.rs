@@ -46,6 +46,12 @@ pub struct RunSpec {
     /// isolated, cross and portfolio margin), replacing `[account]`'s.
     #[serde(skip)]
     pub margin_mode: Option<levsim_engine::MarginMode>,
+    /// How long this policy's transfers between isolated accounts take
+    /// (`transfer_delay = "30m"` in its table, or `"none"` for no
+    /// transfers; a grid axis like any other), replacing
+    /// `[account] transfer`'s delay.
+    #[serde(skip)]
+    pub transfer_delay: Option<Option<String>>,
     /// Seed of this run, from the scenario seed and `run_id`.
     pub seed: u64,
 }
@@ -299,6 +305,29 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                     }
                 },
             };
+            // And how long its transfers between isolated accounts take.
+            let transfer_delay = match bare.remove("transfer_delay") {
+                None => None,
+                Some(toml::Value::String(d)) if d == "none" => Some(None),
+                Some(toml::Value::String(d)) => match levsim_core::time::parse_duration(&d) {
+                    Ok(ns) if ns >= 0 => Some(Some(d)),
+                    _ => {
+                        point_problems.push(format!(
+                            "{}: {d:?} is not a duration such as \"30m\" (or \"none\")",
+                            at("transfer_delay")
+                        ));
+                        continue;
+                    }
+                },
+                Some(v) => {
+                    point_problems.push(format!(
+                        "{}: {} is not a duration such as \"30m\" (or \"none\": no transfers)",
+                        at("transfer_delay"),
+                        fmt_value(&v)
+                    ));
+                    break;
+                }
+            };
             let parsed: Result<PolicyKind, _> = bare.try_into();
             let kind_val = match parsed {
                 Ok(p) => p,
@@ -337,6 +366,7 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                 topup,
                 latency,
                 margin_mode,
+                transfer_delay,
             });
         }
         problems.extend(point_problems);

@@ -66,6 +66,23 @@ pub struct InstrumentConfig {
     /// 50 % are listed in the data notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_wick: Option<f64>,
+    /// This instrument trades on a venue of its own (a `[venue]` table:
+    /// preset or profile file, overrides), the same under every venue
+    /// configuration, with its own insurance fund: e.g. the same bars as
+    /// another instrument's, on a second venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<levsim_engine::VenueConfig>,
+    /// Crowd markets: this instrument is marked at an index of the
+    /// instruments' traded prices, weights by symbol (normalized); list the
+    /// same weights on two venues' instruments for a shared index, so
+    /// forced selling on one moves the other's mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<std::collections::BTreeMap<String, f64>>,
+    /// Crowd markets: funding from the premium of this instrument's traded
+    /// price over its (index) mark, by its venue's funding rule over each
+    /// interval, instead of a funding file; the subject accounts pay it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub premium_funding: Option<bool>,
     /// Crowd markets: the liquidity this instrument's forced orders walk
     /// (the `[liquidity]` table's keys), replacing `[liquidity]` for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,6 +197,25 @@ pub struct BootstrapSpec {
     pub block_ns: i64,
     /// Path length, ns.
     pub horizon_ns: i64,
+}
+
+/// Per instrument, its venue: 0 for the scenario's (`[venue]`), then one
+/// per distinct `venue` table of the instruments, in order of appearance.
+pub fn venue_groups(spec: &PortfolioSpec) -> Vec<usize> {
+    let mut seen: Vec<&levsim_engine::VenueConfig> = Vec::new();
+    spec.instruments
+        .iter()
+        .map(|i| match &i.venue {
+            None => 0,
+            Some(v) => match seen.iter().position(|s| *s == v) {
+                Some(p) => p + 1,
+                None => {
+                    seen.push(v);
+                    seen.len()
+                }
+            },
+        })
+        .collect()
 }
 
 impl PortfolioSpec {

@@ -21,7 +21,9 @@ const GREEK: levsim_engine::portfolio::models::ModelScope =
 use crate::exec::{ContagionOutcome, PortfolioRun, Select, SERIES_POINTS};
 use crate::portfolio::resolve_weights;
 use crate::{path_seed, LoadedPortfolio, RunResult, Scenario, ScenarioError};
-use levsim_engine::crowd::{contagion_pass, ContagionOptions, ContagionPass, CrowdMixConfig};
+use levsim_engine::crowd::{
+    contagion_pass, ContagionOptions, ContagionPass, CrowdMixConfig, VenueLinks,
+};
 
 /// The runs of `paths` (of one shard, or all) on `pool`, in plan order:
 /// each generated path drawn once, every parameter point run on it.
@@ -53,10 +55,18 @@ pub(crate) fn execute_paths(
         v.dedup();
         v
     };
+    // `stress`: funding a contagion pass paid from the premium, per
+    // instrument, replacing the file's.
     let run_one = |point: usize,
                    path: usize,
                    tape: &PortfolioTape,
-                   contagion: Option<Box<ContagionOutcome>>| {
+                   contagion: Option<Box<ContagionOutcome>>,
+                   stress: &[Option<FundingSeries>]| {
+        let funding: Vec<Option<&FundingSeries>> = funding
+            .iter()
+            .enumerate()
+            .map(|(k, f)| stress.get(k).and_then(Option::as_ref).or(*f))
+            .collect();
         let spec = plan.run_at(point, path);
         let weights = resolve_weights(&spec.kind, &symbols);
         let mut policy = spec
@@ -73,13 +83,29 @@ pub(crate) fn execute_paths(
             options: &p.options,
         };
         let keep = if select.records(path) { stride } else { 0 };
+        // This policy's transfer delay (or none), over the account's rule.
+        let account = match &spec.transfer_delay {
+            None => std::borrow::Cow::Borrowed(&sc.account),
+            Some(d) => {
+                let mut a = sc.account.clone();
+                a.transfer = match (d, a.transfer.take()) {
+                    (Some(d), Some(rule)) => Some(levsim_engine::TransferRule {
+                        delay: d.clone(),
+                        ..rule
+                    }),
+                    _ => None,
+                };
+                std::borrow::Cow::Owned(a)
+            }
+        };
+        let account = account.as_ref();
         let out = match spec.margin_mode.unwrap_or(sc.account.margin_mode) {
-            MarginMode::Isolated => run(market, &Isolated, sc, &mut policy, keep),
-            MarginMode::Cross => run(market, &Cross, sc, &mut policy, keep),
-            MarginMode::Span => run(market, &SPAN, sc, &mut policy, keep),
-            MarginMode::Greek => run(market, &GREEK, sc, &mut policy, keep),
+            MarginMode::Isolated => run(market, &Isolated, account, &mut policy, keep),
+            MarginMode::Cross => run(market, &Cross, account, &mut policy, keep),
+            MarginMode::Span => run(market, &SPAN, account, &mut policy, keep),
+            MarginMode::Greek => run(market, &GREEK, account, &mut policy, keep),
             MarginMode::Portfolio => match &grid {
-                Some(g) => run(market, g, sc, &mut policy, keep),
+                Some(g) => run(market, g, account, &mut policy, keep),
                 None => Err(ScenarioError::Invalid {
                     file: sc.path.clone(),
                     problems: vec!["account.margin_mode: portfolio margin without its grid".into()],
@@ -113,6 +139,7 @@ pub(crate) fn execute_paths(
                 series: out.series,
                 conservation_error: out.conservation_error,
                 collateral_pnl: out.collateral_pnl,
+                transfers: out.transfers,
                 contagion,
             })),
         })
@@ -156,7 +183,7 @@ pub(crate) fn execute_paths(
                             let v = plan.points[pt].venue_index;
                             let slot = venues_used.iter().position(|&x| x == v).unwrap_or(0);
                             match passes.get(slot).and_then(Option::as_ref) {
-                                None => run_one(pt, path, tape, None),
+                                None => run_one(pt, path, tape, None, &[]),
                                 Some(pass) => {
                                     let outcome = (first_of[slot] == Some(pt)).then(|| {
                                         Box::new(ContagionOutcome {
@@ -167,7 +194,7 @@ pub(crate) fn execute_paths(
                                             series: (path == 0).then(|| pass.series.clone()),
                                         })
                                     });
-                                    run_one(pt, path, &pass.tape, outcome)
+                                    run_one(pt, path, &pass.tape, outcome, &pass.funding)
                                 }
                             }
                         })
@@ -185,17 +212,11 @@ pub(crate) fn execute_paths(
 fn run<S: MarginScope>(
     market: PortfolioMarket<'_>,
     scope: &S,
-    sc: &Scenario,
+    account: &levsim_engine::AccountConfig,
     policy: &mut Box<dyn PortfolioPolicy + Send>,
     keep: usize,
 ) -> Result<levsim_engine::portfolio::PortfolioOutput, ScenarioError> {
-    Ok(simulate_portfolio(
-        market,
-        scope,
-        &sc.account,
-        policy,
-        keep,
-    )?)
+    Ok(simulate_portfolio(market, scope, account, policy, keep)?)
 }
 
 /// The crowd's contagion pass on `tape` under venue configuration `v`:
@@ -222,6 +243,7 @@ fn contagion(
     let n = tape.len();
     let prices: Vec<f64> = (0..tape.legs()).map(|k| tape.open[k * n]).collect();
     let rules = &p.rules[v];
+    let links = venue_links(sc, rules);
     let mut book = p
         .crowd_book
         .clone()
@@ -232,6 +254,7 @@ fn contagion(
         &symbols,
         &prices,
         rules,
+        &links.venue_of,
     )
     .map_err(|e| invalid(e.to_string()))?;
     let spec = sc.portfolio.as_ref();
@@ -248,6 +271,7 @@ fn contagion(
         tape,
         &funding,
         rules,
+        &links,
         &book,
         &mut liquidity,
         &ContagionOptions {
@@ -256,4 +280,54 @@ fn contagion(
             ..ContagionOptions::default()
         },
     ))
+}
+
+/// The instruments' venues (the scenario's, or each instrument's own, with
+/// that venue's insurance fund), their index marks and premium funding.
+fn venue_links(sc: &Scenario, rules: &[levsim_engine::VenueProfile]) -> VenueLinks {
+    let Some(spec) = sc.portfolio.as_ref() else {
+        return VenueLinks::single(rules.len(), rules.first().map_or(0.0, |r| r.insurance_fund));
+    };
+    let symbols = spec.symbols();
+    let raw = crate::portfolio::venue_groups(spec);
+    // Dense venue ids over the venues that hold an instrument.
+    let mut ids: Vec<usize> = raw.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    let venue_of: Vec<usize> = raw
+        .iter()
+        .map(|g| ids.iter().position(|x| x == g).unwrap_or(0))
+        .collect();
+    let funds: Vec<f64> = (0..ids.len())
+        .map(|v| {
+            venue_of
+                .iter()
+                .position(|&x| x == v)
+                .map_or(0.0, |k| rules[k].insurance_fund)
+        })
+        .collect();
+    let index = spec
+        .instruments
+        .iter()
+        .map(|i| {
+            i.index.as_ref().map(|w| {
+                let total: f64 = w.values().sum();
+                w.iter()
+                    .filter_map(|(s, x)| {
+                        symbols.iter().position(|y| y == s).map(|j| (j, x / total))
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    VenueLinks {
+        venue_of,
+        funds,
+        index,
+        premium_funding: spec
+            .instruments
+            .iter()
+            .map(|i| i.premium_funding == Some(true))
+            .collect(),
+    }
 }

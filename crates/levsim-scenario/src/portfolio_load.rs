@@ -145,7 +145,8 @@ pub(crate) struct Load {
 pub(crate) fn load(sc: &Scenario, spec: &PortfolioSpec) -> Result<Load, ScenarioError> {
     let mut load = load_market(sc, spec)?;
     if let Some(f) = spec.crowd.as_ref().and_then(|c| c.file.as_ref()) {
-        let (book, note, sha) = positions_book(sc, f, &spec.symbols())?;
+        let venue_of = crate::portfolio::venue_groups(spec);
+        let (book, note, sha) = positions_book(sc, f, &spec.symbols(), &venue_of)?;
         load.portfolio.crowd_book = Some(book);
         load.notes.push(note);
         load.files.push((f.display().to_string(), sha));
@@ -160,6 +161,7 @@ fn positions_book(
     sc: &Scenario,
     f: &std::path::Path,
     symbols: &[String],
+    venue_of: &[usize],
 ) -> Result<(levsim_engine::crowd::CrowdBook, String, String), ScenarioError> {
     let path = sc.data_path(f);
     let rows = levsim_data::load_positions(&path)?;
@@ -199,9 +201,19 @@ fn positions_book(
             let k = symbols.iter().position(|s| *s == r.symbol).unwrap_or(0) as u16;
             (k, f64::from(r.side) * r.size, r.entry_price)
         };
-        let cross: Vec<(u16, f64, f64)> = rs.iter().filter(|r| r.cross).map(|r| leg(r)).collect();
-        if !cross.is_empty() {
-            let wallet: f64 = rs.iter().filter(|r| r.cross).map(|r| r.collateral).sum();
+        // A cross account's rows on one venue share a wallet (their
+        // collateral summed); on another venue it is another account.
+        let mut venues: Vec<usize> = rs
+            .iter()
+            .filter(|r| r.cross)
+            .map(|r| venue_of[leg(r).0 as usize])
+            .collect();
+        venues.sort_unstable();
+        venues.dedup();
+        for v in venues {
+            let on = |r: &&&levsim_data::PositionRow| r.cross && venue_of[leg(r).0 as usize] == v;
+            let cross: Vec<(u16, f64, f64)> = rs.iter().filter(on).map(|r| leg(r)).collect();
+            let wallet: f64 = rs.iter().filter(on).map(|r| r.collateral).sum();
             book.push_bucket(id, true, wallet, &cross);
         }
         for r in rs.iter().filter(|r| !r.cross) {
@@ -905,6 +917,12 @@ fn rules(
             let sym = match &spec.options[i] {
                 Some(o) => &symbols[o.underlying],
                 None => sym,
+            };
+            // An instrument on a venue of its own keeps it in every
+            // configuration.
+            let (cfg, at) = match &spec.instruments[i].venue {
+                Some(own) => (own, format!("market.instrument[{i}].venue")),
+                None => (cfg, at.clone()),
             };
             match VenueProfile::resolve(cfg, sym) {
                 Ok(p) => legs.push(p),

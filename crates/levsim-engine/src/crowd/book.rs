@@ -112,6 +112,42 @@ impl CrowdBook {
         self.leg_start.push(self.leg_inst.len() as u32);
     }
 
+    /// Adds an account whose legs may sit on several venues (`venue_of`
+    /// per instrument): a cross account gets one bucket per venue, its
+    /// `collateral` split in proportion to the legs' notional there; an
+    /// isolated one a bucket per leg with `collateral[i]`.
+    pub fn push_account_on(
+        &mut self,
+        cross: bool,
+        legs: &[(u16, f64, f64)],
+        collateral: &[f64],
+        venue_of: &[usize],
+    ) -> u32 {
+        if !cross {
+            return self.push_account(false, legs, collateral);
+        }
+        let id = self.add_account();
+        let gross: f64 = legs.iter().map(|&(_, q, e)| q.abs() * e).sum();
+        let mut venues: Vec<usize> = legs.iter().map(|&(k, _, _)| venue_of[k as usize]).collect();
+        venues.sort_unstable();
+        venues.dedup();
+        for v in venues {
+            let mine: Vec<(u16, f64, f64)> = legs
+                .iter()
+                .copied()
+                .filter(|&(k, _, _)| venue_of[k as usize] == v)
+                .collect();
+            let n: f64 = mine.iter().map(|&(_, q, e)| q.abs() * e).sum();
+            let share = if gross > 0.0 {
+                n / gross
+            } else {
+                1.0 / legs.len() as f64
+            };
+            self.push_bucket(id, true, collateral[0] * share, &mine);
+        }
+        id
+    }
+
     /// Open interest per instrument at entry (quote, both sides).
     pub fn open_interest(&self) -> Vec<f64> {
         let mut oi = vec![0.0; self.instruments];
@@ -285,7 +321,8 @@ impl CrowdMixConfig {
     /// Draws the generated accounts from `seed` into `book` (after the
     /// accounts already there): they open at `prices` (one per instrument,
     /// in `symbols` order) under each instrument's venue rules, leverage
-    /// capped at what every leg's venue accepts.
+    /// capped at what every leg's venue accepts; a cross account holding
+    /// instruments on several venues (`venue_of`) has one bucket on each.
     pub fn generate_into(
         &self,
         book: &mut CrowdBook,
@@ -293,6 +330,7 @@ impl CrowdMixConfig {
         symbols: &[String],
         prices: &[f64],
         rules: &[VenueProfile],
+        venue_of: &[usize],
     ) -> Result<(), EngineError> {
         self.validate(symbols)?;
         let Some(dist) = self.leverage.as_ref().filter(|_| self.accounts > 0) else {
@@ -355,12 +393,13 @@ impl CrowdMixConfig {
             } else {
                 coll.extend(legs.iter().map(|&(_, q, e)| q.abs() * e / lev));
             }
-            book.push_account(cross, &legs, &coll);
+            book.push_account_on(cross, &legs, &coll, venue_of);
         }
         Ok(())
     }
 
-    /// [`CrowdMixConfig::generate_into`] an empty book.
+    /// [`CrowdMixConfig::generate_into`] an empty book, every instrument on
+    /// one venue.
     pub fn generate(
         &self,
         seed: u64,
@@ -369,7 +408,14 @@ impl CrowdMixConfig {
         rules: &[VenueProfile],
     ) -> Result<CrowdBook, EngineError> {
         let mut book = CrowdBook::new(symbols.len());
-        self.generate_into(&mut book, seed, symbols, prices, rules)?;
+        self.generate_into(
+            &mut book,
+            seed,
+            symbols,
+            prices,
+            rules,
+            &vec![0; symbols.len()],
+        )?;
         Ok(book)
     }
 }

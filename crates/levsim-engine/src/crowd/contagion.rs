@@ -13,10 +13,19 @@
 //! the impacts move the marks and the next round checks again, until a
 //! round finds nobody or `max_rounds` is reached.
 //!
+//! Venues and indexes ([`VenueLinks`]): each instrument trades on a venue
+//! with its own insurance fund (a bucket's legs are on one venue). An
+//! instrument on an index is marked at the index of the instruments'
+//! traded prices (each its exogenous price times `1 + ` its own book's
+//! impact): forced selling on one venue moves the other's mark, while each
+//! venue's forced orders fill in its own book. Its funding can come from
+//! the premium of its traded price over that mark, averaged over each
+//! funding interval, by the venue's rule.
+//!
 //! A liquidated bucket's cause is its leg with the largest loss at the
 //! marks; its legs in other instruments are contagion. What a bankrupt
-//! bucket leaves unpaid goes to the insurance fund (one fund for the
-//! venue); what the fund cannot pay goes to ADL against the profitable
+//! bucket leaves unpaid goes to its venue's insurance fund; what the fund
+//! cannot pay goes to ADL against the profitable
 //! opposite side of the cause's instrument, ranked by that instrument's
 //! venue ranking (or pro rata), each giving up profit at the mark, and
 //! what profit cannot cover is socialized over that side's positions.
@@ -74,6 +83,16 @@ pub struct InstrumentCascade {
     pub unfilled: f64,
     /// Largest |mark / exogenous price − 1|, percent.
     pub max_mark_deviation_pct: f64,
+    /// Lowest and highest premium of the traded price over the mark at a
+    /// point, percent (0 for an instrument marked at its own price).
+    pub premium_min_pct: f64,
+    /// Highest premium, percent.
+    pub premium_max_pct: f64,
+    /// Lowest and highest funding rate paid from the premium (per
+    /// interval; 0 without premium funding).
+    pub funding_rate_min: f64,
+    /// Highest such rate.
+    pub funding_rate_max: f64,
 }
 
 /// Venue-wide summary of a contagion pass.
@@ -110,8 +129,12 @@ pub struct ContagionMetrics {
     pub insurance_fund_start: f64,
     /// Lowest insurance fund.
     pub insurance_fund_min: f64,
-    /// Insurance fund at the end.
+    /// Insurance fund at the end (every venue's).
     pub insurance_fund_end: f64,
+    /// Each venue's insurance fund at the end.
+    pub insurance_funds_end: Vec<f64>,
+    /// Each venue's lowest insurance fund.
+    pub insurance_funds_min: Vec<f64>,
     /// Losses beyond liquidated buckets' collateral.
     pub bad_debt: f64,
     /// ADL events (legs hit, a leg hit twice counts twice).
@@ -167,6 +190,40 @@ pub struct ContagionPass {
     pub metrics: ContagionMetrics,
     /// Per bar.
     pub series: ContagionSeries,
+    /// Per instrument funded from its premium, the payments made (for the
+    /// subject accounts trading on the simulated marks).
+    pub funding: Vec<Option<FundingSeries>>,
+}
+
+/// How the instruments' venues tie together: which venue each trades on
+/// (each venue has its own insurance fund), the index a mark follows, and
+/// funding from the premium the crowd's selling opens.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VenueLinks {
+    /// Per instrument, its venue (an index into `funds`).
+    pub venue_of: Vec<usize>,
+    /// Each venue's insurance fund at the start.
+    pub funds: Vec<f64>,
+    /// Per instrument, the index its mark follows, as weights over the
+    /// instruments' traded prices (`None`: its own traded price).
+    pub index: Vec<Option<Vec<(usize, f64)>>>,
+    /// Per instrument: funding from the premium of its traded price over
+    /// its mark (the venue's funding rule on the interval's mean premium)
+    /// instead of the funding file.
+    pub premium_funding: Vec<bool>,
+}
+
+impl VenueLinks {
+    /// Every instrument on one venue with this fund, marked at its own
+    /// traded price, funded from its file.
+    pub fn single(instruments: usize, fund: f64) -> Self {
+        Self {
+            venue_of: vec![0; instruments],
+            funds: vec![fund],
+            index: vec![None; instruments],
+            premium_funding: vec![false; instruments],
+        }
+    }
 }
 
 /// Options of a contagion pass.
@@ -352,13 +409,15 @@ impl RadiusIndex {
 
 /// Runs the crowd `book` over `tape` (linear instruments), each instrument
 /// `k` under `rules[k]` with funding `funding[k]` and forced orders filled
-/// by `liquidity[k]`; the insurance fund is `rules[0]`'s.
+/// by `liquidity[k]`, its venue, mark and funding as `links` says (every
+/// bucket's legs on one venue).
 // The point index walks every instrument's path in step (`points[k][j]`).
 #[allow(clippy::needless_range_loop)]
 pub fn contagion_pass<L: LiquidityModel>(
     tape: &PortfolioTape,
     funding: &[Option<&FundingSeries>],
     rules: &[VenueProfile],
+    links: &VenueLinks,
     book: &CrowdBook,
     liquidity: &mut [L],
     opts: &ContagionOptions,
@@ -390,8 +449,9 @@ pub fn contagion_pass<L: LiquidityModel>(
         },
     };
     let n = book.buckets();
-    let fund0 = rules.first().map_or(0.0, |r| r.insurance_fund);
-    let mut fund = fund0;
+    let fund0: f64 = links.funds.iter().sum();
+    let mut funds = links.funds.clone();
+    let mut funds_min = links.funds.clone();
     let mut outside = 0.0;
     let initial_money: f64 = book.wallet.iter().sum::<f64>() + fund0;
     let oi = book.open_interest();
@@ -401,6 +461,8 @@ pub fn contagion_pass<L: LiquidityModel>(
         .map(|(s, &o)| InstrumentCascade {
             symbol: s.clone(),
             open_interest: o,
+            funding_rate_min: f64::INFINITY,
+            funding_rate_max: f64::NEG_INFINITY,
             ..Default::default()
         })
         .collect();
@@ -468,15 +530,66 @@ pub fn contagion_pass<L: LiquidityModel>(
     let mut exec = vec![0.0; kn];
     let mut round_bad = vec![[0.0f64; 2]; kn];
     let mut touched: Vec<u32> = Vec::new();
+    let mut traded = vec![0.0; kn];
+    let start = tape.ts.first().copied().unwrap_or(0);
+    let mut next_funding: Vec<i64> = (0..kn)
+        .map(|k| start + (rules[k].funding_rule.interval_hours * 3.6e12) as i64)
+        .collect();
+    let (mut prem_sum, mut prem_n) = (vec![0.0; kn], vec![0u64; kn]);
+    let mut stress_funding: Vec<Option<FundingSeries>> = vec![None; kn];
+    // Marks from the traded prices: an instrument on an index follows it.
+    let mark_of = |traded: &[f64], marks: &mut [f64]| {
+        for k in 0..traded.len() {
+            marks[k] = match &links.index[k] {
+                Some(w) => w.iter().map(|&(j, x)| x * traded[j]).sum(),
+                None => traded[k],
+            };
+        }
+    };
     for t_i in 0..bars {
         let t0 = tape.ts[t_i];
+        // Funding from the premium: each interval's mean premium of the
+        // traded price over the mark, by the venue's rule, due at the first
+        // bar open at or after the interval's end.
+        for k in (0..kn).filter(|&k| links.premium_funding[k] && rules[k].funding) {
+            let every = (rules[k].funding_rule.interval_hours * 3.6e12) as i64;
+            if every <= 0 || t0 < next_funding[k] {
+                continue;
+            }
+            let premium = if prem_n[k] > 0 {
+                prem_sum[k] / prem_n[k] as f64
+            } else {
+                0.0
+            };
+            let rate = rules[k].funding_rule.rate(premium);
+            let d = rate * last_mark[k];
+            for &(l, b) in &c.inst_legs[k] {
+                let (l, b) = (l as usize, b as usize);
+                if c.alive[b] {
+                    let pay = d * c.qty[l];
+                    c.wallet[b] -= pay;
+                    outside += pay;
+                }
+            }
+            let f = stress_funding[k].get_or_insert_with(FundingSeries::default);
+            f.ts.push(t0);
+            f.rate.push(rate);
+            let ic = &mut inst[k];
+            ic.funding_rate_min = ic.funding_rate_min.min(rate);
+            ic.funding_rate_max = ic.funding_rate_max.max(rate);
+            (prem_sum[k], prem_n[k]) = (0.0, 0);
+            while next_funding[k] <= t0 {
+                next_funding[k] += every;
+            }
+            idx.stale = true;
+        }
         // Funding due at or before this bar's open, at the last marks.
         for k in 0..kn {
             let Some(f) = funding
                 .get(k)
                 .copied()
                 .flatten()
-                .filter(|_| rules[k].funding)
+                .filter(|_| rules[k].funding && !links.premium_funding[k])
             else {
                 continue;
             };
@@ -507,8 +620,11 @@ pub fn contagion_pass<L: LiquidityModel>(
             let mut rounds = 0u32;
             loop {
                 for k in 0..kn {
+                    traded[k] = points[k][j] * (1.0 + liquidity[k].impact(t));
+                }
+                mark_of(&traded, &mut marks);
+                for k in 0..kn {
                     let p = points[k][j];
-                    marks[k] = p * (1.0 + liquidity[k].impact(t));
                     hi[k] = hi[k].max(marks[k]);
                     lo[k] = lo[k].min(marks[k]);
                     inst[k].max_mark_deviation_pct = inst[k]
@@ -562,13 +678,15 @@ pub fn contagion_pass<L: LiquidityModel>(
                         q_net[book.leg_inst[l] as usize] -= c.qty[l];
                     }
                 }
+                // Forced orders fill in each instrument's own book, from its
+                // traded price.
                 for k in 0..kn {
-                    exec[k] = marks[k];
+                    exec[k] = traded[k];
                     if q_net[k] != 0.0 {
                         let p = points[k][j];
                         let fill = liquidity[k].fill(t, p, q_net[k]);
                         inst[k].unfilled += fill.unfilled;
-                        exec[k] = marks[k] * fill.vwap / p;
+                        exec[k] = traded[k] * fill.vwap / p;
                     }
                 }
                 for &(_, b) in &crossed {
@@ -629,21 +747,28 @@ pub fn contagion_pass<L: LiquidityModel>(
                             m.isolated_accounts_liquidated += 1;
                         }
                     }
-                    // The fund takes what is left, or pays the deficit.
-                    fund += equity;
+                    // Its venue's fund takes what is left, or pays the deficit.
+                    funds[links.venue_of[cause_k]] += equity;
                     if equity < 0.0 {
                         m.bad_debt -= equity;
                         let side = usize::from(c_side(book.leg_qty[cause]) < 0);
                         round_bad[cause_k][side] -= equity;
                     }
                 }
-                if fund < 0.0 {
-                    let deficit = -fund;
-                    fund = 0.0;
-                    let total: f64 = round_bad.iter().map(|r| r[0] + r[1]).sum();
-                    let mut socialized = false;
-                    touched.clear();
-                    for k in (0..kn).filter(|_| total > 0.0) {
+                let mut socialized = false;
+                touched.clear();
+                for v in 0..funds.len() {
+                    if funds[v] >= 0.0 {
+                        continue;
+                    }
+                    let deficit = -funds[v];
+                    funds[v] = 0.0;
+                    let mine = |k: &usize| links.venue_of[*k] == v;
+                    let total: f64 = (0..kn)
+                        .filter(mine)
+                        .map(|k| round_bad[k][0] + round_bad[k][1])
+                        .sum();
+                    for k in (0..kn).filter(mine).filter(|_| total > 0.0) {
                         for (s, opposite) in [(0usize, -1i8), (1, 1)] {
                             let d = deficit * round_bad[k][s] / total;
                             if d > 0.0 {
@@ -663,25 +788,37 @@ pub fn contagion_pass<L: LiquidityModel>(
                             }
                         }
                     }
-                    // Socialized losses move a whole side's wallets: every
-                    // radius is stale. ADL changes only the buckets it hit.
-                    if socialized {
-                        idx.stale = true;
-                    } else {
-                        for &b in &touched {
-                            idx.touch(b as usize);
-                        }
+                }
+                // Socialized losses move a whole side's wallets: every
+                // radius is stale. ADL changes only the buckets it hit.
+                if socialized {
+                    idx.stale = true;
+                } else {
+                    for &b in &touched {
+                        idx.touch(b as usize);
                     }
                 }
                 round_bad.iter_mut().for_each(|r| *r = [0.0; 2]);
-                m.insurance_fund_min = m.insurance_fund_min.min(fund);
+                for (lo, f) in funds_min.iter_mut().zip(&funds) {
+                    *lo = lo.min(*f);
+                }
+                m.insurance_fund_min = m.insurance_fund_min.min(funds.iter().sum());
             }
             bar_rounds = bar_rounds.max(rounds);
             for k in 0..kn {
-                last_mark[k] = points[k][j] * (1.0 + liquidity[k].impact(t));
+                traded[k] = points[k][j] * (1.0 + liquidity[k].impact(t));
+            }
+            mark_of(&traded, &mut last_mark);
+            for k in 0..kn {
                 if j == 0 {
                     out.open[k * bars + t_i] = last_mark[k];
                 }
+                let premium = traded[k] / last_mark[k] - 1.0;
+                prem_sum[k] += premium;
+                prem_n[k] += 1;
+                let ic = &mut inst[k];
+                ic.premium_min_pct = ic.premium_min_pct.min(premium * 100.0);
+                ic.premium_max_pct = ic.premium_max_pct.max(premium * 100.0);
             }
         }
         for k in 0..kn {
@@ -691,6 +828,7 @@ pub fn contagion_pass<L: LiquidityModel>(
             out.close[j] = last_mark[k];
         }
         m.cascade_rounds_max = m.cascade_rounds_max.max(bar_rounds);
+        let fund: f64 = funds.iter().sum();
         m.insurance_fund_min = m.insurance_fund_min.min(fund);
         series.ts.push(t0);
         series.insurance_fund.push(fund);
@@ -706,7 +844,15 @@ pub fn contagion_pass<L: LiquidityModel>(
     } else {
         0.0
     };
+    let fund: f64 = funds.iter().sum();
     m.insurance_fund_end = fund;
+    m.insurance_funds_end = funds.clone();
+    m.insurance_funds_min = funds_min;
+    for ic in &mut inst {
+        if ic.funding_rate_min > ic.funding_rate_max {
+            (ic.funding_rate_min, ic.funding_rate_max) = (0.0, 0.0);
+        }
+    }
     let crowd_cash: f64 = (0..n).filter(|&b| c.alive[b]).map(|b| c.wallet[b]).sum();
     m.conservation_error = crowd_cash + fund + outside - m.uncovered_deficit - initial_money;
     ContagionPass {
@@ -714,6 +860,7 @@ pub fn contagion_pass<L: LiquidityModel>(
         instruments: inst,
         metrics: m,
         series,
+        funding: stress_funding,
     }
 }
 

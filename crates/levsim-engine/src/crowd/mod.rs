@@ -24,7 +24,7 @@ mod rules;
 pub use book::{CrowdBook, CrowdMixConfig, HoldingMix};
 pub use contagion::{
     contagion_pass, ContagionMetrics, ContagionOptions, ContagionPass, ContagionSeries,
-    InstrumentCascade,
+    InstrumentCascade, VenueLinks,
 };
 pub use index::SideIndex;
 pub use pass::{

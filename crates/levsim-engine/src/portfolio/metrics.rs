@@ -115,4 +115,19 @@ pub struct PortfolioOutput {
     /// Change in value of the collateral in other assets (after
     /// haircuts), sold at a liquidation or held to the end.
     pub collateral_pnl: f64,
+    /// Collateral moved between the isolated accounts (`account.transfer`).
+    pub transfers: TransferMetrics,
+}
+
+/// Collateral moved between a portfolio's isolated accounts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransferMetrics {
+    /// Transfers started.
+    pub transfers: u64,
+    /// Collateral sent (quote).
+    pub transferred: f64,
+    /// Transfers that landed after their account was liquidated.
+    pub landed_too_late: u64,
+    /// Collateral still on its way at the end (quote).
+    pub in_transit_end: f64,
 }

@@ -32,6 +32,6 @@ mod scope;
 
 pub use book::{Book, LegOption};
 pub use grid::{symmetric_eigen, ScenarioGrid};
-pub use metrics::{LegMetrics, PortfolioOutput, PortfolioSeries};
+pub use metrics::{LegMetrics, PortfolioOutput, PortfolioSeries, TransferMetrics};
 pub use run::{simulate_portfolio, OptionLeg, PortfolioMarket};
 pub use scope::{Cross, Isolated, MarginScope, Portfolio, EXTENDED_MOVES};

@@ -77,6 +77,13 @@ struct Run<'a, S, P> {
     leg_iv: Vec<f64>,
     delta_leg: Vec<usize>,
     liquidated_this_bar: bool,
+    /// Transfers between isolated accounts on their way: (due, to bucket,
+    /// amount), in due order; the amount in transit; per bucket, whether
+    /// one is on its way to it.
+    pending: std::collections::VecDeque<(TimestampNs, usize, f64)>,
+    in_transit: f64,
+    incoming: Vec<bool>,
+    transfers: super::TransferMetrics,
     /// Per bucket, a bound of its requirement over the rest of the run.
     run_bound: Vec<f64>,
     /// Set when a size changed since `run_bound` was computed.
@@ -222,6 +229,10 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         leg_iv: vec![0.0; legs],
         delta_leg: (0..legs).collect(),
         liquidated_this_bar: false,
+        pending: std::collections::VecDeque::new(),
+        in_transit: 0.0,
+        incoming: vec![false; if scope.isolated() { legs } else { 1 }],
+        transfers: super::TransferMetrics::default(),
         run_bound: vec![f64::INFINITY; if scope.isolated() { legs } else { 1 }],
         bounds_stale: true,
         collateral_sold: 0.0,
@@ -295,6 +306,19 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
                     r.settle(k, &marks);
                 }
             }
+        }
+        // Transfers due by this bar's open land in their accounts.
+        while r.pending.front().is_some_and(|&(due, _, _)| due <= ts) {
+            let Some((_, b, x)) = r.pending.pop_front() else {
+                break;
+            };
+            if !r.book.bucket_open(b) {
+                r.transfers.landed_too_late += 1;
+            }
+            r.book.wallet[b] += x;
+            r.in_transit -= x;
+            r.incoming[b] = false;
+            r.bounds_stale = true;
         }
         for k in 0..legs {
             let Some(f) = market.funding.get(k).copied().flatten() else {
@@ -413,6 +437,9 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             *m = tape.close[k * n + i];
         }
         r.close_bar(&marks);
+        if let Some(rule) = account.transfer.as_ref().filter(|_| r.book.buckets() > 1) {
+            r.start_transfers(rule, ts + tape.interval_ns, &marks);
+        }
         if let Some(s) = series.as_mut() {
             if i % series_stride == 0 || r.liquidated_this_bar || i + 1 == n {
                 r.record(s, ts, &marks);
@@ -451,7 +478,10 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
             + metrics.bad_debt
             + r.reserve_yield
             - final_equity
-            - r.reserve;
+            - r.reserve
+            - r.in_transit;
+    let mut transfers = r.transfers;
+    transfers.in_transit_end = r.in_transit;
     Ok(PortfolioOutput {
         metrics,
         legs: r.legs.into_iter().map(|l| l.m).collect(),
@@ -461,6 +491,7 @@ pub fn simulate_portfolio<S: MarginScope, P: PortfolioPolicy>(
         series,
         conservation_error,
         collateral_pnl,
+        transfers,
     })
 }
 
@@ -908,6 +939,56 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
                 self.trade(ts, marks);
             }
             PortfolioDecision::Target => self.trade(ts, marks),
+        }
+    }
+
+    /// `account.transfer` at a bar close (`now`: the bar's end): to each
+    /// open isolated account whose margin ratio reaches the trigger, with
+    /// nothing already on its way, the account with the most to spare
+    /// sends that share of its cash above what keeps it at the trigger
+    /// (when that is at least 1 % of the receiving account's requirement).
+    fn start_transfers(&mut self, rule: &crate::TransferRule, now: TimestampNs, marks: &[f64]) {
+        let nb = self.book.buckets();
+        for b in 0..nb {
+            if !self.book.bucket_open(b) || self.incoming[b] {
+                continue;
+            }
+            let e = self.book.bucket_equity(b, marks);
+            let req = self.scope.requirement(&self.book, self.rules, b, marks);
+            if !(e <= 0.0 || req / e >= rule.trigger) {
+                continue;
+            }
+            let spare = |s: usize| {
+                let es = self.book.bucket_equity(s, marks);
+                let rs = if self.book.bucket_open(s) {
+                    self.scope.requirement(&self.book, self.rules, s, marks)
+                } else {
+                    0.0
+                };
+                // Cash only (no unrealized profit), and what keeps the
+                // source below the trigger; a closed account sends what
+                // is left in it.
+                (es - rs / rule.trigger).min(self.book.wallet[s])
+            };
+            let Some((s, free)) = (0..nb)
+                .filter(|&s| s != b)
+                .map(|s| (s, spare(s)))
+                .max_by(|x, y| x.1.total_cmp(&y.1).then(y.0.cmp(&x.0)))
+            else {
+                continue;
+            };
+            // Not worth a transfer below 1 % of what the account needs.
+            let x = rule.share * free;
+            if !(x > 0.01 * req) {
+                continue;
+            }
+            self.book.wallet[s] -= x;
+            self.in_transit += x;
+            self.incoming[b] = true;
+            self.pending.push_back((now + rule.delay_ns(), b, x));
+            self.transfers.transfers += 1;
+            self.transfers.transferred += x;
+            self.bounds_stale = true;
         }
     }
 

@@ -2,7 +2,8 @@
 
 use levsim_core::{Instrument, InstrumentTable, MarketTape, PortfolioTape};
 use levsim_engine::crowd::{
-    contagion_pass, ContagionOptions, Crossing, CrowdBook, CrowdMixConfig, HoldingMix, LeverageDist,
+    contagion_pass, ContagionOptions, Crossing, CrowdBook, CrowdMixConfig, HoldingMix,
+    LeverageDist, VenueLinks,
 };
 use levsim_engine::liquidity::{LinearImpact, NoImpact};
 use levsim_engine::venue::adl::AdlRanking;
@@ -93,6 +94,7 @@ fn only_eth_moves_cross_btc_legs_go_isolated_stay() {
         &tape,
         &[None, None],
         &rules,
+        &VenueLinks::single(2, rules[0].insurance_fund),
         &book,
         &mut liq,
         &ContagionOptions::default(),
@@ -131,6 +133,7 @@ fn liquidation_points_match_an_independent_check() {
         &tape,
         &[None, None],
         &rules,
+        &VenueLinks::single(2, rules[0].insurance_fund),
         &book,
         &mut liq,
         &ContagionOptions::default(),
@@ -191,6 +194,17 @@ fn walk2(seed: u64, n: usize, crash: f64) -> PortfolioTape {
 }
 
 fn crowd(seed: u64, accounts: usize, tape: &PortfolioTape, rules: &[VenueProfile]) -> CrowdBook {
+    crowd_on(seed, accounts, tape, rules, &[0, 0])
+}
+
+/// [`crowd`] with BTC and ETH on the venues `venue_of`.
+fn crowd_on(
+    seed: u64,
+    accounts: usize,
+    tape: &PortfolioTape,
+    rules: &[VenueProfile],
+    venue_of: &[usize],
+) -> CrowdBook {
     let cfg = CrowdMixConfig {
         accounts,
         open_interest: 1e8,
@@ -222,7 +236,10 @@ fn crowd(seed: u64, accounts: usize, tape: &PortfolioTape, rules: &[VenueProfile
     };
     let symbols = tape.instruments.symbols();
     let prices = [tape.open[0], tape.open[tape.len()]];
-    cfg.generate(seed, &symbols, &prices, rules).unwrap()
+    let mut book = CrowdBook::new(2);
+    cfg.generate_into(&mut book, seed, &symbols, &prices, rules, venue_of)
+        .unwrap();
+    book
 }
 
 proptest! {
@@ -235,7 +252,7 @@ proptest! {
     fn index_equals_scan_and_money_is_conserved(
         seed in 0u64..1_000, crash in 0.05f64..0.5, fund in prop::sample::select(vec![0.0, 1e4, 1e9]),
         ranking in prop::sample::select(vec!["binance", "bitmex", "size", "pro_rata", "unranked"]),
-        adl in any::<bool>(),
+        adl in any::<bool>(), linked in any::<bool>(),
     ) {
         let tape = walk2(seed, 120, crash);
         let mut rules = [venue("BTCUSDT", fund, ranking), venue("ETHUSDT", fund, ranking)];
@@ -250,10 +267,19 @@ proptest! {
         };
         // Enough buckets (about 4,500) that the index keeps a sorted prefix
         // and rebuilds it, rather than holding every bucket.
-        let book = crowd(seed, 3_000, &tape, &rules);
+        let book = crowd_on(seed, 3_000, &tape, &rules, if linked { &[0, 1] } else { &[0, 0] });
         let run = |crossing| {
             let mut liq = [LinearImpact::new(2e7, 1.0, 120.0), LinearImpact::new(1e7, 1.0, 120.0)];
-            contagion_pass(&tape, &[Some(&funding), Some(&funding)], &rules, &book, &mut liq, &ContagionOptions { crossing, seed, ..Default::default() })
+            // Linked: two venues (their own funds), BTC marked at an index
+            // leaning on ETH's book too, funding from the premium.
+            let mut links = VenueLinks::single(2, fund);
+            if linked {
+                links.venue_of = vec![0, 1];
+                links.funds = vec![fund, fund * 0.5];
+                links.index = vec![Some(vec![(0, 0.9), (1, 0.1 * 25.0)]), None];
+                links.premium_funding = vec![true, false];
+            }
+            contagion_pass(&tape, &[Some(&funding), Some(&funding)], &rules, &links, &book, &mut liq, &ContagionOptions { crossing, seed, ..Default::default() })
         };
         let a = run(Crossing::Index);
         let b = run(Crossing::Scan);
@@ -262,7 +288,7 @@ proptest! {
         prop_assert_eq!(a.metrics.accounts_liquidated, b.metrics.accounts_liquidated);
         prop_assert_eq!(a.metrics.socialized_loss, b.metrics.socialized_loss);
         prop_assert_eq!(a.metrics.adl_profit_taken, b.metrics.adl_profit_taken);
-        let money: f64 = book.wallet.iter().sum::<f64>() + fund;
+        let money: f64 = book.wallet.iter().sum::<f64>() + fund * if linked { 1.5 } else { 1.0 };
         prop_assert!(a.metrics.conservation_error.abs() <= 1e-9 * money, "{}", a.metrics.conservation_error);
         // The deficit is covered exactly once.
         let covered = a.metrics.adl_profit_taken + a.metrics.socialized_loss + a.metrics.uncovered_deficit;
@@ -295,6 +321,7 @@ fn adl_rankings_side_by_side() {
             &tape,
             &[None, None],
             &rules,
+            &VenueLinks::single(2, rules[0].insurance_fund),
             &book,
             &mut liq,
             &ContagionOptions::default(),
@@ -321,4 +348,107 @@ fn adl_rankings_side_by_side() {
             m.conservation_error
         );
     }
+}
+
+/// Two venues on one price, marked at a 50/50 index of their traded
+/// prices: a crowd only on the first venue sells into its book, and the
+/// second venue's mark moves by half that impact (its own book untouched);
+/// with premium funding the first venue's longs, trading below the index,
+/// receive and the second's pay. Without the index the second venue's
+/// mark is the exogenous price.
+#[test]
+fn a_shared_index_carries_one_venues_selling_to_the_other() {
+    let rows: Vec<_> = (0..120)
+        .map(|i| {
+            let a = 100.0 * (1.0 - 0.002 * i as f64);
+            bar(a, a * 0.998)
+        })
+        .collect();
+    let table =
+        InstrumentTable::new(vec![Instrument::linear("A"), Instrument::linear("B")]).unwrap();
+    let tape = PortfolioTape::align(table, &[leg("A", &rows), leg("B", &rows)])
+        .unwrap()
+        .0;
+    // Both under Binance's BTCUSDT table.
+    let mut rules = [
+        venue("BTCUSDT", 1e9, "binance"),
+        venue("BTCUSDT", 1e9, "binance"),
+    ];
+    for r in &mut rules {
+        r.funding = true;
+        r.funding_rule.interval_hours = 0.5;
+    }
+    let mut book = CrowdBook::new(2);
+    for i in 0..200 {
+        let q = 100.0 + i as f64;
+        book.push_account(
+            false,
+            &[(0u16, q, 100.0)],
+            &[q * 100.0 / (5.0 + 0.2 * i as f64)],
+        );
+    }
+    let run = |linked: bool| {
+        let mut links = VenueLinks::single(2, 1e9);
+        links.venue_of = vec![0, 1];
+        links.funds = vec![1e9, 1e9];
+        if linked {
+            links.index = vec![Some(vec![(0, 0.5), (1, 0.5)]); 2];
+            links.premium_funding = vec![true, true];
+        }
+        let mut liq = [
+            LinearImpact::new(2e5, 1.0, 600.0),
+            LinearImpact::new(2e5, 1.0, 600.0),
+        ];
+        contagion_pass(
+            &tape,
+            &[None, None],
+            &rules,
+            &links,
+            &book,
+            &mut liq,
+            &ContagionOptions::default(),
+        )
+    };
+    let plain = run(false);
+    let linked = run(true);
+    let n = tape.len();
+    assert!(
+        plain.instruments[0].legs_liquidated > 50,
+        "{:?}",
+        plain.instruments[0]
+    );
+    // Unlinked: B is marked at its own (untouched) price.
+    for t in 0..n {
+        assert!((plain.tape.close[n + t] / tape.close[n + t] - 1.0).abs() < 1e-12);
+    }
+    // Linked: both marks are the index, below B's exogenous price where A
+    // sold, and B's deviation is at most half of A's book impact.
+    let mut moved = 0;
+    for t in 0..n {
+        assert!((linked.tape.close[t] - linked.tape.close[n + t]).abs() < 1e-9 * tape.close[t]);
+        let dev_b = linked.tape.close[n + t] / tape.close[n + t] - 1.0;
+        assert!(dev_b <= 1e-12, "{t}: {dev_b}");
+        if dev_b < -1e-6 {
+            moved += 1;
+        }
+    }
+    assert!(moved > 10, "{moved}");
+    let (fa, fb) = (
+        linked.funding[0].as_ref().unwrap(),
+        linked.funding[1].as_ref().unwrap(),
+    );
+    assert!(!fa.rate.is_empty() && fa.rate.len() == fb.rate.len());
+    // A trades below the index (negative premium), B above: A's rate is
+    // below B's at every payment, and below the interest-only rate.
+    for (a, b) in fa.rate.iter().zip(&fb.rate) {
+        assert!(a <= b, "{a} {b}");
+    }
+    assert!(linked.instruments[0].premium_min_pct < -0.01);
+    assert!(linked.instruments[1].premium_max_pct > 0.01);
+    assert!(
+        linked.metrics.conservation_error.abs() < 1e-6,
+        "{}",
+        linked.metrics.conservation_error
+    );
+    assert_eq!(linked.metrics.insurance_funds_end.len(), 2);
 }

@@ -830,3 +830,64 @@ fn a_covered_call_settles_at_expiry() {
     );
     assert_eq!(out.metrics.liquidations, 0);
 }
+
+/// Isolated accounts on two venues (BTC flat, ETH falling 0.5 % a bar)
+/// with `account.transfer`: a transfer that lands at once (delay 0: the
+/// next bar) moves the flat account's spare cash to ETH's and puts its
+/// liquidation off; one that takes longer than the fall lands too late.
+/// Money is conserved with transfers on their way.
+#[test]
+fn transfers_between_isolated_accounts_and_their_delay() {
+    let (btc_v, eth_v) = (binance("BTCUSDT", 0.0), binance("ETHUSDT", 0.0));
+    let n = 200;
+    let mut btc = MarketTape {
+        symbol: "BTCUSDT".into(),
+        interval_ns: MIN,
+        ..Default::default()
+    };
+    for i in 0..n {
+        btc.push(i as i64 * MIN, 50_000.0, 50_000.0, 50_000.0, 50_000.0, 1.0);
+    }
+    let eth = falling("ETHUSDT", 2_000.0, 0.005, n);
+    let (pt, _) =
+        PortfolioTape::align(table(&["BTCUSDT", "ETHUSDT"]), &[btc, eth.clone()]).unwrap();
+    let rules = [btc_v, eth_v];
+    let run = |rule: Option<levsim_engine::TransferRule>| {
+        let mut acct = account(Side::Long, false);
+        acct.capital = 10_000.0;
+        acct.margin_mode = MarginMode::Isolated;
+        acct.transfer = rule;
+        let mut pol = WeightsPolicy::new(&[0.5, 0.5], Sizing::Static(4.0)).unwrap();
+        run_pf(&pt, &[], &rules, &Isolated, &acct, &mut pol)
+    };
+    let rule = |delay: &str| levsim_engine::TransferRule {
+        trigger: 0.5,
+        share: 1.0,
+        delay: delay.into(),
+    };
+    let none = run(None);
+    let fast = run(Some(rule("0s")));
+    let slow = run(Some(rule("10h")));
+    let first = |o: &levsim_engine::portfolio::PortfolioOutput| o.metrics.first_liquidation_ts;
+    assert_eq!(none.liquidation_legs, vec![1]);
+    assert_eq!(none.transfers.transfers, 0);
+    // Fast: the BTC account sends cash; ETH is liquidated later.
+    assert!(fast.transfers.transfers >= 1 && fast.transfers.transferred > 0.0);
+    assert!(
+        first(&fast).is_none() || first(&fast) > first(&none),
+        "{:?} {:?}",
+        first(&fast),
+        first(&none)
+    );
+    // Slow: the cash leaves BTC's account and is still on its way.
+    assert!(slow.transfers.transfers >= 1);
+    assert_eq!(first(&slow), first(&none));
+    assert!(slow.transfers.in_transit_end > 0.0);
+    for o in [&none, &fast, &slow] {
+        assert!(
+            o.conservation_error.abs() < 1e-6,
+            "{}",
+            o.conservation_error
+        );
+    }
+}

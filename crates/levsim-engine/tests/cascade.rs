@@ -218,6 +218,7 @@ fn money_is_conserved_and_deficits_are_covered_through_cascades() {
                 max_rounds: 100,
                 topup,
                 crossing: Crossing::Index,
+                renew: None,
             };
             let pass = market_pass_with(&tape, Some(&funding), &v, &pop, &mut liq, &opts);
             // The sorted index finds exactly what a scan of every account
@@ -227,6 +228,7 @@ fn money_is_conserved_and_deficits_are_covered_through_cascades() {
                 max_rounds: 100,
                 topup,
                 crossing: Crossing::Scan,
+                renew: None,
             };
             let scan = market_pass_with(&tape, Some(&funding), &v, &pop, &mut liq, &opts);
             assert!(
@@ -292,6 +294,7 @@ fn a_timely_top_up_saves_an_account_and_a_late_one_does_not() {
                 delay_ns: delay_min * MINUTE,
             }),
             crossing,
+            renew: None,
         };
         let mut liq = LinearImpact::new(1e12, 1.0, f64::INFINITY);
         market_pass_with(&tape, None, &venue(true, 0.0), &pop, &mut liq, &opts)
@@ -317,4 +320,108 @@ fn a_timely_top_up_saves_an_account_and_a_late_one_does_not() {
         );
         assert!(run(d, Crossing::Index).metrics.conservation_error.abs() < 1e-9);
     }
+}
+
+/// A renewing crowd over waves of crashes and rallies: liquidated traders
+/// are replaced at the mark (so more traders are liquidated than without
+/// renewal), money is conserved with the new collateral counted as
+/// deposits, and the sorted indexes find exactly what a scan finds.
+#[test]
+fn a_renewing_crowd_holds_its_open_interest() {
+    let cfg = levsim_engine::crowd::PopulationConfig {
+        accounts: 3_000,
+        file: None,
+        open_interest: Some(3e7),
+        open_interest_adv: None,
+        long_share: 0.6,
+        leverage: Some(levsim_engine::crowd::LeverageDist::Lognormal {
+            median: 20.0,
+            sigma: 0.6,
+            cap: 100.0,
+            min: 1.1,
+        }),
+        entry_window: None,
+        size_sigma: 1.0,
+        margin_mode: None,
+        max_rounds: 50,
+        topup_share: 0.0,
+        topup_trigger: 0.02,
+        topup_amount: 0.5,
+        topup_delay: None,
+        couple_subject: false,
+        renew: true,
+        renew_band: 0.05,
+    };
+    let v = VenueProfile::resolve(
+        &VenueConfig {
+            profile: "binance-usdm".into(),
+            insurance_fund: Some(1e6),
+            funding: Some(true),
+            ..Default::default()
+        },
+        "BTCUSDT",
+    )
+    .unwrap();
+    // 600 bars: ±8 % waves.
+    let mut tape = MarketTape {
+        symbol: "BTCUSDT".into(),
+        interval_ns: MINUTE,
+        ..Default::default()
+    };
+    let price = |k: usize| 30_000.0 * (1.0 + 0.08 * (k as f64 / 40.0).sin());
+    for k in 0..600 {
+        let (o, c) = (price(k), price(k + 1));
+        tape.push(
+            k as i64 * MINUTE,
+            o,
+            o.max(c) * 1.002,
+            o.min(c) * 0.998,
+            c,
+            1.0,
+        );
+    }
+    let history = MarketTape {
+        symbol: "BTCUSDT".into(),
+        interval_ns: MINUTE,
+        ..Default::default()
+    };
+    let pop = cfg.generate(3, &history, 0, tape.open[0], &v).unwrap();
+    let funding = FundingSeries {
+        ts: vec![100 * MINUTE, 300 * MINUTE],
+        rate: vec![0.001, -0.002],
+    };
+    let rule = cfg.renew_rule(9).unwrap();
+    let run = |renew: bool, crossing: Crossing| {
+        let mut liq = SqrtImpact::new(0.02, 2_000.0, 1.0, 60.0);
+        let opts = PassOptions {
+            max_rounds: 50,
+            topup: None,
+            crossing,
+            renew: renew.then_some(&rule),
+        };
+        market_pass_with(&tape, Some(&funding), &v, &pop, &mut liq, &opts)
+    };
+    let renewing = run(true, Crossing::Index);
+    let scan = run(true, Crossing::Scan);
+    assert!(
+        renewing == scan,
+        "{:?} vs {:?}",
+        renewing.metrics,
+        scan.metrics
+    );
+    let plain = run(false, Crossing::Index);
+    assert!(
+        renewing.metrics.renewed_accounts > 100,
+        "{:?}",
+        renewing.metrics
+    );
+    assert_eq!(plain.metrics.renewed_accounts, 0);
+    // More liquidations than the crowd's size: traders came back.
+    assert!(renewing.metrics.accounts_liquidated > plain.metrics.accounts_liquidated);
+    let money = 3e7 + renewing.metrics.renewed_collateral;
+    assert!(
+        renewing.metrics.conservation_error.abs() < 1e-9 * money,
+        "{}",
+        renewing.metrics.conservation_error
+    );
 }

@@ -270,10 +270,15 @@ pub(crate) fn execute_paths(
     // One crowd market pass on `tape` under venue configuration `v`: the
     // simulated mark the runs trade on, the outcome kept, and the crowd's
     // ADL events (which reach the subject too).
+    let renew = sc
+        .population
+        .as_ref()
+        .and_then(|p| p.renew_rule(crate::run_seed(sc.seed, "renew")));
     let pass_opts = PassOptions {
         max_rounds: sc.population.as_ref().map_or(50, |p| p.max_rounds),
         topup: sc.population.as_ref().and_then(|p| p.topup_rule()),
         crossing: Crossing::Index,
+        renew: renew.as_ref(),
     };
     let run_pass = |v: usize,
                     crowd: &levsim_engine::crowd::Population,

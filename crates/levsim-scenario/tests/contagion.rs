@@ -253,3 +253,154 @@ fn bad_venue_links_are_named() {
         "{e}"
     );
 }
+
+/// Binance's maintenance (SPEC §1.2 snapshot A) for notional up to 250k
+/// (BTC) and 100k (ETH): the first two brackets, cum from the recursion.
+fn binance_mm(symbol: &str, n: f64) -> f64 {
+    let ((cap1, r1), r2) = match symbol {
+        "BTCUSDT" => ((50_000.0, 0.004), 0.005),
+        _ => ((10_000.0, 0.005), 0.0065),
+    };
+    if n <= cap1 {
+        n * r1
+    } else {
+        n * r2 - cap1 * (r2 - r1)
+    }
+}
+
+/// A positions file of 50 accounts in BTC and ETH (isolated and cross, a
+/// seeded draw written here) through a market with no impact: the
+/// notional liquidated in each bar and instrument is what an independent
+/// walk of the same price points finds, account by account.
+#[test]
+fn fifty_accounts_liquidate_where_an_independent_walk_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pos.csv");
+    let mut x: u64 = 2020;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // (account, symbol, side, size, entry, cross, collateral)
+    let mut rows: Vec<(String, &str, f64, f64, f64, bool, f64)> = Vec::new();
+    for a in 0..50 {
+        let cross = a % 3 == 0;
+        let lev = 3.0 + 30.0 * next();
+        let side = if next() < 0.7 { 1.0 } else { -1.0 };
+        let symbols: &[(&str, f64)] = if a % 4 == 0 {
+            &[("BTCUSDT", 7_900.0), ("ETHUSDT", 194.0)]
+        } else if a % 2 == 0 {
+            &[("ETHUSDT", 194.0)]
+        } else {
+            &[("BTCUSDT", 7_900.0)]
+        };
+        for &(s, p) in symbols {
+            let entry = p * (0.99 + 0.02 * next());
+            let notional = 2_000.0 + 30_000.0 * next();
+            rows.push((
+                format!("a{a}"),
+                s,
+                side,
+                notional / entry,
+                entry,
+                cross,
+                notional / lev,
+            ));
+        }
+    }
+    let mut text = "account,symbol,side,size,entry_price,margin_mode,collateral\n".to_string();
+    for r in &rows {
+        text += &format!(
+            "{},{},{},{},{},{},{}\n",
+            r.0,
+            r.1,
+            if r.2 > 0.0 { "long" } else { "short" },
+            r.3,
+            r.4,
+            if r.5 { "cross" } else { "isolated" },
+            r.6
+        );
+    }
+    std::fs::write(&f, text).unwrap();
+    let sc = parse(&format!(
+        "{BASE}\n[population]\nfile = {:?}\n",
+        f.display().to_string()
+    ))
+    .unwrap();
+    let m = LoadedMarket::load(&sc).unwrap();
+    let sweep = execute_sweep(&sc, &m, 1, &|| {}, false).unwrap();
+    let c = &sweep.contagion[0];
+    let s = c.series.as_ref().unwrap();
+    // Independent walk: buckets (a cross account's rows together, each
+    // isolated row alone), every bar's points in step.
+    let p = m.portfolio.as_ref().unwrap();
+    let n = p.tape.len();
+    let k_of = |sym: &str| usize::from(sym == "ETHUSDT");
+    let point = |k: usize, t: usize, j: usize| {
+        let i = k * n + t;
+        let (o, h, l, cl) = (
+            p.tape.open[i],
+            p.tape.high[i],
+            p.tape.low[i],
+            p.tape.close[i],
+        );
+        if cl >= o {
+            [o, l, h, cl][j]
+        } else {
+            [o, h, l, cl][j]
+        }
+    };
+    let mut buckets: Vec<Vec<usize>> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        match buckets
+            .iter_mut()
+            .find(|b| r.5 && rows[b[0]].5 && rows[b[0]].0 == r.0)
+        {
+            Some(b) => b.push(i),
+            None => buckets.push(vec![i]),
+        }
+    }
+    let mut expect = vec![0.0; 2 * n];
+    let mut hit = 0;
+    for b in &buckets {
+        let wallet: f64 = b.iter().map(|&i| rows[i].6).sum();
+        'walk: for t in 0..n {
+            for j in 0..4 {
+                let (mut eq, mut mm) = (wallet, 0.0);
+                for &i in b {
+                    let r = &rows[i];
+                    let px = point(k_of(r.1), t, j);
+                    eq += r.2 * r.3 * (px - r.4);
+                    mm += binance_mm(r.1, r.3 * px);
+                }
+                if eq <= mm {
+                    for &i in b {
+                        let r = &rows[i];
+                        let k = k_of(r.1);
+                        expect[k * n + t] += r.3 * point(k, t, j);
+                    }
+                    hit += 1;
+                    break 'walk;
+                }
+            }
+        }
+    }
+    // Some of the book goes, some survives the window.
+    assert!(
+        hit >= 5 && hit < buckets.len(),
+        "{hit} of {}",
+        buckets.len()
+    );
+    assert_eq!(c.metrics.book_accounts, 50);
+    for (i, (got, want)) in s.liquidated.iter().zip(&expect).enumerate() {
+        assert!(
+            (got - want).abs() <= 1e-6 * want.max(1.0),
+            "instrument {} bar {}: {got} vs {want}",
+            i / n,
+            i % n
+        );
+    }
+    assert_eq!(s.liquidated.len(), expect.len());
+}

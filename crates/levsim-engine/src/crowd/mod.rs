@@ -31,5 +31,7 @@ pub use pass::{
     market_pass, market_pass_with, AdlEvent, Crossing, MarketMetrics, MarketPass, MarketSeries,
     PassOptions,
 };
-pub use population::{LeverageDist, MarginGroup, Population, PopulationConfig, TopUpRule};
+pub use population::{
+    LeverageDist, MarginGroup, Population, PopulationConfig, RenewRule, TopUpRule,
+};
 pub use rules::{CrowdLiquidation, CrowdRules, DynamicMargin, OiInitialMargin};

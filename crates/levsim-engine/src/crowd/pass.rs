@@ -24,8 +24,11 @@
 use levsim_core::{FundingSeries, MarketTape, TimestampNs};
 use serde::{Deserialize, Serialize};
 
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+
 use super::index::SideIndex;
-use super::population::Population;
+use super::population::{MarginGroup, Population};
 use crate::liquidity::LiquidityModel;
 use crate::path::intrabar_path;
 use crate::VenueProfile;
@@ -134,6 +137,12 @@ pub struct MarketMetrics {
     pub topup_deposits: f64,
     /// Top-ups that landed after their account was liquidated.
     pub topups_too_late: u64,
+    /// Accounts opened by renewal (`renew`), replacing liquidated ones.
+    #[serde(default)]
+    pub renewed_accounts: u64,
+    /// Collateral they brought (quote, from outside the venue).
+    #[serde(default)]
+    pub renewed_collateral: f64,
     /// Imbalance of the money ledger (quote; ~0).
     pub conservation_error: f64,
 }
@@ -187,6 +196,10 @@ struct State {
     fund: f64,
     paid_out: f64,
     outside: f64,
+    /// Slots of closed generated accounts a renewing crowd reuses (None:
+    /// the crowd does not renew); the book's accounts are not reused.
+    free: Option<Vec<u32>>,
+    book: std::ops::Range<usize>,
 }
 
 impl State {
@@ -214,6 +227,11 @@ impl State {
 
     fn close(&mut self, i: usize) {
         self.alive[i] = false;
+        if let Some(f) = self.free.as_mut() {
+            if !self.book.contains(&i) {
+                f.push(i as u32);
+            }
+        }
         if self.side[i] > 0 {
             self.n_long -= 1;
         } else {
@@ -255,21 +273,24 @@ pub fn market_pass<L: LiquidityModel>(
 
 /// Options of a market pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PassOptions {
+pub struct PassOptions<'a> {
     /// Most cascade rounds at one price point.
     pub max_rounds: usize,
     /// How crowd accounts flagged in [`Population::topup`] top up.
     pub topup: Option<super::TopUpRule>,
     /// How crossed accounts are found.
     pub crossing: Crossing,
+    /// How the crowd renews itself (None: it does not).
+    pub renew: Option<&'a super::RenewRule>,
 }
 
-impl Default for PassOptions {
+impl Default for PassOptions<'_> {
     fn default() -> Self {
         Self {
             max_rounds: 50,
             topup: None,
             crossing: Crossing::Index,
+            renew: None,
         }
     }
 }
@@ -291,7 +312,7 @@ pub fn market_pass_with<L: LiquidityModel>(
     venue: &VenueProfile,
     pop: &Population,
     liquidity: &mut L,
-    opts: &PassOptions,
+    opts: &PassOptions<'_>,
 ) -> MarketPass {
     let (max_rounds, crossing) = (opts.max_rounds, opts.crossing);
     let topup = opts.topup.filter(|_| pop.topup.iter().any(|&t| t));
@@ -318,6 +339,8 @@ pub fn market_pass_with<L: LiquidityModel>(
         fund: venue.insurance_fund,
         paid_out: 0.0,
         outside: 0.0,
+        free: opts.renew.map(|_| Vec::new()),
+        book: pop.book.clone(),
     };
     let initial_money: f64 = pop.collateral.iter().sum::<f64>() + venue.insurance_fund;
     let mut buckets: Vec<Vec<(f64, u32)>> = vec![Vec::new(); groups * 2];
@@ -380,7 +403,9 @@ pub fn market_pass_with<L: LiquidityModel>(
     let year_bars = 365.0 * 86_400e9 / tape.interval_ns.max(1) as f64;
     let mut sq_returns: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
     let mut sq_sum = 0.0;
-    let base_rates = st.rate.clone();
+    let mut base_rates = st.rate.clone();
+    let mut group_list: Vec<MarginGroup> = pop.groups.clone();
+    let mut renew_rng = rand_pcg::Pcg64Mcg::seed_from_u64(opts.renew.map_or(0, |r| r.seed));
     let mut fi = funding.map_or(0, |f| {
         f.ts.partition_point(|&t| t < tape.ts.first().copied().unwrap_or(0))
     });
@@ -454,7 +479,7 @@ pub fn market_pass_with<L: LiquidityModel>(
                 fired.clear();
                 match crossing {
                     Crossing::Index => {
-                        for g in 0..groups {
+                        for g in 0..st.rate.len() {
                             let r = st.rate[g];
                             let trig = &triggered;
                             let a = &st.alive;
@@ -503,7 +528,7 @@ pub fn market_pass_with<L: LiquidityModel>(
                 crossed.clear();
                 match crossing {
                     Crossing::Index => {
-                        for g in 0..groups {
+                        for g in 0..st.rate.len() {
                             let r = st.rate[g];
                             let v = &st.version;
                             let a = &st.alive;
@@ -718,6 +743,74 @@ pub fn market_pass_with<L: LiquidityModel>(
         m.liquidated_notional_long += bar_liq.0;
         m.liquidated_notional_short += bar_liq.1;
         out.push(t0, open_mark, hi, lo, last_mark, tape.volume[k]);
+        // A renewing crowd: new traders open at the mark in the slots of
+        // liquidated ones while open interest is below its band.
+        if let Some(rule) = opts.renew {
+            let oi = (st.q_long + st.q_short) * last_mark;
+            let mut need = if oi < rule.target * (1.0 - rule.band) {
+                rule.target - oi
+            } else {
+                0.0
+            };
+            while need > 0.0 {
+                let Some(id) = st.free.as_mut().and_then(Vec::pop) else {
+                    break;
+                };
+                let i = id as usize;
+                let side: i8 = if renew_rng.random::<f64>() < rule.long_share {
+                    1
+                } else {
+                    -1
+                };
+                let z: f64 = StandardNormal.sample(&mut renew_rng);
+                let sg = rule.size_sigma;
+                let size = rule.mean_size * (sg * z - 0.5 * sg * sg).exp();
+                let entry = last_mark;
+                let qty = size / entry;
+                let lev = rule
+                    .leverage
+                    .sample(&mut renew_rng)
+                    .min(venue.max_leverage_sized(size, qty))
+                    .max(1.0);
+                let g = MarginGroup::of(venue, qty, entry);
+                let gi = match group_list.iter().position(|x| *x == g) {
+                    Some(k) => k,
+                    None => {
+                        group_list.push(g);
+                        st.rate.push(g.rate);
+                        st.cum.push(g.cum);
+                        base_rates.push(g.rate);
+                        index.push(SideIndex::new(Vec::new()));
+                        index.push(SideIndex::new(Vec::new()));
+                        group_list.len() - 1
+                    }
+                };
+                st.side[i] = side;
+                st.qty[i] = qty;
+                st.entry[i] = entry;
+                st.coll[i] = size / lev;
+                st.o_ins[i] = st.offset(side);
+                st.version[i] += 1;
+                st.alive[i] = true;
+                st.group[i] = gi as u16;
+                cool[i] = false;
+                if side > 0 {
+                    st.q_long += qty;
+                    st.n_long += 1;
+                } else {
+                    st.q_short += qty;
+                    st.n_short += 1;
+                }
+                deposits += st.coll[i];
+                m.renewed_accounts += 1;
+                m.renewed_collateral += st.coll[i];
+                if crossing == Crossing::Index {
+                    let b = st.bucket(i);
+                    index[b].insert(st.key(i), id, st.version[i]);
+                }
+                need -= size;
+            }
+        }
         series.ts.push(t0);
         series.price_close.push(tape.close[k]);
         series.mark_close.push(last_mark);

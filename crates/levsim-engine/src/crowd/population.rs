@@ -151,6 +151,39 @@ pub struct PopulationConfig {
     /// account pass trades without a second impact of its own orders.
     #[serde(default)]
     pub couple_subject: bool,
+    /// Renew the crowd: after each bar, while open interest is more than
+    /// `renew_band` below `open_interest`, liquidated accounts are replaced
+    /// by new ones opening at the mark (same side, size and leverage
+    /// distributions), so a long window keeps a live crowd.
+    #[serde(default)]
+    pub renew: bool,
+    /// How far open interest may fall below its target before renewal
+    /// (default 0.05).
+    #[serde(default = "renew_band")]
+    pub renew_band: f64,
+}
+
+fn renew_band() -> f64 {
+    0.05
+}
+
+/// How a market pass renews its crowd ([`PopulationConfig::renew`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenewRule {
+    /// Open interest to hold (quote).
+    pub target: f64,
+    /// Renewal starts when open interest is below `target × (1 − band)`.
+    pub band: f64,
+    /// Mean size of a new account (quote).
+    pub mean_size: f64,
+    /// Log-spread of sizes.
+    pub size_sigma: f64,
+    /// Share of new accounts that are long.
+    pub long_share: f64,
+    /// Leverage of new accounts.
+    pub leverage: LeverageDist,
+    /// Seed of the renewal draws.
+    pub seed: u64,
 }
 
 fn topup_trigger() -> f64 {
@@ -349,6 +382,27 @@ impl PopulationConfig {
                 }
             }
         }
+        if self.renew {
+            if self.accounts == 0 || self.open_interest.is_none() {
+                return bad(
+                    "renew",
+                    "renews generated accounts toward `open_interest`: give accounts > 0 and open_interest".into(),
+                );
+            }
+            if self.topup_share > 0.0 || self.couple_subject {
+                return bad(
+                    "renew",
+                    "not with topup_share or couple_subject (a renewed account is a new trader)"
+                        .into(),
+                );
+            }
+            if !(self.renew_band >= 0.0 && self.renew_band < 1.0) {
+                return bad(
+                    "renew_band",
+                    format!("must be in [0, 1), got {}", self.renew_band),
+                );
+            }
+        }
         match (self.open_interest, self.open_interest_adv) {
             (Some(_), Some(_)) => {
                 return bad(
@@ -473,6 +527,20 @@ impl PopulationConfig {
                 .as_deref()
                 .and_then(|w| levsim_core::time::parse_duration(w).ok())
                 .unwrap_or(0),
+        })
+    }
+
+    /// The renewal rule of a renewing crowd (`seed`: the renewal stream).
+    pub fn renew_rule(&self, seed: u64) -> Option<RenewRule> {
+        let (target, leverage) = (self.open_interest?, self.leverage.clone()?);
+        (self.renew && self.accounts > 0).then(|| RenewRule {
+            target,
+            band: self.renew_band,
+            mean_size: target / self.accounts as f64,
+            size_sigma: self.size_sigma,
+            long_share: self.long_share,
+            leverage,
+            seed,
         })
     }
 

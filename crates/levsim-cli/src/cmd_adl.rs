@@ -49,6 +49,7 @@ fn ranking_name(r: AdlRanking) -> &'static str {
     match r {
         AdlRanking::Binance => "binance",
         AdlRanking::Bitmex => "bitmex",
+        AdlRanking::Bybit => "bybit",
         AdlRanking::Hyperliquid => "hyperliquid",
         AdlRanking::Unranked => "unranked",
         AdlRanking::Size => "size",
@@ -110,7 +111,9 @@ pub(crate) fn adl(a: &AdlArgs<'_>) -> Result<(), Failure> {
                     at("score")
                 )))
             }
-            (None, Some(p), Some(l), _) if ranking == AdlRanking::Bitmex => {
+            (None, Some(p), Some(l), _)
+                if matches!(ranking, AdlRanking::Bitmex | AdlRanking::Bybit) =>
+            {
                 if !(l.is_finite() && l > 0.0 && p.is_finite()) {
                     return Err(bad(format!(
                         "{}: must be > 0 with a finite pnl_pct",
@@ -158,7 +161,7 @@ pub(crate) fn adl(a: &AdlArgs<'_>) -> Result<(), Failure> {
                 return Err(bad(format!(
                     "{}: give a score, or the position's entry with its wallet or leverage{}",
                     at("score"),
-                    if ranking == AdlRanking::Bitmex {
+                    if matches!(ranking, AdlRanking::Bitmex | AdlRanking::Bybit) {
                         ", or pnl_pct and effective_leverage"
                     } else {
                         ""

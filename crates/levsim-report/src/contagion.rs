@@ -76,6 +76,7 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
         "fund min",
         "bad debt",
         "ADL notional",
+        "ADL overshoot",
         "ADL accounts",
         "ADL from top decile %",
         "socialized",
@@ -100,6 +101,7 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
                 f(&m["insurance_fund_min"], 0),
                 f(&m["bad_debt"], 0),
                 f(&m["adl_notional"], 0),
+                f(&m["adl_overshoot_notional"], 0),
                 f(&m["adl_accounts"], 0),
                 m["adl_top_decile_share"]
                     .as_f64()
@@ -186,7 +188,7 @@ pub(crate) fn instrument_rows(summary: &Value) -> Option<(Vec<&'static str>, Vec
 }
 
 /// What the tables mean.
-pub(crate) const NOTE: &str = "The crowd's contagion pass (path 0): each bucket (a cross account on one venue, or one isolated leg) is liquidated whole when its equity at the marks reaches its maintenance, each leg under its own instrument's rules; each instrument's forced orders fill in its own book. A liquidation's cause is the bucket's leg with the largest loss; its legs in other instruments are contagion, and \"by another asset\" counts the accounts that lost such a leg. Bad debt beyond the insurance fund is taken by ADL from the profitable opposite side of the cause's instrument under the venue's ranking (or pro rata), else socialized over that side. ADL from top decile: the share of the profit ADL took that came from the top tenth of winners (by profit) at each event. Fund min: every venue's funds together. An instrument on an index is marked at it and fills in its own book: premium, its traded price over that mark; premium funding, the rates its venue's rule set from it per interval. Notional in quote at fill prices; conservation error: the largest imbalance of the money ledger over every path.";
+pub(crate) const NOTE: &str = "The crowd's contagion pass (path 0): each bucket (a cross account on one venue, or one isolated leg) is liquidated whole when its equity at the marks reaches its maintenance, each leg under its own instrument's rules; each instrument's forced orders fill in its own book. A liquidation's cause is the bucket's leg with the largest loss; its legs in other instruments are contagion, and \"by another asset\" counts the accounts that lost such a leg. Bad debt beyond the insurance fund is taken by ADL from the profitable opposite side of the cause's instrument under the venue's ranking (or pro rata), else socialized over that side. ADL overshoot: the notional ADL closed beyond the least whose profit would have covered what it took (the most profitable per unit of notional first). ADL from top decile: the share of the profit ADL took that came from the top tenth of winners (by profit) at each event. Fund min: every venue's funds together. An instrument on an index is marked at it and fills in its own book: premium, its traded price over that mark; premium funding, the rates its venue's rule set from it per interval. Notional in quote at fill prices; conservation error: the largest imbalance of the money ledger over every path.";
 
 /// The answer in a few lines: how much each instrument sold because of
 /// another, and who paid under each ADL configuration.
@@ -220,13 +222,15 @@ pub(crate) fn verdict(summary: &Value) -> Option<Vec<String>> {
     )];
     for m in ms {
         out.push(format!(
-            "{}: bad debt {}, insurance fund down to {}; ADL took {} of profit from {} accounts ({} % from the top decile of winners), {} socialized.",
+            "{}: bad debt {}, insurance fund down to {}; ADL took {} of profit from {} accounts ({} % from the top decile of winners), closing {} of positions where {} would have done, {} socialized.",
             m["venue"].as_str().unwrap_or(""),
             num(g(m, "bad_debt"), 0),
             num(g(m, "insurance_fund_min"), 0),
             num(g(m, "adl_profit_taken"), 0),
             num(g(m, "adl_accounts"), 0),
             num(100.0 * g(m, "adl_top_decile_share"), 1),
+            num(g(m, "adl_notional"), 0),
+            num(g(m, "adl_notional_required"), 0),
             num(g(m, "socialized_loss"), 0),
         ));
     }

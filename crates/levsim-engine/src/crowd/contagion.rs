@@ -145,6 +145,12 @@ pub struct ContagionMetrics {
     pub adl_notional: f64,
     /// Profit taken by ADL (= deficit covered by ADL).
     pub adl_profit_taken: f64,
+    /// The least notional whose profit would have covered what ADL took
+    /// (the most profitable per unit of notional first).
+    pub adl_notional_required: f64,
+    /// ADL notional beyond that least (overshoot: positions closed that the
+    /// deficit did not require; it depends on the ranking).
+    pub adl_overshoot_notional: f64,
     /// Share of that profit taken from the top decile of winners (by
     /// profit, among the candidates of each ADL event).
     pub adl_top_decile_share: f64,
@@ -873,6 +879,29 @@ fn c_side(q: f64) -> i8 {
     }
 }
 
+/// The least notional of positions whose profit covers `amount`, each
+/// candidate `(profit, notional)` closable in part (its profit in
+/// proportion): the highest profit per notional first. ADL beyond it is
+/// overshoot: positions closed that the deficit did not require.
+pub fn least_notional_to_cover(cands: &[(f64, f64)], amount: f64) -> f64 {
+    let mut c: Vec<(f64, f64)> = cands
+        .iter()
+        .copied()
+        .filter(|&(p, n)| p > 0.0 && n > 0.0)
+        .collect();
+    c.sort_by(|a, b| (b.0 / b.1).total_cmp(&(a.0 / a.1)));
+    let (mut left, mut notional) = (amount, 0.0);
+    for (p, n) in c {
+        if left <= 0.0 {
+            break;
+        }
+        let take = p.min(left);
+        notional += n * take / p;
+        left -= take;
+    }
+    notional
+}
+
 /// Covers `deficit` from the profitable `side` of instrument `k`: ADL
 /// under the instrument's ranking (profit given up at the mark, the
 /// position closed in that share; the buckets hit go to `touched`), or
@@ -913,6 +942,14 @@ fn cover(
             .get(by_profit.len().div_ceil(10).saturating_sub(1))
             .copied()
             .unwrap_or(f64::INFINITY);
+        // The least notional whose profit covers the deficit: the most
+        // profitable per unit of notional first.
+        let least: Vec<(f64, f64)> = cands
+            .iter()
+            .map(|&(l, _, pnl)| (pnl, c.qty[l].abs() * mark))
+            .collect();
+        let required = least_notional_to_cover(&least, deficit);
+        let closed_before = m.adl_notional;
         let share_all = match rules.adl_ranking {
             AdlRanking::ProRata => {
                 let total: f64 = cands.iter().map(|x| x.2).sum();
@@ -983,6 +1020,13 @@ fn cover(
         }
         // The realized share no longer counts as unrealized profit: the
         // entry is unchanged and the size shrank, so nothing else moves.
+        // What the ranking closed beyond the least that covers what it took.
+        let took = deficit - left;
+        if took > 0.0 {
+            let need = least_notional_to_cover(&least, took.min(deficit)).min(required);
+            m.adl_notional_required += need;
+            m.adl_overshoot_notional += (m.adl_notional - closed_before - need).max(0.0);
+        }
     }
     if left > 0.0 {
         let q: f64 = legs.iter().map(|&(l, _, _)| c.qty[l].abs()).sum();

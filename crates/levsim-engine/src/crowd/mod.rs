@@ -23,8 +23,8 @@ mod rules;
 
 pub use book::{CrowdBook, CrowdMixConfig, HoldingMix};
 pub use contagion::{
-    contagion_pass, ContagionMetrics, ContagionOptions, ContagionPass, ContagionSeries,
-    InstrumentCascade, VenueLinks,
+    contagion_pass, least_notional_to_cover, ContagionMetrics, ContagionOptions, ContagionPass,
+    ContagionSeries, InstrumentCascade, VenueLinks,
 };
 pub use index::SideIndex;
 pub use pass::{

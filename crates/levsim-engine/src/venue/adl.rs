@@ -38,6 +38,11 @@ pub enum AdlRanking {
     /// dYdX v4: no ranking; candidates in a pseudo-random rotation from a
     /// seeded start.
     Unranked,
+    /// Bybit: "derived in order of highest profit and effective leverage
+    /// use" (Bybit help centre, "What is Auto-Deleveraging (ADL)"): the
+    /// quantities of BitMEX's score, `PnL% × EffLev` in profit and
+    /// `PnL% / EffLev` at a loss, which levsim uses for it.
+    Bybit,
     /// Largest position (value at mark) first: a research ranking that
     /// ignores profit and leverage.
     Size,
@@ -88,7 +93,7 @@ impl AdlRanking {
         let mut idx: Vec<usize> = (0..cands.len()).collect();
         let score: fn(&AdlCandidate) -> f64 = match self {
             AdlRanking::Binance => binance_score,
-            AdlRanking::Bitmex => bitmex_score,
+            AdlRanking::Bitmex | AdlRanking::Bybit => bitmex_score,
             AdlRanking::Hyperliquid => hyperliquid_score,
             AdlRanking::Size => size_score,
             AdlRanking::ProRata => {
@@ -192,7 +197,7 @@ pub fn position_score(
     match ranking {
         AdlRanking::Binance => Some(binance_score(&c)),
         AdlRanking::Hyperliquid => Some(hyperliquid_score(&c)),
-        AdlRanking::Bitmex => Some(bitmex_score(&AdlCandidate {
+        AdlRanking::Bitmex | AdlRanking::Bybit => Some(bitmex_score(&AdlCandidate {
             mark_value: s * c.mark_value,
             entry_value: s * c.entry_value,
             bankrupt_value: s * c.bankrupt_value,

@@ -28,6 +28,7 @@ fn venue(symbol: &str, fund: f64, ranking: &str) -> VenueProfile {
     v.adl_ranking = match ranking {
         "binance" => AdlRanking::Binance,
         "bitmex" => AdlRanking::Bitmex,
+        "bybit" => AdlRanking::Bybit,
         "size" => AdlRanking::Size,
         "pro_rata" => AdlRanking::ProRata,
         _ => AdlRanking::Unranked,
@@ -290,6 +291,9 @@ proptest! {
         prop_assert_eq!(a.metrics.adl_profit_taken, b.metrics.adl_profit_taken);
         let money: f64 = book.wallet.iter().sum::<f64>() + fund * if linked { 1.5 } else { 1.0 };
         prop_assert!(a.metrics.conservation_error.abs() <= 1e-9 * money, "{}", a.metrics.conservation_error);
+        // ADL closes at least the least notional that covers what it took.
+        prop_assert!(a.metrics.adl_notional + 1e-9 * money >= a.metrics.adl_notional_required, "{:?}", a.metrics);
+        prop_assert_eq!(a.metrics.adl_overshoot_notional, b.metrics.adl_overshoot_notional);
         // The deficit is covered exactly once.
         let covered = a.metrics.adl_profit_taken + a.metrics.socialized_loss + a.metrics.uncovered_deficit;
         let paid = a.metrics.insurance_fund_start - a.metrics.insurance_fund_end;
@@ -333,7 +337,7 @@ fn adl_rankings_side_by_side() {
     assert_eq!(off.adl_count, 0);
     let pro = run("pro_rata", true);
     assert!(pro.adl_profit_taken > 0.0, "{pro:?}");
-    for r in ["binance", "bitmex", "size"] {
+    for r in ["binance", "bitmex", "bybit", "size"] {
         let m = run(r, true);
         assert!(m.adl_profit_taken > 0.0, "{r}: {m:?}");
         assert!(
@@ -451,4 +455,18 @@ fn a_shared_index_carries_one_venues_selling_to_the_other() {
         linked.metrics.conservation_error
     );
     assert_eq!(linked.metrics.insurance_funds_end.len(), 2);
+}
+
+/// The least notional covering a deficit, by hand: profit per notional
+/// 0.25 (5 of 20), 0.1 (10 of 100), 0.05 (30 of 600); covering 12 takes
+/// all of the first (20) and 7/10 of the second (70); covering more than
+/// all profit closes everything.
+#[test]
+fn least_notional_to_cover_a_deficit() {
+    use levsim_engine::crowd::least_notional_to_cover;
+    let c = [(10.0, 100.0), (30.0, 600.0), (5.0, 20.0)];
+    assert!((least_notional_to_cover(&c, 12.0) - 90.0).abs() < 1e-12);
+    assert!((least_notional_to_cover(&c, 5.0) - 20.0).abs() < 1e-12);
+    assert!((least_notional_to_cover(&c, 100.0) - 720.0).abs() < 1e-12);
+    assert_eq!(least_notional_to_cover(&c, 0.0), 0.0);
 }

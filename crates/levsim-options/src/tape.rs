@@ -26,21 +26,9 @@ pub fn option_bars(
     iv: &[f64],
     out: [&mut [f64]; 4],
 ) {
-    let [uo, uh, ul, uc] = under;
-    let [oo, oh, ol, oc] = out;
-    for i in 0..ts.len() {
-        let t0 = (expiry - ts[i]) as f64 / YEAR_NS;
-        let t1 = (expiry - ts[i] - interval_ns) as f64 / YEAR_NS;
-        let s = iv[i];
-        let v = |f: f64, t: f64| price(f, strike, t, s, kind);
-        let (a, b) = (v(uh[i], t0), v(ul[i], t0));
-        oo[i] = v(uo[i], t0);
-        oh[i] = a.max(b).max(oo[i]);
-        ol[i] = a.min(b).min(oo[i]);
-        oc[i] = v(uc[i], t1);
-        oh[i] = oh[i].max(oc[i]);
-        ol[i] = ol[i].min(oc[i]);
-    }
+    bars_of(ts, interval_ns, under, expiry, iv, out, |f, t, s| {
+        price(f, strike, t, s, kind)
+    });
 }
 
 /// [`option_bars`] for options settled in coin (Deribit's BTC options):
@@ -59,13 +47,29 @@ pub fn option_bars_in_coin(
     iv: &[f64],
     out: [&mut [f64]; 4],
 ) {
+    bars_of(ts, interval_ns, under, expiry, iv, out, |f, t, s| {
+        price(f, strike, t, s, kind) / f
+    });
+}
+
+/// Bars of `value(underlying, years to expiry, volatility)` at each point
+/// of the underlying's bars: open, high and low at the bar's open time,
+/// close at its end; the high and low the extremes of the four.
+fn bars_of(
+    ts: &[TimestampNs],
+    interval_ns: i64,
+    under: [&[f64]; 4],
+    expiry: TimestampNs,
+    iv: &[f64],
+    out: [&mut [f64]; 4],
+    value: impl Fn(f64, f64, f64) -> f64,
+) {
     let [uo, uh, ul, uc] = under;
     let [oo, oh, ol, oc] = out;
     for i in 0..ts.len() {
         let t0 = (expiry - ts[i]) as f64 / YEAR_NS;
         let t1 = (expiry - ts[i] - interval_ns) as f64 / YEAR_NS;
-        let s = iv[i];
-        let v = |f: f64, t: f64| price(f, strike, t, s, kind) / f;
+        let v = |f: f64, t: f64| value(f, t, iv[i]);
         let (a, b) = (v(uh[i], t0), v(ul[i], t0));
         oo[i] = v(uo[i], t0);
         oc[i] = v(uc[i], t1);

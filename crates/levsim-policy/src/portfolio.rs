@@ -600,6 +600,28 @@ impl WeightsPolicy {
         }
     }
 
+    /// Gross leverage `target_vol / vol` (capped; the cap when `vol` is 0),
+    /// traded to when flat or when a leg drifted out of `band`.
+    fn size_to_vol(
+        &mut self,
+        obs: &PortfolioObservation<'_>,
+        vol: f64,
+        (target_vol, max_leverage, band): (f64, f64, f64),
+        target: &mut [f64],
+    ) -> PortfolioDecision {
+        let gross = if vol > 0.0 {
+            (target_vol / vol).min(max_leverage)
+        } else {
+            max_leverage
+        };
+        if obs.is_flat() || self.drifted(obs, gross, band) {
+            self.write(gross, target);
+            PortfolioDecision::Target
+        } else {
+            PortfolioDecision::Hold
+        }
+    }
+
     fn drifted(&self, obs: &PortfolioObservation<'_>, gross: f64, band: f64) -> bool {
         self.weights.iter().enumerate().any(|(k, w)| {
             let want = w * gross;
@@ -664,17 +686,7 @@ impl WeightsPolicy {
             } => {
                 self.update_cov(obs, halflife_h);
                 let vol = self.portfolio_vol(obs.bar_years, sigma_prior);
-                let gross = if vol > 0.0 {
-                    (target_vol / vol).min(max_leverage)
-                } else {
-                    max_leverage
-                };
-                if obs.is_flat() || self.drifted(obs, gross, band) {
-                    self.write(gross, target);
-                    PortfolioDecision::Target
-                } else {
-                    PortfolioDecision::Hold
-                }
+                self.size_to_vol(obs, vol, (target_vol, max_leverage, band), target)
             }
             Sizing::Forecast {
                 source,
@@ -691,17 +703,7 @@ impl WeightsPolicy {
                         self.regime_vol(obs, window_h, refit_h, sigma_prior)
                     }
                 };
-                let gross = if vol > 0.0 {
-                    (target_vol / vol).min(max_leverage)
-                } else {
-                    max_leverage
-                };
-                if obs.is_flat() || self.drifted(obs, gross, band) {
-                    self.write(gross, target);
-                    PortfolioDecision::Target
-                } else {
-                    PortfolioDecision::Hold
-                }
+                self.size_to_vol(obs, vol, (target_vol, max_leverage, band), target)
             }
             Sizing::Buffer {
                 rule,

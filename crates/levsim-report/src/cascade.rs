@@ -15,7 +15,7 @@ fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
 /// Carlo markets, its distribution over paths. Empty without a crowd.
 pub(crate) fn summary(input: &ReportInput<'_>) -> Value {
     let mut out = Vec::new();
-    for (v, venue) in input.market.venues.iter().enumerate() {
+    for v in 0..input.market.venues.len() {
         let passes: Vec<&levsim_scenario::MarketOutcome> = input
             .sweep
             .markets
@@ -25,28 +25,13 @@ pub(crate) fn summary(input: &ReportInput<'_>) -> Value {
         let Some(first) = passes.iter().find(|m| m.path == 0).or(passes.first()) else {
             continue;
         };
-        let label = input.scenario.venues[v]
-            .label
-            .clone()
-            .unwrap_or_else(|| venue.name.clone());
-        let mut entry = json!({
-            "venue": label,
-            "profile": venue.name,
-            "path": first.path,
-        });
-        if let (Value::Object(e), Value::Object(m)) = (
-            &mut entry,
-            serde_json::to_value(&first.metrics).unwrap_or(Value::Null),
-        ) {
-            e.extend(m);
-        }
-        // Money conservation is checked on every path, not only path 0:
-        // the worst imbalance over all passes of this configuration.
-        entry["conservation_error_worst"] = json!(passes
-            .iter()
-            .map(|p| p.metrics.conservation_error.abs())
-            .fold(0.0, f64::max));
-        entry["conservation_paths"] = json!(passes.len());
+        let mut entry = pass_entry(
+            input,
+            v,
+            first.path,
+            &first.metrics,
+            passes.iter().map(|p| p.metrics.conservation_error),
+        );
         if passes.len() > 1 {
             let col = |f: &dyn Fn(&levsim_engine::crowd::MarketMetrics) -> f64| -> Vec<f64> {
                 passes.iter().map(|p| f(&p.metrics)).collect()
@@ -72,6 +57,57 @@ pub(crate) fn summary(input: &ReportInput<'_>) -> Value {
     Value::Array(out)
 }
 
+/// A crowd pass as `summary.json` lists it: venue configuration `v`'s
+/// label and profile, the pass's path, its `metrics` flattened in, and the
+/// worst money-ledger imbalance over every path the crowd ran (`errors`):
+/// conservation is checked on every path, not only the one shown.
+pub(crate) fn pass_entry(
+    input: &ReportInput<'_>,
+    v: usize,
+    path: usize,
+    metrics: &impl serde::Serialize,
+    errors: impl Iterator<Item = f64>,
+) -> Value {
+    let profile = input.market.venues.get(v).map_or("", |x| x.name.as_str());
+    let label = input.scenario.venues[v]
+        .label
+        .clone()
+        .unwrap_or_else(|| profile.to_string());
+    let mut entry = json!({
+        "venue": label,
+        "profile": profile,
+        "path": path,
+    });
+    if let (Value::Object(e), Value::Object(m)) = (
+        &mut entry,
+        serde_json::to_value(metrics).unwrap_or(Value::Null),
+    ) {
+        e.extend(m);
+    }
+    let (mut worst, mut n) = (0.0f64, 0usize);
+    for e in errors {
+        worst = worst.max(e.abs());
+        n += 1;
+    }
+    entry["conservation_error_worst"] = json!(worst);
+    entry["conservation_paths"] = json!(n);
+    entry
+}
+
+/// A table cell: the worst conservation error of an entry and its paths.
+pub(crate) fn conservation_cell(m: &Value) -> String {
+    format!(
+        "{:.1e} (of {})",
+        m["conservation_error_worst"].as_f64().unwrap_or(f64::NAN),
+        m["conservation_paths"]
+    )
+}
+
+/// A number cell with `d` decimals, "–" when missing.
+pub(crate) fn cell(v: &Value, d: usize) -> String {
+    v.as_f64().map_or("–".into(), |x| num(x, d))
+}
+
 /// The side-by-side table of `summary["market"]`.
 pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
     let ms = summary["market"].as_array().filter(|a| !a.is_empty())?;
@@ -90,7 +126,7 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
         "top-ups (too late)",
         "conservation error (worst path)",
     ];
-    let f = |v: &Value, d: usize| v.as_f64().map_or("–".into(), |x| num(x, d));
+    let f = cell;
     let rows = ms
         .iter()
         .map(|m| {
@@ -109,11 +145,7 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
                     .as_f64()
                     .map_or("–".into(), |x| num(x * 100.0, 2)),
                 format!("{} ({})", m["topups"], m["topups_too_late"]),
-                format!(
-                    "{:.1e} (of {})",
-                    m["conservation_error_worst"].as_f64().unwrap_or(f64::NAN),
-                    m["conservation_paths"]
-                ),
+                conservation_cell(m),
             ]
         })
         .collect();
@@ -256,7 +288,7 @@ pub(crate) fn path_rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<S
         "max rounds p95",
         "max mark dev. % p95",
     ];
-    let f = |v: &Value, d: usize| v.as_f64().map_or("–".into(), |x| num(x, d));
+    let f = cell;
     let rows = ms
         .iter()
         .map(|m| {

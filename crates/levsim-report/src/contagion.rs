@@ -22,22 +22,13 @@ pub(crate) fn summary(input: &ReportInput<'_>) -> Value {
         let Some(first) = passes.iter().find(|m| m.path == 0).or(passes.first()) else {
             continue;
         };
-        let profile = input.market.venues.get(v).map_or("", |x| x.name.as_str());
-        let label = input.scenario.venues[v]
-            .label
-            .clone()
-            .unwrap_or_else(|| profile.to_string());
-        let mut entry = json!({
-            "venue": label,
-            "profile": profile,
-            "path": first.path,
-        });
-        if let (Value::Object(e), Value::Object(m)) = (
-            &mut entry,
-            serde_json::to_value(&first.metrics).unwrap_or(Value::Null),
-        ) {
-            e.extend(m);
-        }
+        let mut entry = crate::cascade::pass_entry(
+            input,
+            v,
+            first.path,
+            &first.metrics,
+            passes.iter().map(|p| p.metrics.conservation_error),
+        );
         entry["instruments"] = serde_json::to_value(&first.instruments).unwrap_or(Value::Null);
         // Each instrument's own venue (a market may span venues).
         if let (Some(p), Value::Array(items)) =
@@ -49,19 +40,12 @@ pub(crate) fn summary(input: &ReportInput<'_>) -> Value {
                 }
             }
         }
-        entry["conservation_error_worst"] = json!(passes
-            .iter()
-            .map(|p| p.metrics.conservation_error.abs())
-            .fold(0.0, f64::max));
-        entry["conservation_paths"] = json!(passes.len());
         out.push(entry);
     }
     Value::Array(out)
 }
 
-fn f(v: &Value, d: usize) -> String {
-    v.as_f64().map_or("–".into(), |x| num(x, d))
-}
+use crate::cascade::cell as f;
 
 /// The venue-wide table, one row per venue configuration.
 pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String>>)> {
@@ -107,11 +91,7 @@ pub(crate) fn rows(summary: &Value) -> Option<(Vec<&'static str>, Vec<Vec<String
                     .as_f64()
                     .map_or("–".into(), |x| num(x * 100.0, 1)),
                 f(&m["socialized_loss"], 0),
-                format!(
-                    "{:.1e} (of {})",
-                    m["conservation_error_worst"].as_f64().unwrap_or(f64::NAN),
-                    m["conservation_paths"]
-                ),
+                crate::cascade::conservation_cell(m),
             ]
         })
         .collect();

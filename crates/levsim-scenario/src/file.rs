@@ -269,20 +269,8 @@ fn parse_venues(
     res: &Resolver<'_>,
     problems: &mut Vec<String>,
 ) -> Vec<VenueConfig> {
-    let one = |v: toml::Value, at: String, problems: &mut Vec<String>| -> Option<VenueConfig> {
-        match serde_path_to_error::deserialize::<_, VenueConfig>(v) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                let field = e.path().to_string();
-                let field = if field == "." {
-                    String::new()
-                } else {
-                    format!(".{field}")
-                };
-                problems.push(format!("{at}{field}: {}", e.inner()));
-                None
-            }
-        }
+    let one = |v: toml::Value, at: String, problems: &mut Vec<String>| {
+        typed::<VenueConfig>(v, &at, problems)
     };
     let mut out: Vec<VenueConfig> = match v {
         toml::Value::Array(items) => items

@@ -199,21 +199,19 @@ pub struct BootstrapSpec {
     pub horizon_ns: i64,
 }
 
-/// Per instrument, its venue: 0 for the scenario's (`[venue]`), then one
-/// per distinct `venue` table of the instruments, in order of appearance.
+/// Per instrument, its venue as a dense id in order of first appearance:
+/// the scenario's (`[venue]`) for instruments without a `venue` table of
+/// their own, one per distinct such table.
 pub fn venue_groups(spec: &PortfolioSpec) -> Vec<usize> {
-    let mut seen: Vec<&levsim_engine::VenueConfig> = Vec::new();
+    let mut seen: Vec<Option<&levsim_engine::VenueConfig>> = Vec::new();
     spec.instruments
         .iter()
-        .map(|i| match &i.venue {
-            None => 0,
-            Some(v) => match seen.iter().position(|s| *s == v) {
-                Some(p) => p + 1,
-                None => {
-                    seen.push(v);
-                    seen.len()
-                }
-            },
+        .map(|i| {
+            let key = i.venue.as_ref();
+            seen.iter().position(|s| *s == key).unwrap_or_else(|| {
+                seen.push(key);
+                seen.len() - 1
+            })
         })
         .collect()
 }

@@ -289,16 +289,9 @@ fn venue_links(sc: &Scenario, rules: &[levsim_engine::VenueProfile]) -> VenueLin
         return VenueLinks::single(rules.len(), rules.first().map_or(0.0, |r| r.insurance_fund));
     };
     let symbols = spec.symbols();
-    let raw = crate::portfolio::venue_groups(spec);
-    // Dense venue ids over the venues that hold an instrument.
-    let mut ids: Vec<usize> = raw.clone();
-    ids.sort_unstable();
-    ids.dedup();
-    let venue_of: Vec<usize> = raw
-        .iter()
-        .map(|g| ids.iter().position(|x| x == g).unwrap_or(0))
-        .collect();
-    let funds: Vec<f64> = (0..ids.len())
+    let venue_of = crate::portfolio::venue_groups(spec);
+    let venues = venue_of.iter().max().map_or(0, |m| m + 1);
+    let funds: Vec<f64> = (0..venues)
         .map(|v| {
             venue_of
                 .iter()

@@ -175,7 +175,7 @@ fn positions_book(
     let mut by: std::collections::HashMap<&str, Vec<&levsim_data::PositionRow>> =
         std::collections::HashMap::new();
     for r in &rows {
-        let Some(k) = symbols.iter().position(|s| *s == r.symbol) else {
+        if !symbols.contains(&r.symbol) {
             return Err(invalid(
                 sc,
                 vec![format!(
@@ -186,8 +186,7 @@ fn positions_book(
                     symbols.join(", ")
                 )],
             ));
-        };
-        let _ = k;
+        }
         let e = by.entry(r.account.as_str()).or_default();
         if e.is_empty() {
             order.push(r.account.as_str());

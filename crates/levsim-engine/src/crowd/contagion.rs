@@ -309,6 +309,21 @@ impl Crowd<'_> {
         (eq, mm)
     }
 
+    /// Funding of `per_unit` (rate × mark) on every live leg in instrument
+    /// `k`, longs paying a positive rate; returns what left the wallets.
+    fn pay_funding(&mut self, k: usize, per_unit: f64) -> f64 {
+        let mut paid = 0.0;
+        for &(l, b) in &self.inst_legs[k] {
+            let (l, b) = (l as usize, b as usize);
+            if self.alive[b] {
+                let pay = per_unit * self.qty[l];
+                self.wallet[b] -= pay;
+                paid += pay;
+            }
+        }
+        paid
+    }
+
     fn radius(&self, b: usize, marks: &[f64]) -> f64 {
         let (eq, mm) = self.state(b, marks);
         let mut d = 0.0;
@@ -569,14 +584,7 @@ pub fn contagion_pass<L: LiquidityModel>(
             };
             let rate = rules[k].funding_rule.rate(premium);
             let d = rate * last_mark[k];
-            for &(l, b) in &c.inst_legs[k] {
-                let (l, b) = (l as usize, b as usize);
-                if c.alive[b] {
-                    let pay = d * c.qty[l];
-                    c.wallet[b] -= pay;
-                    outside += pay;
-                }
-            }
+            outside += c.pay_funding(k, d);
             let f = stress_funding[k].get_or_insert_with(FundingSeries::default);
             f.ts.push(t0);
             f.rate.push(rate);
@@ -601,14 +609,7 @@ pub fn contagion_pass<L: LiquidityModel>(
             };
             while fi[k] < f.ts.len() && f.ts[fi[k]] <= t0 {
                 let d = f.rate[fi[k]] * last_mark[k];
-                for &(l, b) in &c.inst_legs[k] {
-                    let (l, b) = (l as usize, b as usize);
-                    if c.alive[b] {
-                        let pay = d * c.qty[l];
-                        c.wallet[b] -= pay;
-                        outside += pay;
-                    }
-                }
+                outside += c.pay_funding(k, d);
                 idx.stale = true;
                 fi[k] += 1;
             }

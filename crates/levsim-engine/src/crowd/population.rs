@@ -631,7 +631,6 @@ impl PopulationConfig {
             let size =
                 mean_size * (self.size_sigma * z - 0.5 * self.size_sigma * self.size_sigma).exp();
             let mut lev = dist.sample(&mut rng);
-            lev = lev.min(venue.max_leverage(size));
             if let Some(cap) = imf_cap {
                 lev = lev.min(cap);
             }
@@ -642,6 +641,8 @@ impl PopulationConfig {
                 (start_price, None)
             };
             let qty = size / entry;
+            // The venue's cap at this size (size-scaled rates see it).
+            lev = lev.min(venue.max_leverage_sized(size, qty));
             let collateral = size / lev;
             let MarginGroup { rate, cum } = MarginGroup::of(venue, qty, entry);
             // Survived from entry to the start?

@@ -301,18 +301,7 @@ fn a_cross_account_is_liquidated_at_binances_price() {
 #[test]
 fn a_crash_in_one_leg_takes_the_cross_account_down() {
     let (btc_v, eth_v) = (binance("BTCUSDT", 0.0), binance("ETHUSDT", 0.0));
-    let n = 200;
-    let mut btc = MarketTape {
-        symbol: "BTCUSDT".into(),
-        interval_ns: MIN,
-        ..Default::default()
-    };
-    for i in 0..n {
-        btc.push(i as i64 * MIN, 50_000.0, 50_000.0, 50_000.0, 50_000.0, 1.0);
-    }
-    let eth = falling("ETHUSDT", 2_000.0, 0.005, n);
-    let (pt, _) =
-        PortfolioTape::align(table(&["BTCUSDT", "ETHUSDT"]), &[btc, eth.clone()]).unwrap();
+    let (pt, eth) = flat_btc_falling_eth(200);
     let mut acct = account(Side::Long, false);
     acct.capital = 10_000.0;
     acct.margin_mode = MarginMode::Cross;
@@ -392,6 +381,23 @@ fn a_crash_in_one_leg_takes_the_cross_account_down() {
     assert_eq!(iso.liquidation_legs, vec![1]);
     assert!(iso.legs[0].final_qty > 0.0);
     assert!(iso.metrics.first_liquidation_ts < out.metrics.first_liquidation_ts);
+}
+
+/// BTC flat at 50,000 and ETH falling 0.5 % a bar from 2,000, `n` one-minute
+/// bars on one clock; ETH's own tape beside it.
+fn flat_btc_falling_eth(n: usize) -> (PortfolioTape, MarketTape) {
+    let mut btc = MarketTape {
+        symbol: "BTCUSDT".into(),
+        interval_ns: MIN,
+        ..Default::default()
+    };
+    for i in 0..n {
+        btc.push(i as i64 * MIN, 50_000.0, 50_000.0, 50_000.0, 50_000.0, 1.0);
+    }
+    let eth = falling("ETHUSDT", 2_000.0, 0.005, n);
+    let (pt, _) =
+        PortfolioTape::align(table(&["BTCUSDT", "ETHUSDT"]), &[btc, eth.clone()]).unwrap();
+    (pt, eth)
 }
 
 /// Portfolio margin of one long: the requirement is the grid's worst loss,
@@ -839,18 +845,7 @@ fn a_covered_call_settles_at_expiry() {
 #[test]
 fn transfers_between_isolated_accounts_and_their_delay() {
     let (btc_v, eth_v) = (binance("BTCUSDT", 0.0), binance("ETHUSDT", 0.0));
-    let n = 200;
-    let mut btc = MarketTape {
-        symbol: "BTCUSDT".into(),
-        interval_ns: MIN,
-        ..Default::default()
-    };
-    for i in 0..n {
-        btc.push(i as i64 * MIN, 50_000.0, 50_000.0, 50_000.0, 50_000.0, 1.0);
-    }
-    let eth = falling("ETHUSDT", 2_000.0, 0.005, n);
-    let (pt, _) =
-        PortfolioTape::align(table(&["BTCUSDT", "ETHUSDT"]), &[btc, eth.clone()]).unwrap();
+    let (pt, _) = flat_btc_falling_eth(200);
     let rules = [btc_v, eth_v];
     let run = |rule: Option<levsim_engine::TransferRule>| {
         let mut acct = account(Side::Long, false);

@@ -197,13 +197,13 @@ pub(crate) fn adl(a: &AdlArgs<'_>) -> Result<(), Failure> {
         "unfilled": unfilled,
     });
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(Failure::other)?
         );
         return Ok(());
     }
-    println!(
+    outln!(
         "{} ADL ({} ranking): {} {} at {} against the {} queue",
         venue.name,
         ranking_name(ranking),
@@ -217,10 +217,10 @@ pub(crate) fn adl(a: &AdlArgs<'_>) -> Result<(), Failure> {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        println!("  {who} closes {q} (score {:.6})", scores[i]);
+        outln!("  {who} closes {q} (score {:.6})", scores[i]);
     }
     if unfilled > 0.0 {
-        println!("  unfilled: {unfilled} (the queue is shorter than the position)");
+        outln!("  unfilled: {unfilled} (the queue is shorter than the position)");
     }
     Ok(())
 }

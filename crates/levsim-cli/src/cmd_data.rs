@@ -47,7 +47,7 @@ pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(
         }
     };
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&ins).map_err(Failure::other)?
         );
@@ -56,25 +56,26 @@ pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(
     match ins {
         Inspection::Book(b) => {
             let or_none = |v: Option<f64>| v.map_or("none".to_string(), |x| format!("{x}"));
-            println!("file:      {}", b.file);
-            println!(
+            outln!("file:      {}", b.file);
+            outln!(
                 "format:    {} ({}; {} messages, {} trades)",
                 b.format,
                 b.format.describe(),
                 b.messages,
                 b.trades
             );
-            println!("symbol:    {}", b.symbol);
-            println!(
+            outln!("symbol:    {}", b.symbol);
+            outln!(
                 "range:     {} .. {}",
                 b.first.as_deref().unwrap_or("none"),
                 b.last.as_deref().unwrap_or("none")
             );
-            println!(
+            outln!(
                 "sequence gaps: {}; crossed levels repaired: {}",
-                b.sequence_gaps, b.crossed_repairs
+                b.sequence_gaps,
+                b.crossed_repairs
             );
-            println!(
+            outln!(
                 "book after the last message: bid {} / ask {} (spread {}), {} bid and {} ask levels",
                 or_none(b.best_bid),
                 or_none(b.best_ask),
@@ -82,36 +83,39 @@ pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(
                 b.bid_levels,
                 b.ask_levels
             );
-            println!(
+            outln!(
                 "depth within 1 % of mid: bids {}, asks {} (base units)",
                 or_none(b.bid_depth_1pct),
                 or_none(b.ask_depth_1pct)
             );
         }
         Inspection::Trades(t) => {
-            println!("file:      {}", t.file);
-            println!("trades:    {}", t.trades);
-            println!(
+            outln!("file:      {}", t.file);
+            outln!("trades:    {}", t.trades);
+            outln!(
                 "range:     {} .. {}",
                 t.first.unwrap_or_default(),
                 t.last.unwrap_or_default()
             );
-            println!(
+            outln!(
                 "taker buys {} / sells {} (size)",
-                t.taker_buy_size, t.taker_sell_size
+                t.taker_buy_size,
+                t.taker_sell_size
             );
             if let Some((lo, hi)) = t.price_range {
-                println!("prices:    {lo} .. {hi}");
+                outln!("prices:    {lo} .. {hi}");
             }
         }
         Inspection::Funding(f) => {
-            println!("file:      {}", f.file);
-            println!("format:    binance-funding");
-            println!("rows:      {}", f.rows);
-            println!("range:     {} .. {}", f.first, f.last);
-            println!(
+            outln!("file:      {}", f.file);
+            outln!("format:    binance-funding");
+            outln!("rows:      {}", f.rows);
+            outln!("range:     {} .. {}", f.first, f.last);
+            outln!(
                 "rate:      min {:.6}  mean {:.6}  max {:.6} (fraction per interval)",
-                f.min_rate, f.mean_rate, f.max_rate
+                f.min_rate,
+                f.mean_rate,
+                f.max_rate
             );
         }
         Inspection::Bars {
@@ -119,44 +123,45 @@ pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(
             report,
             prices,
         } => {
-            println!("file:      {}", report.file);
-            println!(
+            outln!("file:      {}", report.file);
+            outln!(
                 "format:    {} (time unit: {})",
-                report.format, report.time_unit
+                report.format,
+                report.time_unit
             );
             if !symbol.is_empty() {
-                println!("symbol:    {symbol} (from the file name)");
+                outln!("symbol:    {symbol} (from the file name)");
             }
-            println!("rows:      {}", report.rows);
+            outln!("rows:      {}", report.rows);
             if let (Some(a), Some(b)) = (report.first_ts, report.last_ts) {
-                println!(
+                outln!(
                     "range:     {} .. {} (bar open times, UTC)",
                     to_iso(a),
                     to_iso(b)
                 );
             }
-            println!("interval:  {}", fmt_duration(report.interval_ns));
+            outln!("interval:  {}", fmt_duration(report.interval_ns));
             if let Some(p) = prices {
-                println!("low:       {} at {}", p.min_low, p.min_low_at);
-                println!("high:      {} at {}", p.max_high, p.max_high_at);
+                outln!("low:       {} at {}", p.min_low, p.min_low_at);
+                outln!("high:      {} at {}", p.max_high, p.max_high_at);
             }
-            println!(
+            outln!(
                 "gaps:      {} ({} missing bars)",
                 report.gaps.len(),
                 report.missing_bars()
             );
             for g in report.gaps.iter().take(20) {
-                println!("  - {}", g.describe(report.interval_ns));
+                outln!("  - {}", g.describe(report.interval_ns));
             }
             if report.gaps.len() > 20 {
-                println!("  … {} more (use --json for all)", report.gaps.len() - 20);
+                outln!("  … {} more (use --json for all)", report.gaps.len() - 20);
             }
-            println!("anomalies: {}", report.anomalies.len());
+            outln!("anomalies: {}", report.anomalies.len());
             for a in &report.anomalies {
-                println!("  - line {}, field `{}`: {}", a.line, a.field, a.message);
+                outln!("  - line {}, field `{}`: {}", a.line, a.field, a.message);
             }
             if !report.gaps.is_empty() {
-                println!(
+                outln!(
                     "note:      gaps are not errors here; `levsim run` needs `on_gap = \"skip\"` or `\"ffill\"` for a window that crosses one"
                 );
             }
@@ -186,7 +191,7 @@ pub(crate) fn import(
     }
     let (tape, report) = load_tape(file, format).map_err(Failure::input)?;
     write_parquet_tape(out, &tape).map_err(Failure::other)?;
-    println!(
+    outln!(
         "wrote {} ({} bars, {} .. {}, {} gaps kept as gaps)",
         out.display(),
         tape.len(),

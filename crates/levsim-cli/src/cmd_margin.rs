@@ -127,9 +127,9 @@ fn portfolio(a: &MarginArgs<'_>) -> Result<(), Failure> {
             serde_json::from_str(&text).map_err(parse_err)?;
         let r = acct.scan().map_err(named)?;
         if !a.json {
-            println!("venue:              span (CME SPAN scanning risk, 16 scenarios)");
-            println!("scanning risk:      {:.6}", r.scanning_risk);
-            println!("worst scenario:     {}", r.worst_scenario);
+            outln!("venue:              span (CME SPAN scanning risk, 16 scenarios)");
+            outln!("scanning risk:      {:.6}", r.scanning_risk);
+            outln!("worst scenario:     {}", r.worst_scenario);
         }
         serde_json::json!({"venue": "span", "scanning_risk": r.scanning_risk, "maintenance_margin": r.maintenance_margin, "worst_scenario": r.worst_scenario, "scenarios": r.scenarios})
     } else {
@@ -137,13 +137,15 @@ fn portfolio(a: &MarginArgs<'_>) -> Result<(), Failure> {
             serde_json::from_str(&text).map_err(parse_err)?;
         let r = acct.scan().map_err(named)?;
         if !a.json {
-            println!("venue:              greek-pm (SPEC §8.3 Taylor scenario margin)");
-            println!(
+            outln!("venue:              greek-pm (SPEC §8.3 Taylor scenario margin)");
+            outln!(
                 "net delta {:.6}, gamma {:.6e}, vega {:.6}",
-                r.delta, r.gamma, r.vega
+                r.delta,
+                r.gamma,
+                r.vega
             );
-            println!("maintenance margin: {:.6}", r.maintenance_margin);
-            println!(
+            outln!("maintenance margin: {:.6}", r.maintenance_margin);
+            outln!(
                 "worst scenario:     price {:+.2} %, volatility {:+} points",
                 r.worst_price_move * 100.0,
                 r.worst_vol_move
@@ -154,7 +156,7 @@ fn portfolio(a: &MarginArgs<'_>) -> Result<(), Failure> {
     if a.json {
         let mut v = value;
         v["venue"] = serde_json::json!(a.venue);
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&v).map_err(Failure::other)?
         );
@@ -259,7 +261,7 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
         other => Failure::input(other),
     })?;
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&result).map_err(Failure::other)?
         );
@@ -320,37 +322,40 @@ fn opt(v: Option<f64>) -> String {
 }
 
 fn print_text(r: &Assessment) {
-    println!(
+    outln!(
         "venue:              {} ({}, {:?}, {:?} margin)",
-        r.venue, r.symbol, r.contract, r.mode
+        r.venue,
+        r.symbol,
+        r.contract,
+        r.mode
     );
-    println!("equity:             {:.6}", r.equity);
-    println!("initial margin:     {:.6}", r.initial_margin);
-    println!("maintenance margin: {:.6}", r.maintenance_margin);
-    println!("margin ratio:       {:.6}", r.margin_ratio);
-    println!("liquidatable:       {}", r.liquidatable);
+    outln!("equity:             {:.6}", r.equity);
+    outln!("initial margin:     {:.6}", r.initial_margin);
+    outln!("maintenance margin: {:.6}", r.maintenance_margin);
+    outln!("margin ratio:       {:.6}", r.margin_ratio);
+    outln!("liquidatable:       {}", r.liquidatable);
     if let Some(b) = r.backstop_eligible {
-        println!("backstop eligible:  {b}");
+        outln!("backstop eligible:  {b}");
     }
     if let Some(h) = r.health_factor {
-        println!("health factor:      {h:.6}");
-        println!("max repay:          {}", opt(r.max_repay));
-        println!("collateral seized:  {}", opt(r.collateral_seized));
-        println!("protocol fee:       {}", opt(r.protocol_fee));
-        println!("to the liquidator:  {}", opt(r.to_liquidator));
-        println!("health after:       {}", opt(r.health_factor_after));
+        outln!("health factor:      {h:.6}");
+        outln!("max repay:          {}", opt(r.max_repay));
+        outln!("collateral seized:  {}", opt(r.collateral_seized));
+        outln!("protocol fee:       {}", opt(r.protocol_fee));
+        outln!("to the liquidator:  {}", opt(r.to_liquidator));
+        outln!("health after:       {}", opt(r.health_factor_after));
     }
     if let Some(s) = r.margin_shortage {
-        println!("margin shortage:    {s:.6} (maintenance + buffer − collateral)");
+        outln!("margin shortage:    {s:.6} (maintenance + buffer − collateral)");
     }
     if let Some(d) = r.insurance_fund_delta {
-        println!("insurance fund:     {d:+.6} (+: the user pays the fund)");
+        outln!("insurance fund:     {d:+.6} (+: the user pays the fund)");
     }
     if !r.overrides.is_empty() {
-        println!("overrides:          {}", r.overrides.join("; "));
+        outln!("overrides:          {}", r.overrides.join("; "));
     }
     for p in &r.positions {
-        println!(
+        outln!(
             "position {} {} {} @ {} (mark {}): liquidation price {}, bankruptcy price {}{}",
             p.instrument,
             p.side,
@@ -364,7 +369,7 @@ fn print_text(r: &Assessment) {
                 .unwrap_or_default()
         );
         if let (Some(b), Some(f)) = (p.base_to_cover, p.if_fee) {
-            println!("  base to cover {b:.9}, insurance-fund fee {f:.6}");
+            outln!("  base to cover {b:.9}, insurance-fund fee {f:.6}");
         }
     }
 }

@@ -189,10 +189,10 @@ pub(crate) fn run(scenario: &Path, o: &Options<'_>) -> Result<(), Failure> {
     }
     if json_out {
         for s in summary {
-            println!("{s}");
+            outln!("{s}");
         }
     } else {
-        print!("{md}");
+        out!("{md}");
     }
     Ok(())
 }

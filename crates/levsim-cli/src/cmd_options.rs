@@ -206,19 +206,25 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
         "grid": grid,
     });
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&value).map_err(Failure::other)?
         );
         return Ok(());
     }
-    println!("venue: deribit (options priced from {source})");
-    println!(
+    outln!("venue: deribit (options priced from {source})");
+    outln!(
         "{:<24} {:>8} {:>12} {:>9} {:>11} {:>9} {:>10}",
-        "instrument", "size", "mark (coin)", "delta", "gamma", "vega", "theta"
+        "instrument",
+        "size",
+        "mark (coin)",
+        "delta",
+        "gamma",
+        "vega",
+        "theta"
     );
     for r in &rows {
-        println!(
+        outln!(
             "{:<24} {:>8} {:>12.6} {:>9.5} {:>11.3e} {:>9.4} {:>10.4}",
             r["instrument"].as_str().unwrap_or(""),
             r["size"],
@@ -229,15 +235,15 @@ pub(crate) fn margin(a: &MarginArgs<'_>) -> Result<(), Failure> {
             r["theta"].as_f64().unwrap_or(f64::NAN),
         );
     }
-    println!("margin (coin)        initial   maintenance");
+    outln!("margin (coin)        initial   maintenance");
     for (label, r) in [
         ("standard", st),
         ("greek", gr.requirement),
         ("portfolio", pm.requirement),
     ] {
-        println!("  {label:<16} {:>10.6} {:>12.6}", r.initial, r.maintenance);
+        outln!("  {label:<16} {:>10.6} {:>12.6}", r.initial, r.maintenance);
     }
-    println!(
+    outln!(
         "greek margin binds at price {:+.0} %, volatility {:+} points; portfolio margin at {:+.0} %, {:+} points",
         gr.worst_price_move * 100.0,
         gr.worst_vol_move,

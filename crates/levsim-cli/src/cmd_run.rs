@@ -34,6 +34,14 @@ pub(crate) fn run(
             .map_or(0, |d| d.as_nanos() as i64),
     );
     let sc = Scenario::load(path).map_err(Failure::input)?;
+    // Before the data loads: a policy written in Python runs from Python.
+    let python = levsim_scenario::python_problems(&sc.plan);
+    if !python.is_empty() {
+        return Err(Failure::input(levsim_scenario::ScenarioError::Invalid {
+            file: path.to_path_buf(),
+            problems: python,
+        }));
+    }
     let market = LoadedMarket::load(&sc).map_err(Failure::input)?;
     for n in &market.notes {
         eprintln!("note: {n}");
@@ -53,7 +61,7 @@ pub(crate) fn run(
             })
             .collect();
         write_results_to(&pq, &sc.plan, &rows).map_err(Failure::other)?;
-        println!(
+        outln!(
             "{}: shard {}/{}: {} runs → {} and {}",
             sc.name,
             shard.index,
@@ -108,7 +116,7 @@ pub(crate) fn run(
             origin: None,
         },
     )?;
-    println!(
+    outln!(
         "{}: {} runs over {} bars in {:.2}s",
         sc.name,
         n,
@@ -117,7 +125,7 @@ pub(crate) fn run(
     );
     if sc.paths > 1 {
         for a in &sweep.aggregates {
-            println!(
+            outln!(
                 "  {:<40} P(liq) {:.4} [{:.4}, {:.4}]  return p05 {:>8.2}%  p50 {:>8.2}%",
                 a.point_id,
                 a.p_liquidation,
@@ -130,7 +138,7 @@ pub(crate) fn run(
     }
     for r in sweep.kept.iter().filter(|_| sc.paths == 1) {
         let m = &r.output.metrics;
-        println!(
+        outln!(
             "  {:<40} return {:>9.2}%  liquidations {:>3}{}",
             r.spec.run_id,
             m.return_pct,
@@ -140,7 +148,7 @@ pub(crate) fn run(
                 .unwrap_or_default()
         );
     }
-    println!("report: {}", files.index_html.display());
+    outln!("report: {}", files.index_html.display());
     Ok(())
 }
 
@@ -193,7 +201,7 @@ pub(crate) fn report(dir: &Path) -> Result<(), Failure> {
         ReportError::Io { .. } | ReportError::Chart { .. } => Failure::other(e),
         other => Failure::input(other),
     })?;
-    println!("report: {}", files.index_html.display());
+    outln!("report: {}", files.index_html.display());
     Ok(())
 }
 
@@ -219,7 +227,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
             origin: None,
         },
     )?;
-    println!(
+    outln!(
         "{}: merged {} runs from {} dir(s); report: {}",
         sc.name,
         n,

@@ -193,6 +193,37 @@ pub enum Inspection {
     Funding(FundingSummary),
 }
 
+/// Reads a bar file leniently, as [`inspect`] does: row anomalies are
+/// listed in the report, not fatal (unparsable fields still fail); the
+/// tape holds the rows as read, without filling gaps.
+pub fn read_bars_lenient(
+    path: &Path,
+    format: Option<Format>,
+) -> Result<(levsim_core::MarketTape, crate::DataReport), DataError> {
+    let format = match format {
+        Some(f) => f,
+        None => detect_format(path).map_err(|e| crate::reader::explain(path, e))?,
+    };
+    let r = match format {
+        Format::BinanceFunding => Err(DataError::WrongKind {
+            file: path.display().to_string(),
+            detected: format,
+            wanted: "price bars",
+        }),
+        Format::Trades => crate::load_trade_bars(path, levsim_core::time::SECOND_NS),
+        Format::Parquet => read_parquet_tape(path).and_then(|tape| {
+            let report = crate::report::validate_tape(path, &tape, false)?;
+            Ok((tape, report))
+        }),
+        _ => load_bars(path, format, false),
+    };
+    let (mut tape, report) = r.map_err(|e| crate::reader::explain(path, e))?;
+    if tape.symbol.is_empty() {
+        tape.symbol = crate::symbol_from_path(path).unwrap_or_default();
+    }
+    Ok((tape, report))
+}
+
 /// Inspects a file: bar files are read leniently (row anomalies are listed,
 /// not fatal; unparsable fields still fail), funding files strictly.
 pub fn inspect(path: &Path, format: Option<Format>) -> Result<Inspection, DataError> {

@@ -47,7 +47,9 @@ pub use dvol::{load_vol_index, VolIndex};
 pub use error::DataError;
 pub use funding::load_funding;
 pub use gaps::{apply_gap_policy, GapPolicy};
-pub use inspect::{inspect, BookSummary, FundingSummary, Inspection, PriceSummary, TradeSummary};
+pub use inspect::{
+    inspect, read_bars_lenient, BookSummary, FundingSummary, Inspection, PriceSummary, TradeSummary,
+};
 pub use klines::load_klines;
 pub use parquet::{read_parquet_tape, write_parquet_tape};
 pub use positions::{load_positions, PositionRow, POSITION_COLUMNS};

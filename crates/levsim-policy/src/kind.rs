@@ -234,6 +234,30 @@ pub enum PolicyKind {
         #[serde(default = "default_band")]
         band: f64,
     },
+    /// A policy written outside levsim (`kind = "python"`, `name = "…"`):
+    /// the program that runs the scenario (levsim's Python package) makes
+    /// one per run from `name` and the remaining parameters. Built by the
+    /// scenario's grid expansion, not by serde (its parameters are free).
+    #[serde(skip)]
+    Python {
+        /// The name the scenario gives it (`policies={"NAME": factory}`).
+        name: String,
+        /// Every other key of the table at this grid point, in file order.
+        params: Vec<(String, ParamValue)>,
+    },
+}
+
+/// A parameter of an external policy, as written in the scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    /// A number (integers are read as real numbers, as for built-ins).
+    Number(f64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A string.
+    Text(String),
+    /// A table of numbers (such as `weights`).
+    Table(Weights),
 }
 
 impl BufferRuleName {
@@ -347,6 +371,7 @@ impl PolicyKind {
             PolicyKind::GreekAware { .. } => "greek_aware",
             PolicyKind::VolForecast { .. } => "vol_forecast",
             PolicyKind::MarginTopup { .. } => "margin_topup",
+            PolicyKind::Python { .. } => "python",
         }
     }
 
@@ -364,6 +389,15 @@ impl PolicyKind {
             | PolicyKind::VolForecast { max_leverage, .. }
             | PolicyKind::LiquidationBuffer { max_leverage, .. }
             | PolicyKind::Kelly { max_leverage, .. } => *max_leverage,
+            // Its `leverage` or `max_leverage` parameter when it has one
+            // (what the venue's maximum is checked against), else 1.
+            PolicyKind::Python { params, .. } => ["leverage", "max_leverage"]
+                .iter()
+                .find_map(|k| match params.iter().find(|(n, _)| n == k) {
+                    Some((_, ParamValue::Number(x))) => Some(*x),
+                    _ => None,
+                })
+                .unwrap_or(1.0),
         }
     }
 
@@ -400,6 +434,19 @@ impl PolicyKind {
             }
         };
         match *self {
+            PolicyKind::Python { ref name, .. } => {
+                if name.is_empty() || name.chars().any(char::is_whitespace) {
+                    Err(PolicyError {
+                        field: "name",
+                        message: format!(
+                            "a python policy needs a `name` without spaces (the key of \
+                             levsim.run(..., policies={{\"NAME\": factory}})), got {name:?}"
+                        ),
+                    })
+                } else {
+                    Ok(())
+                }
+            }
             PolicyKind::DeltaHedge {
                 leverage,
                 band,
@@ -782,6 +829,15 @@ impl PolicyKind {
     /// Builds the policy after validating it.
     pub fn build(&self) -> Result<BuiltinPolicy, PolicyError> {
         self.validate()?;
+        if let PolicyKind::Python { name, .. } = self {
+            return Err(PolicyError {
+                field: "kind",
+                message: format!(
+                    "\"python\" policies run from Python: \
+                     levsim.run(scenario, policies={{\"{name}\": factory}}) (pip install ./python)"
+                ),
+            });
+        }
         if let PolicyKind::DeltaHedge { .. }
         | PolicyKind::GreekAware { .. }
         | PolicyKind::VolForecast { .. } = self
@@ -804,7 +860,8 @@ impl PolicyKind {
             }
             PolicyKind::DeltaHedge { .. }
             | PolicyKind::GreekAware { .. }
-            | PolicyKind::VolForecast { .. } => {
+            | PolicyKind::VolForecast { .. }
+            | PolicyKind::Python { .. } => {
                 return Err(PolicyError {
                     field: "kind",
                     message: format!("{} needs a portfolio market", self.name()),

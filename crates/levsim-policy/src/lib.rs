@@ -36,11 +36,11 @@ pub use dynamic::{
 };
 pub use error::PolicyError;
 pub use greek::{GreekAware, GreekAwareParams};
-pub use kind::{BufferRuleName, ForecastName, PolicyKind, Weights};
+pub use kind::{BufferRuleName, ForecastName, ParamValue, PolicyKind, Weights};
 pub use observation::{Decision, Observation};
 pub use portfolio::{
     DeltaHedged, Forecast, OnFirstLeg, PortfolioDecision, PortfolioObservation, PortfolioPolicy,
-    Sizing, WeightsPolicy,
+    PortfolioTopup, Sizing, WeightsPolicy,
 };
 
 /// A leverage policy: one required method, called at every decision point.

@@ -141,6 +141,41 @@ impl<P: PortfolioPolicy + ?Sized> PortfolioPolicy for Box<P> {
     }
 }
 
+impl crate::TopupRule {
+    /// The top-up a portfolio observation calls for, if any: when the
+    /// account's margin ratio (requirement / equity) passes `threshold`,
+    /// enough of the reserve to bring it to `target`.
+    pub fn decide_portfolio(&self, obs: &PortfolioObservation<'_>) -> Option<PortfolioDecision> {
+        if obs.is_flat() || obs.reserve <= 0.0 || obs.margin_ratio <= self.threshold {
+            return None;
+        }
+        Some(PortfolioDecision::TopUp(
+            (obs.requirement / self.target - obs.equity).max(0.0),
+        ))
+    }
+}
+
+/// A portfolio policy with the [`crate::TopupRule`] on top (the
+/// `topup_threshold` keys on a policy of any kind): the inner policy
+/// decides at every bar, a due top-up takes the bar's place of its
+/// decision.
+pub struct PortfolioTopup<P> {
+    /// The sizing policy.
+    pub inner: P,
+    /// The top-up rule.
+    pub rule: crate::TopupRule,
+}
+
+impl<P: PortfolioPolicy> PortfolioPolicy for PortfolioTopup<P> {
+    fn decide(&mut self, obs: &PortfolioObservation<'_>, target: &mut [f64]) -> PortfolioDecision {
+        let d = self.inner.decide(obs, target);
+        self.rule.decide_portfolio(obs).unwrap_or(d)
+    }
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+}
+
 /// Runs a single-instrument policy on leg 0 of a portfolio, unchanged: it
 /// sees leg 0's mark, closes and position and the account's equity, and
 /// its leverage becomes leg 0's (on `side`).
@@ -471,13 +506,7 @@ impl WeightsPolicy {
     }
 
     fn top_up(&self, obs: &PortfolioObservation<'_>) -> Option<PortfolioDecision> {
-        let r = self.topup?;
-        if obs.is_flat() || obs.reserve <= 0.0 || obs.margin_ratio <= r.threshold {
-            return None;
-        }
-        Some(PortfolioDecision::TopUp(
-            (obs.requirement / r.target - obs.equity).max(0.0),
-        ))
+        self.topup?.decide_portfolio(obs)
     }
 
     /// The normalized weights (Σ |w| = 1).

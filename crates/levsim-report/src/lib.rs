@@ -17,6 +17,7 @@ mod charts;
 mod contagion;
 mod dist;
 mod error;
+pub mod frames;
 mod heatmap;
 mod html;
 mod labels;
@@ -32,7 +33,9 @@ mod pen;
 mod rebuild;
 
 pub use charts::{render_frontier, FrontierRisk, FrontierSeries};
-pub use parquet::write_results_to;
+pub use parquet::{
+    aggregates_frame, legs_frame, markets_frame, results_frame, timeseries_frame, write_results_to,
+};
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +86,8 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, 
     files.extend(parquet::write_results(dir, input)?);
     files.extend(parquet::write_legs(dir, input)?);
     files.push(parquet::write_timeseries(dir, input)?);
+    files.push(parquet::write_aggregates(dir, input)?);
+    files.extend(parquet::write_markets(dir, input)?);
     if !input.sweep.markets.is_empty() {
         // The crowd market passes, for `levsim report` to rebuild from.
         let path = dir.join("markets.json");

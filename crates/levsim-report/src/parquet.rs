@@ -32,6 +32,16 @@ pub(crate) fn write_legs(
     dir: &Path,
     input: &ReportInput<'_>,
 ) -> Result<Option<PathBuf>, ReportError> {
+    let path = dir.join("legs.parquet");
+    let Some(mut df) = legs_frame(input).map_err(perr(&path))? else {
+        return Ok(None);
+    };
+    write_df(&path, &mut df)?;
+    Ok(Some(path))
+}
+
+/// The frame of `legs.parquet` (None without rows or for one instrument).
+pub fn legs_frame(input: &ReportInput<'_>) -> PolarsResult<Option<DataFrame>> {
     let (Some(rows), Some(spec)) = (&input.sweep.rows, &input.scenario.portfolio) else {
         return Ok(None);
     };
@@ -88,10 +98,7 @@ pub(crate) fn write_legs(
         Column::new("final_qty".into(), f(&|l| l.final_qty)),
         Column::new("final_mark".into(), f(&|l| l.final_mark)),
     ];
-    let path = dir.join("legs.parquet");
-    let mut df = DataFrame::new(legs.len(), cols).map_err(perr(&path))?;
-    write_df(&path, &mut df)?;
-    Ok(Some(path))
+    DataFrame::new(legs.len(), cols).map(Some)
 }
 
 /// Columns (units in the README): `run_id`, `policy`, `params_json`, `seed`,
@@ -117,6 +124,15 @@ pub fn write_results_to(
     plan: &levsim_scenario::RunPlan,
     rows: &[levsim_scenario::RunRow],
 ) -> Result<(), ReportError> {
+    let mut df = results_frame(plan, rows).map_err(perr(path))?;
+    write_df(path, &mut df)
+}
+
+/// The frame of `results.parquet`: one row per run of `rows`.
+pub fn results_frame(
+    plan: &levsim_scenario::RunPlan,
+    rows: &[levsim_scenario::RunRow],
+) -> PolarsResult<DataFrame> {
     let n = rows.len();
     let specs: Vec<levsim_scenario::RunSpec> = rows
         .iter()
@@ -236,8 +252,7 @@ pub fn write_results_to(
             rows.iter().map(|r| r.metrics.bars).collect::<Vec<u64>>(),
         ),
     ];
-    let mut df = DataFrame::new(n, cols).map_err(perr(path))?;
-    write_df(path, &mut df)
+    DataFrame::new(n, cols)
 }
 
 /// Long format: `run_id`, `ts_ns`, `equity`, `leverage`, `liquidation_price`,
@@ -247,6 +262,14 @@ pub(crate) fn write_timeseries(
     dir: &Path,
     input: &ReportInput<'_>,
 ) -> Result<PathBuf, ReportError> {
+    let path = dir.join("timeseries.parquet");
+    let mut df = timeseries_frame(input).map_err(perr(&path))?;
+    write_df(&path, &mut df)?;
+    Ok(path)
+}
+
+/// The frame of `timeseries.parquet`.
+pub fn timeseries_frame(input: &ReportInput<'_>) -> PolarsResult<DataFrame> {
     let mut run_id = Vec::new();
     let (mut ts, mut eq, mut lev, mut lp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut mark, mut mr) = (Vec::new(), Vec::new());
@@ -271,8 +294,7 @@ pub(crate) fn write_timeseries(
         );
     }
     let n = ts.len();
-    let path = dir.join("timeseries.parquet");
-    let mut df = DataFrame::new(
+    DataFrame::new(
         n,
         vec![
             Column::new("run_id".into(), run_id),
@@ -284,7 +306,79 @@ pub(crate) fn write_timeseries(
             Column::new("margin_ratio".into(), mr),
         ],
     )
-    .map_err(perr(&path))?;
+}
+
+/// `aggregates.parquet`: one row per parameter point (the `aggregates` of
+/// `summary.json`, intervals as `_lo`/`_hi` columns, parameters as
+/// `params_json`).
+pub(crate) fn write_aggregates(
+    dir: &Path,
+    input: &ReportInput<'_>,
+) -> Result<PathBuf, ReportError> {
+    let path = dir.join("aggregates.parquet");
+    let mut df = aggregates_frame(input).map_err(perr(&path))?;
     write_df(&path, &mut df)?;
     Ok(path)
+}
+
+/// The frame of `aggregates.parquet`.
+pub fn aggregates_frame(input: &ReportInput<'_>) -> PolarsResult<DataFrame> {
+    let rows: Vec<serde_json::Value> = input
+        .sweep
+        .aggregates
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap_or_default())
+        .collect();
+    crate::frames::json_frame(&rows, &["point_id", "venue", "policy", "params", "runs"])
+}
+
+/// `markets.parquet` (a crowd): one row per market pass (venue
+/// configuration and path) with the pass's summary; None without a crowd.
+pub(crate) fn write_markets(
+    dir: &Path,
+    input: &ReportInput<'_>,
+) -> Result<Option<PathBuf>, ReportError> {
+    let path = dir.join("markets.parquet");
+    let Some(mut df) = markets_frame(input).map_err(perr(&path))? else {
+        return Ok(None);
+    };
+    write_df(&path, &mut df)?;
+    Ok(Some(path))
+}
+
+/// The frame of `markets.parquet`: crowd passes (one instrument) or
+/// contagion passes (several), `venue_index`, `path`, then the summary.
+pub fn markets_frame(input: &ReportInput<'_>) -> PolarsResult<Option<DataFrame>> {
+    let row = |venue_index: usize, path: usize, metrics: serde_json::Value| {
+        let mut m = serde_json::Map::new();
+        m.insert("venue_index".into(), venue_index.into());
+        m.insert("path".into(), path.into());
+        if let serde_json::Value::Object(o) = metrics {
+            m.extend(o);
+        }
+        serde_json::Value::Object(m)
+    };
+    let mut rows: Vec<serde_json::Value> = input
+        .sweep
+        .markets
+        .iter()
+        .map(|o| {
+            row(
+                o.venue_index,
+                o.path,
+                serde_json::to_value(&o.metrics).unwrap_or_default(),
+            )
+        })
+        .collect();
+    rows.extend(input.sweep.contagion.iter().map(|o| {
+        row(
+            o.venue_index,
+            o.path,
+            serde_json::to_value(&o.metrics).unwrap_or_default(),
+        )
+    }));
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    crate::frames::json_frame(&rows, &["venue_index", "path"]).map(Some)
 }

@@ -36,4 +36,15 @@ pub enum ScenarioError {
     /// The engine refused the configuration.
     #[error(transparent)]
     Engine(#[from] levsim_engine::EngineError),
+    /// The sweep was stopped (Ctrl-C from Python) before it finished.
+    #[error("interrupted: the sweep was stopped before it finished")]
+    Interrupted,
+    /// An external policy (one written in Python) failed in a run.
+    #[error("{run}: {message}")]
+    Policy {
+        /// The run's id.
+        run: String,
+        /// What the policy or its factory raised.
+        message: String,
+    },
 }

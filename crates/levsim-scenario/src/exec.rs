@@ -6,7 +6,14 @@ use levsim_engine::{simulate_with, Market, RunOutput, SeriesRecorder};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{path_seed, LoadedMarket, RunSpec, Scenario, ScenarioError};
+use crate::{path_seed, Hooks, LoadedMarket, RunSpec, Scenario, ScenarioError};
+
+/// A run's policy: built in (an enum, dispatched statically in the loop)
+/// or made by the embedding program.
+enum AnyPolicy {
+    Builtin(levsim_policy::BuiltinPolicy),
+    External(Box<dyn levsim_policy::LeveragePolicy + Send>),
+}
 
 /// Points kept per time series for charts (every k-th bar).
 pub(crate) const SERIES_POINTS: usize = 4_000;
@@ -109,9 +116,22 @@ pub fn execute_shard(
     threads: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<RunResult>, ScenarioError> {
-    let pool = thread_pool(sc, threads)?;
+    execute_shard_with(sc, market, shard, threads, &Hooks::progress(progress))
+}
+
+/// [`execute_shard`] with [`Hooks`]: a cancel flag and external (Python)
+/// policies besides progress.
+pub fn execute_shard_with(
+    sc: &Scenario,
+    market: &LoadedMarket,
+    shard: Option<crate::Shard>,
+    threads: usize,
+    hooks: &Hooks<'_>,
+) -> Result<Vec<RunResult>, ScenarioError> {
     let select = shard.map_or(Select::All, Select::Shard);
-    execute_paths(sc, market, &select, &pool, 0..sc.plan.paths, progress)
+    with_pool(sc, threads, hooks, |pool| {
+        execute_paths(sc, market, &select, pool, 0..sc.plan.paths, hooks)
+    })
 }
 
 /// Which runs [`execute_paths`] runs.
@@ -153,12 +173,42 @@ pub fn check_threads(threads: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// A worker pool of `threads` threads (0 = all cores), never more than the
-/// scenario has runs.
-pub(crate) fn thread_pool(
+/// Runs `f` with a worker pool of `threads` threads (0 = all cores, never
+/// more than the scenario has runs); with [`Hooks::worker`], each worker
+/// thread runs inside it (a scoped pool, ended when `f` returns).
+pub(crate) fn with_pool<R>(
     sc: &Scenario,
     threads: usize,
-) -> Result<rayon::ThreadPool, ScenarioError> {
+    hooks: &Hooks<'_>,
+    f: impl FnOnce(&rayon::ThreadPool) -> Result<R, ScenarioError>,
+) -> Result<R, ScenarioError> {
+    let Some(worker) = hooks.worker else {
+        let pool = thread_pool(sc, threads)?;
+        return f(&pool);
+    };
+    let n = pool_size(sc, threads)?;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_scoped(
+            |thread| {
+                let mut thread = Some(thread);
+                worker(&mut || {
+                    if let Some(t) = thread.take() {
+                        t.run();
+                    }
+                });
+            },
+            f,
+        )
+        .map_err(|e| ScenarioError::Invalid {
+            file: sc.path.clone(),
+            problems: vec![format!("--threads: cannot start {n} threads: {e}")],
+        })?
+}
+
+/// Worker threads for `threads` (0 = all cores): never more than the
+/// scenario has runs.
+fn pool_size(sc: &Scenario, threads: usize) -> Result<usize, ScenarioError> {
     check_threads(threads).map_err(|m| ScenarioError::Invalid {
         file: sc.path.clone(),
         problems: vec![m],
@@ -168,8 +218,18 @@ pub(crate) fn thread_pool(
     } else {
         threads
     };
+    Ok(threads.min(sc.plan.len().max(1)))
+}
+
+/// A worker pool of `threads` threads (0 = all cores), never more than the
+/// scenario has runs.
+pub(crate) fn thread_pool(
+    sc: &Scenario,
+    threads: usize,
+) -> Result<rayon::ThreadPool, ScenarioError> {
+    let threads = pool_size(sc, threads)?;
     rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.min(sc.plan.len().max(1)))
+        .num_threads(threads)
         .build()
         .map_err(|e| ScenarioError::Invalid {
             file: sc.path.clone(),
@@ -184,10 +244,10 @@ pub(crate) fn execute_paths(
     select: &Select,
     pool: &rayon::ThreadPool,
     paths: std::ops::Range<usize>,
-    progress: &(dyn Fn() + Sync),
+    hooks: &Hooks<'_>,
 ) -> Result<Vec<RunResult>, ScenarioError> {
     if let Some(p) = &market.portfolio {
-        return crate::portfolio_exec::execute_paths(sc, p, select, pool, paths, progress);
+        return crate::portfolio_exec::execute_paths(sc, p, select, pool, paths, hooks);
     }
     let stride = market.tape.len().div_ceil(SERIES_POINTS).max(1);
     let view = Market {
@@ -213,15 +273,32 @@ pub(crate) fn execute_paths(
                    funding: Option<&levsim_core::FundingSeries>,
                    outcome: Option<&MarketOutcome>,
                    adl: &[levsim_engine::crowd::AdlEvent]| {
+        hooks.check()?;
         let spec = plan.run_at(point, path);
-        let mut policy = spec
-            .kind
-            .build()
-            .map_err(|e| ScenarioError::Invalid {
-                file: sc.path.clone(),
-                problems: vec![format!("policy[{}].{e}", spec.policy_index)],
-            })?
-            .with_topup(spec.topup);
+        // A built-in policy, or one the embedding program makes (Python).
+        let mut policy = match &spec.kind {
+            levsim_policy::PolicyKind::Python { .. } => {
+                let p = hooks
+                    .external(sc, &spec)?
+                    .leverage_policy(&spec)
+                    .map_err(|message| ScenarioError::Policy {
+                        run: spec.run_id.clone(),
+                        message,
+                    })?;
+                AnyPolicy::External(match spec.topup {
+                    Some(rule) => Box::new(levsim_policy::WithTopup { inner: p, rule }),
+                    None => p,
+                })
+            }
+            kind => AnyPolicy::Builtin(
+                kind.build()
+                    .map_err(|e| ScenarioError::Invalid {
+                        file: sc.path.clone(),
+                        problems: vec![format!("policy[{}].{e}", spec.policy_index)],
+                    })?
+                    .with_topup(spec.topup),
+            ),
+        };
         // Path 0 is the market already loaded, and the only one whose time
         // series are kept (besides runs selected for their series).
         let mut series = if select.records(path) {
@@ -247,15 +324,17 @@ pub(crate) fn execute_paths(
             latency: spec.latency.clone().or_else(|| sc.account.latency.clone()),
             ..sc.account.clone()
         };
-        let output = simulate_with(
-            Market { tape, funding, adl },
-            &market.venues[spec.venue_index],
-            &account,
-            &mut policy,
-            &mut liquidity,
-            &mut series,
-        )?;
-        progress();
+        let venue = &market.venues[spec.venue_index];
+        let view = Market { tape, funding, adl };
+        let output = match &mut policy {
+            AnyPolicy::Builtin(p) => {
+                simulate_with(view, venue, &account, p, &mut liquidity, &mut series)
+            }
+            AnyPolicy::External(p) => {
+                simulate_with(view, venue, &account, p, &mut liquidity, &mut series)
+            }
+        }?;
+        (hooks.progress)();
         let market = outcome
             .filter(|_| coupled || first_point[spec.venue_index] == Some(point))
             .map(|o| Box::new(o.clone()));

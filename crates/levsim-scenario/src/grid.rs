@@ -328,11 +328,16 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                     break;
                 }
             };
-            let parsed: Result<PolicyKind, _> = bare.try_into();
+            let parsed: Result<PolicyKind, String> = if kind == "python" {
+                python_kind(&bare)
+            } else {
+                bare.try_into::<PolicyKind>()
+                    .map_err(|e| format!(": {}", e.message()))
+            };
             let kind_val = match parsed {
                 Ok(p) => p,
                 Err(e) => {
-                    point_problems.push(format!("policy[{pi}]: {}", e.message()));
+                    point_problems.push(format!("policy[{pi}]{e}"));
                     break;
                 }
             };
@@ -381,6 +386,49 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
         }
     }
     (runs, problems)
+}
+
+/// A `kind = "python"` point: its `name` and every other key as a
+/// parameter. Errors start with the field (`.name: …`) or `: …`, to follow
+/// `policy[i]`.
+fn python_kind(point: &toml::Table) -> Result<PolicyKind, String> {
+    let name = match point.get("name") {
+        Some(toml::Value::String(n)) => n.clone(),
+        Some(_) => return Err(".name: must be a string (the key of levsim.run(..., policies={\"NAME\": factory}))".into()),
+        None => return Err(".name: a python policy needs `name = \"NAME\"`, the key of levsim.run(..., policies={\"NAME\": factory})".into()),
+    };
+    let mut params = Vec::new();
+    for (k, v) in point
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "kind" | "name"))
+    {
+        let p = match v {
+            toml::Value::Float(x) => levsim_policy::ParamValue::Number(*x),
+            toml::Value::Integer(i) => levsim_policy::ParamValue::Number(*i as f64),
+            toml::Value::Boolean(b) => levsim_policy::ParamValue::Bool(*b),
+            toml::Value::String(t) => levsim_policy::ParamValue::Text(t.clone()),
+            toml::Value::Table(t) => {
+                let mut w = levsim_policy::Weights::new();
+                for (sym, x) in t {
+                    let x = match x {
+                        toml::Value::Float(x) => *x,
+                        toml::Value::Integer(i) => *i as f64,
+                        _ => return Err(format!(".{k}.{sym}: a table parameter holds numbers")),
+                    };
+                    w.insert(sym.clone(), x);
+                }
+                levsim_policy::ParamValue::Table(w)
+            }
+            other => {
+                return Err(format!(
+                    ".{k}: {} is not a number, boolean, string or table of numbers",
+                    other.type_str()
+                ))
+            }
+        };
+        params.push((k.clone(), p));
+    }
+    Ok(PolicyKind::Python { name, params })
 }
 
 fn toml_to_json(v: &toml::Value) -> serde_json::Value {

@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod correlation;
 mod error;
 mod exec;
+mod external;
 mod file;
 pub mod fit;
 pub mod generators;
@@ -31,9 +32,10 @@ mod sweep;
 pub use aggregate::{aggregate, median_ci, quantile, wilson, Aggregate, PointValues};
 pub use error::ScenarioError;
 pub use exec::{
-    check_threads, execute, execute_shard, ContagionOutcome, MarketOutcome, PortfolioRun,
-    RunResult, MAX_THREADS,
+    check_threads, execute, execute_shard, execute_shard_with, ContagionOutcome, MarketOutcome,
+    PortfolioRun, RunResult, MAX_THREADS,
 };
+pub use external::{python_only, python_problems, ExternalPolicies, Hooks, Worker};
 pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};
 pub use grid::{path_seed, RunPlan, RunSpec};
 pub use liquidity::{LiquidityConfig, LiquidityKind};
@@ -41,4 +43,4 @@ pub use market::{sha256_file, text_sha256, LoadedMarket};
 pub use portfolio_load::{Assembly, LoadedPortfolio, PathGen};
 pub use seed::run_seed;
 pub use shard::{merge_shards, shard_scenario, write_shard, Shard};
-pub use sweep::{execute_sweep, representative_runs, RunRow, Sweep};
+pub use sweep::{execute_sweep, execute_sweep_with, representative_runs, RunRow, Sweep};

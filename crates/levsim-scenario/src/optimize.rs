@@ -288,6 +288,14 @@ pub fn optimize(
     // loads the market once; candidates reuse it.
     let base_text = with_policies(&doc, split.iter().map(|(_, t)| t.clone()).collect());
     let base = Scenario::parse(&base_text, path)?;
+    // Python policies run from Python only.
+    let python = crate::python_problems(&base.plan);
+    if !python.is_empty() {
+        return Err(ScenarioError::Invalid {
+            file: path.to_path_buf(),
+            problems: python,
+        });
+    }
     let market = LoadedMarket::load(&base)?;
     let mut out = Vec::new();
     for (i, (axes, table)) in split.into_iter().enumerate() {

@@ -33,7 +33,7 @@ pub(crate) fn execute_paths(
     select: &Select,
     pool: &rayon::ThreadPool,
     paths: std::ops::Range<usize>,
-    progress: &(dyn Fn() + Sync),
+    hooks: &crate::Hooks<'_>,
 ) -> Result<Vec<RunResult>, ScenarioError> {
     let plan = &sc.plan;
     let symbols = p.tape.instruments.symbols();
@@ -67,15 +67,31 @@ pub(crate) fn execute_paths(
             .enumerate()
             .map(|(k, f)| stress.get(k).and_then(Option::as_ref).or(*f))
             .collect();
+        hooks.check()?;
         let spec = plan.run_at(point, path);
-        let weights = resolve_weights(&spec.kind, &symbols);
-        let mut policy = spec
-            .kind
-            .portfolio(weights.as_deref(), sc.account.side, spec.topup, &symbols)
-            .map_err(|e| ScenarioError::Invalid {
-                file: sc.path.clone(),
-                problems: vec![format!("policy[{}].{e}", spec.policy_index)],
-            })?;
+        let mut policy = match &spec.kind {
+            levsim_policy::PolicyKind::Python { .. } => {
+                let p = hooks
+                    .external(sc, &spec)?
+                    .portfolio_policy(&spec, &symbols, sc.account.side)
+                    .map_err(|message| ScenarioError::Policy {
+                        run: spec.run_id.clone(),
+                        message,
+                    })?;
+                match spec.topup {
+                    Some(rule) => Box::new(levsim_policy::PortfolioTopup { inner: p, rule }),
+                    None => p,
+                }
+            }
+            kind => {
+                let weights = resolve_weights(kind, &symbols);
+                kind.portfolio(weights.as_deref(), sc.account.side, spec.topup, &symbols)
+                    .map_err(|e| ScenarioError::Invalid {
+                        file: sc.path.clone(),
+                        problems: vec![format!("policy[{}].{e}", spec.policy_index)],
+                    })?
+            }
+        };
         let market = PortfolioMarket {
             tape,
             funding: &funding,
@@ -112,7 +128,7 @@ pub(crate) fn execute_paths(
                 }),
             },
         }?;
-        progress();
+        (hooks.progress)();
         let series = match &out.series {
             Some(s) => SeriesRecorder::from_columns(
                 s.ts.clone(),

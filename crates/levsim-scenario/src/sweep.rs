@@ -8,8 +8,8 @@
 use levsim_engine::RunMetrics;
 
 use crate::aggregate::PointValues;
-use crate::exec::{execute_paths, thread_pool, Select};
-use crate::{Aggregate, LoadedMarket, MarketOutcome, RunResult, Scenario, ScenarioError};
+use crate::exec::{execute_paths, with_pool, Select};
+use crate::{Aggregate, Hooks, LoadedMarket, MarketOutcome, RunResult, Scenario, ScenarioError};
 
 /// One run as `results.parquet` stores it: its plan index (the spec is
 /// `plan.run(index)`) and its metrics.
@@ -186,19 +186,37 @@ impl Sweep {
         market: &LoadedMarket,
         threads: usize,
     ) -> Result<Self, ScenarioError> {
+        self.with_representatives_hooked(sc, market, threads, &Hooks::progress(&|| {}))
+    }
+
+    /// [`Sweep::with_representatives`] with the sweep's [`Hooks`] (its
+    /// external policies run the representatives again).
+    pub fn with_representatives_hooked(
+        self,
+        sc: &Scenario,
+        market: &LoadedMarket,
+        threads: usize,
+        hooks: &Hooks<'_>,
+    ) -> Result<Self, ScenarioError> {
+        let hooks = Hooks {
+            progress: &|| {},
+            ..*hooks
+        };
+        let hooks = &hooks;
         self.with_representatives_from(&sc.plan, |picks, _| {
             let paths = picks.iter().map(|i| i % sc.plan.paths);
             let lo = paths.clone().min().unwrap_or(0);
             let hi = paths.max().unwrap_or(0) + 1;
-            let pool = thread_pool(sc, threads)?;
-            let mut runs = execute_paths(
-                sc,
-                market,
-                &Select::Runs(picks.clone()),
-                &pool,
-                lo..hi,
-                &|| {},
-            )?;
+            let mut runs = with_pool(sc, threads, hooks, |pool| {
+                execute_paths(
+                    sc,
+                    market,
+                    &Select::Runs(picks.clone()),
+                    pool,
+                    lo..hi,
+                    hooks,
+                )
+            })?;
             for r in &mut runs {
                 r.market = None;
                 if let Some(p) = r.portfolio.as_mut() {
@@ -253,17 +271,32 @@ pub fn execute_sweep(
     progress: &(dyn Fn() + Sync),
     keep_rows: bool,
 ) -> Result<Sweep, ScenarioError> {
-    let pool = thread_pool(sc, threads)?;
+    execute_sweep_with(sc, market, threads, keep_rows, &Hooks::progress(progress))
+}
+
+/// [`execute_sweep`] with [`Hooks`]: a cancel flag and external (Python)
+/// policies besides progress.
+pub fn execute_sweep_with(
+    sc: &Scenario,
+    market: &LoadedMarket,
+    threads: usize,
+    keep_rows: bool,
+    hooks: &Hooks<'_>,
+) -> Result<Sweep, ScenarioError> {
     let start_ns = market.tape.ts.first().copied().unwrap_or(0);
     let mut f = Folder::new(sc, start_ns, keep_rows);
     let paths = sc.plan.paths;
-    let mut from = 0;
-    while from < paths {
-        let to = (from + CHUNK_PATHS).min(paths);
-        for r in execute_paths(sc, market, &Select::All, &pool, from..to, progress)? {
-            f.add(r);
+    with_pool(sc, threads, hooks, |pool| {
+        let mut from = 0;
+        while from < paths {
+            let to = (from + CHUNK_PATHS).min(paths);
+            for r in execute_paths(sc, market, &Select::All, pool, from..to, hooks)? {
+                f.add(r);
+            }
+            from = to;
         }
-        from = to;
-    }
-    f.finish(sc).with_representatives(sc, market, threads)
+        Ok(())
+    })?;
+    f.finish(sc)
+        .with_representatives_hooked(sc, market, threads, hooks)
 }

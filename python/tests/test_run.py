@@ -69,7 +69,16 @@ def test_python_static_equals_builtin_static_run_for_run():
     # Identical metrics, run for run (liquidation times and prices, fees,
     # funding, equity): the loop does not know who decided.
     assert metrics(rust).equals(metrics(py))
-    assert metrics(rust).equals(metrics(every))
+    # Asked at every bar, the same decisions go through the full per-bar
+    # loop instead of the quiet path's chunks: the same to the bit but for
+    # the sums over bars, equal to rounding (as the engine's property test
+    # `quiet_chunks_match_bar_by_bar` states).
+    sums = ["avg_leverage", "avg_exposure_per_committed", "margin_utilization_pct",
+            "min_distance_to_liquidation_pct"]
+    assert metrics(rust).drop(sums).equals(metrics(every).drop(sums))
+    for c in sums:
+        a, b = rust[c].to_list(), every[c].to_list()
+        assert all(x == y or abs(x - y) <= 1e-12 * max(abs(x), abs(y)) for x, y in zip(a, b)), c
     # The run was not trivial: the high-leverage runs were liquidated.
     assert rust["liquidations"].sum() >= 3
     # Python was called only while flat for the when_flat policy.

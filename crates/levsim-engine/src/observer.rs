@@ -37,7 +37,8 @@ pub trait Observer {
     /// Called for every liquidation.
     fn on_liquidation(&mut self, _event: &LiquidationEvent) {}
     /// Whether bar states are kept (the engine skips filling in what only
-    /// a recorder needs when not); default true.
+    /// a recorder needs when not, and on quiet stretches of an open
+    /// position it may not call [`Observer::on_bar`] at all); default true.
     fn records_bars(&self) -> bool {
         true
     }

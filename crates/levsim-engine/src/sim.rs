@@ -651,8 +651,9 @@ fn close_metrics(
     let mut leverage = 0.0;
     if pos.is_open() {
         // One division per bar: the committed capital divides at the end.
-        // (Both paths accumulate here, bar by bar, so the lean path stays
-        // bit-identical to the full loop.)
+        // (Both paths accumulate here, bar by bar, so the lean path with a
+        // recorder stays bit-identical to the full loop; without one it
+        // adds whole chunks, equal to a few ulps: see `quiet_bars`.)
         let notional = pos.qty.abs() * close;
         leverage = notional / equity;
         acc.bars_in_market += 1;
@@ -698,14 +699,192 @@ fn realized_vol(closes: &[f64], bar_years: f64) -> f64 {
         .sqrt()
 }
 
+/// Bars per chunk of the quiet path: one liquidation and one drawdown test
+/// per chunk, then the chunk's metrics in plain array loops (issue 18).
+const QUIET_CHUNK: usize = 16;
+
 /// The lean path for bars `from..to` of an open position that nothing but
-/// the price can change (a `WhenFlat` policy, no funding due): the same
-/// per-bar steps as the full loop (open, intrabar path, close) with the
-/// account and accumulators in locals. Stops at the first bar whose open or
-/// path reaches the liquidation price and returns its index (or `to`); that
-/// bar is then processed in full.
+/// the price can change (a `WhenFlat` policy, no funding due). Stops at the
+/// first bar whose open or path reaches the liquidation price and returns
+/// its index (or `to`); that bar is then processed in full.
+///
+/// It goes a chunk at a time: a chunk whose price range does not reach
+/// the liquidation price adds to the run's sums (mean leverage, exposure,
+/// margin use, closest distance to liquidation) as a tree, after walking
+/// the drawdown bar by bar only where equity can set a new peak or
+/// drawdown; a chunk that reaches it goes bar by bar up to the
+/// liquidation. The sums differ from the full loop's bar-by-bar sums by a
+/// few ulps (`quiet_chunks_match_bar_by_bar`); a recorder, which gets every
+/// bar's state, changes nothing in them, so a run kept for its series has
+/// the metrics it had in the sweep.
 #[inline(never)]
 fn quiet_bars<O: Observer>(
+    tape: &MarketTape,
+    from: usize,
+    to: usize,
+    pos: &Position,
+    venue: &VenueProfile,
+    acc: &mut MetricsAcc,
+    obs: &mut O,
+) -> usize {
+    let records = obs.records_bars();
+    let pos = *pos;
+    let long = pos.qty > 0.0;
+    let q = pos.qty.abs();
+    let n = to.saturating_sub(from);
+    let mut k = 0;
+    let mut a = acc.clone();
+    while k + QUIET_CHUNK <= n {
+        let at = from + k;
+        let (Some(o), Some(h), Some(l), Some(c)) = (
+            chunk(&tape.open, at),
+            chunk(&tape.high, at),
+            chunk(&tape.low, at),
+            chunk(&tape.close, at),
+        ) else {
+            break;
+        };
+        // Element-wise extremes (packed min/max), then a tree.
+        let mut lo = [0.0; QUIET_CHUNK];
+        let mut hi = [0.0; QUIET_CHUNK];
+        for j in 0..QUIET_CHUNK {
+            lo[j] = min2(min2(o[j], h[j]), min2(l[j], c[j]));
+            hi[j] = max2(max2(o[j], h[j]), max2(l[j], c[j]));
+        }
+        let (lo, hi) = (tree(&lo, min2), tree(&hi, max2));
+        let (e_lo, e_hi) = if long {
+            (pos.equity(lo), pos.equity(hi))
+        } else {
+            (pos.equity(hi), pos.equity(lo))
+        };
+        let liquidates = if long { lo <= pos.liq } else { hi >= pos.liq };
+        if liquidates {
+            // Bar by bar up to the liquidation.
+            *acc = a;
+            let stop = quiet_bars_each(tape, at, at + QUIET_CHUNK, &pos, venue, acc, obs);
+            if stop < at + QUIET_CHUNK {
+                return stop;
+            }
+            a = acc.clone();
+            k += QUIET_CHUNK;
+            continue;
+        }
+        if e_hi > a.peak || a.peak - e_lo > a.max_dd * a.peak {
+            // A new peak or drawdown in the chunk: the drawdown bar by bar
+            // as the full loop walks it (the sums below do not depend on it).
+            for j in 0..QUIET_CHUNK {
+                let (open, high, low, close) = (o[j], h[j], l[j], c[j]);
+                let (bl, bh) = (
+                    min2(min2(open, high), min2(low, close)),
+                    max2(max2(open, high), max2(low, close)),
+                );
+                let (e_lo, e_hi) = if long {
+                    (pos.equity(bl), pos.equity(bh))
+                } else {
+                    (pos.equity(bh), pos.equity(bl))
+                };
+                if e_hi > a.peak || a.peak - e_lo > a.max_dd * a.peak {
+                    a.mark_equity(pos.equity(open));
+                    for p in intrabar_path(open, high, low, close) {
+                        a.mark_equity(pos.equity(p));
+                    }
+                }
+            }
+        }
+        let mut lev = [0.0; QUIET_CHUNK];
+        for j in 0..QUIET_CHUNK {
+            lev[j] = q * c[j] / pos.equity(c[j]);
+        }
+        let lev_sum = tree(&lev, |x, y| x + y);
+        if records {
+            // Each bar's state as `close_bar` has it (the same leverage).
+            for j in 0..QUIET_CHUNK {
+                let equity = pos.equity(c[j]);
+                let state = BarState {
+                    ts: tape.ts[at + j],
+                    close: c[j],
+                    mark: c[j],
+                    equity,
+                    leverage: lev[j],
+                    liquidation_price: pos.liq,
+                    position_qty: pos.qty,
+                    margin_ratio: if equity > 0.0 {
+                        margin_ratio(venue, &pos, c[j], equity)
+                    } else {
+                        0.0
+                    },
+                };
+                obs.on_bar(&state);
+            }
+        }
+        a.lev_sum += lev_sum;
+        a.exposure_sum += q * tree(c, |x, y| x + y);
+        a.util_sum += pos.mmr * lev_sum;
+        a.bars += QUIET_CHUNK as u64;
+        a.bars_in_market += QUIET_CHUNK as u64;
+        // The closest close to the liquidation price: the lowest for a
+        // long, the highest for a short (distance / price is monotone).
+        let extreme = if long { tree(c, min2) } else { tree(c, max2) };
+        let gap = (extreme - pos.liq).abs();
+        if gap < a.min_dist * extreme {
+            a.min_dist = gap / extreme;
+        }
+        k += QUIET_CHUNK;
+    }
+    *acc = a;
+    quiet_bars_each(tape, from + k, to, &pos, venue, acc, obs)
+}
+
+/// The chunk of `v` starting at `at`, if whole.
+#[inline(always)]
+fn chunk(v: &[f64], at: usize) -> Option<&[f64; QUIET_CHUNK]> {
+    v.get(at..at + QUIET_CHUNK).and_then(|s| s.try_into().ok())
+}
+
+/// `a < b ? a : b` (a packed `minpd`; prices are never NaN).
+#[inline(always)]
+fn min2(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `a > b ? a : b` (a packed `maxpd`).
+#[inline(always)]
+fn max2(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// A chunk reduced pairwise (no serial chain).
+#[inline(always)]
+fn tree(v: &[f64; QUIET_CHUNK], f: impl Fn(f64, f64) -> f64) -> f64 {
+    // Four lanes (two packed pairs) reduced over the chunk, then a tree.
+    let mut l = [v[0], v[1], v[2], v[3]];
+    let mut j = 4;
+    while j < QUIET_CHUNK {
+        l = [
+            f(l[0], v[j]),
+            f(l[1], v[j + 1]),
+            f(l[2], v[j + 2]),
+            f(l[3], v[j + 3]),
+        ];
+        j += 4;
+    }
+    f(f(l[0], l[1]), f(l[2], l[3]))
+}
+
+/// The lean path bar by bar (see [`quiet_bars`]): the same per-bar steps
+/// as the full loop (open, intrabar path, close) with the account and
+/// accumulators in locals. Stops at the first bar whose open or path
+/// reaches the liquidation price and returns its index (or `to`).
+#[inline(never)]
+fn quiet_bars_each<O: Observer>(
     tape: &MarketTape,
     from: usize,
     to: usize,

@@ -137,8 +137,9 @@ impl levsim_policy::LeveragePolicy for EveryBarStatic {
 
 proptest! {
     /// The lean path for quiet bars (taken by policies that only act while
-    /// flat) gives exactly the results of the full per-bar loop: metrics,
-    /// liquidations and every recorded bar.
+    /// flat) gives the results of the full per-bar loop: liquidations and
+    /// every recorded bar exactly, the metrics as `same_metrics` (its sums
+    /// are added a chunk at a time).
     #[test]
     fn quiet_path_equals_the_full_loop(rows in bars(), lev in 1.5f64..60.0, short in any::<bool>(),
                                        reenter in any::<bool>(),
@@ -160,7 +161,8 @@ proptest! {
         let (mut r1, mut r2) = (SeriesRecorder::new(1), SeriesRecorder::new(1));
         let a = simulate(market, &venue, &acct, &mut lean, &mut r1).unwrap();
         let b = simulate(market, &venue, &acct, &mut EveryBarStatic(StaticLeverage { leverage: lev }), &mut r2).unwrap();
-        prop_assert_eq!(a, b);
+        prop_assert_eq!(&a.liquidations, &b.liquidations);
+        same_metrics(&a.metrics, &b.metrics)?;
         prop_assert_eq!(r1.equity, r2.equity);
         prop_assert_eq!(r1.leverage, r2.leverage);
         prop_assert_eq!(r1.ts, r2.ts);
@@ -170,4 +172,115 @@ proptest! {
         prop_assert_eq!(bits(&r1.liquidation_price), bits(&r2.liquidation_price));
         prop_assert_eq!(bits(&r1.margin_ratio), bits(&r2.margin_ratio));
     }
+}
+
+/// Quiet markets with a crash somewhere: long stretches of small bars (the
+/// quiet path's chunks) and a few large ones (liquidations, new peaks).
+fn quiet_bars() -> impl Strategy<Value = Vec<(f64, f64, f64, f64)>> {
+    prop::collection::vec(
+        (
+            -0.002f64..0.002,
+            0.0f64..0.002,
+            0.0f64..0.002,
+            -0.002f64..0.002,
+            0u8..100,
+        ),
+        20..600,
+    )
+    .prop_map(|steps| {
+        let mut p = 100.0;
+        steps
+            .into_iter()
+            .map(|(gap, up, down, ret, shock)| {
+                // One bar in fifty moves 5 % either way.
+                let ret = match shock {
+                    0 => -0.05,
+                    1 => 0.05,
+                    _ => ret,
+                };
+                let o = p * (1.0 + gap);
+                let c = o * (1.0 + ret);
+                let h = o.max(c) * (1.0 + up);
+                let l = o.min(c) * (1.0 - down);
+                p = c;
+                (o, h, l, c)
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    /// Without a recorder the quiet path takes whole chunks (issue 18):
+    /// the same liquidations (bars, prices, sizes), counts and final
+    /// equity as the full per-bar loop, exactly; the per-bar sums (mean
+    /// leverage, exposure, margin use) and the closest distance to the
+    /// liquidation price equal to rounding (1e-12 relative).
+    #[test]
+    fn quiet_chunks_match_bar_by_bar(rows in quiet_bars(), lev in 1.5f64..60.0, short in any::<bool>(),
+                                     reenter in any::<bool>(),
+                                     rates in prop::collection::vec(-0.003f64..0.003, 0..20)) {
+        let mut venue = flat_venue(0.005, 0.0004, 0.005);
+        venue.funding = true;
+        let t = tape(&rows);
+        let f = FundingSeries {
+            ts: (0..rates.len() as i64).map(|i| i * 37 * MIN).collect(),
+            rate: rates,
+        };
+        let side = if short { Side::Short } else { Side::Long };
+        let acct = account(side, reenter);
+        let market = Market { tape: &t, funding: Some(&f), adl: &[] };
+        let a = simulate(market, &venue, &acct, &mut StaticLeverage { leverage: lev }, &mut ()).unwrap();
+        let b = simulate(market, &venue, &acct, &mut EveryBarStatic(StaticLeverage { leverage: lev }), &mut ()).unwrap();
+        prop_assert_eq!(&a.liquidations, &b.liquidations);
+        same_metrics(&a.metrics, &b.metrics)?;
+        // A recorder changes nothing: a run kept for its series has the
+        // metrics it had in the sweep, to the bit.
+        let mut rec = levsim_engine::SeriesRecorder::new(3);
+        let c = simulate(market, &venue, &acct, &mut StaticLeverage { leverage: lev }, &mut rec).unwrap();
+        prop_assert_eq!(&a, &c);
+    }
+}
+
+/// Metrics of the chunked quiet path against the full per-bar loop:
+/// liquidations, counts, final equity, drawdown and time in market to the
+/// bit; the sums over bars (mean leverage, exposure, margin use) and the
+/// closest distance to liquidation to 1e-12 relative.
+fn same_metrics(
+    x: &levsim_engine::RunMetrics,
+    y: &levsim_engine::RunMetrics,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(x.liquidations, y.liquidations);
+    prop_assert_eq!(x.liquidation_tranches, y.liquidation_tranches);
+    prop_assert_eq!(x.trades, y.trades);
+    prop_assert_eq!(x.bars, y.bars);
+    prop_assert_eq!(x.first_liquidation_ts, y.first_liquidation_ts);
+    prop_assert_eq!(x.liquidation_price, y.liquidation_price);
+    prop_assert_eq!(x.final_equity.to_bits(), y.final_equity.to_bits());
+    prop_assert_eq!(x.fees.to_bits(), y.fees.to_bits());
+    prop_assert_eq!(x.funding.to_bits(), y.funding.to_bits());
+    prop_assert_eq!(x.max_drawdown_pct.to_bits(), y.max_drawdown_pct.to_bits());
+    prop_assert_eq!(
+        x.time_in_market_pct.to_bits(),
+        y.time_in_market_pct.to_bits()
+    );
+    let close = |p: f64, q: f64| (p - q).abs() <= 1e-12 * p.abs().max(q.abs()).max(1e-300);
+    prop_assert!(
+        close(x.avg_leverage, y.avg_leverage),
+        "avg_leverage {} vs {}",
+        x.avg_leverage,
+        y.avg_leverage
+    );
+    prop_assert!(close(
+        x.avg_exposure_per_committed,
+        y.avg_exposure_per_committed
+    ));
+    prop_assert!(close(x.margin_utilization_pct, y.margin_utilization_pct));
+    match (
+        x.min_distance_to_liquidation_pct,
+        y.min_distance_to_liquidation_pct,
+    ) {
+        (Some(p), Some(q)) => prop_assert!(close(p, q), "min distance {} vs {}", p, q),
+        (p, q) => prop_assert_eq!(p, q),
+    }
+    Ok(())
 }

@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut check = 0.0;
     for _ in 0..5 {
         let t0 = Instant::now();
-        let mut book = Book::default();
+        let mut book = Book::for_tape(&tape);
         for i in 0..tape.len() {
             apply_repairing(&mut book, &tape, i);
         }

@@ -11,6 +11,7 @@ mod book;
 mod error;
 mod event;
 mod instrument;
+mod ladder;
 mod portfolio;
 mod side;
 mod tape;
@@ -20,6 +21,7 @@ pub use book::{Book, BookMessageKind, BookSide, BookTape, TradeTape};
 pub use error::CoreError;
 pub use event::{Fill, FillReason, LiquidationEvent};
 pub use instrument::{ContractKind, Instrument};
+pub use ladder::Grid;
 pub use portfolio::{
     Alignment, InstrumentId, InstrumentTable, LegBars, PortfolioTape, MAX_INSTRUMENTS,
 };

@@ -17,7 +17,7 @@ fn is_trades_parquet(path: &Path) -> bool {
 
 fn inspect_book(path: &Path, format: BookFormat) -> Result<Inspection, DataError> {
     let (tape, trades, report) = load_book(path, Some(format))?;
-    let mut book = levsim_core::Book::default();
+    let mut book = levsim_core::Book::for_tape(&tape);
     let repair = report.crossed_repairs > 0
         || tape.kind.first() != Some(&levsim_core::BookMessageKind::Snapshot);
     for i in 0..tape.len() {

@@ -142,7 +142,7 @@ impl LiquidityConfig {
                 )),
                 Some(path) => {
                     let (tape, _, _) = load_book(&sc.data_path(path), None)?;
-                    let mut book = Book::default();
+                    let mut book = Book::for_tape(&tape);
                     for i in 0..tape.len() {
                         apply_repairing(&mut book, &tape, i);
                     }

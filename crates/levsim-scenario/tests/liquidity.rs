@@ -79,3 +79,51 @@ fn book_replay_scenario_fills_through_the_book() {
             (mk / m.tape.close[k] - 1.0).abs() > 1e-6
         })));
 }
+
+/// The ladder book (issue 18) replays the real recordings exactly as the
+/// sorted-map book: at every message the same best bid and ask and level
+/// counts, at the end the same levels in the same order, on Binance's
+/// BTCUSDT diffs (far levels from 560 to 621,368.7, beyond the ladder's
+/// window) and on Bybit's XRPUSDT snapshot and deltas.
+#[test]
+fn ladder_book_replays_the_recordings_as_the_map_book() {
+    for name in [
+        "hftbacktest_binance_usdm_btcusdt_20240808.jsonl.gz",
+        "bybit_linear_XRPUSDT_ob500_2024-12-01.jsonl.gz",
+    ] {
+        let (tape, _, _) = load_book(&root().join("data").join(name), None).unwrap();
+        let mut ladder = Book::for_tape(&tape);
+        let mut map = Book::default();
+        let mut far = 0;
+        for i in 0..tape.len() {
+            let a = apply_repairing(&mut ladder, &tape, i);
+            let b = apply_repairing(&mut map, &tape, i);
+            assert_eq!(a, b, "{name}: repairs at message {i}");
+            assert_eq!(
+                ladder.best_bid(),
+                map.best_bid(),
+                "{name}: best bid at message {i}"
+            );
+            assert_eq!(
+                ladder.best_ask(),
+                map.best_ask(),
+                "{name}: best ask at message {i}"
+            );
+            assert_eq!(
+                ladder.levels(),
+                map.levels(),
+                "{name}: levels at message {i}"
+            );
+            if let (Some(b), Some(a)) = (map.best_bid(), map.bids().last()) {
+                far = far.max(((b.0 - a.0) / b.0 * 100.0) as i64);
+            }
+        }
+        assert!(ladder == map, "{name}: final book");
+        assert!(ladder.bids().eq(map.bids()) && ladder.asks().eq(map.asks()));
+        assert!(map.levels().0 > 100, "{name}: a real book");
+        if name.starts_with("hftbacktest") {
+            // Levels far beyond the ladder's window were in play.
+            assert!(far > 50, "{name}: deepest bid {far} % below the best");
+        }
+    }
+}

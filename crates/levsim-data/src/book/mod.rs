@@ -184,7 +184,7 @@ pub fn replay(
     lines: &[u64],
     repair_crossed: bool,
 ) -> Result<(Book, usize), DataError> {
-    let mut book = Book::default();
+    let mut book = Book::for_tape(tape);
     let mut repairs = 0;
     for i in 0..tape.len() {
         if repair_crossed {

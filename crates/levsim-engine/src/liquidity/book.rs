@@ -17,6 +17,8 @@ pub struct BookLiquidity {
     tape: Arc<BookTape>,
     cursor: usize,
     book: Book,
+    /// The empty book a reset starts from (on the tape's price grid).
+    empty: Book,
     /// Size taken per (side, price bits) and when.
     consumed: BTreeMap<(bool, u64), (f64, TimestampNs)>,
     /// Liquidity scale (drain < 1).
@@ -30,9 +32,10 @@ impl BookLiquidity {
     /// A model over `tape` (shared: runs clone the model, not the tape).
     pub fn new(tape: Arc<BookTape>, scale: f64, resilience_s: f64) -> Self {
         Self {
+            book: Book::for_tape(&tape),
+            empty: Book::for_tape(&tape),
             tape,
             cursor: 0,
-            book: Book::default(),
             consumed: BTreeMap::new(),
             scale,
             resilience_s,
@@ -126,7 +129,7 @@ impl LiquidityModel for BookLiquidity {
 
     fn reset(&mut self) {
         self.cursor = 0;
-        self.book = Book::default();
+        self.book = self.empty.clone();
         self.consumed.clear();
         self.impact.reset();
     }

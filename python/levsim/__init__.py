@@ -38,6 +38,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
+import polars as pl
+
 from . import _levsim
 from ._levsim import (
     Decision,
@@ -77,8 +79,6 @@ class InputError(LevsimError, ValueError):
 
 
 def _polars():
-    import polars as pl
-
     return pl
 
 
@@ -346,16 +346,16 @@ def optimize(
     return [json.loads(line) for line in _cli(argv).splitlines() if line.strip()]
 
 
-class Bars:
-    """What :func:`load_bars` read: ``bars`` (a DataFrame: ``ts_ns``,
-    ``time``, ``open``, ``high``, ``low``, ``close``, ``volume``, rows as
-    read), ``problems`` (a DataFrame of row problems: ``line``, ``field``,
-    ``message``; empty for a clean file), ``gaps`` (missing bars) and
-    ``report`` (the loader's report as a dict)."""
+class Bars(pl.DataFrame):
+    """What :func:`load_bars` read: a polars DataFrame of the rows as read
+    (``ts_ns``, ``time``, ``open``, ``high``, ``low``, ``close``,
+    ``volume``) with the loader's findings beside it: ``problems`` (a
+    DataFrame of row problems: ``line``, ``field``, ``message``; empty for
+    a clean file), ``gaps`` (missing bars) and ``report`` (the loader's
+    report as a dict). Operations on it return plain DataFrames."""
 
     def __init__(self, bars, report: dict):
-        pl = _polars()
-        self.bars = bars
+        super().__init__(bars)
         self.report = report
         self.problems = pl.DataFrame(
             report.get("anomalies") or [],
@@ -371,15 +371,23 @@ class Bars:
             },
         )
 
+    @property
+    def bars(self):
+        """The rows as a plain DataFrame."""
+        return pl.DataFrame(self)
+
     def __repr__(self) -> str:
         return (
-            f"<levsim.Bars {self.report.get('file')}: {self.bars.height} bars, "
-            f"{self.problems.height} problems, {self.gaps.height} gaps>"
+            f"<levsim.Bars {self.report.get('file')}: {self.height} bars, "
+            f"{self.problems.height} problems, {self.gaps.height} gaps>\n"
+            + super().__repr__()
         )
 
 
 def load_bars(path: Union[str, os.PathLike], format: Optional[str] = None) -> Bars:
     """Reads a bar file (Binance klines CSV, FTX CSV, Parquet, trades) as
-    ``levsim data inspect`` does: row problems are listed, not fatal."""
+    ``levsim data inspect`` does: row problems are listed, not fatal.
+    Returns a :class:`Bars`: the bars as a DataFrame, with ``.problems``,
+    ``.gaps`` and ``.report``."""
     data, report = _levsim.load_bars(os.fspath(path), format)
     return Bars(_frame(data), json.loads(report))

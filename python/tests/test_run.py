@@ -66,6 +66,9 @@ def test_python_static_equals_builtin_static_run_for_run():
     py = runs.filter(pl.col("params_json").str.contains('"name":"static_py"'))
     every = runs.filter(pl.col("params_json").str.contains('"name":"static_every_bar"'))
     assert py.height == every.height == 6
+    # Each Python policy is a family of its own in the results and report.
+    assert set(py["policy"]) == {"python:static_py"}
+    assert set(every["policy"]) == {"python:static_every_bar"}
     # Identical metrics, run for run (liquidation times and prices, fees,
     # funding, equity): the loop does not know who decided.
     assert metrics(rust).equals(metrics(py))
@@ -151,7 +154,7 @@ def test_python_portfolio_policy_equals_builtin_static_with_weights():
     )
     r = levsim.run(scenario, progress=False, policies={"weights": Weights})
     rust = r.runs.filter(pl.col("policy") == "static")
-    py = r.runs.filter(pl.col("policy") == "python")
+    py = r.runs.filter(pl.col("policy") == "python:weights")
     assert rust.height == py.height == 4
     assert metrics(rust).equals(metrics(py))
     legs = r.legs
@@ -353,7 +356,10 @@ def test_venues_and_load_bars():
     v = levsim.venues()
     assert "binance-usdm" in v["name"].to_list()
     b = levsim.load_bars("data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz")
-    assert b.bars.height == 3 * 1440 and b.problems.height == 0
+    # A DataFrame of the bars, with the loader's findings beside it.
+    assert isinstance(b, pl.DataFrame)
+    assert b.height == 3 * 1440 and b.problems.height == 0
+    assert b.columns == ["ts_ns", "time", "open", "high", "low", "close", "volume"]
     assert b.bars["low"].min() == pytest.approx(3621.81)
     with pytest.raises(levsim.ScenarioError, match="nope.csv"):
         levsim.load_bars("data/nope.csv")
@@ -368,7 +374,7 @@ def test_load_bars_lists_row_problems(tmp_path):
         "1584000120000,100,101,99,100,1,1584000179999,0,0,0,0,0\n"
     )
     b = levsim.load_bars(f)
-    assert b.bars.height == 3
+    assert b.bars.height == b.height == 3
     assert b.problems.height >= 1
     assert b.problems["line"][0] == 3
 

@@ -365,7 +365,12 @@ fn expand_policies(tables: &[toml::Table]) -> (Vec<RunSpec>, Vec<String>) {
                 venue: "".into(),
                 path: 0,
                 point_id: "".into(),
-                policy: kind.into(),
+                // A Python policy's family is its name: two of them are
+                // two policies in the report, not one.
+                policy: match &kind_val {
+                    PolicyKind::Python { name, .. } => format!("python:{name}").into(),
+                    _ => kind.into(),
+                },
                 params: Arc::new(params),
                 kind: kind_val,
                 topup,

@@ -59,9 +59,6 @@ struct RunOutcome {
     /// Python `decide` calls made by the sweep.
     #[pyo3(get)]
     python_calls: u64,
-    /// Seconds spent simulating.
-    #[pyo3(get)]
-    simulate_s: f64,
 }
 
 impl RunOutcome {
@@ -122,6 +119,12 @@ impl RunOutcome {
             let files = written.map_err(|e| LevsimError::new_err(e.to_string()))?;
             Ok(files.index_html.display().to_string())
         })
+    }
+
+    /// Seconds the sweep took.
+    #[getter]
+    fn simulate_s(&self) -> f64 {
+        self.timings.simulate_s
     }
 
     /// The scenario's name.
@@ -297,7 +300,6 @@ fn run(
         sweep,
         command,
         python_calls: failures.calls.load(Ordering::Relaxed),
-        simulate_s,
     })
 }
 
@@ -321,24 +323,11 @@ fn load_bars<'py>(
     format: Option<String>,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
     let (bytes, report) = py.detach(|| -> PyResult<(Vec<u8>, String)> {
-        let format = match format.as_deref() {
-            None => None,
-            Some(f) => Some(
-                [
-                    levsim_data::Format::BinanceKlines,
-                    levsim_data::Format::Ftx,
-                    levsim_data::Format::Parquet,
-                    levsim_data::Format::Trades,
-                ]
-                .into_iter()
-                .find(|x| x.as_str() == f)
-                .ok_or_else(|| {
-                    ScenarioError::new_err(format!(
-                        "format: {f:?} is not one of binance_klines, ftx, parquet, trades"
-                    ))
-                })?,
-            ),
-        };
+        let format = format
+            .as_deref()
+            .map(levsim_data::Format::from_name)
+            .transpose()
+            .map_err(|m| ScenarioError::new_err(format!("format: {m}")))?;
         let (tape, report) = levsim_data::read_bars_lenient(&path, format)
             .map_err(|e| ScenarioError::new_err(e.to_string()))?;
         let bytes = levsim_report::frames::bars_frame(&tape)

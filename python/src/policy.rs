@@ -551,6 +551,22 @@ impl Core {
 
     /// Calls `decide(obs)` and returns the decision, or records the
     /// failure (the sweep stops; the run holds until it ends).
+    /// Hands `obs` to Python and calls `decide` with it.
+    fn ask<T: pyo3::PyClass + Into<pyo3::PyClassInitializer<T>>>(
+        &self,
+        py: Python<'_>,
+        obs: T,
+        ts: TimestampNs,
+    ) -> Option<Choice> {
+        match Bound::new(py, obs) {
+            Ok(b) => self.call(py, b.into_any(), ts),
+            Err(e) => {
+                self.failures.record(self.run_id.clone(), e);
+                None
+            }
+        }
+    }
+
     fn call(&self, py: Python<'_>, obs: Bound<'_, PyAny>, ts: TimestampNs) -> Option<Choice> {
         self.failures
             .calls
@@ -637,13 +653,7 @@ impl LeveragePolicy for PyLeverage {
                 closes: self.closes.clone(),
                 seen: obs.closes.len(),
             };
-            match Bound::new(py, o) {
-                Ok(b) => self.core.call(py, b.into_any(), obs.ts),
-                Err(e) => {
-                    self.core.failures.record(self.core.run_id.clone(), e);
-                    None
-                }
-            }
+            self.core.ask(py, o, obs.ts)
         });
         match choice {
             None | Some(Choice::Hold) => RustDecision::Hold,
@@ -713,13 +723,7 @@ impl PortfolioPolicy for PyPortfolio {
                 closes: self.closes.clone(),
                 seen: obs.seen,
             };
-            match Bound::new(py, o) {
-                Ok(b) => self.core.call(py, b.into_any(), obs.ts),
-                Err(e) => {
-                    self.core.failures.record(self.core.run_id.clone(), e);
-                    None
-                }
-            }
+            self.core.ask(py, o, obs.ts)
         });
         let n = self.symbols.len();
         match choice {

@@ -8,23 +8,9 @@ use levsim_data::{inspect as inspect_file, load_tape, write_parquet_tape, Format
 use crate::Failure;
 
 pub(crate) fn parse_format(s: Option<&str>) -> Result<Option<Format>, Failure> {
-    let Some(s) = s else { return Ok(None) };
-    let all = [
-        Format::BinanceKlines,
-        Format::Ftx,
-        Format::BinanceFunding,
-        Format::Parquet,
-        Format::Trades,
-    ];
-    all.into_iter()
-        .find(|f| f.as_str() == s)
-        .map(Some)
-        .ok_or_else(|| {
-            Failure::input(anyhow::anyhow!(
-                "--format: unknown format {s:?}; one of: {}",
-                all.map(|f| f.as_str()).join(", ")
-            ))
-        })
+    s.map(Format::from_name)
+        .transpose()
+        .map_err(|m| Failure::input(anyhow::anyhow!("--format: {m}")))
 }
 
 pub(crate) fn inspect(file: &Path, format: Option<&str>, json: bool) -> Result<(), Failure> {

@@ -116,16 +116,15 @@ fn key(price: f64) -> u64 {
 /// levels, best prices and iteration order.
 #[derive(Debug, Clone, Default)]
 pub struct Book {
-    grid: Option<Grid>,
     bids: Levels,
     asks: Levels,
 }
 
-/// One side of a [`Book`]: a ladder and the levels beyond its window, or
-/// a map of every level.
+/// One side of a [`Book`]: a ladder on its grid and the levels beyond its
+/// window, or a map of every level.
 #[derive(Debug, Clone)]
 enum Levels {
-    Ladder(Ladder, BTreeMap<u64, f64>),
+    Ladder(Grid, Ladder, BTreeMap<u64, f64>),
     Map(BTreeMap<u64, f64>),
 }
 
@@ -146,9 +145,8 @@ impl Book {
     /// An empty book whose levels sit on `grid` (dense ladders).
     pub fn on_grid(grid: Grid) -> Self {
         Self {
-            grid: Some(grid),
-            bids: Levels::Ladder(Ladder::new(true), BTreeMap::new()),
-            asks: Levels::Ladder(Ladder::new(false), BTreeMap::new()),
+            bids: Levels::Ladder(grid, Ladder::new(true), BTreeMap::new()),
+            asks: Levels::Ladder(grid, Ladder::new(false), BTreeMap::new()),
         }
     }
 
@@ -164,12 +162,12 @@ impl Book {
     /// Sets a level (size 0 removes it).
     #[inline]
     pub fn set(&mut self, side: BookSide, price: f64, size: f64) {
-        let grid = self.grid;
         let levels = match side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
         };
-        if let (Levels::Ladder(l, far), Some(g)) = (&mut *levels, grid) {
+        if let Levels::Ladder(g, l, far) = &mut *levels {
+            let g = *g;
             match g.index(price) {
                 Some(i) if l.set(i, size) => return,
                 Some(_) => {
@@ -203,7 +201,7 @@ impl Book {
         if tape.kind[i] == BookMessageKind::Snapshot {
             for side in [&mut self.bids, &mut self.asks] {
                 match side {
-                    Levels::Ladder(l, far) => {
+                    Levels::Ladder(_, l, far) => {
                         l.clear();
                         far.clear();
                     }
@@ -228,8 +226,8 @@ impl Book {
             }
             .map(|(k, &q)| (f64::from_bits(*k), q))
         };
-        match (levels, self.grid) {
-            (Levels::Ladder(l, far), Some(g)) => {
+        match levels {
+            Levels::Ladder(g, l, far) => {
                 let near = l.best().map(|(i, q)| (g.price(i), q));
                 match (near, map_best(far)) {
                     (Some(n), Some(f)) => Some(match side {
@@ -240,8 +238,7 @@ impl Book {
                     (n, f) => n.or(f),
                 }
             }
-            (Levels::Ladder(..), None) => None,
-            (Levels::Map(m), _) => map_best(m),
+            Levels::Map(m) => map_best(m),
         }
     }
 
@@ -263,7 +260,7 @@ impl Book {
     /// Number of levels `(bids, asks)`.
     pub fn levels(&self) -> (usize, usize) {
         let n = |l: &Levels| match l {
-            Levels::Ladder(l, far) => l.count() + far.len(),
+            Levels::Ladder(_, l, far) => l.count() + far.len(),
             Levels::Map(m) => m.len(),
         };
         (n(&self.bids), n(&self.asks))
@@ -275,8 +272,9 @@ impl Book {
             BookSide::Ask => &self.asks,
         };
         let from_map = |(k, &q): (&u64, &f64)| (f64::from_bits(*k), q);
-        match (levels, self.grid) {
-            (Levels::Ladder(l, far), Some(g)) => {
+        match levels {
+            Levels::Ladder(g, l, far) => {
+                let g = *g;
                 let near = l.iter().map(move |(i, q)| (g.price(i), q));
                 let Some((lo, hi)) = l.window() else {
                     // Nothing in the ladder yet: every level is far.
@@ -303,8 +301,7 @@ impl Book {
                     }
                 }
             }
-            (Levels::Ladder(..), None) => Box::new(std::iter::empty()),
-            (Levels::Map(m), _) => {
+            Levels::Map(m) => {
                 let it = m.iter().map(|(k, &q)| (f64::from_bits(*k), q));
                 match side {
                     BookSide::Bid => Box::new(it.rev()),
@@ -451,7 +448,7 @@ mod tests {
             t.push(m, kind, (0, 0), levels);
         }
         let mut ladder = Book::for_tape(&t);
-        assert!(ladder.grid.is_some());
+        assert!(matches!(ladder.bids, Levels::Ladder(..)));
         let mut map = Book::default();
         for i in 0..t.len() {
             ladder.apply(&t, i);

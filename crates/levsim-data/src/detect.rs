@@ -23,6 +23,29 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order messages list them.
+    pub const ALL: [Format; 5] = [
+        Format::BinanceKlines,
+        Format::Ftx,
+        Format::BinanceFunding,
+        Format::Parquet,
+        Format::Trades,
+    ];
+
+    /// The format a name (as [`Format::as_str`] writes it) names; the
+    /// error lists the names.
+    pub fn from_name(name: &str) -> Result<Format, String> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown format {name:?}; one of: {}",
+                    Self::ALL.map(|f| f.as_str()).join(", ")
+                )
+            })
+    }
+
     /// The name used in scenario files (`format = "binance-klines"`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -211,17 +211,29 @@ pub fn read_bars_lenient(
             wanted: "price bars",
         }),
         Format::Trades => crate::load_trade_bars(path, levsim_core::time::SECOND_NS),
-        Format::Parquet => read_parquet_tape(path).and_then(|tape| {
-            let report = crate::report::validate_tape(path, &tape, false)?;
-            Ok((tape, report))
-        }),
-        _ => load_bars(path, format, false),
+        _ => bar_file_lenient(path, format),
     };
     let (mut tape, report) = r.map_err(|e| crate::reader::explain(path, e))?;
     if tape.symbol.is_empty() {
         tape.symbol = crate::symbol_from_path(path).unwrap_or_default();
     }
     Ok((tape, report))
+}
+
+/// A bar file (klines, FTX or Parquet) read leniently: row anomalies in
+/// the report, not errors.
+fn bar_file_lenient(
+    path: &Path,
+    format: Format,
+) -> Result<(levsim_core::MarketTape, crate::DataReport), DataError> {
+    match format {
+        Format::Parquet => {
+            let tape = read_parquet_tape(path)?;
+            let report = crate::report::validate_tape(path, &tape, false)?;
+            Ok((tape, report))
+        }
+        _ => load_bars(path, format, false),
+    }
 }
 
 /// Inspects a file: bar files are read leniently (row anomalies are listed,
@@ -265,12 +277,7 @@ fn inspect_unexplained(path: &Path, format: Option<Format>) -> Result<Inspection
             }));
         }
         Format::Trades => return inspect_trades_or_recording(path),
-        Format::Parquet => {
-            let tape = read_parquet_tape(path)?;
-            let report = crate::report::validate_tape(path, &tape, false)?;
-            (tape, report)
-        }
-        _ => load_bars(path, format, false)?,
+        _ => bar_file_lenient(path, format)?,
     };
     let prices = (!tape.is_empty()).then(|| {
         let (mut lo, mut hi) = (0usize, 0usize);

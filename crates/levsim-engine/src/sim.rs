@@ -748,17 +748,10 @@ fn quiet_bars<O: Observer>(
         let mut lo = [0.0; QUIET_CHUNK];
         let mut hi = [0.0; QUIET_CHUNK];
         for j in 0..QUIET_CHUNK {
-            lo[j] = min2(min2(o[j], h[j]), min2(l[j], c[j]));
-            hi[j] = max2(max2(o[j], h[j]), max2(l[j], c[j]));
+            (lo[j], hi[j]) = range4(o[j], h[j], l[j], c[j]);
         }
         let (lo, hi) = (tree(&lo, min2), tree(&hi, max2));
-        let (e_lo, e_hi) = if long {
-            (pos.equity(lo), pos.equity(hi))
-        } else {
-            (pos.equity(hi), pos.equity(lo))
-        };
-        let liquidates = if long { lo <= pos.liq } else { hi >= pos.liq };
-        if liquidates {
+        if reaches_liquidation(&pos, lo, hi) {
             // Bar by bar up to the liquidation.
             *acc = a;
             let stop = quiet_bars_each(tape, at, at + QUIET_CHUNK, &pos, venue, acc, obs);
@@ -769,26 +762,12 @@ fn quiet_bars<O: Observer>(
             k += QUIET_CHUNK;
             continue;
         }
-        if e_hi > a.peak || a.peak - e_lo > a.max_dd * a.peak {
+        if moves_drawdown(&a, &pos, lo, hi) {
             // A new peak or drawdown in the chunk: the drawdown bar by bar
             // as the full loop walks it (the sums below do not depend on it).
             for j in 0..QUIET_CHUNK {
-                let (open, high, low, close) = (o[j], h[j], l[j], c[j]);
-                let (bl, bh) = (
-                    min2(min2(open, high), min2(low, close)),
-                    max2(max2(open, high), max2(low, close)),
-                );
-                let (e_lo, e_hi) = if long {
-                    (pos.equity(bl), pos.equity(bh))
-                } else {
-                    (pos.equity(bh), pos.equity(bl))
-                };
-                if e_hi > a.peak || a.peak - e_lo > a.max_dd * a.peak {
-                    a.mark_equity(pos.equity(open));
-                    for p in intrabar_path(open, high, low, close) {
-                        a.mark_equity(pos.equity(p));
-                    }
-                }
+                let bar = [o[j], h[j], l[j], c[j]];
+                bar_drawdown(&mut a, &pos, range4(o[j], h[j], l[j], c[j]), bar);
             }
         }
         let mut lev = [0.0; QUIET_CHUNK];
@@ -833,6 +812,55 @@ fn quiet_bars<O: Observer>(
     }
     *acc = a;
     quiet_bars_each(tape, from + k, to, &pos, venue, acc, obs)
+}
+
+/// A bar's price range (robust to bars whose open or close lies outside
+/// [low, high]); min/max as compare-selects.
+#[inline(always)]
+fn range4(open: f64, high: f64, low: f64, close: f64) -> (f64, f64) {
+    (
+        min2(min2(open, high), min2(low, close)),
+        max2(max2(open, high), max2(low, close)),
+    )
+}
+
+/// Whether a price range (of a bar or a chunk) reaches the position's
+/// liquidation price: any path point at or beyond it does.
+#[inline(always)]
+fn reaches_liquidation(pos: &Position, lo: f64, hi: f64) -> bool {
+    if pos.qty > 0.0 {
+        lo <= pos.liq
+    } else {
+        hi >= pos.liq
+    }
+}
+
+/// Whether prices in `[lo, hi]` can set a new equity peak or a deeper
+/// drawdown: equity is monotone in the price, so a range that keeps
+/// equity between the drawdown floor and the running peak changes
+/// neither.
+#[inline(always)]
+fn moves_drawdown(a: &MetricsAcc, pos: &Position, lo: f64, hi: f64) -> bool {
+    let (e_lo, e_hi) = if pos.qty > 0.0 {
+        (pos.equity(lo), pos.equity(hi))
+    } else {
+        (pos.equity(hi), pos.equity(lo))
+    };
+    e_hi > a.peak || a.peak - e_lo > a.max_dd * a.peak
+}
+
+/// One bar's drawdown as the full loop has it: the ordered walk over the
+/// open and the intrabar path, only where the bar's range `(lo, hi)` (from
+/// [`range4`]) can move it.
+#[inline(always)]
+fn bar_drawdown(a: &mut MetricsAcc, pos: &Position, (lo, hi): (f64, f64), bar: [f64; 4]) {
+    let [open, high, low, close] = bar;
+    if moves_drawdown(a, pos, lo, hi) {
+        a.mark_equity(pos.equity(open));
+        for p in intrabar_path(open, high, low, close) {
+            a.mark_equity(pos.equity(p));
+        }
+    }
 }
 
 /// The chunk of `v` starting at `at`, if whole.
@@ -896,7 +924,6 @@ fn quiet_bars_each<O: Observer>(
     let pos = *pos;
     // The margin ratio only for an observer that keeps it (as `close_bar`).
     let records = obs.records_bars();
-    let long = pos.qty > 0.0;
     let mut a = acc.clone();
     // Equal-length slices: one bounds check for the whole run.
     let ts = &tape.ts[from..to];
@@ -910,32 +937,11 @@ fn quiet_bars_each<O: Observer>(
     let mut k = 0;
     while k < len {
         let (open, high, low, close) = (o[k], h[k], l[k], c[k]);
-        // The bar's price range (robust to bars whose open or close lies
-        // outside [low, high]); min/max as compare-selects.
-        let lo = [high, low, close]
-            .iter()
-            .fold(open, |m, &x| if x < m { x } else { m });
-        let hi = [high, low, close]
-            .iter()
-            .fold(open, |m, &x| if x > m { x } else { m });
-        // Any path point at or beyond the liquidation price ⇔ the range reaches it.
-        if (long && lo <= pos.liq) || (!long && hi >= pos.liq) {
+        let range = range4(open, high, low, close);
+        if reaches_liquidation(&pos, range.0, range.1) {
             break;
         }
-        // Equity is monotone in the price, so a bar whose range keeps equity
-        // between the drawdown floor and the running peak changes neither;
-        // only other bars need the ordered walk over the path.
-        let (e_lo, e_hi) = if long {
-            (pos.equity(lo), pos.equity(hi))
-        } else {
-            (pos.equity(hi), pos.equity(lo))
-        };
-        if e_hi > a.peak || a.peak - e_lo > a.max_dd * a.peak {
-            a.mark_equity(pos.equity(open));
-            for p in intrabar_path(open, high, low, close) {
-                a.mark_equity(pos.equity(p));
-            }
-        }
+        bar_drawdown(&mut a, &pos, range, [open, high, low, close]);
         let mut state = close_metrics(&mut a, &pos, ts[k], close, close);
         if records && state.equity > 0.0 {
             state.margin_ratio = margin_ratio(venue, &pos, close, state.equity);

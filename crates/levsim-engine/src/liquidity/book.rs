@@ -31,9 +31,10 @@ pub struct BookLiquidity {
 impl BookLiquidity {
     /// A model over `tape` (shared: runs clone the model, not the tape).
     pub fn new(tape: Arc<BookTape>, scale: f64, resilience_s: f64) -> Self {
+        let empty = Book::for_tape(&tape);
         Self {
-            book: Book::for_tape(&tape),
-            empty: Book::for_tape(&tape),
+            book: empty.clone(),
+            empty,
             tape,
             cursor: 0,
             consumed: BTreeMap::new(),

@@ -146,15 +146,7 @@ proptest! {
                                        rates in prop::collection::vec(-0.003f64..0.003, 0..20)) {
         use levsim_engine::SeriesRecorder;
         use levsim_policy::LeveragePolicy;
-        let mut venue = flat_venue(0.005, 0.0004, 0.005);
-        venue.funding = true;
-        let t = tape(&rows);
-        let f = FundingSeries {
-            ts: (0..rates.len() as i64).map(|i| i * 7 * MIN).collect(),
-            rate: rates,
-        };
-        let side = if short { Side::Short } else { Side::Long };
-        let acct = account(side, reenter);
+        let (venue, t, f, acct) = funded_long_or_short(&rows, rates, 7, short, reenter);
         let market = Market { tape: &t, funding: Some(&f), adl: &[] };
         let mut lean = StaticLeverage { leverage: lev };
         prop_assert_eq!(lean.cadence(), levsim_policy::Cadence::WhenFlat);
@@ -219,15 +211,7 @@ proptest! {
     fn quiet_chunks_match_bar_by_bar(rows in quiet_bars(), lev in 1.5f64..60.0, short in any::<bool>(),
                                      reenter in any::<bool>(),
                                      rates in prop::collection::vec(-0.003f64..0.003, 0..20)) {
-        let mut venue = flat_venue(0.005, 0.0004, 0.005);
-        venue.funding = true;
-        let t = tape(&rows);
-        let f = FundingSeries {
-            ts: (0..rates.len() as i64).map(|i| i * 37 * MIN).collect(),
-            rate: rates,
-        };
-        let side = if short { Side::Short } else { Side::Long };
-        let acct = account(side, reenter);
+        let (venue, t, f, acct) = funded_long_or_short(&rows, rates, 37, short, reenter);
         let market = Market { tape: &t, funding: Some(&f), adl: &[] };
         let a = simulate(market, &venue, &acct, &mut StaticLeverage { leverage: lev }, &mut ()).unwrap();
         let b = simulate(market, &venue, &acct, &mut EveryBarStatic(StaticLeverage { leverage: lev }), &mut ()).unwrap();
@@ -239,6 +223,30 @@ proptest! {
         let c = simulate(market, &venue, &acct, &mut StaticLeverage { leverage: lev }, &mut rec).unwrap();
         prop_assert_eq!(&a, &c);
     }
+}
+
+/// The quiet-path tests' set-up: a flat 0.5 % venue with funding paid every
+/// `every` minutes at `rates`, the bars as a tape, a long or short account.
+fn funded_long_or_short(
+    rows: &[(f64, f64, f64, f64)],
+    rates: Vec<f64>,
+    every: i64,
+    short: bool,
+    reenter: bool,
+) -> (
+    levsim_engine::VenueProfile,
+    levsim_core::MarketTape,
+    FundingSeries,
+    levsim_engine::AccountConfig,
+) {
+    let mut venue = flat_venue(0.005, 0.0004, 0.005);
+    venue.funding = true;
+    let f = FundingSeries {
+        ts: (0..rates.len() as i64).map(|i| i * every * MIN).collect(),
+        rate: rates,
+    };
+    let side = if short { Side::Short } else { Side::Long };
+    (venue, tape(rows), f, account(side, reenter))
 }
 
 /// Metrics of the chunked quiet path against the full per-bar loop:

@@ -53,11 +53,7 @@ fn static_run_1h_history(c: &mut Criterion) {
     g.bench_function("static_run_1h_history", |b| {
         b.iter(|| {
             simulate(
-                Market {
-                    tape: &tape,
-                    funding: None,
-                    adl: &[],
-                },
+                Market::new(&tape),
                 &venue,
                 &account,
                 &mut StaticLeverage { leverage: 3.0 },
@@ -73,11 +69,7 @@ fn static_run_1h_history(c: &mut Criterion) {
     g.bench_function("peer_task_2m_bars", |b| {
         b.iter(|| {
             simulate(
-                Market {
-                    tape: &synth,
-                    funding: None,
-                    adl: &[],
-                },
+                Market::new(&synth),
                 &pv,
                 &pa,
                 &mut StaticLeverage { leverage: 10.0 },

@@ -5,6 +5,11 @@
 //! `cargo run --release -p levsim-benches --bin peer_compare [-- N_BARS]`
 //! Needs `python3` with numba and numpy (`pip install numba numpy`); without
 //! them only levsim's figure is printed.
+//!
+//! levsim's figure is a run on a [`Market`] checked once per tape
+//! (`Market::checked`: every open and close inside [low, high]), as a sweep
+//! checks it once for every run on that tape; the check is timed and
+//! printed apart, with the ratio of a lone run (which runs unchecked).
 
 use std::process::Command;
 use std::time::Instant;
@@ -22,16 +27,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tape = synthetic_bars(n, 0.8, 42);
     let venue = peer_venue();
     let account = peer_account();
+    // The once-per-tape check of the bars, apart.
+    let mut check = f64::INFINITY;
+    let mut market = Market::new(&tape);
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        market = Market::new(std::hint::black_box(&tape)).checked();
+        check = check.min(t0.elapsed().as_secs_f64());
+    }
+    let lone = best_of_5(Market::new(&tape));
     let mut best = f64::INFINITY;
     let mut liqs = 0;
     for _ in 0..5 {
         let t0 = Instant::now();
         let out = simulate(
-            Market {
-                tape: &tape,
-                funding: None,
-                adl: &[],
-            },
+            market,
             &venue,
             &account,
             &mut StaticLeverage { leverage: 10.0 },
@@ -53,6 +63,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "levsim: {n} bars in {:.4} s (best of 5) = {:.1} M bars/s, {liqs} liquidations",
         best,
         n as f64 / best / 1e6
+    );
+    println!(
+        "        the tape's one check of its bars (Market::checked, once for all runs on it): {:.4} s; a lone run, unchecked: {:.4} s = {:.1} M bars/s",
+        check,
+        lone,
+        n as f64 / lone / 1e6
     );
     println!(
         "bare:   {n} bars in {:.4} s (best of 5) = {:.1} M bars/s, {bare_liqs} liquidations (rules only, no metrics)",
@@ -81,8 +97,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 n as f64 / secs / 1e6
             );
             println!(
-                "ratio:  levsim is {:.2}x the numba loop's speed (single core each)",
-                secs / best
+                "ratio:  levsim is {:.2}x the numba loop's speed (single core each); {:.2}x for a lone run (unchecked)",
+                secs / best,
+                secs / lone
             );
             if peer_liqs != u64::from(liqs) {
                 return Err(
@@ -99,6 +116,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The peer task's rules with nothing else: no drawdown, leverage or
 /// distance metrics, no observer, no policy call.
+/// Best of five lone runs of the peer task on `market`, in seconds.
+fn best_of_5(market: Market<'_>) -> f64 {
+    let (venue, account) = (peer_venue(), peer_account());
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let out = simulate(
+            market,
+            &venue,
+            &account,
+            &mut StaticLeverage { leverage: 10.0 },
+            &mut (),
+        );
+        assert!(out.is_ok());
+        best = best.min(t0.elapsed().as_secs_f64());
+    }
+    best
+}
+
 fn bare_loop(t: &levsim_core::MarketTape) -> u32 {
     let (o, h, l, c) = (&t.open, &t.high, &t.low, &t.close);
     let n = o.len();

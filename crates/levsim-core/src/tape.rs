@@ -85,6 +85,29 @@ impl MarketTape {
         self.volume.push(v);
     }
 
+    /// Whether every bar's open and close lie inside its [low, high]
+    /// (false on a NaN). One vectorizable pass over the four columns.
+    pub fn ranges_hold_open_and_close(&self) -> bool {
+        let n = self.len();
+        if [&self.open, &self.high, &self.low, &self.close]
+            .iter()
+            .any(|c| c.len() != n)
+        {
+            return false;
+        }
+        let (o, h, l, c) = (
+            &self.open[..n],
+            &self.high[..n],
+            &self.low[..n],
+            &self.close[..n],
+        );
+        let mut ok = true;
+        for i in 0..n {
+            ok &= (l[i] <= o[i]) & (l[i] <= c[i]) & (o[i] <= h[i]) & (c[i] <= h[i]);
+        }
+        ok
+    }
+
     /// End of the last bar (`ts[last] + interval_ns`), or `None` when empty.
     pub fn end_ns(&self) -> Option<TimestampNs> {
         self.ts.last().map(|t| t + self.interval_ns)
@@ -139,6 +162,24 @@ mod tests {
             t.push(i * 10, p, p + 1.0, p - 1.0, p, 1.0);
         }
         t
+    }
+
+    #[test]
+    fn ranges_hold_open_and_close_only_when_every_bar_does() {
+        let mut t = tape();
+        assert!(t.ranges_hold_open_and_close());
+        let lo = t.low[1];
+        t.open[1] = lo * 0.99;
+        assert!(!t.ranges_hold_open_and_close(), "an open below the low");
+        t.open[1] = lo;
+        assert!(t.ranges_hold_open_and_close(), "an open at the low");
+        t.close[2] = t.high[2] * 1.01;
+        assert!(!t.ranges_hold_open_and_close(), "a close above the high");
+        t.close[2] = f64::NAN;
+        assert!(!t.ranges_hold_open_and_close(), "a NaN");
+        let mut r = tape();
+        r.open.pop();
+        assert!(!r.ranges_hold_open_and_close(), "ragged columns");
     }
 
     #[test]

@@ -10,17 +10,70 @@ use crate::metrics::MetricsAcc;
 use crate::venue::{waterfall, LiquidationMode, MarginModel, MarginModelAny, VenueProfile};
 use crate::{intrabar_path, BarState, EngineError, Observer, RunMetrics};
 
-/// The market a run replays: bars and, optionally, funding events.
+/// The market a run replays: bars and, optionally, funding events and a
+/// crowd's ADL events.
+///
+/// A market replayed by several runs is worth checking once
+/// ([`Market::checked`]): when every bar's open and close lie inside its
+/// [low, high], quiet stretches test a chunk's range from the lows and
+/// highs alone (three columns read instead of four; the results are the
+/// same bits). The check is one pass over the bars, as long as a quiet
+/// run, so a lone run goes without it. The fields are private so that
+/// what the check found cannot outlive the tape it was found on.
 #[derive(Debug, Clone, Copy)]
 pub struct Market<'a> {
-    /// Price bars (the mark path).
-    pub tape: &'a MarketTape,
-    /// Funding events; ignored when the venue has funding switched off.
-    pub funding: Option<&'a FundingSeries>,
-    /// ADL events of a crowd market pass, in time order: at each, a
-    /// profitable subject position on that side ranked at or above the
-    /// cutoff is closed, giving up its profit (empty: none).
-    pub adl: &'a [crate::crowd::AdlEvent],
+    tape: &'a MarketTape,
+    funding: Option<&'a FundingSeries>,
+    adl: &'a [crate::crowd::AdlEvent],
+    ordered: bool,
+}
+
+impl<'a> Market<'a> {
+    /// A market of these bars, without funding or ADL events.
+    pub fn new(tape: &'a MarketTape) -> Self {
+        Market {
+            tape,
+            funding: None,
+            adl: &[],
+            ordered: false,
+        }
+    }
+
+    /// The same market with its bars checked once (one pass), for the
+    /// runs that share it: see [`Market`].
+    pub fn checked(self) -> Self {
+        Market {
+            ordered: self.tape.ranges_hold_open_and_close(),
+            ..self
+        }
+    }
+
+    /// With funding events (ignored when the venue has funding off).
+    pub fn with_funding(self, funding: Option<&'a FundingSeries>) -> Self {
+        Market { funding, ..self }
+    }
+
+    /// With the ADL events of a crowd market pass, in time order: at each,
+    /// a profitable subject position on that side ranked at or above the
+    /// cutoff is closed, giving up its profit.
+    pub fn with_adl(self, adl: &'a [crate::crowd::AdlEvent]) -> Self {
+        Market { adl, ..self }
+    }
+
+    /// The price bars (the mark path).
+    pub fn tape(&self) -> &'a MarketTape {
+        self.tape
+    }
+
+    /// The funding events, if any.
+    pub fn funding(&self) -> Option<&'a FundingSeries> {
+        self.funding
+    }
+
+    /// The ADL events (empty: none).
+    pub fn adl(&self) -> &'a [crate::crowd::AdlEvent] {
+        self.adl
+    }
 }
 
 /// What a run returns: its metrics and every liquidation.
@@ -180,7 +233,11 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
                 Some(e) => to.min(tape.ts.partition_point(|&t| t + tape.interval_ns <= e.ts)),
                 None => to,
             };
-            i = quiet_bars(tape, i, to, &cx.pos, cx.venue, &mut cx.acc, &mut *cx.obs);
+            i = if market.ordered {
+                quiet_bars::<_, true>(tape, i, to, &cx.pos, cx.venue, &mut cx.acc, &mut *cx.obs)
+            } else {
+                quiet_bars::<_, false>(tape, i, to, &cx.pos, cx.venue, &mut cx.acc, &mut *cx.obs)
+            };
             if i == n {
                 break;
             }
@@ -717,8 +774,12 @@ const QUIET_CHUNK: usize = 16;
 /// few ulps (`quiet_chunks_match_bar_by_bar`); a recorder, which gets every
 /// bar's state, changes nothing in them, so a run kept for its series has
 /// the metrics it had in the sweep.
+///
+/// `ORDERED`: every bar's open and close lie inside its [low, high]
+/// ([`Market::checked`] found), so a bar's range is its low and high and
+/// the open is read only where the drawdown is walked.
 #[inline(never)]
-fn quiet_bars<O: Observer>(
+fn quiet_bars<O: Observer, const ORDERED: bool>(
     tape: &MarketTape,
     from: usize,
     to: usize,
@@ -748,7 +809,11 @@ fn quiet_bars<O: Observer>(
         let mut lo = [0.0; QUIET_CHUNK];
         let mut hi = [0.0; QUIET_CHUNK];
         for j in 0..QUIET_CHUNK {
-            (lo[j], hi[j]) = range4(o[j], h[j], l[j], c[j]);
+            (lo[j], hi[j]) = if ORDERED {
+                (l[j], h[j])
+            } else {
+                range4(o[j], h[j], l[j], c[j])
+            };
         }
         let (lo, hi) = (tree(&lo, min2), tree(&hi, max2));
         if reaches_liquidation(&pos, lo, hi) {
@@ -770,10 +835,13 @@ fn quiet_bars<O: Observer>(
                 bar_drawdown(&mut a, &pos, range4(o[j], h[j], l[j], c[j]), bar);
             }
         }
-        let mut lev = [0.0; QUIET_CHUNK];
+        let mut num = [0.0; QUIET_CHUNK];
+        let mut den = [0.0; QUIET_CHUNK];
         for j in 0..QUIET_CHUNK {
-            lev[j] = q * c[j] / pos.equity(c[j]);
+            num[j] = q * c[j];
+            den[j] = pos.equity(c[j]);
         }
+        let lev = divide(&num, &den);
         let lev_sum = tree(&lev, |x, y| x + y);
         if records {
             // Each bar's state as `close_bar` has it (the same leverage).
@@ -861,6 +929,20 @@ fn bar_drawdown(a: &mut MetricsAcc, pos: &Position, (lo, hi): (f64, f64), bar: [
             a.mark_equity(pos.equity(p));
         }
     }
+}
+
+/// `num / den` lane by lane as packed divisions (`divpd`, through `wide`:
+/// LLVM's cost model for baseline x86-64 keeps divisions scalar, and they
+/// bound the chunk's speed). Each quotient is the IEEE one `/` gives.
+#[inline(always)]
+fn divide(num: &[f64; QUIET_CHUNK], den: &[f64; QUIET_CHUNK]) -> [f64; QUIET_CHUNK] {
+    let mut out = [0.0; QUIET_CHUNK];
+    for j in (0..QUIET_CHUNK).step_by(4) {
+        let n = wide::f64x4::new([num[j], num[j + 1], num[j + 2], num[j + 3]]);
+        let d = wide::f64x4::new([den[j], den[j + 1], den[j + 2], den[j + 3]]);
+        out[j..j + 4].copy_from_slice(&(n / d).to_array());
+    }
+    out
 }
 
 /// The chunk of `v` starting at `at`, if whole.

@@ -68,11 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             closed_at: None,
         };
         let out = simulate(
-            Market {
-                tape: &market.tape,
-                funding: market.funding.as_ref(),
-                adl: &[],
-            },
+            Market::new(&market.tape).with_funding(market.funding.as_ref()),
             &market.venues[0],
             &sc.account,
             &mut policy,

@@ -250,11 +250,19 @@ pub(crate) fn execute_paths(
         return crate::portfolio_exec::execute_paths(sc, p, select, pool, paths, hooks);
     }
     let stride = market.tape.len().div_ceil(SERIES_POINTS).max(1);
-    let view = Market {
-        tape: &market.tape,
-        funding: market.funding.as_ref(),
-        adl: &[],
-    };
+    // A tape several runs replay is checked once for them (see `Market`).
+    let shared = sc.plan.points.len() > 1;
+    fn checked_if(shared: bool, m: Market<'_>) -> Market<'_> {
+        if shared {
+            m.checked()
+        } else {
+            m
+        }
+    }
+    let view = checked_if(
+        shared,
+        Market::new(&market.tape).with_funding(market.funding.as_ref()),
+    );
     let drains = crate::shocks::drain_windows(&sc.shocks);
     let plan = &sc.plan;
     let owned = |point: usize, path: usize| select.owns(point * plan.paths + path);
@@ -267,12 +275,7 @@ pub(crate) fn execute_paths(
         .map(|v| plan.points.iter().position(|p| p.venue_index == v))
         .collect();
     let coupled = sc.population.as_ref().is_some_and(|p| p.couple_subject);
-    let run_one = |point: usize,
-                   path: usize,
-                   tape: &MarketTape,
-                   funding: Option<&levsim_core::FundingSeries>,
-                   outcome: Option<&MarketOutcome>,
-                   adl: &[levsim_engine::crowd::AdlEvent]| {
+    let run_one = |point: usize, path: usize, view: Market<'_>, outcome: Option<&MarketOutcome>| {
         hooks.check()?;
         let spec = plan.run_at(point, path);
         // A built-in policy, or one the embedding program makes (Python).
@@ -325,7 +328,6 @@ pub(crate) fn execute_paths(
             ..sc.account.clone()
         };
         let venue = &market.venues[spec.venue_index];
-        let view = Market { tape, funding, adl };
         let output = match &mut policy {
             AnyPolicy::Builtin(p) => {
                 simulate_with(view, venue, &account, p, &mut liquidity, &mut series)
@@ -419,15 +421,17 @@ pub(crate) fn execute_paths(
                 .filter(|&path| (0..plan.points.len()).any(|pt| owned(pt, path)))
                 .map(|path| -> Result<Vec<RunResult>, ScenarioError> {
                     let generated;
-                    let (tape, funding) = match &market.generator {
+                    // The path's market, checked once for all its runs.
+                    let path_view = match &market.generator {
                         Some(g) if path != 0 => {
                             let mut t = g.path(path_seed(sc.seed, path));
                             crate::shocks::apply(&sc.shocks, &mut t, &mut None);
                             generated = t;
-                            (&generated, None)
+                            checked_if(shared, Market::new(&generated))
                         }
-                        _ => (view.tape, view.funding),
+                        _ => view,
                     };
+                    let (tape, funding) = (path_view.tape(), path_view.funding());
                     // With a crowd: one market pass per venue configuration
                     // on this path; the policies trade against its mark.
                     let passes: Vec<Pass> = if coupled {
@@ -440,6 +444,15 @@ pub(crate) fn execute_paths(
                             .map(|(v, crowd)| run_pass(v, crowd, path, tape, funding))
                             .collect()
                     };
+                    let pass_views: Vec<Market<'_>> = passes
+                        .iter()
+                        .map(|p| {
+                            checked_if(
+                                shared,
+                                Market::new(&p.tape).with_funding(funding).with_adl(&p.adl),
+                            )
+                        })
+                        .collect();
                     (0..plan.points.len())
                         .into_par_iter()
                         .filter(|&pt| owned(pt, path))
@@ -447,20 +460,13 @@ pub(crate) fn execute_paths(
                             if coupled {
                                 // This point's own pass: the crowd plus the subject.
                                 let p = coupled_pass(pt, path, tape, funding)?;
-                                return run_one(
-                                    pt,
-                                    path,
-                                    &p.tape,
-                                    funding,
-                                    Some(&p.outcome),
-                                    &p.adl,
-                                );
+                                let v = Market::new(&p.tape).with_funding(funding).with_adl(&p.adl);
+                                return run_one(pt, path, v, Some(&p.outcome));
                             }
-                            match passes.get(plan.points[pt].venue_index) {
-                                Some(p) => {
-                                    run_one(pt, path, &p.tape, funding, Some(&p.outcome), &p.adl)
-                                }
-                                None => run_one(pt, path, tape, funding, None, &[]),
+                            let v = plan.points[pt].venue_index;
+                            match (passes.get(v), pass_views.get(v)) {
+                                (Some(p), Some(&pv)) => run_one(pt, path, pv, Some(&p.outcome)),
+                                _ => run_one(pt, path, path_view, None),
                             }
                         })
                         .collect()
@@ -471,6 +477,8 @@ pub(crate) fn execute_paths(
         .flatten()
         .collect();
     // Plan order (point-major) whatever the execution order.
-    results.sort_by_key(|r| r.spec.index);
+    // The permutation is found on the keys and applied with one swap per
+    // run: a run's result is too large to move O(n log n) times.
+    results.sort_by_cached_key(|r| r.spec.index);
     Ok(results)
 }

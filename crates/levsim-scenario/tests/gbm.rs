@@ -50,11 +50,7 @@ fn p_liquidation(lev: f64, days: usize, paths: usize) -> f64 {
     for k in 0..paths {
         let t = g.path(run_seed(42, &format!("path/{k}")));
         let out = simulate(
-            Market {
-                tape: &t,
-                funding: None,
-                adl: &[],
-            },
+            Market::new(&t),
             &venue,
             &acct,
             &mut StaticLeverage { leverage: lev },

@@ -59,11 +59,7 @@ fn run(kind: &PolicyKind, tape: &MarketTape) -> (Vec<f64>, u32) {
     let mut policy = kind.build().unwrap();
     let mut rec = SeriesRecorder::new(1);
     let out = simulate(
-        Market {
-            tape,
-            funding: None,
-            adl: &[],
-        },
+        Market::new(tape),
         &venue(),
         &account(),
         &mut policy,
@@ -266,11 +262,7 @@ fn f5_growth(
         .path(levsim_scenario::run_seed(5, &format!("{tag}/{k}")));
         let mut policy = kind.build().unwrap();
         let out = simulate(
-            Market {
-                tape: &t,
-                funding: None,
-                adl: &[],
-            },
+            Market::new(&t),
             &venue,
             &account(),
             &mut policy,

@@ -25,11 +25,7 @@ fn forced_sells_slip_and_move_the_mark() {
     }
     rows.extend(std::iter::repeat_n(flat(p), 10));
     let t = tape(&rows);
-    let market = Market {
-        tape: &t,
-        funding: None,
-        adl: &[],
-    };
+    let market = Market::new(&t);
     let acct = account(Side::Long, false);
     let run = |liq: &mut dyn FnMut(&mut SeriesRecorder) -> levsim_engine::RunOutput| {
         let mut rec = SeriesRecorder::new(1);
@@ -93,11 +89,7 @@ fn forced_sells_slip_and_move_the_mark() {
 fn sqrt_model_slippage_grows_with_size() {
     let venue = flat_venue(0.005, 0.0, 0.0);
     let t = tape(&[flat(100.0), flat(100.0), flat(100.0)]);
-    let market = Market {
-        tape: &t,
-        funding: None,
-        adl: &[],
-    };
+    let market = Market::new(&t);
     let mut slip = Vec::new();
     for capital in [1_000.0, 4_000.0, 16_000.0] {
         let mut acct = account(Side::Long, false);

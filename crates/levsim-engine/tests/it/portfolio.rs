@@ -113,11 +113,7 @@ fn one_leg_isolated_is_the_single_instrument_loop() {
                 let mut acct = account(side, seed % 3 == 0);
                 acct.capital = 1_000.0;
                 let single = simulate(
-                    Market {
-                        tape: &tape,
-                        funding: Some(&f),
-                        adl: &[],
-                    },
+                    Market::new(&tape).with_funding(Some(&f)),
                     &venue,
                     &acct,
                     &mut StaticLeverage { leverage: lev },
@@ -163,11 +159,7 @@ fn one_leg_isolated_is_the_single_instrument_loop() {
         let mut acct = account(Side::Long, false);
         acct.capital = 1_000.0;
         let single = simulate(
-            Market {
-                tape: &tape,
-                funding: Some(&f),
-                adl: &[],
-            },
+            Market::new(&tape).with_funding(Some(&f)),
             &venue,
             &acct,
             &mut ConstantLeverage {

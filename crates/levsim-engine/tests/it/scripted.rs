@@ -118,11 +118,7 @@ fn reentry_counts_every_liquidation() {
     let mut acct = account(Side::Long, true);
     acct.min_equity = Some(0.01);
     let out = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-            adl: &[],
-        },
+        Market::new(&t),
         &venue,
         &acct,
         &mut StaticLeverage { leverage: 10.0 },
@@ -165,11 +161,7 @@ fn funding_is_paid_on_the_notional_at_mark() {
         rate: vec![0.001, -0.002],
     };
     let out = simulate(
-        Market {
-            tape: &t,
-            funding: Some(&f),
-            adl: &[],
-        },
+        Market::new(&t).with_funding(Some(&f)),
         &venue,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 2.0 },
@@ -231,11 +223,7 @@ fn a_profitable_subject_is_caught_by_the_crowds_adl() {
     let t = tape(&rows);
     let run_with = |events: &[AdlEvent]| {
         simulate(
-            Market {
-                tape: &t,
-                funding: None,
-                adl: events,
-            },
+            Market::new(&t).with_adl(events),
             &venue,
             &account(Side::Short, false),
             &mut StaticLeverage { leverage: 5.0 },
@@ -308,11 +296,7 @@ fn a_top_up_that_lands_in_time_saves_the_account_and_a_late_one_does_not() {
             ..AccountConfig::default()
         };
         simulate(
-            Market {
-                tape: &t,
-                funding: None,
-                adl: &[],
-            },
+            Market::new(&t),
             &venue,
             &acct,
             &mut MarginTopup {

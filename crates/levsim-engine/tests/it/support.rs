@@ -60,16 +60,5 @@ pub fn run<P: LeveragePolicy>(
     acct: &AccountConfig,
     policy: &mut P,
 ) -> RunOutput {
-    simulate(
-        Market {
-            tape: t,
-            funding: None,
-            adl: &[],
-        },
-        venue,
-        acct,
-        policy,
-        &mut (),
-    )
-    .unwrap()
+    simulate(Market::new(t), venue, acct, policy, &mut ()).unwrap()
 }

@@ -205,11 +205,7 @@ fn inverse_profiles_are_refused_by_the_loop() {
     .unwrap();
     let t = tape(&[flat(100.0), flat(100.0)]);
     let e = simulate(
-        Market {
-            tape: &t,
-            funding: None,
-            adl: &[],
-        },
+        Market::new(&t),
         &v,
         &account(Side::Long, false),
         &mut StaticLeverage { leverage: 2.0 },

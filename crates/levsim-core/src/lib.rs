@@ -26,5 +26,5 @@ pub use portfolio::{
     Alignment, InstrumentId, InstrumentTable, LegBars, PortfolioTape, MAX_INSTRUMENTS,
 };
 pub use side::Side;
-pub use tape::{FundingSeries, MarketTape};
+pub use tape::{CheckedTape, FundingSeries, MarketTape};
 pub use time::TimestampNs;

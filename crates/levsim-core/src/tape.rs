@@ -114,6 +114,49 @@ impl MarketTape {
     }
 }
 
+/// Bars checked once, when loaded or drawn: whether every bar's open and
+/// close lie inside its [low, high]. It owns its tape and lends it out
+/// read-only (`Deref`), so what the check found holds for as long as it
+/// lives; the simulation loop then tests a quiet stretch's range on its
+/// lows and highs alone, reading three price columns instead of four.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckedTape {
+    tape: MarketTape,
+    ordered: bool,
+}
+
+impl CheckedTape {
+    /// Checks `tape` (one pass over its bars).
+    pub fn new(tape: MarketTape) -> Self {
+        let ordered = tape.ranges_hold_open_and_close();
+        CheckedTape { tape, ordered }
+    }
+
+    /// Whether every bar's open and close lie inside its [low, high].
+    pub fn ordered(&self) -> bool {
+        self.ordered
+    }
+
+    /// The tape, to change it (then check it again).
+    pub fn into_inner(self) -> MarketTape {
+        self.tape
+    }
+}
+
+impl From<MarketTape> for CheckedTape {
+    fn from(tape: MarketTape) -> Self {
+        CheckedTape::new(tape)
+    }
+}
+
+impl std::ops::Deref for CheckedTape {
+    type Target = MarketTape;
+
+    fn deref(&self) -> &MarketTape {
+        &self.tape
+    }
+}
+
 /// Funding rate events: at `ts[i]` a position pays `rate[i]` × its notional
 /// at mark (longs pay when the rate is positive, shorts receive).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

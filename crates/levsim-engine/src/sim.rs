@@ -1,7 +1,7 @@
 //! The simulation loop for one subject account on one market path.
 
+use levsim_core::{CheckedTape, FundingSeries, LiquidationEvent, MarketTape, Side, TimestampNs};
 use levsim_core::{ContractKind, Fill, FillReason};
-use levsim_core::{FundingSeries, LiquidationEvent, MarketTape, Side, TimestampNs};
 use levsim_policy::{Cadence, Decision, LeveragePolicy, Observation};
 
 use crate::account::{AccountConfig, Position};
@@ -13,13 +13,11 @@ use crate::{intrabar_path, BarState, EngineError, Observer, RunMetrics};
 /// The market a run replays: bars and, optionally, funding events and a
 /// crowd's ADL events.
 ///
-/// A market replayed by several runs is worth checking once
-/// ([`Market::checked`]): when every bar's open and close lie inside its
-/// [low, high], quiet stretches test a chunk's range from the lows and
-/// highs alone (three columns read instead of four; the results are the
-/// same bits). The check is one pass over the bars, as long as a quiet
-/// run, so a lone run goes without it. The fields are private so that
-/// what the check found cannot outlive the tape it was found on.
+/// Built on a [`CheckedTape`] ([`Market::of_checked`]) whose bars all keep
+/// their open and close inside [low, high], quiet stretches test a
+/// chunk's range from the lows and highs alone (three columns read instead
+/// of four; the results are the same bits). The fields are private so that
+/// what the check found cannot be paired with another tape.
 #[derive(Debug, Clone, Copy)]
 pub struct Market<'a> {
     tape: &'a MarketTape,
@@ -39,12 +37,11 @@ impl<'a> Market<'a> {
         }
     }
 
-    /// The same market with its bars checked once (one pass), for the
-    /// runs that share it: see [`Market`].
-    pub fn checked(self) -> Self {
+    /// A market of checked bars (see [`Market`]).
+    pub fn of_checked(tape: &'a CheckedTape) -> Self {
         Market {
-            ordered: self.tape.ranges_hold_open_and_close(),
-            ..self
+            ordered: tape.ordered(),
+            ..Market::new(tape)
         }
     }
 
@@ -776,7 +773,7 @@ const QUIET_CHUNK: usize = 16;
 /// the metrics it had in the sweep.
 ///
 /// `ORDERED`: every bar's open and close lie inside its [low, high]
-/// ([`Market::checked`] found), so a bar's range is its low and high and
+/// (the market's [`CheckedTape`] found), so a bar's range is its low and high and
 /// the open is read only where the drawdown is walked.
 #[inline(never)]
 fn quiet_bars<O: Observer, const ORDERED: bool>(

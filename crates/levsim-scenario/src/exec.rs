@@ -1,6 +1,6 @@
 //! Parallel execution of a run plan.
 
-use levsim_core::MarketTape;
+use levsim_core::{CheckedTape, MarketTape};
 use levsim_engine::crowd::{market_pass_with, Crossing, MarketMetrics, MarketSeries, PassOptions};
 use levsim_engine::{simulate_with, Market, RunOutput, SeriesRecorder};
 use rayon::prelude::*;
@@ -75,8 +75,8 @@ pub struct ContagionOutcome {
 
 /// A market pass as the runs of its path use it.
 struct Pass {
-    /// The simulated mark.
-    tape: MarketTape,
+    /// The simulated mark, checked once for the runs on it.
+    tape: CheckedTape,
     /// What the results keep.
     outcome: MarketOutcome,
     /// The crowd's ADL events.
@@ -250,19 +250,7 @@ pub(crate) fn execute_paths(
         return crate::portfolio_exec::execute_paths(sc, p, select, pool, paths, hooks);
     }
     let stride = market.tape.len().div_ceil(SERIES_POINTS).max(1);
-    // A tape several runs replay is checked once for them (see `Market`).
-    let shared = sc.plan.points.len() > 1;
-    fn checked_if(shared: bool, m: Market<'_>) -> Market<'_> {
-        if shared {
-            m.checked()
-        } else {
-            m
-        }
-    }
-    let view = checked_if(
-        shared,
-        Market::new(&market.tape).with_funding(market.funding.as_ref()),
-    );
+    let view = Market::of_checked(&market.tape).with_funding(market.funding.as_ref());
     let drains = crate::shocks::drain_windows(&sc.shocks);
     let plan = &sc.plan;
     let owned = |point: usize, path: usize| select.owns(point * plan.paths + path);
@@ -380,7 +368,7 @@ pub(crate) fn execute_paths(
             &pass_opts,
         );
         Pass {
-            tape: pass.tape,
+            tape: CheckedTape::new(pass.tape),
             outcome: MarketOutcome {
                 venue_index: v,
                 path,
@@ -426,8 +414,8 @@ pub(crate) fn execute_paths(
                         Some(g) if path != 0 => {
                             let mut t = g.path(path_seed(sc.seed, path));
                             crate::shocks::apply(&sc.shocks, &mut t, &mut None);
-                            generated = t;
-                            checked_if(shared, Market::new(&generated))
+                            generated = CheckedTape::new(t);
+                            Market::of_checked(&generated)
                         }
                         _ => view,
                     };
@@ -447,10 +435,9 @@ pub(crate) fn execute_paths(
                     let pass_views: Vec<Market<'_>> = passes
                         .iter()
                         .map(|p| {
-                            checked_if(
-                                shared,
-                                Market::new(&p.tape).with_funding(funding).with_adl(&p.adl),
-                            )
+                            Market::of_checked(&p.tape)
+                                .with_funding(funding)
+                                .with_adl(&p.adl)
                         })
                         .collect();
                     (0..plan.points.len())
@@ -460,7 +447,9 @@ pub(crate) fn execute_paths(
                             if coupled {
                                 // This point's own pass: the crowd plus the subject.
                                 let p = coupled_pass(pt, path, tape, funding)?;
-                                let v = Market::new(&p.tape).with_funding(funding).with_adl(&p.adl);
+                                let v = Market::of_checked(&p.tape)
+                                    .with_funding(funding)
+                                    .with_adl(&p.adl);
                                 return run_one(pt, path, v, Some(&p.outcome));
                             }
                             let v = plan.points[pt].venue_index;

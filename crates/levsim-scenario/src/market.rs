@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use levsim_core::{FundingSeries, MarketTape};
+use levsim_core::{CheckedTape, FundingSeries, MarketTape};
 use levsim_data::{apply_gap_policy, load_funding, load_tape, DataReport};
 use levsim_engine::liquidity::LiquidityAny;
 use levsim_engine::VenueProfile;
@@ -15,8 +15,9 @@ use crate::{FittedKind, Scenario, ScenarioError};
 /// A scenario's market, ready to simulate.
 #[derive(Debug, Clone)]
 pub struct LoadedMarket {
-    /// Bars inside the scenario window (gaps handled per `on_gap`).
-    pub tape: MarketTape,
+    /// Bars inside the scenario window (gaps handled per `on_gap`),
+    /// checked once as loaded (see [`CheckedTape`]).
+    pub tape: CheckedTape,
     /// Funding events inside the window, if a funding file was given.
     pub funding: Option<FundingSeries>,
     /// Validation report of the whole bar file.
@@ -85,7 +86,7 @@ impl LoadedMarket {
             });
             return Ok(Self {
                 funding: p.funding.first().cloned().flatten(),
-                tape,
+                tape: CheckedTape::new(tape),
                 report,
                 filled_bars: 0,
                 notes,
@@ -125,7 +126,7 @@ impl LoadedMarket {
             let generator = Generator::Params(*g);
             let portfolio = coin_margined(sc, &tape, None, &venues, Some(&generator))?;
             return Ok(Self {
-                tape,
+                tape: CheckedTape::new(tape),
                 funding: None,
                 report,
                 filled_bars: 0,
@@ -203,7 +204,7 @@ impl LoadedMarket {
         notes.append(&mut crowd_notes);
         let portfolio = coin_margined(sc, &tape, funding.as_ref(), &venues, generator.as_ref())?;
         Ok(Self {
-            tape,
+            tape: CheckedTape::new(tape),
             funding,
             report,
             filled_bars,

@@ -147,7 +147,8 @@ proptest! {
         use levsim_engine::SeriesRecorder;
         use levsim_policy::LeveragePolicy;
         let (venue, t, f, acct) = funded_long_or_short(&rows, rates, 7, short, reenter);
-        let market = Market::new(&t).with_funding(Some(&f)).checked();
+        let ct = levsim_core::CheckedTape::new(t.clone());
+        let market = Market::of_checked(&ct).with_funding(Some(&f));
         let mut lean = StaticLeverage { leverage: lev };
         prop_assert_eq!(lean.cadence(), levsim_policy::Cadence::WhenFlat);
         let (mut r1, mut r2) = (SeriesRecorder::new(1), SeriesRecorder::new(1));
@@ -212,7 +213,8 @@ proptest! {
                                      reenter in any::<bool>(),
                                      rates in prop::collection::vec(-0.003f64..0.003, 0..20)) {
         let (venue, t, f, acct) = funded_long_or_short(&rows, rates, 37, short, reenter);
-        let market = Market::new(&t).with_funding(Some(&f)).checked();
+        let ct = levsim_core::CheckedTape::new(t.clone());
+        let market = Market::of_checked(&ct).with_funding(Some(&f));
         let a = simulate(market, &venue, &acct, &mut StaticLeverage { leverage: lev }, &mut ()).unwrap();
         // Checked bars (open and close inside the range: chunks tested on
         // lows and highs) give the unchecked run's results to the bit.
@@ -248,7 +250,8 @@ proptest! {
         }
         let (venue, t, f, acct) = funded_long_or_short(&rows, vec![], 37, short, reenter);
         prop_assume!(!t.ranges_hold_open_and_close());
-        let market = Market::new(&t).with_funding(Some(&f)).checked();
+        let ct = levsim_core::CheckedTape::new(t.clone());
+        let market = Market::of_checked(&ct).with_funding(Some(&f));
         let a = simulate(market, &venue, &acct, &mut StaticLeverage { leverage: lev }, &mut ()).unwrap();
         let b = simulate(market, &venue, &acct, &mut EveryBarStatic(StaticLeverage { leverage: lev }), &mut ()).unwrap();
         prop_assert_eq!(&a.liquidations, &b.liquidations);

@@ -26,8 +26,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(2_000_000);
     let tape = synthetic_bars(n, 0.8, 42);
-    let venue = peer_venue();
-    let account = peer_account();
     // The check done when bars are loaded, apart.
     let mut check = f64::INFINITY;
     for _ in 0..5 {
@@ -36,21 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         check = check.min(t0.elapsed().as_secs_f64());
     }
     let checked = CheckedTape::new(tape.clone());
-    let market = Market::of_checked(&checked);
-    let unchecked = best_of_5(Market::new(&tape));
-    let mut best = f64::INFINITY;
-    let mut liqs = 0;
-    for _ in 0..5 {
-        let t0 = Instant::now();
-        let out = simulate(
-            market,
-            &venue,
-            &account,
-            &mut StaticLeverage { leverage: 10.0 },
-            &mut (),
-        )?;
-        best = best.min(t0.elapsed().as_secs_f64());
-        liqs = out.metrics.liquidations;
+    let (unchecked, unchecked_liqs) = best_of_5(Market::new(&tape))?;
+    let (best, liqs) = best_of_5(Market::of_checked(&checked))?;
+    if unchecked_liqs != liqs {
+        return Err(
+            format!("checked bars give {liqs} liquidations, unchecked {unchecked_liqs}").into(),
+        );
     }
     // Floor: the task's rules as a bare Rust loop without levsim's metrics,
     // to separate language speed from the engine's per-bar bookkeeping.
@@ -116,12 +105,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The peer task's rules with nothing else: no drawdown, leverage or
-/// distance metrics, no observer, no policy call.
-/// Best of five lone runs of the peer task on `market`, in seconds.
-fn best_of_5(market: Market<'_>) -> f64 {
+/// Best of five runs of the peer task on `market`: seconds and the
+/// liquidations counted.
+fn best_of_5(market: Market<'_>) -> Result<(f64, u32), levsim_engine::EngineError> {
     let (venue, account) = (peer_venue(), peer_account());
-    let mut best = f64::INFINITY;
+    let (mut best, mut liqs) = (f64::INFINITY, 0);
     for _ in 0..5 {
         let t0 = Instant::now();
         let out = simulate(
@@ -130,13 +118,15 @@ fn best_of_5(market: Market<'_>) -> f64 {
             &account,
             &mut StaticLeverage { leverage: 10.0 },
             &mut (),
-        );
-        assert!(out.is_ok());
+        )?;
         best = best.min(t0.elapsed().as_secs_f64());
+        liqs = out.metrics.liquidations;
     }
-    best
+    Ok((best, liqs))
 }
 
+/// The peer task's rules with nothing else: no drawdown, leverage or
+/// distance metrics, no observer, no policy call.
 fn bare_loop(t: &levsim_core::MarketTape) -> u32 {
     let (o, h, l, c) = (&t.open, &t.high, &t.low, &t.close);
     let n = o.len();

@@ -183,10 +183,19 @@ impl MetricsAcc {
         } else {
             self.peak
         };
-        // Rarely true, so well predicted; the division happens only then.
+        // Rarely true, so well predicted; the division happens only then
+        // (a cold call: left inline, LLVM turns the branch into a select
+        // and divides at every point).
         if self.peak - equity > self.max_dd * self.peak && self.peak > 0.0 {
-            self.max_dd = (self.peak - equity) / self.peak;
+            self.deeper(equity);
         }
+    }
+
+    /// A new maximum drawdown at `equity`.
+    #[cold]
+    #[inline(never)]
+    fn deeper(&mut self, equity: f64) {
+        self.max_dd = (self.peak - equity) / self.peak;
     }
 
     pub fn finish(&self, final_equity: f64) -> RunMetrics {

@@ -829,7 +829,12 @@ fn quiet_bars<O: Observer, const ORDERED: bool>(
             // as the full loop walks it (the sums below do not depend on it).
             for j in 0..QUIET_CHUNK {
                 let bar = [o[j], h[j], l[j], c[j]];
-                bar_drawdown(&mut a, &pos, range4(o[j], h[j], l[j], c[j]), bar);
+                let range = if ORDERED {
+                    (l[j], h[j])
+                } else {
+                    range4(o[j], h[j], l[j], c[j])
+                };
+                bar_drawdown(&mut a, &pos, range, bar);
             }
         }
         let mut num = [0.0; QUIET_CHUNK];

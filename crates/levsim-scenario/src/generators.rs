@@ -204,6 +204,9 @@ impl Gbm {
     /// extremes are drawn for each diffusion piece between them, so a jump
     /// through a barrier and a touch between jumps are both seen.
     pub fn path(&self, seed: u64) -> MarketTape {
+        if self.model == Model::Gbm {
+            return self.gbm_path(seed);
+        }
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let dt = self.dt_ns as f64 / YEAR_NS;
         let jumps = self.model.jumps();
@@ -322,6 +325,51 @@ impl Gbm {
         }
         tape
     }
+
+    /// [`Gbm::path`] of plain GBM: the same draws in the same order and
+    /// the same arithmetic (so the same bits), without the extensions'
+    /// per-bar bookkeeping.
+    fn gbm_path(&self, seed: u64) -> MarketTape {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let dt = self.dt_ns as f64 / YEAR_NS;
+        let (sigma, drift) = (
+            self.sigma,
+            (self.mu - 0.5 * self.sigma * self.sigma - 0.0) * dt,
+        );
+        let (step_sd, var) = (sigma * dt.sqrt(), sigma * sigma * dt);
+        let n = self.steps;
+        let mut tape = MarketTape {
+            symbol: "GBM".into(),
+            interval_ns: self.dt_ns,
+            ts: (0..n as i64)
+                .map(|k| self.start_ns + k * self.dt_ns)
+                .collect(),
+            open: Vec::with_capacity(n),
+            high: Vec::with_capacity(n),
+            low: Vec::with_capacity(n),
+            close: Vec::with_capacity(n),
+            volume: vec![0.0; n],
+        };
+        let mut x = self.start_price.ln();
+        let mut open = self.start_price;
+        for _ in 0..n {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let y = x + drift + step_sd * z;
+            let (hi, lo) = bridge_extremes(&mut rng, x, y, var);
+            x = y;
+            let close = x.exp();
+            let (high, low) = match self.monitoring {
+                Monitoring::Continuous => (hi.exp(), lo.exp()),
+                Monitoring::Close => (open.max(close), open.min(close)),
+            };
+            tape.open.push(open);
+            tape.high.push(high);
+            tape.low.push(low);
+            tape.close.push(close);
+            open = close;
+        }
+        tape
+    }
 }
 
 /// Log-price extremes of a Brownian bridge from `x` to `y` with variance
@@ -363,6 +411,40 @@ mod tests {
             .sum::<f64>()
             / n
             / var
+    }
+
+    /// The plain-GBM loop is the general loop to the bit: Merton at rate 0
+    /// takes the general loop with the same draws.
+    #[test]
+    fn plain_gbm_path_is_the_general_loop() {
+        for monitoring in [Monitoring::Continuous, Monitoring::Close] {
+            let g = Gbm {
+                mu: 0.3,
+                sigma: 0.9,
+                dt_ns: 60_000_000_000,
+                steps: 500,
+                start_price: 60_000.0,
+                start_ns: 7,
+                model: Model::Gbm,
+                monitoring,
+            };
+            let general = Gbm {
+                model: Model::Merton(Jumps {
+                    rate: 0.0,
+                    mean: 0.0,
+                    sigma: 0.0,
+                }),
+                ..g
+            };
+            let (a, b) = (g.path(3), general.path(3));
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(a.ts, b.ts);
+            assert_eq!(bits(&a.open), bits(&b.open));
+            assert_eq!(bits(&a.high), bits(&b.high));
+            assert_eq!(bits(&a.low), bits(&b.low));
+            assert_eq!(bits(&a.close), bits(&b.close));
+            assert_eq!(a, b);
+        }
     }
 
     #[test]

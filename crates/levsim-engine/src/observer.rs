@@ -38,7 +38,8 @@ pub trait Observer {
     fn on_liquidation(&mut self, _event: &LiquidationEvent) {}
     /// Whether bar states are kept (the engine skips filling in what only
     /// a recorder needs when not, and on quiet stretches of an open
-    /// position it may not call [`Observer::on_bar`] at all); default true.
+    /// position, or once the account is flat for good, it may not call
+    /// [`Observer::on_bar`] at all); default true.
     fn records_bars(&self) -> bool {
         true
     }

@@ -218,6 +218,17 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
     let mut ai = adl.partition_point(|e| e.ts < tape.ts[0]);
     let mut i = 0;
     while i < n {
+        if cx.stopped
+            && !cx.pos.is_open()
+            && cx.pending.is_empty()
+            && cx.reserve == 0.0
+            && !cx.obs.records_bars()
+        {
+            // Flat for good, nothing on its way and nobody watching: the
+            // rest of the bars only count (as `close_bar` counts a flat bar).
+            cx.acc.bars += (n - i) as u64;
+            break;
+        }
         if i > 0 && lean_ok && !every_bar && cx.pos.is_open() && cx.liq.impact(tape.ts[i]) == 0.0 {
             // Up to the next funding time nothing but the price can change
             // this position: run those bars on the lean path.

@@ -5,6 +5,15 @@
 use levsim_core::{MarketTape, Side};
 use levsim_engine::{AccountConfig, MarginMode, VenueConfig, VenueProfile};
 
+/// The benchmark's first command-line argument (a size), or `default`.
+pub fn first_arg<T: std::str::FromStr>(default: T) -> Result<T, T::Err> {
+    std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()
+        .map(|v| v.unwrap_or(default))
+}
+
 /// SplitMix64: a small, portable, seeded generator for fixtures.
 #[derive(Debug, Clone)]
 pub struct SplitMix64(pub u64);

@@ -288,11 +288,7 @@ fn run(
         timings: Timings {
             load_s,
             simulate_s,
-            threads: if threads == 0 {
-                std::thread::available_parallelism().map_or(1, |n| n.get())
-            } else {
-                threads
-            },
+            threads: levsim_scenario::threads_asked(threads),
             started_at,
         },
         scenario: sc,

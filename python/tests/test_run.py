@@ -379,6 +379,23 @@ def test_load_bars_lists_row_problems(tmp_path):
     assert b.problems["line"][0] == 3
 
 
+def long_sweep(name, paths):
+    """A sweep long enough to stop half way: `paths` 30-day 1m GBM paths
+    under a Python policy `reb` at 2x and 3x."""
+    return {
+        "name": name,
+        "seed": 3,
+        "market": {
+            "kind": "gbm", "symbol": "BTCUSDT", "start_price": 10000.0,
+            "sigma": 0.8, "mu": 0.0, "dt": "1m", "horizon": "30d",
+            "paths": paths, "start": "2026-01-01T00:00:00Z",
+        },
+        "venue": {"profile": "binance-usdm", "funding": False},
+        "account": {"capital": 10000.0, "side": "long"},
+        "policy": [{"kind": "python", "name": "reb", "leverage": [2.0, 3.0]}],
+    }
+
+
 def test_an_interrupt_stops_the_sweep_before_it_ends():
     # Ctrl-C arrives as KeyboardInterrupt in the thread that watches the
     # sweep; a progress callback raising it stands in for the signal.
@@ -389,18 +406,7 @@ def test_an_interrupt_stops_the_sweep_before_it_ends():
         if len(seen) == 2:
             raise KeyboardInterrupt
 
-    scenario = {
-        "name": "long-sweep",
-        "seed": 3,
-        "market": {
-            "kind": "gbm", "symbol": "BTCUSDT", "start_price": 10000.0,
-            "sigma": 0.8, "mu": 0.0, "dt": "1m", "horizon": "30d",
-            "paths": 4000, "start": "2026-01-01T00:00:00Z",
-        },
-        "venue": {"profile": "binance-usdm", "funding": False},
-        "account": {"capital": 10000.0, "side": "long"},
-        "policy": [{"kind": "python", "name": "reb", "leverage": [2.0, 3.0]}],
-    }
+    scenario = long_sweep("long-sweep", 4000)
     with pytest.raises(KeyboardInterrupt):
         levsim.run(scenario, progress=progress, policies={"reb": Rebalance})
     done, total = seen[-1]
@@ -436,18 +442,7 @@ def test_ctrl_c_stops_the_sweep():
     import threading
     import time
 
-    scenario = {
-        "name": "long-sweep-sigint",
-        "seed": 3,
-        "market": {
-            "kind": "gbm", "symbol": "BTCUSDT", "start_price": 10000.0,
-            "sigma": 0.8, "mu": 0.0, "dt": "1m", "horizon": "30d",
-            "paths": 20000, "start": "2026-01-01T00:00:00Z",
-        },
-        "venue": {"profile": "binance-usdm", "funding": False},
-        "account": {"capital": 10000.0, "side": "long"},
-        "policy": [{"kind": "python", "name": "reb", "leverage": [2.0, 3.0]}],
-    }
+    scenario = long_sweep("long-sweep-sigint", 20000)
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     t0 = time.monotonic()
     timer.start()

@@ -61,11 +61,7 @@ fn derived(btc: &MarketTape, seed: u64) -> MarketTape {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let max_n: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let max_n: usize = levsim_benches::first_arg(1_000_000)?;
     let btc = load("data/binance_um_BTCUSDT_1m_2020-03-11_2020-03-13.csv.gz")?;
     let eth = load("data/binance_um_ETHUSDT_1m_2020-03-12_2020-03-13.csv.gz")?;
     let alt = derived(&btc, 7);

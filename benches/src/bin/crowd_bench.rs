@@ -29,11 +29,7 @@ fn load(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let max_n: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let max_n: usize = levsim_benches::first_arg(1_000_000)?;
     let venue = VenueProfile::resolve(
         &VenueConfig {
             profile: "binance-usdm".into(),

@@ -48,11 +48,7 @@ leverage = [2, 5, 10, 20, 50]
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let paths: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(10_000);
+    let paths: usize = levsim_benches::first_arg(10_000)?;
     let text = scenario(paths);
     let sc = Scenario::parse(&text, std::path::Path::new("mc-bench.toml"))?;
     let market = LoadedMarket::load(&sc)?;

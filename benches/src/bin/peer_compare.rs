@@ -20,11 +20,7 @@ use levsim_engine::{simulate, Market};
 use levsim_policy::StaticLeverage;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(2_000_000);
+    let n: usize = levsim_benches::first_arg(2_000_000)?;
     let tape = synthetic_bars(n, 0.8, 42);
     // The check done when bars are loaded, apart.
     let mut check = f64::INFINITY;

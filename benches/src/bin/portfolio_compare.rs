@@ -123,11 +123,7 @@ fn best_of_3(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let paths: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(10_000);
+    let paths: usize = levsim_benches::first_arg(10_000)?;
     let (sc, market) = load(paths, 5)?;
     let steps = market.tape.len();
     let runs = sc.plan.len();

@@ -194,11 +194,7 @@ fn python_side(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let paths: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(10_000);
+    let paths: usize = levsim_benches::first_arg(10_000)?;
     println!("task: {paths} GBM paths × 1,440 one-minute bars, one 5x long per path");
     println!(
         "| policy | threads | Rust s | Python s | Python decisions | overhead / decision | overhead / run | Rust / Python | identical runs |"

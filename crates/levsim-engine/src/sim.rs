@@ -817,11 +817,7 @@ fn quiet_bars<O: Observer, const ORDERED: bool>(
         let mut lo = [0.0; QUIET_CHUNK];
         let mut hi = [0.0; QUIET_CHUNK];
         for j in 0..QUIET_CHUNK {
-            (lo[j], hi[j]) = if ORDERED {
-                (l[j], h[j])
-            } else {
-                range4(o[j], h[j], l[j], c[j])
-            };
+            (lo[j], hi[j]) = bar_range::<ORDERED>(o[j], h[j], l[j], c[j]);
         }
         let (lo, hi) = (tree(&lo, min2), tree(&hi, max2));
         if reaches_liquidation(&pos, lo, hi) {
@@ -840,11 +836,7 @@ fn quiet_bars<O: Observer, const ORDERED: bool>(
             // as the full loop walks it (the sums below do not depend on it).
             for j in 0..QUIET_CHUNK {
                 let bar = [o[j], h[j], l[j], c[j]];
-                let range = if ORDERED {
-                    (l[j], h[j])
-                } else {
-                    range4(o[j], h[j], l[j], c[j])
-                };
+                let range = bar_range::<ORDERED>(o[j], h[j], l[j], c[j]);
                 bar_drawdown(&mut a, &pos, range, bar);
             }
         }
@@ -903,6 +895,18 @@ fn range4(open: f64, high: f64, low: f64, close: f64) -> (f64, f64) {
         min2(min2(open, high), min2(low, close)),
         max2(max2(open, high), max2(low, close)),
     )
+}
+
+/// A bar's price range: its low and high when its open and close are
+/// known to lie inside them (`ORDERED`, the open not read), else
+/// [`range4`].
+#[inline(always)]
+fn bar_range<const ORDERED: bool>(open: f64, high: f64, low: f64, close: f64) -> (f64, f64) {
+    if ORDERED {
+        (low, high)
+    } else {
+        range4(open, high, low, close)
+    }
 }
 
 /// Whether a price range (of a bar or a chunk) reaches the position's

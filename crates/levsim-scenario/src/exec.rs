@@ -162,10 +162,19 @@ impl Select {
 /// 10000` ran for minutes on a 9-run scenario).
 pub const MAX_THREADS: usize = 256;
 
+/// The worker threads a `--threads` value asks for: 0 is all cores.
+pub fn threads_asked(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+}
+
 /// Checks a `--threads` value (0 = all cores): at most [`MAX_THREADS`].
 pub fn check_threads(threads: usize) -> Result<(), String> {
     if threads > MAX_THREADS {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = threads_asked(0);
         return Err(format!(
             "--threads {threads}: at most {MAX_THREADS} worker threads (this machine has {cores} cores; 0 = all cores)"
         ));
@@ -213,12 +222,7 @@ fn pool_size(sc: &Scenario, threads: usize) -> Result<usize, ScenarioError> {
         file: sc.path.clone(),
         problems: vec![m],
     })?;
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
-    Ok(threads.min(sc.plan.len().max(1)))
+    Ok(threads_asked(threads).min(sc.plan.len().max(1)))
 }
 
 /// A worker pool of `threads` threads (0 = all cores), never more than the

@@ -332,10 +332,7 @@ impl Gbm {
     fn gbm_path(&self, seed: u64) -> MarketTape {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let dt = self.dt_ns as f64 / YEAR_NS;
-        let (sigma, drift) = (
-            self.sigma,
-            (self.mu - 0.5 * self.sigma * self.sigma - 0.0) * dt,
-        );
+        let (sigma, drift) = (self.sigma, (self.mu - 0.5 * self.sigma * self.sigma) * dt);
         let (step_sd, var) = (sigma * dt.sqrt(), sigma * sigma * dt);
         let n = self.steps;
         let mut tape = MarketTape {

@@ -32,8 +32,8 @@ mod sweep;
 pub use aggregate::{aggregate, median_ci, quantile, wilson, Aggregate, PointValues};
 pub use error::ScenarioError;
 pub use exec::{
-    check_threads, execute, execute_shard, execute_shard_with, ContagionOutcome, MarketOutcome,
-    PortfolioRun, RunResult, MAX_THREADS,
+    check_threads, execute, execute_shard, execute_shard_with, threads_asked, ContagionOutcome,
+    MarketOutcome, PortfolioRun, RunResult, MAX_THREADS,
 };
 pub use external::{python_only, python_problems, ExternalPolicies, Hooks, Worker};
 pub use file::{Fitted, FittedKind, MarketConfig, MarketKind, Scenario};

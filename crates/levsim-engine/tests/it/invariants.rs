@@ -31,20 +31,25 @@ fn bars() -> impl Strategy<Value = Vec<(f64, f64, f64, f64)>> {
         (-0.08f64..0.08, 0.0f64..0.05, 0.0f64..0.05, -0.05f64..0.05),
         2..200,
     )
-    .prop_map(|steps| {
-        let mut p = 100.0;
-        steps
-            .into_iter()
-            .map(|(gap, up, down, ret)| {
-                let o = p * (1.0 + gap);
-                let c = o * (1.0 + ret);
-                let h = o.max(c) * (1.0 + up);
-                let l = o.min(c) * (1.0 - down);
-                p = c;
-                (o, h, l, c)
-            })
-            .collect()
-    })
+    .prop_map(walk)
+}
+
+/// Bars from relative moves `(gap, up, down, ret)`, starting at 100: each
+/// opens `gap` from the last close, closes `ret` from its open, and
+/// reaches `up` above the higher and `down` below the lower of the two.
+fn walk(steps: Vec<(f64, f64, f64, f64)>) -> Vec<(f64, f64, f64, f64)> {
+    let mut p = 100.0;
+    steps
+        .into_iter()
+        .map(|(gap, up, down, ret)| {
+            let o = p * (1.0 + gap);
+            let c = o * (1.0 + ret);
+            let h = o.max(c) * (1.0 + up);
+            let l = o.min(c) * (1.0 - down);
+            p = c;
+            (o, h, l, c)
+        })
+        .collect()
 }
 
 proptest! {
@@ -181,24 +186,20 @@ fn quiet_bars() -> impl Strategy<Value = Vec<(f64, f64, f64, f64)>> {
         20..600,
     )
     .prop_map(|steps| {
-        let mut p = 100.0;
-        steps
-            .into_iter()
-            .map(|(gap, up, down, ret, shock)| {
-                // One bar in fifty moves 5 % either way.
-                let ret = match shock {
-                    0 => -0.05,
-                    1 => 0.05,
-                    _ => ret,
-                };
-                let o = p * (1.0 + gap);
-                let c = o * (1.0 + ret);
-                let h = o.max(c) * (1.0 + up);
-                let l = o.min(c) * (1.0 - down);
-                p = c;
-                (o, h, l, c)
-            })
-            .collect()
+        // One bar in fifty moves 5 % either way.
+        walk(
+            steps
+                .into_iter()
+                .map(|(gap, up, down, ret, shock)| {
+                    let ret = match shock {
+                        0 => -0.05,
+                        1 => 0.05,
+                        _ => ret,
+                    };
+                    (gap, up, down, ret)
+                })
+                .collect(),
+        )
     })
 }
 

@@ -3,8 +3,12 @@
 //! 5 static policies (2x, 5x, 10x, 20x, 50x longs, flat 0.5 % maintenance,
 //! no fees), on 1 and 2 threads. levsim runs the real sweep executor
 //! (`levsim_scenario::execute`: each path drawn once inside the runs that
-//! use it, bridge-extreme highs and lows, every policy on it, full metrics);
-//! the reference is `peers/bench_numba_mc.py` (numba `prange`).
+//! use it, bridge-extreme highs and lows, every policy on it, full metrics)
+//! twice: on the 1,440 one-minute bars, and on the same day drawn as hourly
+//! bars with exact extremes and each liquidation's minute drawn from its
+//! law (`[market] coarse = "1h"`, 25 bars; the same P(liquidation), final
+//! equity and liquidation minutes in law). The reference is
+//! `peers/bench_numba_mc.py` (numba `prange`, one-minute steps).
 //!
 //! `cargo run --release -p levsim-benches --bin mc_compare [-- PATHS]`
 //! (needs `python3` with numba and numpy for the peer; without them only
@@ -16,7 +20,7 @@ use levsim_scenario::{aggregate, execute, LoadedMarket, Scenario};
 
 const LEVERAGES: [f64; 5] = [2.0, 5.0, 10.0, 20.0, 50.0];
 
-fn scenario(paths: usize) -> String {
+fn scenario(paths: usize, coarse: &str) -> String {
     format!(
         r#"
 name = "mc-bench"
@@ -28,6 +32,7 @@ mu = 0.0
 sigma = 0.8
 dt = "1m"
 horizon = "1d"
+{coarse}
 paths = {paths}
 start_price = 60000.0
 [venue]
@@ -49,7 +54,7 @@ leverage = [2, 5, 10, 20, 50]
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let paths: usize = levsim_benches::first_arg(10_000)?;
-    let text = scenario(paths);
+    let text = scenario(paths, "");
     let sc = Scenario::parse(&text, std::path::Path::new("mc-bench.toml"))?;
     let market = LoadedMarket::load(&sc)?;
     let steps = market.tape.len();
@@ -86,27 +91,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")))
             .unwrap_or_else(|| "unknown".into())
     );
-    let mut secs = Vec::new();
-    let mut results = Vec::new();
-    for threads in [1usize, 2] {
-        let mut best = f64::INFINITY;
-        for _ in 0..3 {
-            let t0 = Instant::now();
-            let r = execute(&sc, &market, threads, &|| {})?;
-            best = best.min(t0.elapsed().as_secs_f64());
-            results = r;
-        }
-        println!(
-            "levsim {threads} thread(s): {best:.3} s (best of 3) = {:.0} runs/s = {:.1} M run-steps/s",
-            runs as f64 / best,
-            (runs * steps) as f64 / best / 1e6
-        );
-        secs.push(best);
-    }
-    println!("levsim scaling 1 → 2 threads: {:.2}x", secs[0] / secs[1]);
-    let aggs = aggregate(&results, market.tape.ts[0]);
-    let p_levsim: Vec<f64> = aggs.iter().map(|a| a.p_liquidation).collect();
-    println!("levsim P(liquidation) per leverage {LEVERAGES:?}: {p_levsim:.4?}");
+    let (secs, p_levsim) = timed(&sc, &market, "one-minute bars", steps)?;
+    // The same day as hourly bars with exact extremes (`coarse = "1h"`).
+    let coarse_sc = Scenario::parse(
+        &scenario(paths, "coarse = \"1h\""),
+        std::path::Path::new("mc-bench-coarse.toml"),
+    )?;
+    let coarse_market = LoadedMarket::load(&coarse_sc)?;
+    let (coarse_secs, p_coarse) = timed(
+        &coarse_sc,
+        &coarse_market,
+        "hourly bars (coarse = \"1h\")",
+        steps,
+    )?;
     println!(
         "peak RSS after holding every run's full result: {}",
         std::fs::read_to_string("/proc/self/status")
@@ -125,17 +122,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .as_array()
             .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
             .unwrap_or_default();
-        levsim_benches::print_peer_seconds(&v, runs, &secs);
         println!("numba  P(liquidation) per leverage: {p_peer:.4?}");
-        // Same task: the probabilities agree within Monte Carlo error
-        // (independent random numbers, so not equal).
-        for ((l, a), b) in LEVERAGES.iter().zip(&p_levsim).zip(&p_peer) {
-            let (se4, ok) = levsim_benches::agree(*a, *b, paths);
-            println!(
-                "  {l:>4}x: levsim {a:.4} numba {b:.4} (4 se = {se4:.4}) {}",
-                if ok { "agree" } else { "DISAGREE" }
-            );
+        for (what, secs, p) in [
+            ("one-minute bars", &secs, &p_levsim),
+            ("hourly bars (coarse = \"1h\")", &coarse_secs, &p_coarse),
+        ] {
+            println!("levsim on {what}:");
+            levsim_benches::print_peer_seconds(&v, runs, secs);
+            // Same task: the probabilities agree within Monte Carlo error
+            // (independent random numbers, so not equal).
+            for ((l, a), b) in LEVERAGES.iter().zip(p).zip(&p_peer) {
+                let (se4, ok) = levsim_benches::agree(*a, *b, paths);
+                println!(
+                    "  {l:>4}x: levsim {a:.4} numba {b:.4} (4 se = {se4:.4}) {}",
+                    if ok { "agree" } else { "DISAGREE" }
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// Best of 3 on 1 and 2 threads (printed) and P(liquidation) per leverage.
+fn timed(
+    sc: &Scenario,
+    market: &LoadedMarket,
+    what: &str,
+    steps: usize,
+) -> Result<(Vec<f64>, Vec<f64>), Box<dyn std::error::Error>> {
+    let runs = sc.plan.len();
+    let mut secs = Vec::new();
+    let mut results = Vec::new();
+    for threads in [1usize, 2] {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t0 = Instant::now();
+            let r = execute(sc, market, threads, &|| {})?;
+            best = best.min(t0.elapsed().as_secs_f64());
+            results = r;
+        }
+        println!(
+            "levsim on {what}, {threads} thread(s): {best:.3} s (best of 3) = {:.0} runs/s = {:.1} M run-steps/s",
+            runs as f64 / best,
+            (runs * steps) as f64 / best / 1e6
+        );
+        secs.push(best);
+    }
+    println!("levsim scaling 1 → 2 threads: {:.2}x", secs[0] / secs[1]);
+    let aggs = aggregate(&results, market.tape.ts[0]);
+    let p: Vec<f64> = aggs.iter().map(|a| a.p_liquidation).collect();
+    println!("levsim P(liquidation) per leverage {LEVERAGES:?}: {p:.4?}");
+    Ok((secs, p))
 }

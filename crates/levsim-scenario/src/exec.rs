@@ -320,7 +320,7 @@ pub(crate) fn execute_paths(
             ..sc.account.clone()
         };
         let venue = &market.venues[spec.venue_index];
-        let output = match &mut policy {
+        let mut output = match &mut policy {
             AnyPolicy::Builtin(p) => {
                 simulate_with(view, venue, &account, p, &mut liquidity, &mut series)
             }
@@ -328,6 +328,26 @@ pub(crate) fn execute_paths(
                 simulate_with(view, venue, &account, p, &mut liquidity, &mut series)
             }
         }?;
+        if let Some(crate::generators::Generator::Coarse(c)) = &market.generator {
+            // Liquidation times to the step, drawn from their law in the bar.
+            let tranches = output.metrics.liquidation_tranches;
+            if tranches > 1 {
+                return Err(ScenarioError::Invalid {
+                    file: sc.path.clone(),
+                    problems: vec![format!(
+                        "market.coarse: run {} was liquidated in {tranches} orders ({}'s rules close in parts); coarse bars time one full liquidation per run: give the venue a flat maintenance_rate or draw bars of one step",
+                        spec.run_id, venue.name
+                    )],
+                });
+            }
+            crate::first_passage::refine(
+                &mut output,
+                view.tape(),
+                c,
+                sc.account.side,
+                path_seed(sc.seed, path),
+            );
+        }
         (hooks.progress)();
         let market = outcome
             .filter(|_| coupled || first_point[spec.venue_index] == Some(point))
@@ -405,73 +425,108 @@ pub(crate) fn execute_paths(
         )?;
         Ok(run_pass(v, &crowd, path, tape, funding))
     };
-    let mut results: Vec<RunResult> = pool
-        .install(|| {
-            paths
-                .clone()
-                .into_par_iter()
-                .filter(|&path| (0..plan.points.len()).any(|pt| owned(pt, path)))
-                .map(|path| -> Result<Vec<RunResult>, ScenarioError> {
-                    let generated;
-                    // The path's market, checked once for all its runs.
-                    let path_view = match &market.generator {
-                        Some(g) if path != 0 => {
-                            let mut t = g.path(path_seed(sc.seed, path));
-                            crate::shocks::apply(&sc.shocks, &mut t, &mut None);
-                            generated = CheckedTape::new(t);
-                            Market::of_checked(&generated)
-                        }
-                        _ => view,
-                    };
-                    let (tape, funding) = (path_view.tape(), path_view.funding());
-                    // With a crowd: one market pass per venue configuration
-                    // on this path; the policies trade against its mark.
-                    let passes: Vec<Pass> = if coupled {
-                        Vec::new()
-                    } else {
-                        market
-                            .crowds
-                            .par_iter()
-                            .enumerate()
-                            .map(|(v, crowd)| run_pass(v, crowd, path, tape, funding))
-                            .collect()
-                    };
-                    let pass_views: Vec<Market<'_>> = passes
-                        .iter()
-                        .map(|p| {
-                            Market::of_checked(&p.tape)
-                                .with_funding(funding)
-                                .with_adl(&p.adl)
-                        })
-                        .collect();
-                    (0..plan.points.len())
-                        .into_par_iter()
-                        .filter(|&pt| owned(pt, path))
-                        .map(|pt| {
-                            if coupled {
-                                // This point's own pass: the crowd plus the subject.
-                                let p = coupled_pass(pt, path, tape, funding)?;
-                                let v = Market::of_checked(&p.tape)
-                                    .with_funding(funding)
-                                    .with_adl(&p.adl);
-                                return run_one(pt, path, v, Some(&p.outcome));
-                            }
-                            let v = plan.points[pt].venue_index;
-                            match (passes.get(v), pass_views.get(v)) {
-                                (Some(p), Some(&pv)) => run_one(pt, path, pv, Some(&p.outcome)),
-                                _ => run_one(pt, path, path_view, None),
-                            }
-                        })
-                        .collect()
-                })
-                .collect::<Result<Vec<Vec<RunResult>>, ScenarioError>>()
-        })?
-        .into_iter()
-        .flatten()
+    by_paths(pool, paths, plan.points.len(), owned, |path| {
+        let generated;
+        // The path's market, checked once for all its runs.
+        let path_view = match &market.generator {
+            Some(g) if path != 0 => {
+                let mut t = g.path(path_seed(sc.seed, path));
+                crate::shocks::apply(&sc.shocks, &mut t, &mut None);
+                generated = CheckedTape::new(t);
+                Market::of_checked(&generated)
+            }
+            _ => view,
+        };
+        let (tape, funding) = (path_view.tape(), path_view.funding());
+        // With a crowd: one market pass per venue configuration
+        // on this path; the policies trade against its mark.
+        let passes: Vec<Pass> = if coupled {
+            Vec::new()
+        } else {
+            market
+                .crowds
+                .par_iter()
+                .enumerate()
+                .map(|(v, crowd)| run_pass(v, crowd, path, tape, funding))
+                .collect()
+        };
+        let pass_views: Vec<Market<'_>> = passes
+            .iter()
+            .map(|p| {
+                Market::of_checked(&p.tape)
+                    .with_funding(funding)
+                    .with_adl(&p.adl)
+            })
+            .collect();
+        (0..plan.points.len())
+            .into_par_iter()
+            .filter(|&pt| owned(pt, path))
+            .map(|pt| {
+                if coupled {
+                    // This point's own pass: the crowd plus the subject.
+                    let p = coupled_pass(pt, path, tape, funding)?;
+                    let v = Market::of_checked(&p.tape)
+                        .with_funding(funding)
+                        .with_adl(&p.adl);
+                    return run_one(pt, path, v, Some(&p.outcome));
+                }
+                let v = plan.points[pt].venue_index;
+                match (passes.get(v), pass_views.get(v)) {
+                    (Some(p), Some(&pv)) => run_one(pt, path, pv, Some(&p.outcome)),
+                    _ => run_one(pt, path, path_view, None),
+                }
+            })
+            .collect()
+    })
+}
+
+/// `run_path` on every path of `paths` with a run of the selection
+/// (`owned(point, path)`), in parallel on `pool`; each path's results in
+/// point order. Returns them all in plan order ([`in_plan_order`]).
+pub(crate) fn by_paths(
+    pool: &rayon::ThreadPool,
+    paths: std::ops::Range<usize>,
+    points: usize,
+    owned: impl Fn(usize, usize) -> bool + Sync,
+    run_path: impl Fn(usize) -> Result<Vec<RunResult>, ScenarioError> + Sync + Send,
+) -> Result<Vec<RunResult>, ScenarioError> {
+    let by_path = pool.install(|| {
+        paths
+            .clone()
+            .into_par_iter()
+            .filter(|&path| (0..points).any(|pt| owned(pt, path)))
+            .map(run_path)
+            .collect::<Result<Vec<Vec<RunResult>>, ScenarioError>>()
+    })?;
+    Ok(in_plan_order(by_path, paths, points, owned))
+}
+
+/// The results of the selected paths (each path's in point order) in plan
+/// order (point-major), whatever the execution order: taking the next
+/// result of every path in turn for each point moves each result once (a
+/// result is too large to move more often than that, as flattening and
+/// sorting would).
+fn in_plan_order(
+    by_path: Vec<Vec<RunResult>>,
+    paths: std::ops::Range<usize>,
+    points: usize,
+    owned: impl Fn(usize, usize) -> bool,
+) -> Vec<RunResult> {
+    let mut by_path: Vec<_> = paths
+        .filter(|&path| (0..points).any(|pt| owned(pt, path)))
+        .zip(by_path)
+        .map(|(path, runs)| (path, runs.into_iter()))
         .collect();
-    // Plan order (point-major) whatever the execution order.
-    // The permutation is found on the keys and applied with one swap per
-    // run: a run's result is too large to move O(n log n) times.
-    results.sort_by_cached_key(|r| r.spec.index);
-    Ok(results)
+    let mut results = Vec::with_capacity(by_path.iter().map(|(_, r)| r.len()).sum());
+    for pt in 0..points {
+        for (path, runs) in by_path.iter_mut() {
+            if owned(pt, *path) {
+                results.extend(runs.next());
+            }
+        }
+    }
+    debug_assert!(results
+        .windows(2)
+        .all(|w| w[0].spec.index < w[1].spec.index));
+    results
 }

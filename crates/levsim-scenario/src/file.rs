@@ -64,6 +64,13 @@ pub struct MarketConfig {
     /// GBM: step (bar) length, e.g. "1m", "1h".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dt: Option<String>,
+    /// Plain GBM: draw the path in bars of this length (a multiple of
+    /// `dt`, e.g. "1h"), each with its exact extremes, and each static
+    /// run's liquidation time to the `dt` step from its exact law
+    /// ([`crate::generators::Coarse`]); averages over bar closes and the
+    /// drawdown are then taken at these bars' points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coarse: Option<String>,
     /// GBM: path length, e.g. "7d".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon: Option<String>,
@@ -345,6 +352,9 @@ pub struct Scenario {
     /// The generator of a `gbm`, `merton`, `regime` or `garch` market
     /// given by its parameters.
     pub gbm: Option<Gbm>,
+    /// Steps of `gbm` per bar when it is drawn in coarse bars
+    /// (`market.coarse`); None: one step per bar.
+    pub coarse: Option<usize>,
     /// A generator built from the market file when it is loaded (`bootstrap`,
     /// or `garch` with a `file`).
     pub fitted: Option<Fitted>,
@@ -503,6 +513,7 @@ impl Scenario {
                     ("sigma", market.sigma.is_some()),
                     ("dt", market.dt.is_some()),
                     ("horizon", market.horizon.is_some()),
+                    ("coarse", market.coarse.is_some()),
                     ("paths", market.paths.is_some()),
                     ("start_price", market.start_price.is_some()),
                     ("jump_rate", market.jump_rate.is_some()),
@@ -535,6 +546,7 @@ impl Scenario {
         } else {
             None
         };
+        let coarse = coarse_from(&market, gbm.as_ref(), &mut problems);
         if market.monitoring.is_some()
             && matches!(market.kind, MarketKind::Historical | MarketKind::Bootstrap)
         {
@@ -783,6 +795,16 @@ impl Scenario {
                 &mut problems,
             );
         }
+        if coarse.is_some() {
+            coarse_limits(
+                &account,
+                &population,
+                &liquidity,
+                &shocks,
+                &plan,
+                &mut problems,
+            );
+        }
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid {
                 file: path.to_path_buf(),
@@ -799,6 +821,7 @@ impl Scenario {
             liquidity,
             bar_ns,
             gbm,
+            coarse,
             fitted,
             paths,
             shocks,
@@ -843,6 +866,96 @@ fn portfolio_limits(
         if p.latency.is_some() {
             problems.push(format!("policy[{}].latency: {later}", p.policy_index));
         }
+    }
+    problems.dedup();
+}
+
+/// Steps per bar of `market.coarse`: plain GBM, continuously monitored, a
+/// multiple of `dt` shorter than the horizon.
+fn coarse_from(m: &MarketConfig, gbm: Option<&Gbm>, problems: &mut Vec<String>) -> Option<usize> {
+    let text = m.coarse.as_deref()?;
+    let ns = match levsim_core::time::parse_duration(text) {
+        Ok(ns) if ns > 0 => ns,
+        Ok(_) => {
+            problems.push("market.coarse: must be longer than zero".into());
+            return None;
+        }
+        Err(e) => {
+            problems.push(format!("market.coarse: {e}"));
+            return None;
+        }
+    };
+    let g = gbm?;
+    let why = "coarse bars carry the exact extremes of a Brownian bridge and the liquidation time inside them is drawn from its law";
+    if g.model != crate::generators::Model::Gbm {
+        problems.push(format!(
+            "market.coarse: only for kind = \"gbm\" ({why}; jumps, regimes and GARCH variances change inside a bar)"
+        ));
+        return None;
+    }
+    if g.monitoring != crate::generators::Monitoring::Continuous {
+        problems.push(format!(
+            "market.coarse: needs monitoring = \"continuous\" ({why})"
+        ));
+        return None;
+    }
+    if ns % g.dt_ns != 0 || ns / g.dt_ns < 2 {
+        problems.push(format!(
+            "market.coarse: {text} must be a multiple of dt ({}) and at least twice it",
+            levsim_core::time::fmt_duration(g.dt_ns)
+        ));
+        return None;
+    }
+    let k = (ns / g.dt_ns) as usize;
+    if k >= g.steps || g.steps % k != 0 {
+        problems.push(format!(
+            "market.coarse: {text} must divide the horizon ({}) and be shorter",
+            levsim_core::time::fmt_duration(g.steps as i64 * g.dt_ns)
+        ));
+        return None;
+    }
+    Some(k)
+}
+
+/// What coarse bars (`market.coarse`) do not combine with, by key: their
+/// liquidation times are exact for a position opened at the first bar's
+/// close and held, its trigger seen on the generated price itself.
+fn coarse_limits(
+    account: &AccountConfig,
+    population: &Option<levsim_engine::crowd::PopulationConfig>,
+    liquidity: &LiquidityConfig,
+    shocks: &[crate::shocks::Shock],
+    plan: &RunPlan,
+    problems: &mut Vec<String>,
+) {
+    let hold = "market.coarse (coarse bars time static positions held until liquidated or the end)";
+    let mut no = |key: &str, set: bool| {
+        if set {
+            problems.push(format!("{key}: not with {hold}"));
+        }
+    };
+    no("account.reenter", account.reenter);
+    no("account.min_equity", account.min_equity.is_some());
+    no("account.reserve", account.reserve != 0.0);
+    no("account.latency", account.latency.is_some());
+    no(
+        "account.withdrawal_delay",
+        account.withdrawal_delay.is_some(),
+    );
+    no("population", population.is_some());
+    no("liquidity", liquidity.model != crate::LiquidityKind::None);
+    no("shock", !shocks.is_empty());
+    for p in &plan.points {
+        let i = p.policy_index;
+        no(
+            &format!("policy[{i}].kind"),
+            !matches!(
+                p.kind,
+                levsim_policy::PolicyKind::Static { weights: None, .. }
+            ),
+        );
+        no(&format!("policy[{i}].topup"), p.topup.is_some());
+        no(&format!("policy[{i}].latency"), p.latency.is_some());
     }
     problems.dedup();
 }

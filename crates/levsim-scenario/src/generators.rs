@@ -119,6 +119,8 @@ pub enum Model {
 pub enum Generator {
     /// GBM, Merton, regime switching or GARCH (given or fitted).
     Params(Gbm),
+    /// Plain GBM drawn in bars of several of its steps (`market.coarse`).
+    Coarse(Coarse),
     /// Stationary block bootstrap of a file's bars.
     Bootstrap(crate::bootstrap::Bootstrap),
 }
@@ -128,6 +130,7 @@ impl Generator {
     pub fn path(&self, seed: u64) -> MarketTape {
         match self {
             Generator::Params(g) => g.path(seed),
+            Generator::Coarse(c) => c.path(seed),
             Generator::Bootstrap(b) => b.path(seed),
         }
     }
@@ -136,6 +139,7 @@ impl Generator {
     pub fn label(&self) -> String {
         match self {
             Generator::Params(g) => g.label(),
+            Generator::Coarse(c) => c.label(),
             Generator::Bootstrap(b) => b.label(),
         }
     }
@@ -144,6 +148,7 @@ impl Generator {
     pub fn steps(&self) -> usize {
         match self {
             Generator::Params(g) => g.steps,
+            Generator::Coarse(c) => c.bars(),
             Generator::Bootstrap(b) => b.steps,
         }
     }
@@ -330,17 +335,31 @@ impl Gbm {
     /// the same arithmetic (so the same bits), without the extensions'
     /// per-bar bookkeeping.
     fn gbm_path(&self, seed: u64) -> MarketTape {
+        let dt_ns = self.dt_ns;
+        self.plain_bars(seed, self.steps, dt_ns, |k| (k as i64 * dt_ns, 1.0))
+    }
+
+    /// `n` bars of plain GBM, bar `k` opening `bar(k).0` ns after the start
+    /// and lasting `bar(k).1` steps: its close one normal draw of that
+    /// many steps' variance, its extremes the bridge's over all of them
+    /// (exact whatever the bar's length). With bars of one step the
+    /// factors are 1 and the arithmetic is [`Gbm::path`]'s.
+    #[inline(always)]
+    fn plain_bars(
+        &self,
+        seed: u64,
+        n: usize,
+        interval_ns: i64,
+        bar: impl Fn(usize) -> (i64, f64),
+    ) -> MarketTape {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let dt = self.dt_ns as f64 / YEAR_NS;
         let (sigma, drift) = (self.sigma, (self.mu - 0.5 * self.sigma * self.sigma) * dt);
         let (step_sd, var) = (sigma * dt.sqrt(), sigma * sigma * dt);
-        let n = self.steps;
         let mut tape = MarketTape {
             symbol: "GBM".into(),
-            interval_ns: self.dt_ns,
-            ts: (0..n as i64)
-                .map(|k| self.start_ns + k * self.dt_ns)
-                .collect(),
+            interval_ns,
+            ts: (0..n).map(|k| self.start_ns + bar(k).0).collect(),
             open: Vec::with_capacity(n),
             high: Vec::with_capacity(n),
             low: Vec::with_capacity(n),
@@ -349,10 +368,11 @@ impl Gbm {
         };
         let mut x = self.start_price.ln();
         let mut open = self.start_price;
-        for _ in 0..n {
+        for k in 0..n {
+            let steps = bar(k).1;
             let z: f64 = StandardNormal.sample(&mut rng);
-            let y = x + drift + step_sd * z;
-            let (hi, lo) = bridge_extremes(&mut rng, x, y, var);
+            let y = x + drift * steps + step_sd * steps.sqrt() * z;
+            let (hi, lo) = bridge_extremes(&mut rng, x, y, var * steps);
             x = y;
             let close = x.exp();
             let (high, low) = match self.monitoring {
@@ -366,6 +386,65 @@ impl Gbm {
             open = close;
         }
         tape
+    }
+}
+
+/// Plain GBM, continuously monitored, drawn in bars of `bar_steps` of its
+/// steps (`[market] coarse`): bar 0 is one step (a run opens at its
+/// close, as on bars of one step), bar 1 the rest of the first
+/// `bar_steps`, then bars of `bar_steps` (the horizon is a multiple of
+/// them, so bars open on their multiples and the last ends at the
+/// horizon). Each bar is exact — its close a draw of its whole length,
+/// its high and low the exact extremes of the Brownian bridge across it —
+/// so whether a static position's liquidation price is reached, and its
+/// final equity, have the law they have on bars of one step;
+/// [`crate::first_passage`] then draws the step inside the bar at which
+/// the price got there from its exact law.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Coarse {
+    /// The model: plain GBM with continuous monitoring; `dt_ns` and
+    /// `steps` (a multiple of `bar_steps`) are its steps.
+    pub gbm: Gbm,
+    /// Steps per bar after the first two (at least 2).
+    pub bar_steps: usize,
+}
+
+impl Coarse {
+    /// Bars per path.
+    pub fn bars(&self) -> usize {
+        1 + self.gbm.steps.div_ceil(self.bar_steps)
+    }
+
+    /// First step and number of steps of bar `k`.
+    pub fn bar(&self, k: usize) -> (usize, usize) {
+        let first = match k {
+            0 => 0,
+            1 => 1,
+            _ => (k - 1) * self.bar_steps,
+        };
+        let end = (k * self.bar_steps).max(1).min(self.gbm.steps);
+        (first, end - first)
+    }
+
+    /// One path: [`Coarse::bars`] bars, each exact for its length.
+    pub fn path(&self, seed: u64) -> MarketTape {
+        let dt_ns = self.gbm.dt_ns;
+        self.gbm
+            .plain_bars(seed, self.bars(), dt_ns * self.bar_steps as i64, |k| {
+                let (first, len) = self.bar(k);
+                (first as i64 * dt_ns, len as f64)
+            })
+    }
+
+    /// A one-line description for reports.
+    pub fn label(&self) -> String {
+        let fmt = levsim_core::time::fmt_duration;
+        format!(
+            "{}, drawn in bars of {} (exact extremes; liquidation times drawn to the {} step)",
+            self.gbm.label(),
+            fmt(self.gbm.dt_ns * self.bar_steps as i64),
+            fmt(self.gbm.dt_ns)
+        )
     }
 }
 
@@ -442,6 +521,59 @@ mod tests {
             assert_eq!(bits(&a.close), bits(&b.close));
             assert_eq!(a, b);
         }
+    }
+
+    /// Coarse bars: one step, the rest of the first hour, then hours; they
+    /// open on the hours, end at the horizon, chain open to close, and
+    /// their log returns have the variance of their length.
+    #[test]
+    fn coarse_bars_cover_the_horizon_in_exact_pieces() {
+        let minute = 60_000_000_000_i64;
+        let c = Coarse {
+            gbm: Gbm {
+                mu: 0.0,
+                sigma: 0.8,
+                dt_ns: minute,
+                steps: 1_440,
+                start_price: 100.0,
+                start_ns: 0,
+                model: Model::Gbm,
+                monitoring: Monitoring::Continuous,
+            },
+            bar_steps: 60,
+        };
+        assert_eq!(c.bars(), 25);
+        let a = c.path(3);
+        assert_eq!(a.len(), 25);
+        assert_eq!(a.interval_ns, 60 * minute);
+        assert_eq!(&a.ts[..3], &[0, minute, 60 * minute]);
+        assert_eq!(a.end_ns(), Some(1_440 * minute));
+        let total: usize = (0..c.bars()).map(|k| c.bar(k).1).sum();
+        assert_eq!(total, 1_440);
+        for i in 1..a.len() {
+            assert_eq!(a.open[i], a.close[i - 1]);
+            assert_eq!(a.ts[i], c.bar(i).0 as i64 * minute);
+            assert!(
+                a.low[i] <= a.open[i].min(a.close[i]) && a.high[i] >= a.open[i].max(a.close[i])
+            );
+        }
+        // Hourly log returns (bars 2..) over many paths: variance σ²·1h.
+        let r: Vec<f64> = (0..4_000)
+            .flat_map(|s| {
+                let p = c.path(s);
+                (2..p.len())
+                    .map(move |i| (p.close[i] / p.open[i]).ln())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let n = r.len() as f64;
+        let var = r.iter().map(|x| x * x).sum::<f64>() / n;
+        let want = 0.64 / (365.0 * 24.0);
+        // The variance of a squared normal is 2σ⁴.
+        assert!(
+            (var - want).abs() < 4.0 * want * (2.0 / n).sqrt(),
+            "{var} vs {want}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod error;
 mod exec;
 mod external;
 mod file;
+pub mod first_passage;
 pub mod fit;
 pub mod generators;
 mod grid;

@@ -99,8 +99,14 @@ impl LoadedMarket {
             });
         }
         if let Some(g) = &sc.gbm {
+            let generator = match sc.coarse {
+                Some(bar_steps) => {
+                    Generator::Coarse(crate::generators::Coarse { gbm: *g, bar_steps })
+                }
+                None => Generator::Params(*g),
+            };
             // Path 0 stands for the market in reports; runs draw their own.
-            let mut tape = g.path(crate::path_seed(sc.seed, 0));
+            let mut tape = generator.path(crate::path_seed(sc.seed, 0));
             crate::shocks::apply(&sc.shocks, &mut tape, &mut None);
             tape.symbol = m.symbol.clone().unwrap_or_else(|| "GBM".into());
             let venues = resolve_venues(sc, &tape.symbol)?;
@@ -123,7 +129,6 @@ impl LoadedMarket {
                 &mut notes,
                 &mut files,
             )?;
-            let generator = Generator::Params(*g);
             let portfolio = coin_margined(sc, &tape, None, &venues, Some(&generator))?;
             return Ok(Self {
                 tape: CheckedTape::new(tape),
@@ -245,6 +250,9 @@ fn coin_margined(
         ));
     }
     let later = "not available for coin-margined (inverse) contracts yet";
+    if sc.coarse.is_some() {
+        problems.push(format!("market.coarse: {later}"));
+    }
     if sc.population.is_some() {
         problems.push(format!("population: {later}"));
     }

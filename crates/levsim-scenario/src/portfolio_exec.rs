@@ -160,71 +160,56 @@ pub(crate) fn execute_paths(
             })),
         })
     };
-    let mut results: Vec<RunResult> = pool
-        .install(|| {
-            paths
-                .clone()
-                .into_par_iter()
-                .filter(|&path| (0..plan.points.len()).any(|pt| owned(pt, path)))
-                .map(|path| -> Result<Vec<RunResult>, ScenarioError> {
-                    let generated;
-                    let tape = match p.generator.is_some() && path != 0 {
-                        true => {
-                            generated = p.path(path_seed(sc.seed, path)).unwrap_or_default();
-                            &generated
-                        }
-                        false => &p.tape,
-                    };
-                    // With a crowd: one contagion pass per venue
-                    // configuration, whose marks the runs trade on; its
-                    // outcome rides on the configuration's first point.
-                    let passes: Vec<Option<ContagionPass>> = match &crowd {
-                        None => Vec::new(),
-                        Some(cfg) => venues_used
-                            .iter()
-                            .map(|&v| contagion(sc, p, cfg, v, tape).map(Some))
-                            .collect::<Result<_, _>>()?,
-                    };
-                    let first_of: Vec<Option<usize>> = venues_used
-                        .iter()
-                        .map(|&v| {
-                            (0..plan.points.len())
-                                .find(|&pt| owned(pt, path) && plan.points[pt].venue_index == v)
-                        })
-                        .collect();
-                    (0..plan.points.len())
-                        .into_par_iter()
-                        .filter(|&pt| owned(pt, path))
-                        .map(|pt| {
-                            let v = plan.points[pt].venue_index;
-                            let slot = venues_used.iter().position(|&x| x == v).unwrap_or(0);
-                            match passes.get(slot).and_then(Option::as_ref) {
-                                None => run_one(pt, path, tape, None, &[]),
-                                Some(pass) => {
-                                    let outcome = (first_of[slot] == Some(pt)).then(|| {
-                                        Box::new(ContagionOutcome {
-                                            venue_index: v,
-                                            path,
-                                            metrics: pass.metrics.clone(),
-                                            instruments: pass.instruments.clone(),
-                                            series: (path == 0).then(|| pass.series.clone()),
-                                        })
-                                    });
-                                    run_one(pt, path, &pass.tape, outcome, &pass.funding)
-                                }
-                            }
-                        })
-                        .collect()
-                })
-                .collect::<Result<Vec<Vec<RunResult>>, ScenarioError>>()
-        })?
-        .into_iter()
-        .flatten()
-        .collect();
-    // The permutation is found on the keys and applied with one swap per
-    // run: a run's result is too large to move O(n log n) times.
-    results.sort_by_cached_key(|r| r.spec.index);
-    Ok(results)
+    crate::exec::by_paths(pool, paths, plan.points.len(), owned, |path| {
+        let generated;
+        let tape = match p.generator.is_some() && path != 0 {
+            true => {
+                generated = p.path(path_seed(sc.seed, path)).unwrap_or_default();
+                &generated
+            }
+            false => &p.tape,
+        };
+        // With a crowd: one contagion pass per venue
+        // configuration, whose marks the runs trade on; its
+        // outcome rides on the configuration's first point.
+        let passes: Vec<Option<ContagionPass>> = match &crowd {
+            None => Vec::new(),
+            Some(cfg) => venues_used
+                .iter()
+                .map(|&v| contagion(sc, p, cfg, v, tape).map(Some))
+                .collect::<Result<_, _>>()?,
+        };
+        let first_of: Vec<Option<usize>> = venues_used
+            .iter()
+            .map(|&v| {
+                (0..plan.points.len())
+                    .find(|&pt| owned(pt, path) && plan.points[pt].venue_index == v)
+            })
+            .collect();
+        (0..plan.points.len())
+            .into_par_iter()
+            .filter(|&pt| owned(pt, path))
+            .map(|pt| {
+                let v = plan.points[pt].venue_index;
+                let slot = venues_used.iter().position(|&x| x == v).unwrap_or(0);
+                match passes.get(slot).and_then(Option::as_ref) {
+                    None => run_one(pt, path, tape, None, &[]),
+                    Some(pass) => {
+                        let outcome = (first_of[slot] == Some(pt)).then(|| {
+                            Box::new(ContagionOutcome {
+                                venue_index: v,
+                                path,
+                                metrics: pass.metrics.clone(),
+                                instruments: pass.instruments.clone(),
+                                series: (path == 0).then(|| pass.series.clone()),
+                            })
+                        });
+                        run_one(pt, path, &pass.tape, outcome, &pass.funding)
+                    }
+                }
+            })
+            .collect()
+    })
 }
 
 fn run<S: MarginScope>(

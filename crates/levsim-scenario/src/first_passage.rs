@@ -97,11 +97,11 @@ pub fn hit_step(alpha: f64, gamma: f64, v: f64, steps: usize, u: f64) -> usize {
 
 /// Moves the liquidations of a run on coarse bars to the step at which
 /// the price reached their trigger, drawn from its exact law (see the
-/// module doc), and measures its time in the market in steps: the
-/// events' and the first liquidation's times, and
-/// `time_in_market_pct`. Liquidations at a bar's open (gaps) keep the
-/// open's time. `seed` is the path's: the uniforms depend on the path and
-/// the bar only, so every run and shard draws the same.
+/// module doc), and counts time in steps: the events' and the first
+/// liquidation's times, `time_in_market_pct` over the steps' closes and
+/// `log_growth` over the steps' years. Liquidations at a bar's open (gaps)
+/// keep the open's time. `seed` is the path's: the uniforms depend on the
+/// path and the bar only, so every run and shard draws the same.
 pub fn refine(out: &mut RunOutput, tape: &MarketTape, coarse: &Coarse, side: Side, seed: u64) {
     let g = &coarse.gbm;
     let dt_years = g.dt_ns as f64 / YEAR_NS;

@@ -90,11 +90,13 @@ impl Book {
     }
 
     /// True when no leg is open.
+    #[inline]
     pub fn is_flat(&self) -> bool {
         self.qty.iter().all(|&q| q == 0.0)
     }
 
     /// True when bucket `b` has an open leg.
+    #[inline]
     pub fn bucket_open(&self, b: usize) -> bool {
         if self.isolated {
             return self.qty[b] != 0.0;
@@ -176,6 +178,7 @@ impl Book {
     }
 
     /// Equity of bucket `b` at `marks`.
+    #[inline]
     pub fn bucket_equity(&self, b: usize, marks: &[f64]) -> f64 {
         if self.isolated {
             return self.wallet[b] + self.upnl(b, marks[b]);
@@ -200,6 +203,7 @@ impl Book {
     }
 
     /// Equity of the whole account at `marks`.
+    #[inline]
     pub fn equity(&self, marks: &[f64]) -> f64 {
         let mut e: f64 = self.wallet.iter().sum::<f64>();
         if !self.collateral.is_empty() {
@@ -212,6 +216,7 @@ impl Book {
     }
 
     /// Equity minus requirement of bucket `b` at `marks` (≤ 0: liquidatable).
+    #[inline]
     pub fn slack<S: MarginScope>(
         &self,
         scope: &S,

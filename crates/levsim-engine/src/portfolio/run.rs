@@ -694,13 +694,15 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         self.liq_causes.push(cause as u16);
     }
 
-    /// Distance per leg to its bucket's requirement, the others held (at
-    /// the current bracket), and the account's worst bucket ratio.
     /// Each leg's maintenance (into `self.mm`), each bucket's slack, the
     /// distance per leg to its bucket's requirement with the others held
     /// (at the current bracket), and the account's worst bucket ratio.
-    fn distances(&mut self, marks: &[f64]) -> f64 {
+    ///
+    /// `equity`: the account's equity at `marks` when the caller has it
+    /// (the one bucket of a cross account has that equity).
+    fn distances(&mut self, marks: &[f64], equity: Option<f64>) -> f64 {
         let legs = self.book.legs();
+        let one = !self.book.isolated && self.book.wallet.len() == 1;
         for k in 0..legs {
             self.mm[k] = self.book.leg_maintenance(self.rules, k, marks);
         }
@@ -711,7 +713,10 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
                 self.slack[b] = f64::NAN;
                 continue;
             }
-            let e = self.book.bucket_equity(b, marks);
+            let e = match equity {
+                Some(e) if one => e,
+                _ => self.book.bucket_equity(b, marks),
+            };
             let req = if sums {
                 (0..legs)
                     .filter(|&k| self.book.bucket[k] == b)
@@ -799,7 +804,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             a.bars_in_market += 1;
             a.lev_sum += gross / equity;
             a.exposure_sum += gross;
-            let ratio = self.distances(marks);
+            let ratio = self.distances(marks, Some(equity));
             if equity > 0.0 {
                 self.acc.util_sum += ratio;
             }
@@ -836,7 +841,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
         let ratio = if self.book.is_flat() {
             0.0
         } else {
-            self.distances(marks)
+            self.distances(marks, Some(equity))
         };
         s.ts.push(ts);
         s.equity.push(equity);
@@ -884,7 +889,7 @@ impl<S: MarginScope, P: PortfolioPolicy> Run<'_, S, P> {
             self.dist.iter_mut().for_each(|d| *d = f64::NAN);
             0.0
         } else {
-            self.distances(marks)
+            self.distances(marks, None)
         };
         let requirement: f64 = (0..self.book.buckets())
             .map(|b| self.scope.requirement(&self.book, self.rules, b, marks))

@@ -24,6 +24,7 @@ pub struct Market<'a> {
     funding: Option<&'a FundingSeries>,
     adl: &'a [crate::crowd::AdlEvent],
     ordered: bool,
+    span_ns: Option<i64>,
 }
 
 impl<'a> Market<'a> {
@@ -34,6 +35,7 @@ impl<'a> Market<'a> {
             funding: None,
             adl: &[],
             ordered: false,
+            span_ns: None,
         }
     }
 
@@ -57,6 +59,13 @@ impl<'a> Market<'a> {
         Market { adl, ..self }
     }
 
+    /// Covering `span_ns` of time when its bars differ in length (None:
+    /// bars × `interval_ns`, the default): annualized metrics (log growth)
+    /// divide by it.
+    pub fn spanning(self, span_ns: Option<i64>) -> Self {
+        Market { span_ns, ..self }
+    }
+
     /// The price bars (the mark path).
     pub fn tape(&self) -> &'a MarketTape {
         self.tape
@@ -72,6 +81,9 @@ impl<'a> Market<'a> {
         self.adl
     }
 }
+
+/// Nanoseconds in a 365-day year (annualised rates and metrics).
+const YEAR_NS: f64 = 365.0 * 86_400e9;
 
 /// What a run returns: its metrics and every liquidation.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,7 +212,7 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
         last_partial: None,
         force_full: false,
         in_liquidation: false,
-        bar_years: tape.interval_ns as f64 / (365.0 * 86_400e9),
+        bar_years: tape.interval_ns as f64 / YEAR_NS,
         reserve: account.reserve,
         bar_ns: tape.interval_ns,
         pending: std::collections::VecDeque::new(),
@@ -210,7 +222,10 @@ pub fn simulate_with<P: LeveragePolicy, L: LiquidityModel, O: Observer>(
     };
     cx.acc.committed = account.capital + account.reserve;
     cx.acc.reserve_end = account.reserve;
-    cx.acc.years = n as f64 * cx.bar_years;
+    cx.acc.years = match market.span_ns {
+        Some(ns) => ns as f64 / YEAR_NS,
+        None => n as f64 * cx.bar_years,
+    };
     // Latency, a reserve or a withdrawal delay make every bar matter.
     let lean_ok = cx.latency.is_none() && account.reserve == 0.0 && cx.withdrawal_ns == 0;
 

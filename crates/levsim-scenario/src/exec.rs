@@ -254,7 +254,14 @@ pub(crate) fn execute_paths(
         return crate::portfolio_exec::execute_paths(sc, p, select, pool, paths, hooks);
     }
     let stride = market.tape.len().div_ceil(SERIES_POINTS).max(1);
-    let view = Market::of_checked(&market.tape).with_funding(market.funding.as_ref());
+    // Coarse bars differ in length: the run is told the time they cover.
+    let span = match &market.generator {
+        Some(crate::generators::Generator::Coarse(c)) => Some(c.span_ns()),
+        _ => None,
+    };
+    let view = Market::of_checked(&market.tape)
+        .with_funding(market.funding.as_ref())
+        .spanning(span);
     let drains = crate::shocks::drain_windows(&sc.shocks);
     let plan = &sc.plan;
     let owned = |point: usize, path: usize| select.owns(point * plan.paths + path);
@@ -433,7 +440,7 @@ pub(crate) fn execute_paths(
                 let mut t = g.path(path_seed(sc.seed, path));
                 crate::shocks::apply(&sc.shocks, &mut t, &mut None);
                 generated = CheckedTape::new(t);
-                Market::of_checked(&generated)
+                Market::of_checked(&generated).spanning(span)
             }
             _ => view,
         };

@@ -8,7 +8,7 @@ use levsim_data::{Format, GapPolicy};
 use levsim_engine::{AccountConfig, VenueConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::generators::{Garch, Gbm, Jumps, Model, Regime};
+use crate::generators::{Coarse, Garch, Gbm, Generator, Jumps, Model, Monitoring, Regime};
 use crate::grid::{expand, RunPlan};
 use crate::LiquidityConfig;
 use crate::ScenarioError;
@@ -350,11 +350,9 @@ pub struct Scenario {
     /// Bar length for bars built from trades (ns).
     pub bar_ns: i64,
     /// The generator of a `gbm`, `merton`, `regime` or `garch` market
-    /// given by its parameters.
-    pub gbm: Option<Gbm>,
-    /// Steps of `gbm` per bar when it is drawn in coarse bars
-    /// (`market.coarse`); None: one step per bar.
-    pub coarse: Option<usize>,
+    /// given by its parameters: [`Generator::Params`], or
+    /// [`Generator::Coarse`] with `market.coarse`.
+    pub generator: Option<Generator>,
     /// A generator built from the market file when it is loaded (`bootstrap`,
     /// or `garch` with a `file`).
     pub fitted: Option<Fitted>,
@@ -546,7 +544,7 @@ impl Scenario {
         } else {
             None
         };
-        let coarse = coarse_from(&market, gbm.as_ref(), &mut problems);
+        let generator = generator_from(&market, gbm, &mut problems);
         if market.monitoring.is_some()
             && matches!(market.kind, MarketKind::Historical | MarketKind::Bootstrap)
         {
@@ -795,7 +793,7 @@ impl Scenario {
                 &mut problems,
             );
         }
-        if coarse.is_some() {
+        if matches!(generator, Some(Generator::Coarse(_))) {
             coarse_limits(
                 &account,
                 &population,
@@ -820,8 +818,7 @@ impl Scenario {
             account,
             liquidity,
             bar_ns,
-            gbm,
-            coarse,
+            generator,
             fitted,
             paths,
             shocks,
@@ -870,51 +867,69 @@ fn portfolio_limits(
     problems.dedup();
 }
 
-/// Steps per bar of `market.coarse`: plain GBM, continuously monitored, a
-/// multiple of `dt` shorter than the horizon.
-fn coarse_from(m: &MarketConfig, gbm: Option<&Gbm>, problems: &mut Vec<String>) -> Option<usize> {
-    let text = m.coarse.as_deref()?;
+/// The generator of a market given by its parameters: `gbm` as it is, or
+/// drawn in coarse bars with `market.coarse` (plain GBM, continuously
+/// monitored, bars a multiple of `dt` that divides the horizon).
+fn generator_from(
+    m: &MarketConfig,
+    gbm: Option<Gbm>,
+    problems: &mut Vec<String>,
+) -> Option<Generator> {
+    let Some(text) = m.coarse.as_deref() else {
+        return gbm.map(Generator::Params);
+    };
     let ns = match levsim_core::time::parse_duration(text) {
         Ok(ns) if ns > 0 => ns,
         Ok(_) => {
             problems.push("market.coarse: must be longer than zero".into());
-            return None;
+            return gbm.map(Generator::Params);
         }
         Err(e) => {
             problems.push(format!("market.coarse: {e}"));
-            return None;
+            return gbm.map(Generator::Params);
         }
     };
-    let g = gbm?;
     let why = "coarse bars carry the exact extremes of a Brownian bridge and the liquidation time inside them is drawn from its law";
-    if g.model != crate::generators::Model::Gbm {
-        problems.push(format!(
+    let Some(g) = gbm else {
+        // (A historical market's own check names it already.)
+        if m.kind != MarketKind::Historical {
+            problems.push(format!(
+                "market.coarse: only for a market of one instrument of kind = \"gbm\" given by its parameters ({why})"
+            ));
+        }
+        return None;
+    };
+    let problem = if g.model != Model::Gbm {
+        Some(format!(
             "market.coarse: only for kind = \"gbm\" ({why}; jumps, regimes and GARCH variances change inside a bar)"
-        ));
-        return None;
-    }
-    if g.monitoring != crate::generators::Monitoring::Continuous {
-        problems.push(format!(
+        ))
+    } else if g.monitoring != Monitoring::Continuous {
+        Some(format!(
             "market.coarse: needs monitoring = \"continuous\" ({why})"
-        ));
-        return None;
-    }
-    if ns % g.dt_ns != 0 || ns / g.dt_ns < 2 {
-        problems.push(format!(
+        ))
+    } else if ns % g.dt_ns != 0 || ns / g.dt_ns < 2 {
+        Some(format!(
             "market.coarse: {text} must be a multiple of dt ({}) and at least twice it",
             levsim_core::time::fmt_duration(g.dt_ns)
-        ));
-        return None;
-    }
-    let k = (ns / g.dt_ns) as usize;
-    if k >= g.steps || g.steps % k != 0 {
-        problems.push(format!(
+        ))
+    } else if g.steps % (ns / g.dt_ns) as usize != 0 || (ns / g.dt_ns) as usize >= g.steps {
+        Some(format!(
             "market.coarse: {text} must divide the horizon ({}) and be shorter",
             levsim_core::time::fmt_duration(g.steps as i64 * g.dt_ns)
-        ));
-        return None;
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => {
+            problems.push(p);
+            Some(Generator::Params(g))
+        }
+        None => Some(Generator::Coarse(Coarse {
+            gbm: g,
+            bar_steps: (ns / g.dt_ns) as usize,
+        })),
     }
-    Some(k)
 }
 
 /// What coarse bars (`market.coarse`) do not combine with, by key: their

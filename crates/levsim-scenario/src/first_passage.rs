@@ -23,9 +23,7 @@
 use crate::generators::Coarse;
 use levsim_core::{MarketTape, Side};
 use levsim_engine::RunOutput;
-
-/// Nanoseconds in a 365-day year.
-const YEAR_NS: f64 = 365.0 * 86_400.0 * 1e9;
+use levsim_options::black76::norm_cdf;
 
 /// `P(τ ≤ s·T | x, y, m)` at `s` in `[0, 1]`, for a barrier `alpha > 0`
 /// below the open and a bar whose minimum is `gamma = (y − m) + (b − m)`
@@ -34,16 +32,10 @@ const YEAR_NS: f64 = 365.0 * 86_400.0 * 1e9;
 /// `a = (rγ − α)/√(vr)`, `c = (rγ + α)/√(vr)`, the second term computed as
 /// `e^{−a²/2}·M(c)` (`c²/2 = a²/2 + 2αγ/v`) so that it neither overflows
 /// nor underflows. (With `γ = |y − b|` and coefficient 1 instead it is the
-/// law given only that the barrier is reached: [`hit_cdf_given_reach`].)
+/// law given only that the barrier is reached; the tests hold the two
+/// against each other.)
 pub fn hit_cdf(alpha: f64, gamma: f64, v: f64, s: f64) -> f64 {
     ig_mix(alpha, gamma, v, s, (gamma - alpha) / (gamma + alpha))
-}
-
-/// `P(τ ≤ s·T | the bridge reaches the barrier)`, not knowing the bar's
-/// minimum: the inverse Gaussian law `IG(α/β, α²/v)` in `r`, `β = |y − b|`.
-/// The average of [`hit_cdf`] over the minimum's law (tested).
-pub fn hit_cdf_given_reach(alpha: f64, beta: f64, v: f64, s: f64) -> f64 {
-    ig_mix(alpha, beta, v, s, 1.0)
 }
 
 /// `Φ(a) + w·e^{−a²/2}·M(c)` (see [`hit_cdf`]).
@@ -59,12 +51,6 @@ fn ig_mix(alpha: f64, gamma: f64, v: f64, s: f64, w: f64) -> f64 {
     let a = (r * gamma - alpha) / root;
     let c = (r * gamma + alpha) / root;
     (norm_cdf(a) + w * (-0.5 * a * a).exp() * mills(c)).clamp(0.0, 1.0)
-}
-
-/// Standard normal distribution function (musl's `erfc`, accurate in both
-/// tails).
-fn norm_cdf(x: f64) -> f64 {
-    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
 }
 
 /// `M(z) = Φ(−z)·e^{z²/2}` for `z ≥ 0`: directly while both factors are
@@ -98,13 +84,13 @@ pub fn hit_step(alpha: f64, gamma: f64, v: f64, steps: usize, u: f64) -> usize {
 /// Moves the liquidations of a run on coarse bars to the step at which
 /// the price reached their trigger, drawn from its exact law (see the
 /// module doc), and counts time in steps: the events' and the first
-/// liquidation's times, `time_in_market_pct` over the steps' closes and
-/// `log_growth` over the steps' years. Liquidations at a bar's open (gaps)
+/// liquidation's times, and `time_in_market_pct` over the steps' closes
+/// (the run annualizes over the bars' span itself, `Market::spanning`).
+/// Liquidations at a bar's open (gaps)
 /// keep the open's time. `seed` is the path's: the uniforms depend on the
 /// path and the bar only, so every run and shard draws the same.
 pub fn refine(out: &mut RunOutput, tape: &MarketTape, coarse: &Coarse, side: Side, seed: u64) {
     let g = &coarse.gbm;
-    let dt_years = g.dt_ns as f64 / YEAR_NS;
     let stream = crate::run_seed(seed, "liquidation-minute");
     let bar_of = |ts: i64| tape.ts.partition_point(|&t| t <= ts).saturating_sub(1);
     for e in out.liquidations.iter_mut() {
@@ -136,19 +122,13 @@ pub fn refine(out: &mut RunOutput, tape: &MarketTape, coarse: &Coarse, side: Sid
         }
         // One uniform per path and bar, in [0, 1).
         let u = (crate::seed::splitmix64(stream ^ k as u64) >> 11) as f64 / (1u64 << 53) as f64;
-        let v = g.sigma * g.sigma * len as f64 * dt_years;
+        let v = g.sigma * g.sigma * len as f64 * g.step_years();
         let step = hit_step(alpha, gamma, v, len, u);
         e.ts = g.start_ns + (first + step) as i64 * g.dt_ns;
     }
     let m = &mut out.metrics;
-    // The engine annualizes over bars × their nominal length; the bars
-    // cover the horizon (the first two make one bar_steps together).
-    if m.log_growth != -1e9 && m.bars > 0 {
-        let nominal = m.bars as f64 * tape.interval_ns as f64;
-        m.log_growth *= nominal / (g.steps as f64 * g.dt_ns as f64);
-    }
-    if let (Some(e), Some(_)) = (out.liquidations.first(), m.first_liquidation_ts) {
-        m.first_liquidation_ts = Some(e.ts);
+    if m.first_liquidation_ts.is_some() {
+        m.first_liquidation_ts = out.liquidations.first().map(|e| e.ts);
     }
     // Closes with an open position, in steps: the static position opens at
     // bar 0's close (step 0) and holds until its liquidation's step or the
@@ -166,6 +146,13 @@ pub fn refine(out: &mut RunOutput, tape: &MarketTape, coarse: &Coarse, side: Sid
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    /// `P(τ ≤ s·T | the bridge reaches the barrier)`, not knowing the bar's
+    /// minimum: the inverse Gaussian law `IG(α/β, α²/v)` in `r`,
+    /// `β = |y − b|`.
+    fn hit_cdf_given_reach(alpha: f64, beta: f64, v: f64, s: f64) -> f64 {
+        ig_mix(alpha, beta, v, s, 1.0)
+    }
     use rand_distr::{Distribution, StandardNormal};
     use rand_pcg::Pcg64Mcg;
 

@@ -331,6 +331,11 @@ impl Gbm {
         tape
     }
 
+    /// A step's length in years (annualised parameters).
+    pub fn step_years(&self) -> f64 {
+        self.dt_ns as f64 / YEAR_NS
+    }
+
     /// [`Gbm::path`] of plain GBM: the same draws in the same order and
     /// the same arithmetic (so the same bits), without the extensions'
     /// per-bar bookkeeping.
@@ -353,7 +358,7 @@ impl Gbm {
         bar: impl Fn(usize) -> (i64, f64),
     ) -> MarketTape {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
-        let dt = self.dt_ns as f64 / YEAR_NS;
+        let dt = self.step_years();
         let (sigma, drift) = (self.sigma, (self.mu - 0.5 * self.sigma * self.sigma) * dt);
         let (step_sd, var) = (sigma * dt.sqrt(), sigma * sigma * dt);
         let mut tape = MarketTape {
@@ -424,6 +429,11 @@ impl Coarse {
         };
         let end = (k * self.bar_steps).max(1).min(self.gbm.steps);
         (first, end - first)
+    }
+
+    /// The time its bars cover (they differ in length).
+    pub fn span_ns(&self) -> i64 {
+        self.gbm.steps as i64 * self.gbm.dt_ns
     }
 
     /// One path: [`Coarse::bars`] bars, each exact for its length.

@@ -98,13 +98,7 @@ impl LoadedMarket {
                 portfolio: Some(p),
             });
         }
-        if let Some(g) = &sc.gbm {
-            let generator = match sc.coarse {
-                Some(bar_steps) => {
-                    Generator::Coarse(crate::generators::Coarse { gbm: *g, bar_steps })
-                }
-                None => Generator::Params(*g),
-            };
+        if let Some(generator) = sc.generator.clone() {
             // Path 0 stands for the market in reports; runs draw their own.
             let mut tape = generator.path(crate::path_seed(sc.seed, 0));
             crate::shocks::apply(&sc.shocks, &mut tape, &mut None);
@@ -250,7 +244,7 @@ fn coin_margined(
         ));
     }
     let later = "not available for coin-margined (inverse) contracts yet";
-    if sc.coarse.is_some() {
+    if matches!(sc.generator, Some(Generator::Coarse(_))) {
         problems.push(format!("market.coarse: {later}"));
     }
     if sc.population.is_some() {

@@ -290,6 +290,14 @@ side = "long"
         r#"only for kind = "gbm""#,
     );
     fails(base("coarse = \"soon\"", "", stat), "market.coarse:");
+    // Not silently dropped where no parameters give the paths.
+    fails(
+        base("coarse = \"1h\"", "", stat).replace(
+            "kind = \"gbm\"\nsigma = 0.8",
+            "kind = \"bootstrap\"\nfile = \"data/none.csv\"",
+        ),
+        "market.coarse: only for a market of one instrument",
+    );
     // Coin-margined venues run another loop, which does not time
     // liquidations inside coarse bars.
     let sc = Scenario::parse(

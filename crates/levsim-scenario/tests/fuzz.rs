@@ -163,7 +163,7 @@ fn check(path: &Path, text: &str) -> Result<(), TestCaseError> {
             prop_assert!(!sc.plan.is_empty());
             // Loading a historical window reads real files: cheap. Generated
             // markets may ask for millions of paths, so only small ones.
-            if sc.gbm.is_none() || sc.paths * sc.plan.len() <= 50_000 {
+            if sc.generator.is_none() || sc.paths * sc.plan.len() <= 50_000 {
                 let _ = LoadedMarket::load(&sc);
             }
         }

@@ -42,7 +42,7 @@ fn every_shipped_scenario_loads() {
                     + usize::from(p.crowd.as_ref().is_some_and(|c| c.file.is_some()))
             }
             None => {
-                usize::from(sc.gbm.is_none())
+                usize::from(sc.generator.is_none())
                     + usize::from(sc.market.funding.is_some())
                     + usize::from(sc.population.as_ref().is_some_and(|p| p.file.is_some()))
             }
